@@ -1,0 +1,15 @@
+//! mcp-probe: find out what an MCP server offers before anyone deploys it.
+//!
+//! The data flows one way, and the modules follow it:
+//! [`target`] → [`runtime`] (local | url | kubernetes) → [`transport`] (stdio | http)
+//! → [`mcp`] session → [`plugins`] pipeline → [`report`].
+//!
+//! [`model`] sits at the bottom: plain data types, no I/O; every other module may use it.
+
+pub mod mcp;
+pub mod model;
+pub mod plugins;
+pub mod report;
+pub mod runtime;
+pub mod target;
+pub mod transport;

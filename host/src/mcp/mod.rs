@@ -1,0 +1,1 @@
+//! The MCP client session: JSON-RPC framing and ids, the handshake, pagination, the transcript.

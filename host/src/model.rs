@@ -1,0 +1,148 @@
+//! The tool model and findings: plain data, no I/O. Everything else builds on these.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+/// One MCP `Tool`, every field of it; members MCP does not define are kept in `extra`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Tool {
+    /// Empty when the server sent none; the normalizer drops such entries and says so.
+    #[serde(default)]
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    #[serde(
+        rename = "inputSchema",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub input_schema: Option<Value>,
+    #[serde(
+        rename = "outputSchema",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub output_schema: Option<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub annotations: Option<Value>,
+    #[serde(rename = "_meta", default, skip_serializing_if = "Option::is_none")]
+    pub meta: Option<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub icons: Option<Value>,
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+impl Tool {
+    /// Reads one entry of a `tools/list` result leniently: servers send odd things, and a
+    /// field of the wrong type is kept in `extra` rather than failing the whole list.
+    /// Returns `None` for entries that are not JSON objects.
+    pub fn from_json(value: Value) -> Option<Tool> {
+        let Value::Object(mut obj) = value else {
+            return None;
+        };
+        let mut take_string = |key: &str, obj: &mut Map<String, Value>| match obj.get(key) {
+            Some(Value::String(_)) => obj.remove(key).and_then(|v| v.as_str().map(str::to_owned)),
+            Some(Value::Null) => {
+                obj.remove(key);
+                None
+            }
+            _ => None,
+        };
+        let name = take_string("name", &mut obj).unwrap_or_default();
+        let title = take_string("title", &mut obj);
+        let description = take_string("description", &mut obj);
+        let mut take_value = |key: &str| match obj.remove(key) {
+            Some(Value::Null) | None => None,
+            Some(v) => Some(v),
+        };
+        let input_schema = take_value("inputSchema");
+        let output_schema = take_value("outputSchema");
+        let annotations = take_value("annotations");
+        let meta = take_value("_meta");
+        let icons = take_value("icons");
+        Some(Tool {
+            name,
+            title,
+            description,
+            input_schema,
+            output_schema,
+            annotations,
+            meta,
+            icons,
+            extra: obj,
+        })
+    }
+
+    /// The tool as MCP JSON.
+    pub fn to_json(&self) -> Value {
+        serde_json::to_value(self).expect("a Tool always serializes")
+    }
+}
+
+/// How bad a finding is. `Error` makes `validate` (and `discover` with a policy) exit 3.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Info,
+    Warning,
+    Error,
+}
+
+/// Something a pipeline stage (or the host's own schema check) reports about a tool or the list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Finding {
+    /// The tool's name; `None` for findings about the list as a whole.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tool: Option<String>,
+    /// A stable rule id, e.g. `description-required`.
+    pub rule: String,
+    pub severity: Severity,
+    pub message: String,
+    /// Who reported it: a plugin's name, or `host`.
+    pub source: String,
+}
+
+/// What a failed session leaves for the fallback parser plugins (and `-v`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Transcript {
+    /// Everything the server wrote to stdout (or the HTTP bodies), lossily decoded as UTF-8.
+    pub stdout: String,
+    /// The last part of stderr.
+    pub stderr_tail: String,
+    /// Each JSON-RPC message the session did parse, in order.
+    pub parsed_messages: Vec<Value>,
+    /// Where and why the session stopped.
+    pub error: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn from_json_keeps_every_field_and_unknown_members() {
+        let raw = json!({
+            "name": "echo", "title": "Echo", "description": "d",
+            "inputSchema": {"type": "object"}, "outputSchema": {"type": "object"},
+            "annotations": {"readOnlyHint": true}, "_meta": {"k": 1},
+            "icons": [{"src": "x"}], "x-vendor": 7
+        });
+        let tool = Tool::from_json(raw.clone()).unwrap();
+        assert_eq!(tool.name, "echo");
+        assert_eq!(tool.extra.get("x-vendor"), Some(&json!(7)));
+        assert_eq!(tool.to_json(), raw);
+    }
+
+    #[test]
+    fn from_json_is_lenient_about_types() {
+        let tool = Tool::from_json(json!({"name": 5, "description": null})).unwrap();
+        assert_eq!(tool.name, "");
+        assert_eq!(tool.description, None);
+        assert_eq!(tool.extra.get("name"), Some(&json!(5)));
+        assert!(Tool::from_json(json!("not an object")).is_none());
+    }
+}

@@ -1,0 +1,1 @@
+//! The result document shared by every command.

@@ -1,0 +1,45 @@
+//! Byte transports that carry JSON-RPC messages: stdio (any AsyncRead + AsyncWrite) and HTTP
+//! (Streamable HTTP and the legacy HTTP+SSE transport). The session knows nothing of which one
+//! it talks through.
+
+use serde_json::Value;
+
+/// One thing the server said.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Inbound {
+    /// A JSON value parsed from one message (a line, an HTTP body or an SSE event).
+    /// `raw` is the text it came from, kept for the transcript.
+    Message { value: Value, raw: String },
+    /// Output that is not JSON (log noise on stdout, an over-long line, invalid UTF-8),
+    /// lossily decoded; kept for the transcript, never fatal.
+    Noise(String),
+    /// The server closed its side (EOF on stdout, the event stream ended). `reason` says why.
+    Closed { reason: String },
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum TransportError {
+    #[error("i/o error: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("HTTP error: {0}")]
+    Http(String),
+    #[error("{0}")]
+    Protocol(String),
+}
+
+/// A message-level, bidirectional channel to one MCP server.
+#[async_trait::async_trait]
+pub trait Transport: Send {
+    /// Sends one JSON-RPC message (request, notification or response).
+    async fn send(&mut self, message: Value) -> Result<(), TransportError>;
+    /// Waits for the next thing the server says. After `Inbound::Closed` it keeps returning
+    /// `Closed`.
+    async fn recv(&mut self) -> Result<Inbound, TransportError>;
+    /// Called once the handshake settled on a protocol version (HTTP sends it as the
+    /// `MCP-Protocol-Version` header from then on).
+    fn set_protocol_version(&mut self, _version: &str) {}
+    /// Ends the session politely (stdin EOF; HTTP DELETE of the session).
+    async fn close(&mut self) -> Result<(), TransportError>;
+    /// A short name for reports: `stdio`, `streamable_http`, `sse`.
+    fn kind(&self) -> &'static str;
+}
