@@ -109,6 +109,12 @@ impl SessionError {
     }
 }
 
+/// Why waiting for a reply stopped; the timeout gets its context in [`Session::request`].
+enum ReplyError {
+    Timeout,
+    Session(SessionError),
+}
+
 /// An MCP client session. Create it, call [`Session::discover`] (or the steps one by one), then
 /// [`Session::close`]; the transcript is there whether or not it succeeded.
 pub struct Session {
@@ -116,6 +122,10 @@ pub struct Session {
     options: SessionOptions,
     next_id: u64,
     transcript: Transcript,
+    /// Set once `initialize` succeeded (kept when a later step fails).
+    hello: Option<ServerHello>,
+    /// The method whose reply is awaited, for timeout messages.
+    in_flight: Option<String>,
 }
 
 impl Session {
@@ -125,6 +135,8 @@ impl Session {
             options,
             next_id: 1,
             transcript: Transcript::default(),
+            hello: None,
+            in_flight: None,
         }
     }
 
@@ -136,6 +148,16 @@ impl Session {
     /// What the server said so far. `error` and `stderr_tail` are left for the caller.
     pub fn transcript(&self) -> &Transcript {
         &self.transcript
+    }
+
+    /// The server's `initialize` reply, once the handshake succeeded.
+    pub fn hello(&self) -> Option<&ServerHello> {
+        self.hello.as_ref()
+    }
+
+    /// The method whose reply the session is waiting for (when a deadline cut it short).
+    pub fn in_flight(&self) -> Option<&str> {
+        self.in_flight.as_deref()
     }
 
     pub fn take_transcript(&mut self) -> Transcript {
@@ -224,8 +246,9 @@ impl Session {
                 .and_then(Value::as_str)
                 .map(str::to_owned),
         };
-        self.send("notifications/initialized", jsonrpc::notification("notifications/initialized"))
-            .await?;
+        self.hello = Some(hello.clone());
+        let initialized = jsonrpc::notification("notifications/initialized");
+        self.send("notifications/initialized", initialized).await?;
         Ok(hello)
     }
 
@@ -282,25 +305,40 @@ impl Session {
         self.send(method, jsonrpc::request(id, method, params)).await?;
         let after = self.options.request_timeout;
         let deadline = Instant::now() + after;
+        self.in_flight = Some(method.to_owned());
+        let outcome = self.await_reply(id, method, deadline).await;
+        self.in_flight = None;
+        outcome.map_err(|err| match err {
+            ReplyError::Timeout => SessionError::Timeout {
+                method: method.into(),
+                after,
+            },
+            ReplyError::Session(err) => err,
+        })
+    }
+
+    async fn await_reply(
+        &mut self,
+        id: u64,
+        method: &str,
+        deadline: Instant,
+    ) -> Result<Value, ReplyError> {
         loop {
             let inbound = match tokio::time::timeout_at(deadline, self.transport.recv()).await {
-                Err(_) => {
-                    return Err(SessionError::Timeout {
+                Err(_) => return Err(ReplyError::Timeout),
+                Ok(received) => received.map_err(|source| {
+                    ReplyError::Session(SessionError::Transport {
                         method: method.into(),
-                        after,
+                        source,
                     })
-                }
-                Ok(received) => received.map_err(|source| SessionError::Transport {
-                    method: method.into(),
-                    source,
                 })?,
             };
             let value = match inbound {
                 Inbound::Closed { reason } => {
-                    return Err(SessionError::Closed {
+                    return Err(ReplyError::Session(SessionError::Closed {
                         method: method.into(),
                         reason,
-                    })
+                    }))
                 }
                 Inbound::Noise(text) => {
                     tracing::debug!(target: "mcp_probe::transcript", "<- (not JSON-RPC) {text}");
@@ -330,14 +368,16 @@ impl Session {
                         }));
                     }
                     Incoming::Request { id, method: asked, params } => {
-                        self.answer(method, id, &asked, params).await?;
+                        self.answer(method, id, &asked, params)
+                            .await
+                            .map_err(ReplyError::Session)?;
                     }
                     Incoming::Notification { .. } | Incoming::Response { .. } => {}
                     Incoming::ErrorReply { .. } | Incoming::Other(_) => {}
                 }
             }
             if let Some(outcome) = outcome {
-                return outcome;
+                return outcome.map_err(ReplyError::Session);
             }
         }
     }
