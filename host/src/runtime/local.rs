@@ -4,6 +4,9 @@
 //! Cleanup happens on every path: [`LocalServer::shutdown`] is the polite async way (SIGTERM to
 //! the group, a grace period, then SIGKILL, then reap); `Drop` is the backstop for early returns,
 //! panics and cancelled futures (SIGKILL to the group and a blocking reap of the child).
+//!
+//! On Linux mcp-probe makes itself a child subreaper, so that what the server started is
+//! re-parented to us when the server dies and can be reaped too, not only signalled.
 
 use super::RuntimeError;
 use std::process::Stdio;
@@ -65,6 +68,7 @@ pub struct LocalServer {
 impl LocalServer {
     /// Starts the command with piped stdin/stdout (for the session) and stderr (captured).
     pub fn spawn(cmd: &LocalCommand) -> Result<(LocalServer, ChildStdin, ChildStdout), RuntimeError> {
+        become_subreaper();
         let mut command = Command::new(&cmd.program);
         command
             .args(&cmd.args)
@@ -125,6 +129,11 @@ impl LocalServer {
             // Whatever else is left in the group (a grandchild that ignored SIGTERM).
             signal_group(self.pgid, libc::SIGKILL);
             self.child = None;
+            let pgid = self.pgid;
+            let reaping = tokio::task::spawn_blocking(move || reap_group(pgid));
+            if tokio::time::timeout(TERM_GRACE, reaping).await.is_err() {
+                tracing::debug!("processes of group {pgid} still not reaped");
+            }
         }
         if let Some(reader) = self.stderr_reader.take() {
             if tokio::time::timeout(STDERR_DRAIN, reader).await.is_err() {
@@ -146,10 +155,40 @@ impl Drop for LocalServer {
             unsafe { libc::waitpid(self.pgid, &mut status, 0) };
             // tokio's orphan reaper may try again and get ECHILD, which it tolerates.
             drop(child);
+            reap_group(self.pgid);
         }
         if let Some(reader) = self.stderr_reader.take() {
             reader.abort();
         }
+    }
+}
+
+/// Makes orphans of our descendants our children (Linux), so that they can be reaped.
+fn become_subreaper() {
+    #[cfg(target_os = "linux")]
+    {
+        static ONCE: std::sync::Once = std::sync::Once::new();
+        // SAFETY: prctl(PR_SET_CHILD_SUBREAPER, 1) only sets a flag on this process.
+        ONCE.call_once(|| unsafe {
+            libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1 as libc::c_ulong, 0, 0, 0);
+        });
+    }
+}
+
+/// Reaps every child of ours in the (killed) group until none is left. Blocking: call it only
+/// after SIGKILL went to the group.
+fn reap_group(pgid: libc::pid_t) {
+    loop {
+        let mut status = 0;
+        // SAFETY: waitpid with a valid status pointer.
+        let rc = unsafe { libc::waitpid(-pgid, &mut status, 0) };
+        if rc > 0 {
+            continue;
+        }
+        if rc < 0 && std::io::Error::last_os_error().raw_os_error() == Some(libc::EINTR) {
+            continue;
+        }
+        return; // ECHILD: nothing of that group is left to reap.
     }
 }
 
