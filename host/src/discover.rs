@@ -81,7 +81,7 @@ pub async fn discover(
     let deadline = started + options.timeout;
     let mut interrupt = std::pin::pin!(interrupt);
     let interrupt: Interrupt<'_> = interrupt.as_mut();
-    let mut found = match &options.target {
+    let found = match &options.target {
         Target::Command { program, args, env } => {
             let cmd = LocalCommand {
                 program: program.clone(),
@@ -166,7 +166,10 @@ async fn discover_url(
                 continue;
             }
             Err(_) => {
-                misses.push(format!("{}: no connection before the deadline", endpoint.url));
+                misses.push(format!(
+                    "{}: no connection before the deadline",
+                    endpoint.url
+                ));
                 break;
             }
         };
@@ -229,7 +232,7 @@ impl Attempt {
 
     /// The report, or the failure once the parser stages found nothing either.
     fn into_report(
-        &mut self,
+        mut self,
         options: &DiscoverOptions,
         pipeline: &Pipeline,
     ) -> Result<Report, DiscoverError> {
@@ -255,12 +258,20 @@ impl Attempt {
                     });
                 };
                 let processed = pipeline.process(recovered.tools, &ctx)?;
-                return Ok(self.report(processed.tools, processed.findings, client_caps, Some(recovered.plugin)));
+                return Ok(self.report(
+                    processed.tools,
+                    processed.findings,
+                    client_caps,
+                    Some(recovered.plugin),
+                ));
             }
         };
         let processed = pipeline.process(discovery.tools, &ctx)?;
         let mut findings = processed.findings;
-        findings.extend(host_findings(discovery.malformed_tools, &discovery.optional_failures));
+        findings.extend(host_findings(
+            discovery.malformed_tools,
+            &discovery.optional_failures,
+        ));
         let mut report = self.report(processed.tools, findings, client_caps, None);
         report.tools_supported = discovery.tools_supported;
         report.prompts = discovery.prompts;
@@ -307,7 +318,9 @@ fn host_findings(malformed_tools: usize, optional_failures: &[SessionError]) -> 
             tool: None,
             rule: "tool-not-an-object".into(),
             severity: Severity::Warning,
-            message: format!("{malformed_tools} tools/list entries were not JSON objects and were dropped"),
+            message: format!(
+                "{malformed_tools} tools/list entries were not JSON objects and were dropped"
+            ),
             source: "host".into(),
         });
     }
@@ -325,8 +338,16 @@ fn host_findings(malformed_tools: usize, optional_failures: &[SessionError]) -> 
 
 /// Appends the server's last stderr line: it usually says why a server died.
 fn with_stderr_hint(message: String, stderr_tail: &str) -> String {
-    match stderr_tail.lines().rev().map(str::trim).find(|l| !l.is_empty()) {
-        Some(line) => format!("{message}; server stderr: {}", line.chars().take(300).collect::<String>()),
+    match stderr_tail
+        .lines()
+        .rev()
+        .map(str::trim)
+        .find(|l| !l.is_empty())
+    {
+        Some(line) => format!(
+            "{message}; server stderr: {}",
+            line.chars().take(300).collect::<String>()
+        ),
         None => message,
     }
 }

@@ -7,7 +7,8 @@ use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
 fn fixture() -> String {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/misbehaving_server.py");
+    let path =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/misbehaving_server.py");
     path.to_string_lossy().into_owned()
 }
 
@@ -38,7 +39,11 @@ fn report(out: &Output) -> Value {
         "stderr: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(out.stderr.is_empty(), "stderr: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.stderr.is_empty(),
+        "stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     serde_json::from_slice(&out.stdout).expect("stdout is one JSON document")
 }
 
@@ -46,7 +51,11 @@ fn report(out: &Output) -> Value {
 fn assert_one_line_error(out: &Output, needle: &str) {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "stderr: {stderr}");
-    assert!(out.stdout.is_empty(), "stdout: {}", String::from_utf8_lossy(&out.stdout));
+    assert!(
+        out.stdout.is_empty(),
+        "stdout: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
     assert_eq!(stderr.lines().count(), 1, "stderr: {stderr}");
     assert!(stderr.starts_with("mcp-probe: error: "), "stderr: {stderr}");
     assert!(stderr.contains(needle), "expected {needle:?} in: {stderr}");
@@ -78,7 +87,10 @@ fn well_behaved_server_gets_initialize_alone_and_lists_tools() {
         report["capabilities"]["client"],
         serde_json::json!({"roots": {"listChanged": false}, "sampling": {}, "elicitation": {}})
     );
-    assert_eq!(report["capabilities"]["server"]["tools"]["listChanged"], true);
+    assert_eq!(
+        report["capabilities"]["server"]["tools"]["listChanged"],
+        true
+    );
     assert!(report["timestamp"].as_f64().unwrap() > 1.7e9);
     assert!(report.get("prompts").is_none());
 }
@@ -162,7 +174,10 @@ fn a_hang_ends_at_the_whole_timeout() {
         return;
     }
     let (out, took) = probe("hang-tools", &["--timeout", "1", "--request-timeout", "30"]);
-    assert_one_line_error(&out, "timed out after 1s (--timeout) waiting for the reply to tools/list");
+    assert_one_line_error(
+        &out,
+        "timed out after 1s (--timeout) waiting for the reply to tools/list",
+    );
     assert!(took < Duration::from_secs(5), "took {took:?}");
 }
 
@@ -171,8 +186,14 @@ fn json_rpc_errors_carry_code_and_message() {
     if !have_python() {
         return;
     }
-    assert_one_line_error(&probe("rpc-error", &[]).0, "initialize: the server replied with JSON-RPC error -32603: database unavailable");
-    assert_one_line_error(&probe("tools-error", &[]).0, "tools/list: the server replied with JSON-RPC error -32000: tools are disabled");
+    assert_one_line_error(
+        &probe("rpc-error", &[]).0,
+        "initialize: the server replied with JSON-RPC error -32603: database unavailable",
+    );
+    assert_one_line_error(
+        &probe("tools-error", &[]).0,
+        "tools/list: the server replied with JSON-RPC error -32000: tools are disabled",
+    );
 }
 
 #[test]
@@ -184,7 +205,10 @@ fn older_protocol_versions_are_accepted_unknown_ones_refused() {
         let report = report(&probe(&format!("version={version}"), &[]).0);
         assert_eq!(report["protocol_version"], version);
     }
-    assert_one_line_error(&probe("version=1999-01-01", &[]).0, "protocol version `1999-01-01`");
+    assert_one_line_error(
+        &probe("version=1999-01-01", &[]).0,
+        "protocol version `1999-01-01`",
+    );
 }
 
 #[test]
@@ -232,13 +256,19 @@ fn optional_lists_are_listed_and_their_failures_recorded() {
         return;
     }
     let report = report(&probe("optional-lists", &[]).0);
-    assert_eq!(report["prompts"], serde_json::json!([{"name": "p1"}, {"name": "p2"}]));
+    assert_eq!(
+        report["prompts"],
+        serde_json::json!([{"name": "p1"}, {"name": "p2"}])
+    );
     assert_eq!(report["resources"][0]["uri"], "file:///r");
     assert!(report.get("resource_templates").is_none());
     let finding = &report["findings"][0];
     assert_eq!(finding["rule"], "optional-list-failed");
     assert_eq!(finding["severity"], "warning");
-    assert!(finding["message"].as_str().unwrap().contains("resources/templates/list"));
+    assert!(finding["message"]
+        .as_str()
+        .unwrap()
+        .contains("resources/templates/list"));
 }
 
 #[test]
@@ -246,7 +276,12 @@ fn env_reaches_the_command_and_capabilities_can_be_chosen() {
     if !have_python() {
         return;
     }
-    let flags = ["-e", "PROBE_TOOL_NOTE=hello=world", "--capabilities", "none"];
+    let flags = [
+        "-e",
+        "PROBE_TOOL_NOTE=hello=world",
+        "--capabilities",
+        "none",
+    ];
     let report = report(&probe("env", &flags).0);
     assert_eq!(report["tools"][0]["description"], "from env: hello=world");
     assert_eq!(report["capabilities"]["client"], serde_json::json!({}));

@@ -5,7 +5,9 @@
 //! to the server's own requests aside, so that a server never waits on us); then
 //! `notifications/initialized`; then the lists the server's capabilities offer.
 
-use super::capabilities::{ClientCapabilities, LATEST_PROTOCOL_VERSION, SUPPORTED_PROTOCOL_VERSIONS};
+use super::capabilities::{
+    ClientCapabilities, LATEST_PROTOCOL_VERSION, SUPPORTED_PROTOCOL_VERSIONS,
+};
 use super::jsonrpc::{self, Incoming, RpcError, METHOD_NOT_FOUND, USER_REJECTED};
 use crate::model::{Tool, Transcript};
 use crate::transport::{Inbound, Transport, TransportError};
@@ -302,7 +304,8 @@ impl Session {
     ) -> Result<Value, SessionError> {
         let id = self.next_id;
         self.next_id += 1;
-        self.send(method, jsonrpc::request(id, method, params)).await?;
+        self.send(method, jsonrpc::request(id, method, params))
+            .await?;
         let after = self.options.request_timeout;
         let deadline = Instant::now() + after;
         self.in_flight = Some(method.to_owned());
@@ -367,7 +370,11 @@ impl Session {
                             error,
                         }));
                     }
-                    Incoming::Request { id, method: asked, params } => {
+                    Incoming::Request {
+                        id,
+                        method: asked,
+                        params,
+                    } => {
                         self.answer(method, id, &asked, params)
                             .await
                             .map_err(ReplyError::Session)?;

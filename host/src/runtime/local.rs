@@ -67,7 +67,9 @@ pub struct LocalServer {
 
 impl LocalServer {
     /// Starts the command with piped stdin/stdout (for the session) and stderr (captured).
-    pub fn spawn(cmd: &LocalCommand) -> Result<(LocalServer, ChildStdin, ChildStdout), RuntimeError> {
+    pub fn spawn(
+        cmd: &LocalCommand,
+    ) -> Result<(LocalServer, ChildStdin, ChildStdout), RuntimeError> {
         become_subreaper();
         let mut command = Command::new(&cmd.program);
         command
@@ -95,7 +97,10 @@ impl LocalServer {
                 sink.lock().expect("stderr tail lock").push(&buf[..n]);
             }
         });
-        tracing::debug!("started `{}` as pid {pgid} (own process group)", cmd.program);
+        tracing::debug!(
+            "started `{}` as pid {pgid} (own process group)",
+            cmd.program
+        );
         let server = LocalServer {
             child: Some(child),
             pgid,
@@ -121,7 +126,10 @@ impl LocalServer {
         // The child stays in `self` until reaped, so a cancelled shutdown still ends in Drop.
         if let Some(child) = self.child.as_mut() {
             signal_group(self.pgid, libc::SIGTERM);
-            if tokio::time::timeout(TERM_GRACE, child.wait()).await.is_err() {
+            if tokio::time::timeout(TERM_GRACE, child.wait())
+                .await
+                .is_err()
+            {
                 tracing::debug!("pid {} ignored SIGTERM; sending SIGKILL", self.pgid);
                 signal_group(self.pgid, libc::SIGKILL);
                 let _ = child.wait().await;
@@ -137,7 +145,10 @@ impl LocalServer {
         }
         if let Some(reader) = self.stderr_reader.take() {
             if tokio::time::timeout(STDERR_DRAIN, reader).await.is_err() {
-                tracing::debug!("stderr of pid {} still open after its group was killed", self.pgid);
+                tracing::debug!(
+                    "stderr of pid {} still open after its group was killed",
+                    self.pgid
+                );
             }
         }
         self.stderr_tail()

@@ -30,15 +30,23 @@ pub enum UrlError {
 
 pub fn endpoints_to_try(url: &str) -> Result<Vec<Endpoint>, UrlError> {
     if !(url.starts_with("http://") || url.starts_with("https://")) {
-        return Err(UrlError::Invalid(format!("{url}: expected http:// or https://")));
+        return Err(UrlError::Invalid(format!(
+            "{url}: expected http:// or https://"
+        )));
     }
     let url = url.to_owned();
-    Ok(vec![Endpoint { url, kind: EndpointKind::StreamableHttp }])
+    Ok(vec![Endpoint {
+        url,
+        kind: EndpointKind::StreamableHttp,
+    }])
 }
 
 pub async fn open(
     endpoint: &Endpoint,
     _opts: &HttpOptions,
 ) -> Result<Box<dyn Transport>, TransportError> {
-    Err(TransportError::Http(format!("{}: HTTP transports are not in this build", endpoint.url)))
+    Err(TransportError::Http(format!(
+        "{}: HTTP transports are not in this build",
+        endpoint.url
+    )))
 }

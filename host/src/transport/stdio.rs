@@ -134,8 +134,12 @@ where
                 }
                 continue;
             }
-            let (used, complete) =
-                take_chunk(&mut self.line, &mut self.overlong, self.max_line_bytes, chunk);
+            let (used, complete) = take_chunk(
+                &mut self.line,
+                &mut self.overlong,
+                self.max_line_bytes,
+                chunk,
+            );
             self.reader.consume(used);
             if complete {
                 if let Some(inbound) = self.finish_line() {
