@@ -3,6 +3,7 @@
 //! Public surface: [`Session`] (over any [`crate::transport::Transport`]), its options and
 //! results, and the client capabilities it declares.
 
+pub mod answers;
 pub mod capabilities;
 pub mod jsonrpc;
 pub mod session;

@@ -5,10 +5,11 @@
 //! to the server's own requests aside, so that a server never waits on us); then
 //! `notifications/initialized`; then the lists the server's capabilities offer.
 
+use super::answers::answer_server_request;
 use super::capabilities::{
     ClientCapabilities, LATEST_PROTOCOL_VERSION, SUPPORTED_PROTOCOL_VERSIONS,
 };
-use super::jsonrpc::{self, Incoming, RpcError, METHOD_NOT_FOUND, USER_REJECTED};
+use super::jsonrpc::{self, Incoming, RpcError};
 use crate::model::{Tool, Transcript};
 use crate::transport::{Inbound, Transport, TransportError};
 use serde_json::{json, Value};
@@ -371,11 +372,10 @@ impl Session {
                         }));
                     }
                     Incoming::Request {
-                        id,
-                        method: asked,
-                        params,
+                        id, method: asked, ..
                     } => {
-                        self.answer(method, id, &asked, params)
+                        let answer = answer_server_request(id, &asked);
+                        self.send(method, answer)
                             .await
                             .map_err(ReplyError::Session)?;
                     }
@@ -387,30 +387,6 @@ impl Session {
                 return outcome.map_err(ReplyError::Session);
             }
         }
-    }
-
-    /// Answers a server-to-client request so the server never waits on us: `ping` and
-    /// `roots/list` get results, sampling and elicitation are declined, anything else is
-    /// method-not-found.
-    async fn answer(
-        &mut self,
-        during: &str,
-        id: Value,
-        asked: &str,
-        _params: Option<Value>,
-    ) -> Result<(), SessionError> {
-        let reply = match asked {
-            "ping" => jsonrpc::response(id, json!({})),
-            "roots/list" => jsonrpc::response(id, json!({"roots": []})),
-            "elicitation/create" => jsonrpc::response(id, json!({"action": "decline"})),
-            "sampling/createMessage" => jsonrpc::error_response(
-                id,
-                USER_REJECTED,
-                "mcp-probe only lists what a server offers; it declines sampling",
-            ),
-            _ => jsonrpc::error_response(id, METHOD_NOT_FOUND, "Method not found"),
-        };
-        self.send(during, reply).await
     }
 
     async fn send(&mut self, during: &str, message: Value) -> Result<(), SessionError> {
