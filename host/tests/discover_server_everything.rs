@@ -40,13 +40,19 @@ fn declared_capabilities_decide_the_tool_surface() {
     let Some(script) = server_everything() else {
         return;
     };
-    for (capabilities, expected) in [("roots,sampling,elicitation", 16), ("roots", 14), ("none", 13)] {
+    for (capabilities, expected) in [
+        ("roots,sampling,elicitation", 16),
+        ("roots", 14),
+        ("none", 13),
+    ] {
         let report = discover(&script, capabilities);
         let tools = report["tools"].as_array().unwrap();
         assert_eq!(tools.len(), expected, "with --capabilities {capabilities}");
         assert_eq!(report["server_info"]["name"], "mcp-servers/everything");
         assert_eq!(report["protocol_version"], "2025-11-25");
-        assert!(tools.iter().any(|t| t["name"] == "echo" && t["inputSchema"].is_object()));
+        assert!(tools
+            .iter()
+            .any(|t| t["name"] == "echo" && t["inputSchema"].is_object()));
         // It offers prompts and resources too; they are listed, templates included.
         assert!(!report["prompts"].as_array().unwrap().is_empty());
         assert!(!report["resources"].as_array().unwrap().is_empty());

@@ -10,10 +10,12 @@ use crate::model::{Finding, Severity, Transcript};
 use crate::plugins::{DiscoveryContext, Pipeline, PluginError};
 use crate::report::{Capabilities, Report};
 use crate::runtime::local::{LocalCommand, LocalServer};
-use crate::runtime::url::{self, EndpointKind, HttpOptions, UrlError};
+use crate::runtime::url::{self, HttpOptions, UrlError};
 use crate::runtime::RuntimeError;
 use crate::target::Target;
 use crate::transport::stdio::StdioTransport;
+
+mod endpoints;
 use std::future::Future;
 use std::pin::Pin;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -61,6 +63,8 @@ enum Stop {
     Session(SessionError),
     /// The whole-discovery deadline passed; the text says what was pending.
     Deadline(String),
+    /// No URL endpoint answered as MCP; the text lists what each one said.
+    Unreachable(String),
     Interrupted,
 }
 
@@ -91,7 +95,21 @@ pub async fn discover(
             discover_local(&cmd, options, deadline, interrupt).await?
         }
         Target::Url { url, headers } => {
-            discover_url(url, headers, options, deadline, interrupt).await?
+            let endpoints = url::endpoints_to_try(url)?;
+            let http = HttpOptions {
+                headers: headers.clone(),
+                request_timeout: options.session.request_timeout,
+            };
+            let open = move |endpoint: url::Endpoint| {
+                let http = http.clone();
+                async move { url::open(&endpoint, &http).await }
+            };
+            let ctx = endpoints::Bounds {
+                options,
+                deadline,
+                interrupt,
+            };
+            endpoints::try_endpoints(url, endpoints, open, ctx).await?
         }
     };
     let mut report = found.into_report(options, pipeline)?;
@@ -133,72 +151,6 @@ async fn discover_local(
         method: "local_mcp_stdio",
         endpoint: None,
         source: options.target.describe(),
-    })
-}
-
-async fn discover_url(
-    target_url: &str,
-    headers: &[(String, String)],
-    options: &DiscoverOptions,
-    deadline: Instant,
-    mut interrupt: Interrupt<'_>,
-) -> Result<Attempt, DiscoverError> {
-    let endpoints = url::endpoints_to_try(target_url)?;
-    let http = HttpOptions {
-        headers: headers.to_vec(),
-        request_timeout: options.session.request_timeout,
-    };
-    let mut misses = Vec::new();
-    let count = endpoints.len();
-    for (index, endpoint) in endpoints.into_iter().enumerate() {
-        let method = match endpoint.kind {
-            EndpointKind::StreamableHttp => "url_streamable_http",
-            EndpointKind::Sse => "url_sse",
-        };
-        let opened = tokio::select! {
-            opened = tokio::time::timeout_at(deadline, url::open(&endpoint, &http)) => opened,
-            () = interrupt.as_mut() => return Err(DiscoverError::Interrupted),
-        };
-        let mut session = match opened {
-            Ok(Ok(transport)) => Session::new(transport, options.session.clone()),
-            Ok(Err(err)) => {
-                misses.push(format!("{}: {err}", endpoint.url));
-                continue;
-            }
-            Err(_) => {
-                misses.push(format!(
-                    "{}: no connection before the deadline",
-                    endpoint.url
-                ));
-                break;
-            }
-        };
-        let result = run_bounded(&mut session, deadline, interrupt.as_mut()).await;
-        // DELETE of the session; bounded so that a dead server cannot hold us.
-        let _ = tokio::time::timeout(Duration::from_secs(2), session.close()).await;
-        let hello = session.hello().cloned();
-        let transcript = session.take_transcript();
-        if let Err(Stop::Session(err)) = &result {
-            if hello.is_none() && err.is_transport_level() && index + 1 < count {
-                tracing::debug!("{} did not answer as MCP: {err}", endpoint.url);
-                misses.push(format!("{}: {err}", endpoint.url));
-                continue;
-            }
-        }
-        return Ok(Attempt {
-            result,
-            transcript,
-            hello,
-            method,
-            endpoint: Some(endpoint.url),
-            source: target_url.to_owned(),
-        });
-    }
-    Err(DiscoverError::Failed {
-        message: format!(
-            "no MCP server answered at {target_url} ({})",
-            misses.join("; ")
-        ),
     })
 }
 
@@ -245,6 +197,7 @@ impl Attempt {
             Err(stop) => {
                 let message = match stop {
                     Stop::Session(err) => err.to_string(),
+                    Stop::Unreachable(message) => message,
                     Stop::Deadline(what) => format!(
                         "discovery timed out after {:?} (--timeout) {what}",
                         options.timeout
