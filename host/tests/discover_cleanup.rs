@@ -216,3 +216,30 @@ fn bad_input_exits_2_with_one_line() {
         assert!(out.stdout.is_empty());
     }
 }
+
+#[test]
+fn a_killed_probe_takes_its_server_along() {
+    if !have_python() || !cfg!(target_os = "linux") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let pid_file = dir.path().join("pids");
+    let mut child = probe()
+        .args(["--", "python3", &fixture(), "ignore-term"])
+        .arg(&pid_file)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let server = wait_for_pids(&pid_file, 1)[0];
+    child.kill().unwrap(); // SIGKILL: no cleanup code of ours runs
+    child.wait().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while alive(server) {
+        assert!(
+            Instant::now() < deadline,
+            "server {server} outlived a SIGKILLed probe"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}

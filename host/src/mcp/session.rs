@@ -394,9 +394,18 @@ impl Session {
         self.transport
             .send(message)
             .await
-            .map_err(|source| SessionError::Transport {
-                method: during.into(),
-                source,
+            .map_err(|source| match source {
+                // The server is gone: say so, as when its output ends.
+                TransportError::Io(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {
+                    SessionError::Closed {
+                        method: during.into(),
+                        reason: "the server stopped reading its input".into(),
+                    }
+                }
+                source => SessionError::Transport {
+                    method: during.into(),
+                    source,
+                },
             })
     }
 
