@@ -152,10 +152,16 @@ fn early_exit_names_the_step_and_the_servers_last_words() {
     }
     let out = probe("exit-early", &[]).0;
     assert_one_line_error(&out, "initialize: the server closed the connection");
-    assert_one_line_error(&out, "fatal: missing API_TOKEN");
+    assert_one_line_error(
+        &out,
+        "the server exited (exit status: 1); server stderr: fatal: missing API_TOKEN",
+    );
     let out = probe("exit-after-init", &[]).0;
     assert_one_line_error(&out, "tools/list: the server closed");
-    assert_one_line_error(&out, "crashed while listing");
+    assert_one_line_error(
+        &out,
+        "exit status: 3); server stderr: crashed while listing",
+    );
 }
 
 #[test]

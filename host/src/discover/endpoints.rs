@@ -83,6 +83,7 @@ where
             method,
             endpoint: Some(url),
             source: target_url.to_owned(),
+            server_exit: None,
         });
     }
     Err(DiscoverError::Failed {

@@ -127,6 +127,8 @@ struct Attempt {
     method: &'static str,
     endpoint: Option<String>,
     source: String,
+    /// How a local server ended when it ended by itself, e.g. `the server exited (exit status: 1)`.
+    server_exit: Option<String>,
 }
 
 async fn discover_local(
@@ -143,7 +145,11 @@ async fn discover_local(
     let mut transcript = session.take_transcript();
     let hello = session.hello().cloned();
     drop(session);
-    transcript.stderr_tail = server.shutdown().await;
+    let stopped = server.shutdown().await;
+    transcript.stderr_tail = stopped.stderr_tail;
+    let server_exit = stopped
+        .exited_on_its_own
+        .map(|s| format!("the server exited ({s})"));
     Ok(Attempt {
         result,
         transcript,
@@ -151,6 +157,7 @@ async fn discover_local(
         method: "local_mcp_stdio",
         endpoint: None,
         source: options.target.describe(),
+        server_exit,
     })
 }
 
@@ -207,7 +214,7 @@ impl Attempt {
                 self.transcript.error = message.clone();
                 let Some(recovered) = pipeline.recover(&self.transcript)? else {
                     return Err(DiscoverError::Failed {
-                        message: with_stderr_hint(message, &self.transcript.stderr_tail),
+                        message: with_hints(message, &self),
                     });
                 };
                 let processed = pipeline.process(recovered.tools, &ctx)?;
@@ -289,18 +296,15 @@ fn host_findings(malformed_tools: usize, optional_failures: &[SessionError]) -> 
     findings
 }
 
-/// Appends the server's last stderr line: it usually says why a server died.
-fn with_stderr_hint(message: String, stderr_tail: &str) -> String {
-    match stderr_tail
-        .lines()
-        .rev()
-        .map(str::trim)
-        .find(|l| !l.is_empty())
-    {
-        Some(line) => format!(
-            "{message}; server stderr: {}",
-            line.chars().take(300).collect::<String>()
-        ),
-        None => message,
+/// Appends how the server ended and its last stderr line: they usually say why it died.
+fn with_hints(mut message: String, attempt: &Attempt) -> String {
+    if let Some(exit) = &attempt.server_exit {
+        message = format!("{message}; {exit}");
     }
+    let stderr = attempt.transcript.stderr_tail.lines().rev().map(str::trim);
+    if let Some(line) = stderr.into_iter().find(|l| !l.is_empty()) {
+        let line: String = line.chars().take(300).collect();
+        message = format!("{message}; server stderr: {line}");
+    }
+    message
 }

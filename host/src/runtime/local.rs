@@ -137,19 +137,20 @@ impl LocalServer {
     }
 
     /// Stops the server and everything it started, reaps it, and returns its stderr tail
-    /// (complete, as the pipe is drained once the group is gone).
-    pub async fn shutdown(mut self) -> String {
+    /// (complete, as the pipe is drained once the group is gone) and how it ended.
+    pub async fn shutdown(mut self) -> Stopped {
+        let mut status = None;
         // The child stays in `self` until reaped, so a cancelled shutdown still ends in Drop.
         if let Some(child) = self.child.as_mut() {
             signal_group(self.pgid, libc::SIGTERM);
-            if tokio::time::timeout(TERM_GRACE, child.wait())
-                .await
-                .is_err()
-            {
-                tracing::debug!("pid {} ignored SIGTERM; sending SIGKILL", self.pgid);
-                signal_group(self.pgid, libc::SIGKILL);
-                let _ = child.wait().await;
-            }
+            status = match tokio::time::timeout(TERM_GRACE, child.wait()).await {
+                Ok(waited) => waited.ok(),
+                Err(_) => {
+                    tracing::debug!("pid {} ignored SIGTERM; sending SIGKILL", self.pgid);
+                    signal_group(self.pgid, libc::SIGKILL);
+                    child.wait().await.ok()
+                }
+            };
             // Whatever else is left in the group (a grandchild that ignored SIGTERM).
             signal_group(self.pgid, libc::SIGKILL);
             self.child = None;
@@ -167,8 +168,22 @@ impl LocalServer {
                 );
             }
         }
-        self.stderr_tail()
+        Stopped {
+            stderr_tail: self.stderr_tail(),
+            exited_on_its_own: status.filter(|s| {
+                use std::os::unix::process::ExitStatusExt;
+                !matches!(s.signal(), Some(libc::SIGTERM | libc::SIGKILL))
+            }),
+        }
     }
+}
+
+/// How a local server ended.
+#[derive(Debug, Clone)]
+pub struct Stopped {
+    pub stderr_tail: String,
+    /// The exit status when the server ended by itself (not by our SIGTERM/SIGKILL).
+    pub exited_on_its_own: Option<std::process::ExitStatus>,
 }
 
 impl Drop for LocalServer {
