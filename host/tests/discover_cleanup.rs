@@ -71,7 +71,7 @@ fn timeout_kills_the_server_and_its_grandchild() {
     let dir = tempfile::tempdir().unwrap();
     let pid_file = dir.path().join("pids");
     let out = probe()
-        .args(["--timeout", "2", "--", "python3", &fixture(), "grandchild"])
+        .args(["--timeout", "4", "--", "python3", &fixture(), "grandchild"])
         .arg(&pid_file)
         .output()
         .unwrap();
@@ -96,7 +96,7 @@ fn a_server_that_ignores_sigterm_is_killed_anyway() {
     let dir = tempfile::tempdir().unwrap();
     let pid_file = dir.path().join("pids");
     let out = probe()
-        .args(["--timeout", "1", "--", "python3", &fixture(), "ignore-term"])
+        .args(["--timeout", "3", "--", "python3", &fixture(), "ignore-term"])
         .arg(&pid_file)
         .output()
         .unwrap();

@@ -63,7 +63,12 @@ where
             }
         };
         let mut session = Session::new(transport, options.session.clone());
-        let mut result = run_bounded(&mut session, deadline, interrupt.as_mut()).await;
+        let mut result = run_bounded(
+            &mut session,
+            (deadline, options.timeout),
+            interrupt.as_mut(),
+        )
+        .await;
         let _ = tokio::time::timeout(CLOSE_BOUND, session.close()).await;
         let hello = session.hello().cloned();
         if let Err(Stop::Session(err)) = &result {

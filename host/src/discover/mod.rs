@@ -140,7 +140,7 @@ async fn discover_local(
     let (server, stdin, stdout) = LocalServer::spawn(cmd)?;
     let transport = StdioTransport::new(stdout, stdin, options.max_line_bytes);
     let mut session = Session::new(Box::new(transport), options.session.clone());
-    let result = run_bounded(&mut session, deadline, interrupt).await;
+    let result = run_bounded(&mut session, (deadline, options.timeout), interrupt).await;
     let _ = session.close().await;
     let mut transcript = session.take_transcript();
     let hello = session.hello().cloned();
@@ -161,23 +161,39 @@ async fn discover_local(
     })
 }
 
-/// Runs the session's discovery under the whole-discovery deadline and the interrupt.
+/// Runs the session's discovery under the whole-discovery deadline and the interrupt. Once the
+/// tools are in, the deadline only cuts the optional lists short (recorded as a failure).
 async fn run_bounded(
     session: &mut Session,
-    deadline: Instant,
-    interrupt: Interrupt<'_>,
+    (deadline, timeout): (Instant, Duration),
+    mut interrupt: Interrupt<'_>,
 ) -> Result<Discovery, Stop> {
     let outcome = tokio::select! {
-        outcome = tokio::time::timeout_at(deadline, session.discover()) => outcome,
+        outcome = tokio::time::timeout_at(deadline, session.discover_tools()) => outcome,
+        () = interrupt.as_mut() => return Err(Stop::Interrupted),
+    };
+    let mut discovery = match outcome {
+        Ok(result) => result.map_err(Stop::Session)?,
+        Err(_) => {
+            return Err(Stop::Deadline(match session.in_flight() {
+                Some(method) => format!("waiting for the reply to {method}"),
+                None => "before discovery finished".to_owned(),
+            }))
+        }
+    };
+    let optional = tokio::select! {
+        outcome = tokio::time::timeout_at(deadline, session.list_optional(&mut discovery)) => outcome,
         () = interrupt => return Err(Stop::Interrupted),
     };
-    match outcome {
-        Ok(result) => result.map_err(Stop::Session),
-        Err(_) => Err(Stop::Deadline(match session.in_flight() {
-            Some(method) => format!("waiting for the reply to {method}"),
-            None => "before discovery finished".to_owned(),
-        })),
+    if optional.is_err() {
+        let method = session.in_flight().unwrap_or("an optional list").to_owned();
+        let failure = SessionError::Timeout {
+            method,
+            after: timeout,
+        };
+        discovery.optional_failures.push(failure);
     }
+    Ok(discovery)
 }
 
 impl Attempt {

@@ -87,7 +87,7 @@ pub enum SessionError {
     },
     #[error("{method}: the server closed the connection before replying ({reason})")]
     Closed { method: String, reason: String },
-    #[error("{method}: no reply within {after:?} (the per-request timeout)")]
+    #[error("{method}: no reply within {after:?}")]
     Timeout { method: String, after: Duration },
     #[error("{method}: the server replied with {error}")]
     Rpc { method: String, error: RpcError },
@@ -169,6 +169,13 @@ impl Session {
 
     /// The handshake, then every list the server offers.
     pub async fn discover(&mut self) -> Result<Discovery, SessionError> {
+        let mut discovery = self.discover_tools().await?;
+        self.list_optional(&mut discovery).await;
+        Ok(discovery)
+    }
+
+    /// The handshake and `tools/list`: the part of discovery that must succeed.
+    pub async fn discover_tools(&mut self) -> Result<Discovery, SessionError> {
         let hello = self.initialize().await?;
         let tools_supported = hello.offers("tools");
         let (mut tools, mut malformed_tools) = (Vec::new(), 0);
@@ -180,34 +187,48 @@ impl Session {
                 }
             }
         }
-        let mut optional_failures = Vec::new();
-        let mut optional = |result: Result<Vec<Value>, SessionError>| match result {
-            Ok(items) => Some(items),
-            Err(err) => {
-                optional_failures.push(err);
-                None
-            }
-        };
-        let mut prompts = None;
-        if hello.offers("prompts") {
-            prompts = optional(self.list_all("prompts/list", "prompts").await);
-        }
-        let (mut resources, mut resource_templates) = (None, None);
-        if hello.offers("resources") {
-            resources = optional(self.list_all("resources/list", "resources").await);
-            let templates = self.list_all("resources/templates/list", "resourceTemplates");
-            resource_templates = optional(templates.await);
-        }
         Ok(Discovery {
             hello,
             tools_supported,
             tools,
             malformed_tools,
-            prompts,
-            resources,
-            resource_templates,
-            optional_failures,
+            prompts: None,
+            resources: None,
+            resource_templates: None,
+            optional_failures: Vec::new(),
         })
+    }
+
+    /// Prompts, resources and resource templates, as far as the server offers them. Failures
+    /// are recorded in `discovery`, not returned; after a timeout or a lost connection the rest
+    /// is skipped. Each list is stored as soon as it is complete, so a caller that stops
+    /// waiting (a deadline) keeps what was listed.
+    pub async fn list_optional(&mut self, discovery: &mut Discovery) {
+        let mut wanted = Vec::new();
+        if discovery.hello.offers("prompts") {
+            wanted.push(("prompts/list", "prompts"));
+        }
+        if discovery.hello.offers("resources") {
+            wanted.push(("resources/list", "resources"));
+            wanted.push(("resources/templates/list", "resourceTemplates"));
+        }
+        for (method, key) in wanted {
+            match self.list_all(method, key).await {
+                Ok(items) => match key {
+                    "prompts" => discovery.prompts = Some(items),
+                    "resources" => discovery.resources = Some(items),
+                    _ => discovery.resource_templates = Some(items),
+                },
+                Err(err) => {
+                    let give_up =
+                        matches!(err, SessionError::Timeout { .. }) || err.is_transport_level();
+                    discovery.optional_failures.push(err);
+                    if give_up {
+                        return;
+                    }
+                }
+            }
+        }
     }
 
     /// `initialize`, its checks, then `notifications/initialized`.
