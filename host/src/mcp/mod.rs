@@ -5,8 +5,10 @@
 
 pub mod answers;
 pub mod capabilities;
+pub mod discovery;
 pub mod jsonrpc;
 pub mod session;
 
 pub use capabilities::{ClientCapabilities, LATEST_PROTOCOL_VERSION, SUPPORTED_PROTOCOL_VERSIONS};
-pub use session::{Discovery, ServerHello, Session, SessionError, SessionOptions};
+pub use discovery::Discovery;
+pub use session::{ServerHello, Session, SessionError, SessionOptions};

@@ -10,10 +10,9 @@ use super::capabilities::{
     ClientCapabilities, LATEST_PROTOCOL_VERSION, SUPPORTED_PROTOCOL_VERSIONS,
 };
 use super::jsonrpc::{self, Incoming, RpcError};
-use crate::model::{Tool, Transcript};
+use crate::model::Transcript;
 use crate::transport::{Inbound, Transport, TransportError};
 use serde_json::{json, Value};
-use std::collections::HashSet;
 use std::time::Duration;
 use tokio::time::Instant;
 
@@ -61,23 +60,6 @@ impl ServerHello {
     }
 }
 
-/// Everything one discovery found.
-#[derive(Debug)]
-pub struct Discovery {
-    pub hello: ServerHello,
-    /// False when the server lacks the tools capability (then `tools` is empty).
-    pub tools_supported: bool,
-    pub tools: Vec<Tool>,
-    /// Entries of `tools` that were not JSON objects, dropped.
-    pub malformed_tools: usize,
-    /// `None` when the server does not offer prompts (or listing them failed).
-    pub prompts: Option<Vec<Value>>,
-    pub resources: Option<Vec<Value>>,
-    pub resource_templates: Option<Vec<Value>>,
-    /// Optional lists (prompts, resources) that failed; not fatal. Each error names its method.
-    pub optional_failures: Vec<SessionError>,
-}
-
 #[derive(Debug, thiserror::Error)]
 pub enum SessionError {
     #[error("{method}: {source}")]
@@ -122,7 +104,7 @@ enum ReplyError {
 /// [`Session::close`]; the transcript is there whether or not it succeeded.
 pub struct Session {
     transport: Box<dyn Transport>,
-    options: SessionOptions,
+    pub(super) options: SessionOptions,
     next_id: u64,
     transcript: Transcript,
     /// Set once `initialize` succeeded (kept when a later step fails).
@@ -165,70 +147,6 @@ impl Session {
 
     pub fn take_transcript(&mut self) -> Transcript {
         std::mem::take(&mut self.transcript)
-    }
-
-    /// The handshake, then every list the server offers.
-    pub async fn discover(&mut self) -> Result<Discovery, SessionError> {
-        let mut discovery = self.discover_tools().await?;
-        self.list_optional(&mut discovery).await;
-        Ok(discovery)
-    }
-
-    /// The handshake and `tools/list`: the part of discovery that must succeed.
-    pub async fn discover_tools(&mut self) -> Result<Discovery, SessionError> {
-        let hello = self.initialize().await?;
-        let tools_supported = hello.offers("tools");
-        let (mut tools, mut malformed_tools) = (Vec::new(), 0);
-        if tools_supported {
-            for entry in self.list_all("tools/list", "tools").await? {
-                match Tool::from_json(entry) {
-                    Some(tool) => tools.push(tool),
-                    None => malformed_tools += 1,
-                }
-            }
-        }
-        Ok(Discovery {
-            hello,
-            tools_supported,
-            tools,
-            malformed_tools,
-            prompts: None,
-            resources: None,
-            resource_templates: None,
-            optional_failures: Vec::new(),
-        })
-    }
-
-    /// Prompts, resources and resource templates, as far as the server offers them. Failures
-    /// are recorded in `discovery`, not returned; after a timeout or a lost connection the rest
-    /// is skipped. Each list is stored as soon as it is complete, so a caller that stops
-    /// waiting (a deadline) keeps what was listed.
-    pub async fn list_optional(&mut self, discovery: &mut Discovery) {
-        let mut wanted = Vec::new();
-        if discovery.hello.offers("prompts") {
-            wanted.push(("prompts/list", "prompts"));
-        }
-        if discovery.hello.offers("resources") {
-            wanted.push(("resources/list", "resources"));
-            wanted.push(("resources/templates/list", "resourceTemplates"));
-        }
-        for (method, key) in wanted {
-            match self.list_all(method, key).await {
-                Ok(items) => match key {
-                    "prompts" => discovery.prompts = Some(items),
-                    "resources" => discovery.resources = Some(items),
-                    _ => discovery.resource_templates = Some(items),
-                },
-                Err(err) => {
-                    let give_up =
-                        matches!(err, SessionError::Timeout { .. }) || err.is_transport_level();
-                    discovery.optional_failures.push(err);
-                    if give_up {
-                        return;
-                    }
-                }
-            }
-        }
     }
 
     /// `initialize`, its checks, then `notifications/initialized`.
@@ -274,43 +192,6 @@ impl Session {
         let initialized = jsonrpc::notification("notifications/initialized");
         self.send("notifications/initialized", initialized).await?;
         Ok(hello)
-    }
-
-    /// Calls a paginated list method until the last page; `key` names the result's array.
-    pub async fn list_all(&mut self, method: &str, key: &str) -> Result<Vec<Value>, SessionError> {
-        let mut items = Vec::new();
-        let mut seen = HashSet::new();
-        let mut cursor: Option<Value> = None;
-        for _ in 0..self.options.page_cap {
-            let params = cursor.take().map(|c| json!({ "cursor": c }));
-            let mut result = self.request(method, params).await?;
-            match result.get_mut(key).map(Value::take) {
-                Some(Value::Array(page)) => items.extend(page),
-                _ => {
-                    return Err(SessionError::InvalidReply {
-                        method: method.into(),
-                        detail: format!("the reply has no `{key}` array"),
-                    })
-                }
-            }
-            match result.get_mut("nextCursor").map(Value::take) {
-                None | Some(Value::Null) => return Ok(items),
-                Some(Value::String(s)) if s.is_empty() => return Ok(items),
-                Some(next) => {
-                    if !seen.insert(next.to_string()) {
-                        return Err(SessionError::CursorLoop {
-                            method: method.into(),
-                            cursor: next.to_string(),
-                        });
-                    }
-                    cursor = Some(next);
-                }
-            }
-        }
-        Err(SessionError::PageCap {
-            method: method.into(),
-            cap: self.options.page_cap,
-        })
     }
 
     /// Ends the session politely (stdin EOF, HTTP DELETE).
