@@ -247,6 +247,17 @@ fn no_tools_capability_is_not_an_error() {
 }
 
 #[test]
+fn a_server_without_a_capabilities_object_is_asked_for_tools_anyway() {
+    if !have_python() {
+        return;
+    }
+    let report = report(&probe("no-capabilities-object", &[]).0);
+    assert_eq!(report["tools_supported"], true);
+    assert_eq!(tool_names(&report).len(), 3);
+    assert_eq!(report["capabilities"]["server"], Value::Null);
+}
+
+#[test]
 fn zero_tools_is_success() {
     if !have_python() {
         return;

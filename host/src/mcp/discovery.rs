@@ -34,10 +34,21 @@ impl Session {
     /// The handshake and `tools/list`: the part of discovery that must succeed.
     pub async fn discover_tools(&mut self) -> Result<Discovery, SessionError> {
         let hello = self.initialize().await?;
-        let tools_supported = hello.offers("tools");
+        // A server that announced no capabilities at all is broken, not tool-less: ask anyway,
+        // and take a JSON-RPC error as "no tools".
+        let unannounced = hello.capabilities.is_null();
+        let mut tools_supported = hello.offers("tools");
         let (mut tools, mut malformed_tools) = (Vec::new(), 0);
-        if tools_supported {
-            for entry in self.list_all("tools/list", "tools").await? {
+        if tools_supported || unannounced {
+            let entries = match self.list_all("tools/list", "tools").await {
+                Ok(entries) => {
+                    tools_supported = true;
+                    entries
+                }
+                Err(SessionError::Rpc { .. }) if unannounced => Vec::new(),
+                Err(err) => return Err(err),
+            };
+            for entry in entries {
                 match Tool::from_json(entry) {
                     Some(tool) => tools.push(tool),
                     None => malformed_tools += 1,

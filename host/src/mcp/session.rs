@@ -46,7 +46,8 @@ pub struct ServerHello {
     pub protocol_version: String,
     /// `serverInfo` as sent (`name`, `version`, and whatever else).
     pub server_info: Option<Value>,
-    /// The server's `capabilities` (an object; `{}` when it sent none).
+    /// The server's `capabilities`: an object, or `Null` when it sent none (a broken server,
+    /// whose tools are then looked for anyway).
     pub capabilities: Value,
     pub instructions: Option<String>,
 }
@@ -177,7 +178,7 @@ impl Session {
         self.transport.set_protocol_version(&protocol_version);
         let capabilities = match result.get("capabilities") {
             Some(caps @ Value::Object(_)) => caps.clone(),
-            _ => json!({}),
+            _ => Value::Null,
         };
         let hello = ServerHello {
             protocol_version,
