@@ -341,3 +341,28 @@ fn table_output_lists_tool_names() {
     assert!(text.contains("server:    misbehaving 0.0.1"), "{text}");
     assert!(text.contains("tool_002  Tool number 2"), "{text}");
 }
+
+#[test]
+fn verbose_logs_the_transcript_on_stderr() {
+    if !have_python() {
+        return;
+    }
+    let (out, _) = probe("noise", &["-v"]);
+    assert_eq!(out.status.code(), Some(0));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(r#"-> {"id":1,"jsonrpc":"2.0","method":"initialize""#),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("<- (not JSON-RPC) Starting server..."),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(r#"<- {"jsonrpc": "2.0", "id": 2, "result": {"tools""#),
+        "{stderr}"
+    );
+    // The report on stdout is untouched by the logs.
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(tool_names(&report).len(), 3);
+}
