@@ -14,6 +14,7 @@ use crate::runtime::url::{self, HttpOptions, UrlError};
 use crate::runtime::RuntimeError;
 use crate::target::Target;
 use crate::transport::stdio::StdioTransport;
+use crate::transport::Transport;
 
 mod endpoints;
 use std::future::Future;
@@ -78,10 +79,7 @@ pub async fn discover(
     interrupt: impl Future<Output = ()> + Send,
 ) -> Result<Report, DiscoverError> {
     let started = Instant::now();
-    let timestamp = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs_f64())
-        .unwrap_or_default();
+    let timestamp = unix_now();
     let deadline = started + options.timeout;
     let mut interrupt = std::pin::pin!(interrupt);
     let interrupt: Interrupt<'_> = interrupt.as_mut();
@@ -111,6 +109,47 @@ pub async fn discover(
             };
             endpoints::try_endpoints(url, endpoints, open, ctx).await?
         }
+    };
+    let mut report = found.into_report(options, pipeline)?;
+    report.timestamp = timestamp;
+    report.duration_ms = started.elapsed().as_millis() as u64;
+    Ok(report)
+}
+
+/// Unix seconds now, for the report's `timestamp`.
+fn unix_now() -> f64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or_default()
+}
+
+/// Discovery over a transport opened elsewhere (a Kubernetes attach stream, a socket): the same
+/// session, deadlines, fallback parsers and report as [`discover`], with `options.target`
+/// unused. The caller owns the server and tears it down after this returns.
+pub async fn discover_over(
+    transport: Box<dyn Transport>,
+    discovery_method: &'static str,
+    source: String,
+    options: &DiscoverOptions,
+    pipeline: &Pipeline,
+    interrupt: impl Future<Output = ()> + Send,
+) -> Result<Report, DiscoverError> {
+    let started = Instant::now();
+    let timestamp = unix_now();
+    let mut interrupt = std::pin::pin!(interrupt);
+    let mut session = Session::new(transport, options.session.clone());
+    let bounds = (started + options.timeout, options.timeout);
+    let result = run_bounded(&mut session, bounds, interrupt.as_mut()).await;
+    let _ = tokio::time::timeout(Duration::from_secs(2), session.close()).await;
+    let found = Attempt {
+        result,
+        transcript: session.take_transcript(),
+        hello: session.hello().cloned(),
+        method: discovery_method,
+        endpoint: None,
+        source,
+        server_exit: None,
     };
     let mut report = found.into_report(options, pipeline)?;
     report.timestamp = timestamp;
