@@ -137,6 +137,24 @@ fn over_long_lines_are_dropped_and_the_session_goes_on() {
 }
 
 #[test]
+fn a_reply_over_the_line_bound_is_named_in_the_timeout() {
+    if !have_python() {
+        return;
+    }
+    let flags = ["--max-line-bytes", "1000000", "--request-timeout", "3"];
+    let out = probe("overlong-reply", &flags).0;
+    assert_one_line_error(
+        &out,
+        "tools/list: no reply within 3s (1 over-long stdout lines were dropped; a larger --max-line-bytes may help)",
+    );
+    // Under the default bound the same reply is read.
+    assert_eq!(
+        tool_names(&report(&probe("overlong-reply", &[]).0)).len(),
+        200
+    );
+}
+
+#[test]
 fn invalid_utf8_is_decoded_lossily() {
     if !have_python() {
         return;

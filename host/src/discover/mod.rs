@@ -5,6 +5,7 @@
 //! interrupted. A failed session's transcript goes to the pipeline's parser stages before the
 //! failure is reported.
 
+use crate::mcp::session::dropped_hint;
 use crate::mcp::{Discovery, Session, SessionError, SessionOptions};
 use crate::model::{Finding, Severity, Transcript};
 use crate::plugins::{DiscoveryContext, Pipeline, PluginError};
@@ -214,10 +215,11 @@ async fn run_bounded(
     let mut discovery = match outcome {
         Ok(result) => result.map_err(Stop::Session)?,
         Err(_) => {
+            let hint = dropped_hint(session.dropped_lines());
             return Err(Stop::Deadline(match session.in_flight() {
-                Some(method) => format!("waiting for the reply to {method}"),
-                None => "before discovery finished".to_owned(),
-            }))
+                Some(method) => format!("waiting for the reply to {method}{hint}"),
+                None => format!("before discovery finished{hint}"),
+            }));
         }
     };
     let optional = tokio::select! {
@@ -229,6 +231,7 @@ async fn run_bounded(
         let failure = SessionError::Timeout {
             method,
             after: timeout,
+            dropped_lines: session.dropped_lines(),
         };
         discovery.optional_failures.push(failure);
     }

@@ -11,6 +11,7 @@ use super::capabilities::{
 };
 use super::jsonrpc::{self, Incoming, RpcError};
 use crate::model::Transcript;
+use crate::transport::stdio::DROPPED_LINE_PREFIX;
 use crate::transport::{Inbound, Transport, TransportError};
 use serde_json::{json, Value};
 use std::time::Duration;
@@ -70,8 +71,13 @@ pub enum SessionError {
     },
     #[error("{method}: the server closed the connection before replying ({reason})")]
     Closed { method: String, reason: String },
-    #[error("{method}: no reply within {after:?}")]
-    Timeout { method: String, after: Duration },
+    #[error("{method}: no reply within {after:?}{}", dropped_hint(*.dropped_lines))]
+    Timeout {
+        method: String,
+        after: Duration,
+        /// Over-long lines dropped so far: the reply may have been one of them.
+        dropped_lines: usize,
+    },
     #[error("{method}: the server replied with {error}")]
     Rpc { method: String, error: RpcError },
     #[error("the server chose MCP protocol version `{got}`, which mcp-probe does not speak (it speaks {})", SUPPORTED_PROTOCOL_VERSIONS.join(", "))]
@@ -82,6 +88,16 @@ pub enum SessionError {
     CursorLoop { method: String, cursor: String },
     #[error("{method}: more than {cap} pages (the page cap)")]
     PageCap { method: String, cap: usize },
+}
+
+/// Says that the awaited reply may have been dropped for its length.
+pub fn dropped_hint(dropped_lines: usize) -> String {
+    match dropped_lines {
+        0 => String::new(),
+        n => format!(
+            " ({n} over-long stdout lines were dropped; a larger --max-line-bytes may help)"
+        ),
+    }
 }
 
 impl SessionError {
@@ -112,6 +128,8 @@ pub struct Session {
     hello: Option<ServerHello>,
     /// The method whose reply is awaited, for timeout messages.
     in_flight: Option<String>,
+    /// Over-long lines the transport dropped (noise marked with DROPPED_LINE_PREFIX).
+    dropped_lines: usize,
 }
 
 impl Session {
@@ -123,6 +141,7 @@ impl Session {
             transcript: Transcript::default(),
             hello: None,
             in_flight: None,
+            dropped_lines: 0,
         }
     }
 
@@ -139,6 +158,11 @@ impl Session {
     /// The server's `initialize` reply, once the handshake succeeded.
     pub fn hello(&self) -> Option<&ServerHello> {
         self.hello.as_ref()
+    }
+
+    /// How many over-long lines the transport dropped so far.
+    pub fn dropped_lines(&self) -> usize {
+        self.dropped_lines
     }
 
     /// The method whose reply the session is waiting for (when a deadline cut it short).
@@ -219,6 +243,7 @@ impl Session {
             ReplyError::Timeout => SessionError::Timeout {
                 method: method.into(),
                 after,
+                dropped_lines: self.dropped_lines,
             },
             ReplyError::Session(err) => err,
         })
@@ -249,6 +274,9 @@ impl Session {
                 }
                 Inbound::Noise(text) => {
                     tracing::debug!(target: "mcp_probe::transcript", "<- (not JSON-RPC) {text}");
+                    if text.starts_with(DROPPED_LINE_PREFIX) {
+                        self.dropped_lines += 1;
+                    }
                     self.record_stdout(&text);
                     continue;
                 }
