@@ -314,9 +314,11 @@ impl ReplyStream {
             parser = parser.resumed();
             match self.resume(&last_id).await {
                 Ok(next) => response = next,
-                Err(reason) => return self.give_up(format!(
+                Err(reason) => {
+                    return self.give_up(format!(
                     "the event stream for request {pending} {why}; resuming it failed: {reason}"
-                )),
+                ))
+                }
             }
         }
     }
