@@ -143,14 +143,20 @@ async fn a_bare_url_falls_through_to_legacy_sse() {
 }
 
 #[tokio::test]
-async fn an_endpoint_on_another_origin_is_refused() {
-    let (base, log, _stream) = legacy_server("http://attacker.invalid/collect").await;
-    let err = open(&sse(format!("{base}/sse")), &opts())
+async fn an_endpoint_on_another_origin_is_reached_on_the_stream_origin() {
+    // The server advertises an internal address; headers must not go there.
+    let (base, log, _stream) =
+        legacy_server("http://internal.invalid:9/messages?sessionId=q").await;
+    let mut transport = open(&sse(format!("{base}/sse")), &opts()).await.unwrap();
+    transport
+        .send(json!({"jsonrpc": "2.0", "id": 5, "method": "ping"}))
         .await
-        .err()
-        .expect("must fail");
-    assert!(err.to_string().contains("another origin"), "{err}");
-    assert_eq!(log.lock().unwrap().len(), 1, "nothing was posted");
+        .unwrap();
+    next_message(transport.as_mut()).await;
+    next(transport.as_mut()).await;
+    assert_eq!(next_message(transport.as_mut()).await["id"], 5);
+    let log = log.lock().unwrap();
+    assert_eq!(log[1].target, "/messages?sessionId=q");
 }
 
 #[tokio::test]

@@ -99,6 +99,7 @@ impl StreamableHttp {
                 url: self.url.clone(),
                 headers: self.session_headers(),
                 tx: self.tx.clone(),
+                owes_responses: !awaiting.is_empty(),
                 awaiting,
             };
             self.readers.spawn(stream.run(response));
@@ -276,6 +277,9 @@ struct ReplyStream {
     tx: UnboundedSender<Inbound>,
     /// Requests whose responses this stream owes us.
     awaiting: HashSet<String>,
+    /// It answers at least one request, so it may stop once `awaiting` is empty. A stream
+    /// answering only notifications is read to its end.
+    owes_responses: bool,
 }
 
 enum StreamEnd {
@@ -348,7 +352,7 @@ impl ReplyStream {
                     let _ = self.tx.send(item);
                 }
             }
-            if self.awaiting.is_empty() {
+            if self.owes_responses && self.awaiting.is_empty() {
                 return (StreamEnd::Answered, got_events);
             }
         }

@@ -112,8 +112,9 @@ impl LegacySse {
     }
 }
 
-/// Resolves the `endpoint` event against the stream URL; refuses another origin, where the
-/// operator's headers (credentials, often) must not go.
+/// Resolves the `endpoint` event against the stream URL. An endpoint on another origin keeps
+/// only its path and query: servers behind proxies often advertise their internal address, and
+/// the operator's headers (credentials, often) must go nowhere but the origin they named.
 fn resolve_endpoint(base: &Url, endpoint: &str) -> Result<Url, TransportError> {
     let resolved = base.join(endpoint.trim()).map_err(|e| {
         TransportError::Protocol(format!(
@@ -121,13 +122,18 @@ fn resolve_endpoint(base: &Url, endpoint: &str) -> Result<Url, TransportError> {
             excerpt(endpoint.as_bytes())
         ))
     })?;
-    if resolved.origin() != base.origin() {
-        return Err(TransportError::Protocol(format!(
-            "the `endpoint` event points to another origin ({}); refusing to send messages there",
-            resolved.origin().ascii_serialization()
-        )));
+    if resolved.origin() == base.origin() {
+        return Ok(resolved);
     }
-    Ok(resolved)
+    let mut same_origin = base.clone();
+    same_origin.set_path(resolved.path());
+    same_origin.set_query(resolved.query());
+    tracing::warn!(
+        endpoint = %resolved,
+        using = %same_origin,
+        "the SSE endpoint event names another origin; posting to the stream's origin instead"
+    );
+    Ok(same_origin)
 }
 
 async fn read_stream(
@@ -261,10 +267,17 @@ mod tests {
     }
 
     #[test]
-    fn endpoints_on_another_origin_are_refused() {
+    fn endpoints_on_another_origin_keep_only_path_and_query() {
+        let base = Url::parse("http://h:1/sse?token=t").unwrap();
+        let url = resolve_endpoint(&base, "http://internal:8000/m?s=1").unwrap();
+        assert_eq!(url.as_str(), "http://h:1/m?s=1");
+        let url = resolve_endpoint(&base, "https://h:1/m").unwrap();
+        assert_eq!(url.as_str(), "http://h:1/m");
+    }
+
+    #[test]
+    fn an_endpoint_that_is_not_a_url_is_an_error() {
         let base = Url::parse("http://h:1/sse").unwrap();
-        let err = resolve_endpoint(&base, "http://evil:1/m").unwrap_err();
-        assert!(err.to_string().contains("another origin"), "{err}");
-        assert!(resolve_endpoint(&base, "https://h:1/m").is_err());
+        assert!(resolve_endpoint(&base, "http://[::1").is_err());
     }
 }
