@@ -118,7 +118,13 @@ pub(crate) fn request_failed(
     url: &reqwest::Url,
     err: &reqwest::Error,
 ) -> TransportError {
-    TransportError::Http(format!("{method} {url}: {}", describe(err)))
+    let cause = describe(err);
+    let hint = if cause.contains("certificate") {
+        " (to trust a private CA: SSL_CERT_FILE=/path/to/ca.pem)"
+    } else {
+        ""
+    };
+    TransportError::Http(format!("{method} {url}: {cause}{hint}"))
 }
 
 pub(crate) fn status_error(
