@@ -354,3 +354,48 @@ async fn close_ignores_405_and_reports_other_delete_failures() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_server_that_never_answers_fails_within_the_request_timeout() {
+    // Accepts connections and reads nothing, answers nothing.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = listener.accept().await {
+            held.push(socket);
+        }
+    });
+    let opts = HttpOptions {
+        request_timeout: Duration::from_millis(300),
+        ..opts()
+    };
+    let endpoint = streamable(format!("http://127.0.0.1:{port}/mcp"));
+    let mut transport = open(&endpoint, &opts).await.unwrap();
+    let started = std::time::Instant::now();
+    let err = transport.send(initialize()).await.unwrap_err();
+    assert!(err.to_string().contains("no reply within"), "{err}");
+    assert!(started.elapsed() < Duration::from_secs(5));
+}
+
+#[tokio::test]
+async fn a_stream_answering_a_notification_is_read_to_its_end() {
+    let (base, _log) = serve(|_| {
+        sse_reply(vec![
+            event(&json!({"jsonrpc": "2.0", "id": "r1", "method": "roots/list"})),
+            event(&json!({"jsonrpc": "2.0", "method": "notifications/tools/list_changed"})),
+        ])
+    })
+    .await;
+    let mut transport = open(&streamable(format!("{base}/mcp")), &opts())
+        .await
+        .unwrap();
+    let initialized = json!({"jsonrpc": "2.0", "method": "notifications/initialized"});
+    transport.send(initialized).await.unwrap();
+    assert_eq!(
+        next_message(transport.as_mut()).await["method"],
+        "roots/list"
+    );
+    let second = next_message(transport.as_mut()).await;
+    assert_eq!(second["method"], "notifications/tools/list_changed");
+}
