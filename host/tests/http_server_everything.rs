@@ -3,7 +3,7 @@
 //! endpoint auto-detection `discover --url` uses. The MCP exchange here is a minimal hand-written
 //! one: the session module is tested on its own.
 
-use mcp_probe::runtime::url::{endpoints_to_try, open, EndpointKind, HttpOptions};
+use mcp_probe::runtime::url::{endpoints_to_try, open, Endpoint, EndpointKind, HttpOptions};
 use mcp_probe::transport::{Inbound, Transport, TransportError};
 use serde_json::{json, Value};
 use std::path::PathBuf;
@@ -197,6 +197,31 @@ async fn check_mode(mode: &str, kind: EndpointKind, path: &str) -> Option<(usize
         assert!(tools.iter().any(|t| t == "echo"), "tools: {tools:?}");
         counts.push(tools.len());
     }
+    // The other transport on the endpoint that answered is refused as a wrong endpoint (a
+    // Streamable HTTP server answers a GET without a session with 400), so a caller trying
+    // both kinds on one URL moves on.
+    let other = match kind {
+        EndpointKind::StreamableHttp => EndpointKind::Sse,
+        EndpointKind::Sse => EndpointKind::StreamableHttp,
+    };
+    let endpoint = Endpoint {
+        url: format!("{base}{path}"),
+        kind: other,
+    };
+    let opts = HttpOptions {
+        headers: vec![],
+        request_timeout: Duration::from_secs(10),
+    };
+    let refused = match open(&endpoint, &opts).await {
+        Err(e) => e,
+        Ok(mut transport) => list_tools(transport.as_mut(), &json!({}))
+            .await
+            .expect_err("the other transport must fail"),
+    };
+    assert!(
+        matches!(refused, TransportError::WrongEndpoint { .. }),
+        "{mode} as {other:?}: {refused}"
+    );
     drop(server);
     Some((counts[0], counts[1]))
 }

@@ -276,6 +276,7 @@ async fn not_found_on_mcp_makes_the_caller_try_the_base_url() {
 #[tokio::test]
 async fn a_web_page_is_a_wrong_endpoint_but_later_errors_are_http_errors() {
     let (base, _log) = serve(|seen| match seen.target.as_str() {
+        "/empty" => status(200, ""),
         "/page" => with_header(
             status(200, "<html>hello</html>"),
             "content-type",
@@ -295,6 +296,11 @@ async fn a_web_page_is_a_wrong_endpoint_but_later_errors_are_http_errors() {
         matches!(&err, TransportError::WrongEndpoint { status: 200, detail, .. } if detail.contains("text/html")),
         "{err}"
     );
+    let mut empty = open(&streamable(format!("{base}/empty")), &opts())
+        .await
+        .unwrap();
+    let err = empty.send(initialize()).await.unwrap_err();
+    assert!(err.to_string().contains("(empty body)"), "{err}");
 
     let mut transport = open(&streamable(format!("{base}/mcp")), &opts())
         .await

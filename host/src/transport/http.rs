@@ -129,8 +129,9 @@ impl StreamableHttp {
         let text = String::from_utf8_lossy(&body);
         let inbound = inbound_from_text(&text);
         let json_reply = inbound.iter().any(|i| matches!(i, Inbound::Message { .. }));
-        if !json_reply && !awaiting.is_empty() && !self.answered && !text.trim().is_empty() {
-            // A web page or some other service at this URL: let the caller try the next one.
+        if !json_reply && !awaiting.is_empty() && !self.answered {
+            // A web page, an empty 200 or some other service at this URL: the caller may try
+            // the next endpoint.
             let media = media.unwrap_or_else(|| "no content type".to_owned());
             return Err(self.wrong_endpoint(
                 status,

@@ -53,7 +53,8 @@ impl LegacySse {
         };
         if !status.is_success() {
             let detail = error_excerpt(response).await;
-            if matches!(status.as_u16(), 404 | 405) {
+            // 400: a Streamable HTTP server refusing a GET without a session.
+            if matches!(status.as_u16(), 400 | 404 | 405) {
                 return Err(wrong(format!("HTTP {status}: {detail}")));
             }
             return Err(status_error("GET", &url, status, &detail));
