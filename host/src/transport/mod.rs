@@ -6,6 +6,7 @@ use serde_json::Value;
 
 pub mod http;
 mod http_body;
+mod http_reply_stream;
 pub mod sse;
 mod sse_parse;
 
