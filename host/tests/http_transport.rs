@@ -326,13 +326,16 @@ async fn an_unreachable_server_is_a_clear_http_error() {
         .local_addr()
         .unwrap()
         .port();
-    let mut transport = open(&streamable(format!("http://127.0.0.1:{port}/mcp")), &opts())
-        .await
-        .unwrap();
+    let url = format!("http://user:s3cret@127.0.0.1:{port}/mcp");
+    let mut transport = open(&streamable(url), &opts()).await.unwrap();
     let err = transport.send(initialize()).await.unwrap_err();
     assert!(
         matches!(&err, TransportError::Http(m) if m.contains("cannot connect")),
         "{err}"
+    );
+    assert!(
+        !err.to_string().contains("s3cret"),
+        "credentials shown: {err}"
     );
 }
 

@@ -7,8 +7,9 @@
 //! that resume with `Last-Event-ID` when the server drops a stream early (SEP-1699).
 
 use super::http_body::{
-    content_type, error_excerpt, excerpt, inbound_from_text, is_media_type, read_bounded,
-    request_failed, status_error, EVENT_STREAM, MAX_MESSAGE_BYTES, PROTOCOL_VERSION, SESSION_ID,
+    content_type, error_excerpt, excerpt, inbound_from_text, is_media_type, no_reply, read_bounded,
+    request_failed, shown, status_error, EVENT_STREAM, MAX_MESSAGE_BYTES, PROTOCOL_VERSION,
+    SESSION_ID,
 };
 use super::http_reply_stream::ReplyStream;
 use super::{Inbound, Transport, TransportError};
@@ -72,7 +73,7 @@ impl StreamableHttp {
 
     fn wrong_endpoint(&self, status: StatusCode, detail: String) -> TransportError {
         TransportError::WrongEndpoint {
-            url: self.url.to_string(),
+            url: shown(&self.url),
             status: status.as_u16(),
             detail,
         }
@@ -107,7 +108,8 @@ impl StreamableHttp {
             Err(_) => {
                 return Err(TransportError::Http(format!(
                     "POST {}: the reply body did not finish within {:?}",
-                    self.url, self.request_timeout
+                    shown(&self.url),
+                    self.request_timeout
                 )))
             }
         };
@@ -173,12 +175,7 @@ impl Transport for StreamableHttp {
             .body(body);
         let response = match tokio::time::timeout(self.request_timeout, request.send()).await {
             Ok(sent) => sent.map_err(|e| request_failed("POST", &self.url, &e))?,
-            Err(_) => {
-                return Err(TransportError::Http(format!(
-                    "POST {}: no reply within {:?}",
-                    self.url, self.request_timeout
-                )))
-            }
+            Err(_) => return Err(no_reply("POST", &self.url, self.request_timeout)),
         };
         let status = response.status();
         if !status.is_success() {
@@ -232,12 +229,7 @@ impl Transport for StreamableHttp {
             .headers(self.session_headers());
         let response = match tokio::time::timeout(self.request_timeout, request.send()).await {
             Ok(sent) => sent.map_err(|e| request_failed("DELETE", &self.url, &e))?,
-            Err(_) => {
-                return Err(TransportError::Http(format!(
-                    "DELETE {}: no reply within {:?}",
-                    self.url, self.request_timeout
-                )))
-            }
+            Err(_) => return Err(no_reply("DELETE", &self.url, self.request_timeout)),
         };
         let status = response.status();
         // 405: the server does not let clients end sessions; 404: it already forgot this one.

@@ -5,7 +5,7 @@
 use serde_json::Value;
 
 pub mod http;
-mod http_body;
+pub(crate) mod http_body;
 mod http_reply_stream;
 pub mod sse;
 mod sse_parse;
