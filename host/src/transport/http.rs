@@ -92,6 +92,7 @@ impl StreamableHttp {
                 client: self.client.clone(),
                 url: self.url.clone(),
                 headers: self.session_headers(),
+                request_timeout: self.request_timeout,
                 tx: self.tx.clone(),
                 owes_responses: !awaiting.is_empty(),
                 awaiting,
@@ -179,7 +180,7 @@ impl Transport for StreamableHttp {
         };
         let status = response.status();
         if !status.is_success() {
-            let detail = error_excerpt(response).await;
+            let detail = error_excerpt(response, self.request_timeout).await;
             if !self.answered && matches!(status.as_u16(), 404 | 405) {
                 return Err(self.wrong_endpoint(status, format!("HTTP {status}: {detail}")));
             }
@@ -236,7 +237,7 @@ impl Transport for StreamableHttp {
         if status.is_success() || matches!(status.as_u16(), 404 | 405) {
             return Ok(());
         }
-        let detail = error_excerpt(response).await;
+        let detail = error_excerpt(response, self.request_timeout).await;
         Err(status_error("DELETE", &self.url, status, &detail))
     }
 

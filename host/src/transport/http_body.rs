@@ -87,11 +87,15 @@ pub(crate) fn excerpt(body: &[u8]) -> String {
     }
 }
 
-/// Reads up to a few KiB of an error response for its excerpt; never fails.
-pub(crate) async fn error_excerpt(response: reqwest::Response) -> String {
-    match read_bounded(response, 4096).await {
-        Ok((body, _)) => excerpt(&body),
-        Err(e) => format!("(body unreadable: {})", describe(&e)),
+/// Reads up to a few KiB of an error response, within `timeout`, for its excerpt; never fails.
+pub(crate) async fn error_excerpt(
+    response: reqwest::Response,
+    timeout: std::time::Duration,
+) -> String {
+    match tokio::time::timeout(timeout, read_bounded(response, 4096)).await {
+        Ok(Ok((body, _))) => excerpt(&body),
+        Ok(Err(e)) => format!("(body unreadable: {})", describe(&e)),
+        Err(_) => "(the body did not arrive in time)".to_owned(),
     }
 }
 

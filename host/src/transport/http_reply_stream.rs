@@ -27,6 +27,8 @@ pub(super) struct ReplyStream {
     pub(super) url: Url,
     /// Session id and protocol version, for resuming with GET.
     pub(super) headers: HeaderMap,
+    /// Bounds the wait for a resumed stream to start.
+    pub(super) request_timeout: Duration,
     pub(super) tx: UnboundedSender<Inbound>,
     /// Requests whose responses this stream owes us.
     pub(super) awaiting: HashSet<String>,
@@ -115,20 +117,22 @@ impl ReplyStream {
     async fn resume(&self, last_event_id: &str) -> Result<Response, String> {
         let last = HeaderValue::from_str(last_event_id)
             .map_err(|_| "the event id is not a valid header value".to_owned())?;
-        let response = self
+        let request = self
             .client
             .get(self.url.clone())
             .header(ACCEPT, EVENT_STREAM)
             .headers(self.headers.clone())
             .header(LAST_EVENT_ID, last)
-            .send()
+            .send();
+        let response = tokio::time::timeout(self.request_timeout, request)
             .await
+            .map_err(|_| format!("GET got no reply within {:?}", self.request_timeout))?
             .map_err(|e| describe(&e))?;
         let status = response.status();
         if !status.is_success() {
             return Err(format!(
                 "GET answered HTTP {status}: {}",
-                error_excerpt(response).await
+                error_excerpt(response, self.request_timeout).await
             ));
         }
         if !is_media_type(content_type(&response).as_deref(), EVENT_STREAM) {

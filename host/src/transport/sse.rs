@@ -49,7 +49,7 @@ impl LegacySse {
             detail,
         };
         if !status.is_success() {
-            let detail = error_excerpt(response).await;
+            let detail = error_excerpt(response, request_timeout).await;
             // 400: a Streamable HTTP server refusing a GET without a session.
             if matches!(status.as_u16(), 400 | 404 | 405) {
                 return Err(wrong(format!("HTTP {status}: {detail}")));
@@ -203,7 +203,7 @@ impl Transport for LegacySse {
         };
         let status = response.status();
         if !status.is_success() {
-            let detail = error_excerpt(response).await;
+            let detail = error_excerpt(response, self.request_timeout).await;
             return Err(status_error("POST", &self.post_url, status, &detail));
         }
         // The answer belongs on the stream ("Accepted"); a server that answers inline anyway
