@@ -46,6 +46,7 @@ where
             EndpointKind::Sse => "url_sse",
         };
         let url = endpoint.url.clone();
+        let shown = crate::runtime::url::redact_url(&url);
         let opened = tokio::select! {
             opened = tokio::time::timeout_at(deadline, open(endpoint)) => opened,
             () = interrupt.as_mut() => return Err(DiscoverError::Interrupted),
@@ -54,11 +55,11 @@ where
             Ok(Ok(transport)) => transport,
             Ok(Err(err)) => {
                 tracing::debug!("{url}: {err}");
-                misses.push(format!("{url}: {err}"));
+                misses.push(format!("{shown}: {err}"));
                 continue;
             }
             Err(_) => {
-                misses.push(format!("{url}: no connection before the deadline"));
+                misses.push(format!("{shown}: no connection before the deadline"));
                 break;
             }
         };
@@ -74,7 +75,7 @@ where
         if let Err(Stop::Session(err)) = &result {
             if hello.is_none() && err.is_transport_level() {
                 tracing::debug!("{url} did not answer as MCP: {err}");
-                misses.push(format!("{url}: {err}"));
+                misses.push(format!("{shown}: {err}"));
                 if !last {
                     continue;
                 }
@@ -86,7 +87,7 @@ where
             transcript: session.take_transcript(),
             hello,
             method,
-            endpoint: Some(url),
+            endpoint: Some(shown),
             source: target_url.to_owned(),
             server_exit: None,
         });
@@ -98,7 +99,8 @@ where
 
 fn unreachable(target_url: &str, misses: &[String]) -> String {
     format!(
-        "no MCP server answered at {target_url} ({})",
+        "no MCP server answered at {} ({})",
+        crate::runtime::url::redact_url(target_url),
         misses.join("; ")
     )
 }
@@ -220,10 +222,10 @@ mod tests {
             Err(err) => panic!("{err}"),
         };
         assert!(
-            message.starts_with("no MCP server answered at http://h ("),
+            message.starts_with("no MCP server answered at http://h/ ("),
             "{message}"
         );
-        for url in ["http://h/mcp: ", "http://h: ", "http://h/sse: "] {
+        for url in ["http://h/mcp: ", "http://h/: ", "http://h/sse: "] {
             assert!(message.contains(url), "{url} missing in {message}");
         }
         let err = run(&["refused"]).await.err().expect("nothing answered");

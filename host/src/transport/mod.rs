@@ -6,6 +6,12 @@ pub mod stdio;
 
 use serde_json::Value;
 
+pub mod http;
+pub(crate) mod http_body;
+mod http_reply_stream;
+pub mod sse;
+mod sse_parse;
+
 /// One thing the server said.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Inbound {
@@ -25,6 +31,15 @@ pub enum TransportError {
     Io(#[from] std::io::Error),
     #[error("HTTP error: {0}")]
     Http(String),
+    /// The URL answered, but not as an MCP endpoint of the kind tried: 404 or 405 to the first
+    /// request (also 400 to the legacy SSE `GET`), or a first reply that is neither JSON nor an
+    /// event stream (a web page, an empty body). Another endpoint may work.
+    #[error("{url} is not an MCP endpoint: {detail}")]
+    WrongEndpoint {
+        url: String,
+        status: u16,
+        detail: String,
+    },
     #[error("{0}")]
     Protocol(String),
 }
