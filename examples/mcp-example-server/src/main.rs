@@ -83,7 +83,7 @@ fn serve_stdio(offer: &Offer, noise: bool) -> std::io::Result<()> {
                     .iter()
                     .filter_map(|m| protocol::handle(offer, m))
                     .collect();
-                (!replies.is_empty()).then(|| Value::Array(replies))
+                (!replies.is_empty()).then_some(Value::Array(replies))
             }
             Ok(message) => protocol::handle(offer, &message),
             Err(error) => Some(json!({
