@@ -68,7 +68,11 @@ async fn respond(state: Arc<State>, request: Request<Incoming>) -> Result<Reply,
         }
         Method::DELETE => Ok(match session {
             None => plain(StatusCode::BAD_REQUEST, "missing Mcp-Session-Id"),
-            Some(id) if state.sessions.lock().unwrap().remove(&id) => plain(StatusCode::OK, ""),
+            Some(id) if state.sessions.lock().unwrap().remove(&id) => {
+                // Logged so that tests can check that clients end their sessions.
+                eprintln!("session {id} deleted");
+                plain(StatusCode::OK, "")
+            }
             Some(_) => plain(StatusCode::NOT_FOUND, "unknown session"),
         }),
         _ => {
@@ -96,6 +100,7 @@ fn post(state: &State, session: Option<String>, body: &[u8]) -> Reply {
     let new_session = if is_initialize {
         let id = format!("{:016x}", state.ids.hash_one(std::time::SystemTime::now()));
         state.sessions.lock().unwrap().insert(id.clone());
+        eprintln!("session {id} opened");
         Some(id)
     } else {
         match session {

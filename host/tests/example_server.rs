@@ -1,0 +1,119 @@
+//! mcp-probe against our example server (stdio and Streamable HTTP, paging, log noise),
+//! checked against the MCP Inspector CLI where Inspector is installed.
+
+mod support;
+
+use support::*;
+use tokio::process::Command;
+
+fn example() -> String {
+    example_server_bin().display().to_string()
+}
+
+#[tokio::test]
+async fn stdio_default_tools() {
+    let server = example();
+    let report = discover(&["--", &server]).await;
+    assert_eq!(report["discovery_method"], "local_mcp_stdio");
+    assert_eq!(report["server_info"]["name"], "mcp-example-server");
+    assert_eq!(report["protocol_version"], "2025-11-25");
+    assert_eq!(report["tools_supported"], true);
+    assert_eq!(
+        tool_names(&report),
+        [
+            "echo",
+            "get_weather",
+            "search_files",
+            "create_issue",
+            "delete_branch"
+        ]
+    );
+    // No prompts or resources offered: the report leaves them out.
+    assert!(report.get("prompts").is_none() && report.get("resources").is_none());
+    let reference = require!(inspector(&[&server], "tools/list").await);
+    assert_same_items(&report["tools"], &reference, "tools");
+}
+
+/// Log lines on stdout between messages and 8 pages of 7 change nothing in the result.
+#[tokio::test]
+async fn stdio_pages_and_noise() {
+    let server = example();
+    let clean = discover(&["--", &server, "--tools", "50"]).await;
+    let noisy = discover(&[
+        "--",
+        &server,
+        "--tools",
+        "50",
+        "--page-size",
+        "7",
+        "--noise",
+    ])
+    .await;
+    assert_eq!(tool_names(&noisy).len(), 50);
+    assert_eq!(noisy["tools"], clean["tools"]);
+    let reference = require!(
+        inspector(
+            &[&server, "--tools", "50", "--page-size", "7"],
+            "tools/list"
+        )
+        .await
+    );
+    assert_same_items(&noisy["tools"], &reference, "tools");
+}
+
+#[tokio::test]
+async fn stdio_prompts_and_resources() {
+    let server = example();
+    let report = discover(&[
+        "--",
+        &server,
+        "--prompts",
+        "--resources",
+        "--page-size",
+        "1",
+    ])
+    .await;
+    let count = |key: &str| report[key].as_array().map(Vec::len);
+    assert_eq!(count("prompts"), Some(2));
+    assert_eq!(count("resources"), Some(1));
+    assert_eq!(count("resource_templates"), Some(1));
+    let reference = require!(inspector(&[&server, "--prompts"], "prompts/list").await);
+    assert_same_items(&report["prompts"], &reference, "prompts");
+}
+
+/// Zero tools is a success with an empty list, not an error.
+#[tokio::test]
+async fn stdio_zero_tools() {
+    let report = discover(&["--", &example(), "--tools", "0"]).await;
+    assert_eq!(report["tools"], serde_json::json!([]));
+}
+
+/// Streamable HTTP from the base URL, with pages; the session is deleted at the end.
+#[tokio::test]
+async fn http_pages_and_session_cleanup() {
+    let mut command = Command::new(example());
+    command.args(["--http", "127.0.0.1:0", "--tools", "30", "--page-size", "4"]);
+    let (server, ready) = Server::start(command, |l| l.starts_with("listening on ")).await;
+    let endpoint = ready.trim_start_matches("listening on ").to_owned();
+    let base = endpoint.trim_end_matches("/mcp");
+    let report = discover(&["--url", base]).await;
+    assert_eq!(report["discovery_method"], "url_streamable_http");
+    assert_eq!(report["endpoint"], endpoint.as_str());
+    assert_eq!(tool_names(&report).len(), 30);
+
+    // Every session mcp-probe opened is gone once it exits.
+    let log = server.stderr();
+    let opened: Vec<_> = log
+        .iter()
+        .filter_map(|l| l.strip_suffix(" opened"))
+        .collect();
+    let deleted: Vec<_> = log
+        .iter()
+        .filter_map(|l| l.strip_suffix(" deleted"))
+        .collect();
+    assert!(!opened.is_empty(), "no session was opened: {log:?}");
+    assert_eq!(opened, deleted, "sessions left open on the server: {log:?}");
+
+    let reference = require!(inspector(&[&endpoint, "--transport", "http"], "tools/list").await);
+    assert_same_items(&report["tools"], &reference, "tools");
+}
