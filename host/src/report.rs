@@ -1,1 +1,180 @@
-//! The result document shared by every command.
+//! The result document of `discover` (see CLI-CONTRACT.md), as JSON or as a table.
+
+use crate::model::{Finding, Severity, Tool};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// What `discover` prints: one JSON document.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Report {
+    pub tools: Vec<Tool>,
+    /// Present only when the server offers prompts (and listing them worked).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prompts: Option<Vec<Value>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resources: Option<Vec<Value>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resource_templates: Option<Vec<Value>>,
+    pub server_info: Option<Value>,
+    /// `None` only when the handshake never completed and a parser recovered the tools.
+    pub protocol_version: Option<String>,
+    pub capabilities: Capabilities,
+    /// `local_mcp_stdio`, `url_streamable_http` or `url_sse`.
+    pub discovery_method: String,
+    /// For URL targets: the endpoint that answered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub endpoint: Option<String>,
+    pub tools_supported: bool,
+    /// The parser plugin that found the tools in a failed session's output.
+    pub recovered_by: Option<String>,
+    pub findings: Vec<Finding>,
+    /// When discovery started, unix seconds.
+    pub timestamp: f64,
+    pub duration_ms: u64,
+}
+
+/// Both sides' capabilities: what the server announced, what the client declared.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Capabilities {
+    pub server: Value,
+    pub client: Value,
+}
+
+impl Report {
+    /// True when a finding of error severity exists (exit code 3).
+    pub fn has_error_findings(&self) -> bool {
+        self.findings.iter().any(|f| f.severity == Severity::Error)
+    }
+
+    /// The report as pretty JSON, newline-terminated.
+    pub fn to_json_string(&self) -> String {
+        let mut text = serde_json::to_string_pretty(self).expect("a report always serializes");
+        text.push('\n');
+        text
+    }
+
+    /// A human-readable summary: server, tools (name and first line of description), findings.
+    pub fn to_table(&self) -> String {
+        let mut out = String::new();
+        let info = self.server_info.as_ref();
+        let field = |key: &str| info.and_then(|i| i.get(key)).and_then(Value::as_str);
+        out.push_str(&format!(
+            "server:    {} {}\nprotocol:  {}\nmethod:    {}{}\n",
+            field("name").unwrap_or("(unknown)"),
+            field("version").unwrap_or(""),
+            self.protocol_version.as_deref().unwrap_or("(none)"),
+            self.discovery_method,
+            self.endpoint
+                .as_deref()
+                .map(|e| format!(" ({e})"))
+                .unwrap_or_default(),
+        ));
+        if let Some(plugin) = &self.recovered_by {
+            out.push_str(&format!("recovered: by plugin {plugin}\n"));
+        }
+        if !self.tools_supported {
+            out.push_str("tools:     not supported by this server\n");
+        } else {
+            out.push_str(&format!("tools:     {}\n", self.tools.len()));
+        }
+        let width = self.tools.iter().map(|t| t.name.chars().count()).max();
+        for tool in &self.tools {
+            let description = tool.description.as_deref().unwrap_or("");
+            let first_line = description.lines().next().unwrap_or("");
+            out.push_str(&format!(
+                "  {:width$}  {}\n",
+                tool.name,
+                shorten(first_line, 100),
+                width = width.unwrap_or(0)
+            ));
+        }
+        for (label, items) in [
+            ("prompts", &self.prompts),
+            ("resources", &self.resources),
+            ("templates", &self.resource_templates),
+        ] {
+            if let Some(items) = items {
+                out.push_str(&format!("{label}:{:pad$}{}\n", "", items.len(), pad = 10 - label.len()));
+            }
+        }
+        if !self.findings.is_empty() {
+            out.push_str(&format!("findings:  {}\n", self.findings.len()));
+            for f in &self.findings {
+                let severity = serde_json::to_value(f.severity).expect("severity serializes");
+                out.push_str(&format!(
+                    "  {:7}  {}{}: {}\n",
+                    severity.as_str().unwrap_or(""),
+                    f.tool.as_deref().map(|t| format!("{t}: ")).unwrap_or_default(),
+                    f.rule,
+                    f.message
+                ));
+            }
+        }
+        out.push_str(&format!("duration:  {} ms\n", self.duration_ms));
+        out
+    }
+}
+
+/// At most `max` characters, with an ellipsis when cut.
+fn shorten(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text.to_owned();
+    }
+    let mut cut: String = text.chars().take(max - 1).collect();
+    cut.push('…');
+    cut
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn sample() -> Report {
+        Report {
+            tools: vec![Tool::from_json(json!({"name": "echo", "description": "Echoes\nmore"})).unwrap()],
+            prompts: None,
+            resources: Some(vec![json!({"uri": "file:///a"})]),
+            resource_templates: None,
+            server_info: Some(json!({"name": "srv", "version": "1.0"})),
+            protocol_version: Some("2025-11-25".into()),
+            capabilities: Capabilities {
+                server: json!({"tools": {}}),
+                client: json!({}),
+            },
+            discovery_method: "local_mcp_stdio".into(),
+            endpoint: None,
+            tools_supported: true,
+            recovered_by: None,
+            findings: vec![Finding {
+                tool: Some("echo".into()),
+                rule: "r".into(),
+                severity: Severity::Error,
+                message: "m".into(),
+                source: "host".into(),
+            }],
+            timestamp: 1.5,
+            duration_ms: 7,
+        }
+    }
+
+    #[test]
+    fn json_omits_lists_the_server_does_not_offer() {
+        let value: Value = serde_json::from_str(&sample().to_json_string()).unwrap();
+        assert!(value.get("prompts").is_none());
+        assert!(value.get("endpoint").is_none());
+        assert_eq!(value["resources"], json!([{"uri": "file:///a"}]));
+        assert_eq!(value["recovered_by"], Value::Null);
+        assert_eq!(value["tools"][0]["name"], "echo");
+        assert!(sample().has_error_findings());
+    }
+
+    #[test]
+    fn table_shows_tools_and_findings() {
+        let table = sample().to_table();
+        assert!(table.contains("server:    srv 1.0"), "{table}");
+        assert!(table.contains("  echo  Echoes\n"), "{table}");
+        assert!(table.contains("error    echo: r: m"), "{table}");
+        assert!(table.contains("resources: 1"), "{table}");
+    }
+}

@@ -15,3 +15,31 @@ pub enum Target {
         headers: Vec<(String, String)>,
     },
 }
+
+impl Target {
+    /// How the target reads in reports and the pipeline context: the command line or the URL.
+    pub fn describe(&self) -> String {
+        match self {
+            Target::Command { program, args, .. } => std::iter::once(program.as_str())
+                .chain(args.iter().map(String::as_str))
+                .collect::<Vec<_>>()
+                .join(" "),
+            Target::Url { url, .. } => url.clone(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn describe_joins_the_command_line() {
+        let target = Target::Command {
+            program: "npx".into(),
+            args: vec!["-y".into(), "server".into()],
+            env: vec![("K".into(), "secret".into())],
+        };
+        assert_eq!(target.describe(), "npx -y server");
+    }
+}

@@ -1,5 +1,7 @@
 //! Command-line parsing and dispatch. Errors are reported here, once, as one line.
 
+mod discover;
+
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
@@ -28,9 +30,14 @@ pub struct Cli {
 }
 
 #[derive(Debug, Subcommand)]
-pub enum Command {}
+pub enum Command {
+    /// List the tools (and prompts and resources) an MCP server offers.
+    Discover(discover::DiscoverArgs),
+}
 
 pub fn main() -> ExitCode {
-    let _cli = Cli::parse();
-    ExitCode::from(exit::OK)
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Discover(args) => discover::run(args),
+    }
 }

@@ -2,6 +2,8 @@
 //! (Streamable HTTP and the legacy HTTP+SSE transport). The session knows nothing of which one
 //! it talks through.
 
+pub mod stdio;
+
 use serde_json::Value;
 
 /// One thing the server said.

@@ -1,0 +1,332 @@
+//! `discover` as a library call: target → runtime → transport → session → pipeline → report.
+//!
+//! Every path ends with the server torn down (the child's process group killed and reaped, the
+//! HTTP session deleted) before this returns, whether discovery worked, failed, timed out or was
+//! interrupted. A failed session's transcript goes to the pipeline's parser stages before the
+//! failure is reported.
+
+use crate::mcp::{Discovery, Session, SessionError, SessionOptions};
+use crate::model::{Finding, Severity, Transcript};
+use crate::plugins::{DiscoveryContext, Pipeline, PluginError};
+use crate::report::{Capabilities, Report};
+use crate::runtime::local::{LocalCommand, LocalServer};
+use crate::runtime::url::{self, EndpointKind, HttpOptions, UrlError};
+use crate::runtime::RuntimeError;
+use crate::target::Target;
+use crate::transport::stdio::StdioTransport;
+use std::future::Future;
+use std::pin::Pin;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use tokio::time::Instant;
+
+/// Everything `discover` needs besides the pipeline.
+#[derive(Debug, Clone)]
+pub struct DiscoverOptions {
+    pub target: Target,
+    pub session: SessionOptions,
+    /// Bounds the whole discovery (start, handshake, every list).
+    pub timeout: Duration,
+    /// The stdio line bound.
+    pub max_line_bytes: usize,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DiscoverError {
+    #[error(transparent)]
+    Runtime(#[from] RuntimeError),
+    #[error(transparent)]
+    Url(#[from] UrlError),
+    /// The session failed and no parser recovered tools from its output.
+    #[error("{message}")]
+    Failed { message: String },
+    #[error(transparent)]
+    Plugin(#[from] PluginError),
+    #[error("interrupted")]
+    Interrupted,
+}
+
+impl DiscoverError {
+    /// True for errors in what the operator gave (a command that does not exist, a bad URL).
+    pub fn is_bad_input(&self) -> bool {
+        match self {
+            DiscoverError::Runtime(err) => err.is_bad_input(),
+            DiscoverError::Url(_) => true,
+            _ => false,
+        }
+    }
+}
+
+/// Why one session attempt stopped.
+enum Stop {
+    Session(SessionError),
+    /// The whole-discovery deadline passed; the text says what was pending.
+    Deadline(String),
+    Interrupted,
+}
+
+type Interrupt<'a> = Pin<&'a mut (dyn Future<Output = ()> + Send)>;
+
+/// Runs a discovery. `interrupt` completing (Ctrl-C) stops it, cleans up, and returns
+/// [`DiscoverError::Interrupted`].
+pub async fn discover(
+    options: &DiscoverOptions,
+    pipeline: &Pipeline,
+    interrupt: impl Future<Output = ()> + Send,
+) -> Result<Report, DiscoverError> {
+    let started = Instant::now();
+    let timestamp = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or_default();
+    let deadline = started + options.timeout;
+    let mut interrupt = std::pin::pin!(interrupt);
+    let interrupt: Interrupt<'_> = interrupt.as_mut();
+    let mut found = match &options.target {
+        Target::Command { program, args, env } => {
+            let cmd = LocalCommand {
+                program: program.clone(),
+                args: args.clone(),
+                env: env.clone(),
+            };
+            discover_local(&cmd, options, deadline, interrupt).await?
+        }
+        Target::Url { url, headers } => {
+            discover_url(url, headers, options, deadline, interrupt).await?
+        }
+    };
+    let mut report = found.into_report(options, pipeline)?;
+    report.timestamp = timestamp;
+    report.duration_ms = started.elapsed().as_millis() as u64;
+    Ok(report)
+}
+
+/// One finished attempt: how it ended, what was said, and where.
+struct Attempt {
+    result: Result<Discovery, Stop>,
+    transcript: Transcript,
+    /// The handshake's result, kept when a later step failed.
+    hello: Option<crate::mcp::ServerHello>,
+    method: &'static str,
+    endpoint: Option<String>,
+    source: String,
+}
+
+async fn discover_local(
+    cmd: &LocalCommand,
+    options: &DiscoverOptions,
+    deadline: Instant,
+    interrupt: Interrupt<'_>,
+) -> Result<Attempt, DiscoverError> {
+    let (server, stdin, stdout) = LocalServer::spawn(cmd)?;
+    let transport = StdioTransport::new(stdout, stdin, options.max_line_bytes);
+    let mut session = Session::new(Box::new(transport), options.session.clone());
+    let result = run_bounded(&mut session, deadline, interrupt).await;
+    let _ = session.close().await;
+    let mut transcript = session.take_transcript();
+    let hello = session.hello().cloned();
+    drop(session);
+    transcript.stderr_tail = server.shutdown().await;
+    Ok(Attempt {
+        result,
+        transcript,
+        hello,
+        method: "local_mcp_stdio",
+        endpoint: None,
+        source: options.target.describe(),
+    })
+}
+
+async fn discover_url(
+    target_url: &str,
+    headers: &[(String, String)],
+    options: &DiscoverOptions,
+    deadline: Instant,
+    mut interrupt: Interrupt<'_>,
+) -> Result<Attempt, DiscoverError> {
+    let endpoints = url::endpoints_to_try(target_url)?;
+    let http = HttpOptions {
+        headers: headers.to_vec(),
+        request_timeout: options.session.request_timeout,
+    };
+    let mut misses = Vec::new();
+    let count = endpoints.len();
+    for (index, endpoint) in endpoints.into_iter().enumerate() {
+        let method = match endpoint.kind {
+            EndpointKind::StreamableHttp => "url_streamable_http",
+            EndpointKind::Sse => "url_sse",
+        };
+        let opened = tokio::select! {
+            opened = tokio::time::timeout_at(deadline, url::open(&endpoint, &http)) => opened,
+            () = interrupt.as_mut() => return Err(DiscoverError::Interrupted),
+        };
+        let mut session = match opened {
+            Ok(Ok(transport)) => Session::new(transport, options.session.clone()),
+            Ok(Err(err)) => {
+                misses.push(format!("{}: {err}", endpoint.url));
+                continue;
+            }
+            Err(_) => {
+                misses.push(format!("{}: no connection before the deadline", endpoint.url));
+                break;
+            }
+        };
+        let result = run_bounded(&mut session, deadline, interrupt.as_mut()).await;
+        // DELETE of the session; bounded so that a dead server cannot hold us.
+        let _ = tokio::time::timeout(Duration::from_secs(2), session.close()).await;
+        let hello = session.hello().cloned();
+        let transcript = session.take_transcript();
+        if let Err(Stop::Session(err)) = &result {
+            if hello.is_none() && err.is_transport_level() && index + 1 < count {
+                tracing::debug!("{} did not answer as MCP: {err}", endpoint.url);
+                misses.push(format!("{}: {err}", endpoint.url));
+                continue;
+            }
+        }
+        return Ok(Attempt {
+            result,
+            transcript,
+            hello,
+            method,
+            endpoint: Some(endpoint.url),
+            source: target_url.to_owned(),
+        });
+    }
+    Err(DiscoverError::Failed {
+        message: format!(
+            "no MCP server answered at {target_url} ({})",
+            misses.join("; ")
+        ),
+    })
+}
+
+/// Runs the session's discovery under the whole-discovery deadline and the interrupt.
+async fn run_bounded(
+    session: &mut Session,
+    deadline: Instant,
+    interrupt: Interrupt<'_>,
+) -> Result<Discovery, Stop> {
+    let outcome = tokio::select! {
+        outcome = tokio::time::timeout_at(deadline, session.discover()) => outcome,
+        () = interrupt => return Err(Stop::Interrupted),
+    };
+    match outcome {
+        Ok(result) => result.map_err(Stop::Session),
+        Err(_) => Err(Stop::Deadline(match session.in_flight() {
+            Some(method) => format!("waiting for the reply to {method}"),
+            None => "before discovery finished".to_owned(),
+        })),
+    }
+}
+
+impl Attempt {
+    fn context(&self) -> DiscoveryContext {
+        DiscoveryContext {
+            source: self.source.clone(),
+            discovery_method: self.method.to_owned(),
+            server_info: self.hello.as_ref().and_then(|h| h.server_info.clone()),
+        }
+    }
+
+    /// The report, or the failure once the parser stages found nothing either.
+    fn into_report(
+        &mut self,
+        options: &DiscoverOptions,
+        pipeline: &Pipeline,
+    ) -> Result<Report, DiscoverError> {
+        let client_caps = options.session.capabilities.to_json();
+        let ctx = self.context();
+        let result = std::mem::replace(&mut self.result, Err(Stop::Interrupted));
+        let discovery = match result {
+            Ok(discovery) => discovery,
+            Err(Stop::Interrupted) => return Err(DiscoverError::Interrupted),
+            Err(stop) => {
+                let message = match stop {
+                    Stop::Session(err) => err.to_string(),
+                    Stop::Deadline(what) => format!(
+                        "discovery timed out after {:?} (--timeout) {what}",
+                        options.timeout
+                    ),
+                    Stop::Interrupted => unreachable!("handled above"),
+                };
+                self.transcript.error = message.clone();
+                let Some(recovered) = pipeline.recover(&self.transcript)? else {
+                    return Err(DiscoverError::Failed {
+                        message: with_stderr_hint(message, &self.transcript.stderr_tail),
+                    });
+                };
+                let processed = pipeline.process(recovered.tools, &ctx)?;
+                return Ok(self.report(processed.tools, processed.findings, client_caps, Some(recovered.plugin)));
+            }
+        };
+        let processed = pipeline.process(discovery.tools, &ctx)?;
+        let mut findings = processed.findings;
+        findings.extend(host_findings(discovery.malformed_tools, &discovery.optional_failures));
+        let mut report = self.report(processed.tools, findings, client_caps, None);
+        report.tools_supported = discovery.tools_supported;
+        report.prompts = discovery.prompts;
+        report.resources = discovery.resources;
+        report.resource_templates = discovery.resource_templates;
+        Ok(report)
+    }
+
+    fn report(
+        &self,
+        tools: Vec<crate::model::Tool>,
+        findings: Vec<Finding>,
+        client: serde_json::Value,
+        recovered_by: Option<String>,
+    ) -> Report {
+        let hello = self.hello.as_ref();
+        Report {
+            tools,
+            prompts: None,
+            resources: None,
+            resource_templates: None,
+            server_info: hello.and_then(|h| h.server_info.clone()),
+            protocol_version: hello.map(|h| h.protocol_version.clone()),
+            capabilities: Capabilities {
+                server: hello.map_or(serde_json::Value::Null, |h| h.capabilities.clone()),
+                client,
+            },
+            discovery_method: self.method.to_owned(),
+            endpoint: self.endpoint.clone(),
+            tools_supported: true,
+            recovered_by,
+            findings,
+            timestamp: 0.0,
+            duration_ms: 0,
+        }
+    }
+}
+
+/// What the host itself noticed: dropped tool entries, optional lists that failed.
+fn host_findings(malformed_tools: usize, optional_failures: &[SessionError]) -> Vec<Finding> {
+    let mut findings = Vec::new();
+    if malformed_tools > 0 {
+        findings.push(Finding {
+            tool: None,
+            rule: "tool-not-an-object".into(),
+            severity: Severity::Warning,
+            message: format!("{malformed_tools} tools/list entries were not JSON objects and were dropped"),
+            source: "host".into(),
+        });
+    }
+    for failure in optional_failures {
+        findings.push(Finding {
+            tool: None,
+            rule: "optional-list-failed".into(),
+            severity: Severity::Warning,
+            message: failure.to_string(),
+            source: "host".into(),
+        });
+    }
+    findings
+}
+
+/// Appends the server's last stderr line: it usually says why a server died.
+fn with_stderr_hint(message: String, stderr_tail: &str) -> String {
+    match stderr_tail.lines().rev().map(str::trim).find(|l| !l.is_empty()) {
+        Some(line) => format!("{message}; server stderr: {}", line.chars().take(300).collect::<String>()),
+        None => message,
+    }
+}

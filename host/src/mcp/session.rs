@@ -1,0 +1,427 @@
+//! One MCP client session over a [`Transport`]: the handshake, paginated lists, answering what
+//! the server asks, and the transcript of everything the server said.
+//!
+//! Order matters: `initialize` goes out alone and nothing else is sent before its reply (answers
+//! to the server's own requests aside, so that a server never waits on us); then
+//! `notifications/initialized`; then the lists the server's capabilities offer.
+
+use super::capabilities::{ClientCapabilities, LATEST_PROTOCOL_VERSION, SUPPORTED_PROTOCOL_VERSIONS};
+use super::jsonrpc::{self, Incoming, RpcError, METHOD_NOT_FOUND, USER_REJECTED};
+use crate::model::{Tool, Transcript};
+use crate::transport::{Inbound, Transport, TransportError};
+use serde_json::{json, Value};
+use std::collections::HashSet;
+use std::time::Duration;
+use tokio::time::Instant;
+
+/// Keeps the transcript's stdout from growing without bound on a chatty server.
+const TRANSCRIPT_STDOUT_CAP: usize = 32 * 1024 * 1024;
+
+/// How the session behaves.
+#[derive(Debug, Clone)]
+pub struct SessionOptions {
+    /// What `initialize` declares.
+    pub capabilities: ClientCapabilities,
+    /// How long one request may wait for its reply.
+    pub request_timeout: Duration,
+    /// The most pages one list method may take.
+    pub page_cap: usize,
+}
+
+impl Default for SessionOptions {
+    fn default() -> Self {
+        SessionOptions {
+            capabilities: ClientCapabilities::default(),
+            request_timeout: Duration::from_secs(30),
+            page_cap: 1000,
+        }
+    }
+}
+
+/// What the server said about itself in its `initialize` reply.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ServerHello {
+    pub protocol_version: String,
+    /// `serverInfo` as sent (`name`, `version`, and whatever else).
+    pub server_info: Option<Value>,
+    /// The server's `capabilities` (an object; `{}` when it sent none).
+    pub capabilities: Value,
+    pub instructions: Option<String>,
+}
+
+impl ServerHello {
+    /// True when the server's capabilities contain `name` (e.g. `tools`).
+    pub fn offers(&self, name: &str) -> bool {
+        self.capabilities
+            .get(name)
+            .is_some_and(|v| !v.is_null() && v != &Value::Bool(false))
+    }
+}
+
+/// Everything one discovery found.
+#[derive(Debug)]
+pub struct Discovery {
+    pub hello: ServerHello,
+    /// False when the server lacks the tools capability (then `tools` is empty).
+    pub tools_supported: bool,
+    pub tools: Vec<Tool>,
+    /// Entries of `tools` that were not JSON objects, dropped.
+    pub malformed_tools: usize,
+    /// `None` when the server does not offer prompts (or listing them failed).
+    pub prompts: Option<Vec<Value>>,
+    pub resources: Option<Vec<Value>>,
+    pub resource_templates: Option<Vec<Value>>,
+    /// Optional lists (prompts, resources) that failed; not fatal. Each error names its method.
+    pub optional_failures: Vec<SessionError>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SessionError {
+    #[error("{method}: {source}")]
+    Transport {
+        method: String,
+        source: TransportError,
+    },
+    #[error("{method}: the server closed the connection before replying ({reason})")]
+    Closed { method: String, reason: String },
+    #[error("{method}: no reply within {after:?} (the per-request timeout)")]
+    Timeout { method: String, after: Duration },
+    #[error("{method}: the server replied with {error}")]
+    Rpc { method: String, error: RpcError },
+    #[error("the server chose MCP protocol version `{got}`, which mcp-probe does not speak (it speaks {})", SUPPORTED_PROTOCOL_VERSIONS.join(", "))]
+    UnsupportedVersion { got: String },
+    #[error("{method}: {detail}")]
+    InvalidReply { method: String, detail: String },
+    #[error("{method}: the server sent the cursor {cursor} twice (a cursor loop)")]
+    CursorLoop { method: String, cursor: String },
+    #[error("{method}: more than {cap} pages (the page cap)")]
+    PageCap { method: String, cap: usize },
+}
+
+impl SessionError {
+    /// True when the failure says "nothing that speaks MCP is here" rather than "an MCP server
+    /// misbehaved": the cue to try the next URL endpoint.
+    pub fn is_transport_level(&self) -> bool {
+        matches!(
+            self,
+            SessionError::Transport { .. } | SessionError::Closed { .. }
+        ) || matches!(self, SessionError::InvalidReply { method, .. } if method == "initialize")
+    }
+}
+
+/// Why waiting for a reply stopped; the timeout gets its context in [`Session::request`].
+enum ReplyError {
+    Timeout,
+    Session(SessionError),
+}
+
+/// An MCP client session. Create it, call [`Session::discover`] (or the steps one by one), then
+/// [`Session::close`]; the transcript is there whether or not it succeeded.
+pub struct Session {
+    transport: Box<dyn Transport>,
+    options: SessionOptions,
+    next_id: u64,
+    transcript: Transcript,
+    /// Set once `initialize` succeeded (kept when a later step fails).
+    hello: Option<ServerHello>,
+    /// The method whose reply is awaited, for timeout messages.
+    in_flight: Option<String>,
+}
+
+impl Session {
+    pub fn new(transport: Box<dyn Transport>, options: SessionOptions) -> Self {
+        Session {
+            transport,
+            options,
+            next_id: 1,
+            transcript: Transcript::default(),
+            hello: None,
+            in_flight: None,
+        }
+    }
+
+    /// The transport's short name (`stdio`, `streamable_http`, `sse`).
+    pub fn transport_kind(&self) -> &'static str {
+        self.transport.kind()
+    }
+
+    /// What the server said so far. `error` and `stderr_tail` are left for the caller.
+    pub fn transcript(&self) -> &Transcript {
+        &self.transcript
+    }
+
+    /// The server's `initialize` reply, once the handshake succeeded.
+    pub fn hello(&self) -> Option<&ServerHello> {
+        self.hello.as_ref()
+    }
+
+    /// The method whose reply the session is waiting for (when a deadline cut it short).
+    pub fn in_flight(&self) -> Option<&str> {
+        self.in_flight.as_deref()
+    }
+
+    pub fn take_transcript(&mut self) -> Transcript {
+        std::mem::take(&mut self.transcript)
+    }
+
+    /// The handshake, then every list the server offers.
+    pub async fn discover(&mut self) -> Result<Discovery, SessionError> {
+        let hello = self.initialize().await?;
+        let tools_supported = hello.offers("tools");
+        let (mut tools, mut malformed_tools) = (Vec::new(), 0);
+        if tools_supported {
+            for entry in self.list_all("tools/list", "tools").await? {
+                match Tool::from_json(entry) {
+                    Some(tool) => tools.push(tool),
+                    None => malformed_tools += 1,
+                }
+            }
+        }
+        let mut optional_failures = Vec::new();
+        let mut optional = |result: Result<Vec<Value>, SessionError>| match result {
+            Ok(items) => Some(items),
+            Err(err) => {
+                optional_failures.push(err);
+                None
+            }
+        };
+        let mut prompts = None;
+        if hello.offers("prompts") {
+            prompts = optional(self.list_all("prompts/list", "prompts").await);
+        }
+        let (mut resources, mut resource_templates) = (None, None);
+        if hello.offers("resources") {
+            resources = optional(self.list_all("resources/list", "resources").await);
+            let templates = self.list_all("resources/templates/list", "resourceTemplates");
+            resource_templates = optional(templates.await);
+        }
+        Ok(Discovery {
+            hello,
+            tools_supported,
+            tools,
+            malformed_tools,
+            prompts,
+            resources,
+            resource_templates,
+            optional_failures,
+        })
+    }
+
+    /// `initialize`, its checks, then `notifications/initialized`.
+    pub async fn initialize(&mut self) -> Result<ServerHello, SessionError> {
+        let method = "initialize";
+        let params = json!({
+            "protocolVersion": LATEST_PROTOCOL_VERSION,
+            "capabilities": self.options.capabilities.to_json(),
+            "clientInfo": {"name": "mcp-probe", "version": env!("CARGO_PKG_VERSION")},
+        });
+        let result = self.request(method, Some(params)).await?;
+        let invalid = |detail: &str| SessionError::InvalidReply {
+            method: method.into(),
+            detail: detail.into(),
+        };
+        if !result.is_object() {
+            return Err(invalid("the reply's result is not an object"));
+        }
+        let protocol_version = match result.get("protocolVersion") {
+            Some(Value::String(v)) => v.clone(),
+            _ => return Err(invalid("the reply has no protocolVersion")),
+        };
+        if !SUPPORTED_PROTOCOL_VERSIONS.contains(&protocol_version.as_str()) {
+            return Err(SessionError::UnsupportedVersion {
+                got: protocol_version,
+            });
+        }
+        self.transport.set_protocol_version(&protocol_version);
+        let capabilities = match result.get("capabilities") {
+            Some(caps @ Value::Object(_)) => caps.clone(),
+            _ => json!({}),
+        };
+        let hello = ServerHello {
+            protocol_version,
+            server_info: result.get("serverInfo").filter(|v| !v.is_null()).cloned(),
+            capabilities,
+            instructions: result
+                .get("instructions")
+                .and_then(Value::as_str)
+                .map(str::to_owned),
+        };
+        self.hello = Some(hello.clone());
+        let initialized = jsonrpc::notification("notifications/initialized");
+        self.send("notifications/initialized", initialized).await?;
+        Ok(hello)
+    }
+
+    /// Calls a paginated list method until the last page; `key` names the result's array.
+    pub async fn list_all(&mut self, method: &str, key: &str) -> Result<Vec<Value>, SessionError> {
+        let mut items = Vec::new();
+        let mut seen = HashSet::new();
+        let mut cursor: Option<Value> = None;
+        for _ in 0..self.options.page_cap {
+            let params = cursor.take().map(|c| json!({ "cursor": c }));
+            let mut result = self.request(method, params).await?;
+            match result.get_mut(key).map(Value::take) {
+                Some(Value::Array(page)) => items.extend(page),
+                _ => {
+                    return Err(SessionError::InvalidReply {
+                        method: method.into(),
+                        detail: format!("the reply has no `{key}` array"),
+                    })
+                }
+            }
+            match result.get_mut("nextCursor").map(Value::take) {
+                None | Some(Value::Null) => return Ok(items),
+                Some(Value::String(s)) if s.is_empty() => return Ok(items),
+                Some(next) => {
+                    if !seen.insert(next.to_string()) {
+                        return Err(SessionError::CursorLoop {
+                            method: method.into(),
+                            cursor: next.to_string(),
+                        });
+                    }
+                    cursor = Some(next);
+                }
+            }
+        }
+        Err(SessionError::PageCap {
+            method: method.into(),
+            cap: self.options.page_cap,
+        })
+    }
+
+    /// Ends the session politely (stdin EOF, HTTP DELETE).
+    pub async fn close(&mut self) -> Result<(), TransportError> {
+        self.transport.close().await
+    }
+
+    /// Sends a request and waits for its reply, answering and recording whatever comes first.
+    pub async fn request(
+        &mut self,
+        method: &str,
+        params: Option<Value>,
+    ) -> Result<Value, SessionError> {
+        let id = self.next_id;
+        self.next_id += 1;
+        self.send(method, jsonrpc::request(id, method, params)).await?;
+        let after = self.options.request_timeout;
+        let deadline = Instant::now() + after;
+        self.in_flight = Some(method.to_owned());
+        let outcome = self.await_reply(id, method, deadline).await;
+        self.in_flight = None;
+        outcome.map_err(|err| match err {
+            ReplyError::Timeout => SessionError::Timeout {
+                method: method.into(),
+                after,
+            },
+            ReplyError::Session(err) => err,
+        })
+    }
+
+    async fn await_reply(
+        &mut self,
+        id: u64,
+        method: &str,
+        deadline: Instant,
+    ) -> Result<Value, ReplyError> {
+        loop {
+            let inbound = match tokio::time::timeout_at(deadline, self.transport.recv()).await {
+                Err(_) => return Err(ReplyError::Timeout),
+                Ok(received) => received.map_err(|source| {
+                    ReplyError::Session(SessionError::Transport {
+                        method: method.into(),
+                        source,
+                    })
+                })?,
+            };
+            let value = match inbound {
+                Inbound::Closed { reason } => {
+                    return Err(ReplyError::Session(SessionError::Closed {
+                        method: method.into(),
+                        reason,
+                    }))
+                }
+                Inbound::Noise(text) => {
+                    tracing::debug!(target: "mcp_probe::transcript", "<- (not JSON-RPC) {text}");
+                    self.record_stdout(&text);
+                    continue;
+                }
+                Inbound::Message { value, raw } => {
+                    tracing::debug!(target: "mcp_probe::transcript", "<- {raw}");
+                    self.record_stdout(&raw);
+                    self.transcript.parsed_messages.push(value.clone());
+                    value
+                }
+            };
+            let mut outcome = None;
+            for message in jsonrpc::classify(value) {
+                match message {
+                    Incoming::Response { id: got, result } if jsonrpc::id_matches(&got, id) => {
+                        outcome = Some(Ok(result));
+                    }
+                    // A null id means the server could not read our (only) pending request.
+                    Incoming::ErrorReply { id: got, error }
+                        if got.is_null() || jsonrpc::id_matches(&got, id) =>
+                    {
+                        outcome = Some(Err(SessionError::Rpc {
+                            method: method.into(),
+                            error,
+                        }));
+                    }
+                    Incoming::Request { id, method: asked, params } => {
+                        self.answer(method, id, &asked, params)
+                            .await
+                            .map_err(ReplyError::Session)?;
+                    }
+                    Incoming::Notification { .. } | Incoming::Response { .. } => {}
+                    Incoming::ErrorReply { .. } | Incoming::Other(_) => {}
+                }
+            }
+            if let Some(outcome) = outcome {
+                return outcome.map_err(ReplyError::Session);
+            }
+        }
+    }
+
+    /// Answers a server-to-client request so the server never waits on us: `ping` and
+    /// `roots/list` get results, sampling and elicitation are declined, anything else is
+    /// method-not-found.
+    async fn answer(
+        &mut self,
+        during: &str,
+        id: Value,
+        asked: &str,
+        _params: Option<Value>,
+    ) -> Result<(), SessionError> {
+        let reply = match asked {
+            "ping" => jsonrpc::response(id, json!({})),
+            "roots/list" => jsonrpc::response(id, json!({"roots": []})),
+            "elicitation/create" => jsonrpc::response(id, json!({"action": "decline"})),
+            "sampling/createMessage" => jsonrpc::error_response(
+                id,
+                USER_REJECTED,
+                "mcp-probe only lists what a server offers; it declines sampling",
+            ),
+            _ => jsonrpc::error_response(id, METHOD_NOT_FOUND, "Method not found"),
+        };
+        self.send(during, reply).await
+    }
+
+    async fn send(&mut self, during: &str, message: Value) -> Result<(), SessionError> {
+        tracing::debug!(target: "mcp_probe::transcript", "-> {message}");
+        self.transport
+            .send(message)
+            .await
+            .map_err(|source| SessionError::Transport {
+                method: during.into(),
+                source,
+            })
+    }
+
+    fn record_stdout(&mut self, text: &str) {
+        let stdout = &mut self.transcript.stdout;
+        if stdout.len() + text.len() < TRANSCRIPT_STDOUT_CAP {
+            stdout.push_str(text);
+            stdout.push('\n');
+        }
+    }
+}

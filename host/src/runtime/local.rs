@@ -1,0 +1,221 @@
+//! A local server: the command runs as a child in its own process group, so that everything it
+//! starts (`npx` → `node`, `uv` → `python`) is killed with it.
+//!
+//! Cleanup happens on every path: [`LocalServer::shutdown`] is the polite async way (SIGTERM to
+//! the group, a grace period, then SIGKILL, then reap); `Drop` is the backstop for early returns,
+//! panics and cancelled futures (SIGKILL to the group and a blocking reap of the child).
+//!
+//! On Linux mcp-probe makes itself a child subreaper, so that what the server started is
+//! re-parented to us when the server dies and can be reaped too, not only signalled.
+
+use super::RuntimeError;
+use std::process::Stdio;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::io::AsyncReadExt;
+use tokio::process::{Child, ChildStdin, ChildStdout, Command};
+use tokio::task::JoinHandle;
+
+/// How much of the server's stderr is kept (its end).
+pub const STDERR_TAIL_BYTES: usize = 64 * 1024;
+
+/// How long a server gets after SIGTERM before SIGKILL.
+const TERM_GRACE: Duration = Duration::from_secs(2);
+
+/// How long to wait for the last stderr bytes once the group is gone.
+const STDERR_DRAIN: Duration = Duration::from_millis(500);
+
+/// The command to run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LocalCommand {
+    pub program: String,
+    pub args: Vec<String>,
+    /// Added to (and overriding) the inherited environment.
+    pub env: Vec<(String, String)>,
+}
+
+/// The last bytes of a stream.
+#[derive(Debug, Default)]
+struct Tail {
+    bytes: Vec<u8>,
+}
+
+impl Tail {
+    fn push(&mut self, chunk: &[u8]) {
+        self.bytes.extend_from_slice(chunk);
+        // Trim in bulk (at twice the bound) so that pushing stays linear.
+        if self.bytes.len() > 2 * STDERR_TAIL_BYTES {
+            let cut = self.bytes.len() - STDERR_TAIL_BYTES;
+            self.bytes.drain(..cut);
+        }
+    }
+
+    fn text(&self) -> String {
+        let start = self.bytes.len().saturating_sub(STDERR_TAIL_BYTES);
+        String::from_utf8_lossy(&self.bytes[start..]).into_owned()
+    }
+}
+
+/// A running local server; dropping it kills its process group.
+pub struct LocalServer {
+    child: Option<Child>,
+    /// The child's pid, which is also its process group id.
+    pgid: libc::pid_t,
+    stderr: Arc<Mutex<Tail>>,
+    stderr_reader: Option<JoinHandle<()>>,
+}
+
+impl LocalServer {
+    /// Starts the command with piped stdin/stdout (for the session) and stderr (captured).
+    pub fn spawn(cmd: &LocalCommand) -> Result<(LocalServer, ChildStdin, ChildStdout), RuntimeError> {
+        become_subreaper();
+        let mut command = Command::new(&cmd.program);
+        command
+            .args(&cmd.args)
+            .envs(cmd.env.iter().map(|(k, v)| (k, v)))
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            // Its own group: Ctrl-C in the terminal reaches us, not it, and killpg reaches all.
+            .process_group(0);
+        let mut child = command.spawn().map_err(|source| RuntimeError::Spawn {
+            program: cmd.program.clone(),
+            source,
+        })?;
+        let pgid = child.id().expect("a just-spawned child has a pid") as libc::pid_t;
+        let stdin = child.stdin.take().expect("stdin is piped");
+        let stdout = child.stdout.take().expect("stdout is piped");
+        let mut stderr_pipe = child.stderr.take().expect("stderr is piped");
+        let stderr = Arc::new(Mutex::new(Tail::default()));
+        let sink = Arc::clone(&stderr);
+        let stderr_reader = tokio::spawn(async move {
+            let mut buf = vec![0u8; 8192];
+            while let Ok(n @ 1..) = stderr_pipe.read(&mut buf).await {
+                tracing::debug!(target: "mcp_probe::stderr", "{}", String::from_utf8_lossy(&buf[..n]).trim_end());
+                sink.lock().expect("stderr tail lock").push(&buf[..n]);
+            }
+        });
+        tracing::debug!("started `{}` as pid {pgid} (own process group)", cmd.program);
+        let server = LocalServer {
+            child: Some(child),
+            pgid,
+            stderr,
+            stderr_reader: Some(stderr_reader),
+        };
+        Ok((server, stdin, stdout))
+    }
+
+    /// The process id (and process group id).
+    pub fn pid(&self) -> u32 {
+        self.pgid as u32
+    }
+
+    /// The end of what the server wrote to stderr so far.
+    pub fn stderr_tail(&self) -> String {
+        self.stderr.lock().expect("stderr tail lock").text()
+    }
+
+    /// Stops the server and everything it started, reaps it, and returns its stderr tail
+    /// (complete, as the pipe is drained once the group is gone).
+    pub async fn shutdown(mut self) -> String {
+        // The child stays in `self` until reaped, so a cancelled shutdown still ends in Drop.
+        if let Some(child) = self.child.as_mut() {
+            signal_group(self.pgid, libc::SIGTERM);
+            if tokio::time::timeout(TERM_GRACE, child.wait()).await.is_err() {
+                tracing::debug!("pid {} ignored SIGTERM; sending SIGKILL", self.pgid);
+                signal_group(self.pgid, libc::SIGKILL);
+                let _ = child.wait().await;
+            }
+            // Whatever else is left in the group (a grandchild that ignored SIGTERM).
+            signal_group(self.pgid, libc::SIGKILL);
+            self.child = None;
+            let pgid = self.pgid;
+            let reaping = tokio::task::spawn_blocking(move || reap_group(pgid));
+            if tokio::time::timeout(TERM_GRACE, reaping).await.is_err() {
+                tracing::debug!("processes of group {pgid} still not reaped");
+            }
+        }
+        if let Some(reader) = self.stderr_reader.take() {
+            if tokio::time::timeout(STDERR_DRAIN, reader).await.is_err() {
+                tracing::debug!("stderr of pid {} still open after its group was killed", self.pgid);
+            }
+        }
+        self.stderr_tail()
+    }
+}
+
+impl Drop for LocalServer {
+    fn drop(&mut self) {
+        if let Some(child) = self.child.take() {
+            signal_group(self.pgid, libc::SIGKILL);
+            // Reap now rather than leave a zombie: SIGKILL cannot be ignored, so this returns
+            // as soon as the kernel has torn the process down.
+            let mut status = 0;
+            // SAFETY: waitpid on our own child's pid with a valid status pointer.
+            unsafe { libc::waitpid(self.pgid, &mut status, 0) };
+            // tokio's orphan reaper may try again and get ECHILD, which it tolerates.
+            drop(child);
+            reap_group(self.pgid);
+        }
+        if let Some(reader) = self.stderr_reader.take() {
+            reader.abort();
+        }
+    }
+}
+
+/// Makes orphans of our descendants our children (Linux), so that they can be reaped.
+fn become_subreaper() {
+    #[cfg(target_os = "linux")]
+    {
+        static ONCE: std::sync::Once = std::sync::Once::new();
+        // SAFETY: prctl(PR_SET_CHILD_SUBREAPER, 1) only sets a flag on this process.
+        ONCE.call_once(|| unsafe {
+            libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1 as libc::c_ulong, 0, 0, 0);
+        });
+    }
+}
+
+/// Reaps every child of ours in the (killed) group until none is left. Blocking: call it only
+/// after SIGKILL went to the group.
+fn reap_group(pgid: libc::pid_t) {
+    loop {
+        let mut status = 0;
+        // SAFETY: waitpid with a valid status pointer.
+        let rc = unsafe { libc::waitpid(-pgid, &mut status, 0) };
+        if rc > 0 {
+            continue;
+        }
+        if rc < 0 && std::io::Error::last_os_error().raw_os_error() == Some(libc::EINTR) {
+            continue;
+        }
+        return; // ECHILD: nothing of that group is left to reap.
+    }
+}
+
+/// Sends `signal` to every process in the group; a group that is already gone is fine.
+fn signal_group(pgid: libc::pid_t, signal: libc::c_int) {
+    // SAFETY: killpg has no memory-safety preconditions.
+    let rc = unsafe { libc::killpg(pgid, signal) };
+    if rc != 0 {
+        let err = std::io::Error::last_os_error();
+        if err.raw_os_error() != Some(libc::ESRCH) {
+            tracing::debug!("killpg({pgid}, {signal}) failed: {err}");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tail_keeps_the_end() {
+        let mut tail = Tail::default();
+        for i in 0..(3 * STDERR_TAIL_BYTES / 10) {
+            tail.push(format!("{:09}\n", i).as_bytes());
+        }
+        let text = tail.text();
+        assert_eq!(text.len(), STDERR_TAIL_BYTES);
+        assert!(text.ends_with(&format!("{:09}\n", 3 * STDERR_TAIL_BYTES / 10 - 1)));
+    }
+}

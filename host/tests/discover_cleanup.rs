@@ -1,0 +1,178 @@
+//! Nothing is left behind: no server process (nor what it started), no half-written output
+//! file, on success, failure, timeout and Ctrl-C; bad input exits 2.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn fixture() -> String {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/misbehaving_server.py");
+    path.to_string_lossy().into_owned()
+}
+
+fn have_python() -> bool {
+    let found = Command::new("python3").arg("--version").output().is_ok();
+    if !found {
+        eprintln!("SKIP: python3 not found; the misbehaving server needs it");
+    }
+    found
+}
+
+fn probe() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_mcp-probe"));
+    cmd.arg("discover");
+    cmd
+}
+
+/// The pids the fixture wrote (itself, then any grandchild).
+fn pids(file: &Path) -> Vec<i32> {
+    std::fs::read_to_string(file)
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| l.trim().parse().ok())
+        .collect()
+}
+
+/// True while `pid` exists and is not a zombie.
+fn alive(pid: i32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(stat) => !stat.rsplit(')').next().unwrap_or("").trim_start().starts_with('Z'),
+        Err(_) => false,
+    }
+}
+
+/// Waits for the fixture to have written `count` pids.
+fn wait_for_pids(file: &Path, count: usize) -> Vec<i32> {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let found = pids(file);
+        if found.len() >= count {
+            return found;
+        }
+        assert!(Instant::now() < deadline, "the fixture never wrote {count} pids");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn timeout_kills_the_server_and_its_grandchild() {
+    if !have_python() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let pid_file = dir.path().join("pids");
+    let out = probe()
+        .args(["--timeout", "2", "--", "python3", &fixture(), "grandchild"])
+        .arg(&pid_file)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    let found = pids(&pid_file);
+    assert_eq!(found.len(), 2, "server and grandchild pids: {found:?}");
+    for pid in found {
+        assert!(!alive(pid), "pid {pid} survived");
+    }
+}
+
+#[test]
+fn a_server_that_ignores_sigterm_is_killed_anyway() {
+    if !have_python() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let pid_file = dir.path().join("pids");
+    let out = probe()
+        .args(["--timeout", "1", "--", "python3", &fixture(), "ignore-term"])
+        .arg(&pid_file)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let found = pids(&pid_file);
+    assert_eq!(found.len(), 1);
+    assert!(!alive(found[0]), "the server survived");
+}
+
+#[test]
+fn ctrl_c_cleans_up_and_exits_130() {
+    if !have_python() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let pid_file = dir.path().join("pids");
+    let output_file = dir.path().join("report.json");
+    let mut child = probe()
+        .args(["--output-file"])
+        .arg(&output_file)
+        .args(["--", "python3", &fixture(), "grandchild"])
+        .arg(&pid_file)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let found = wait_for_pids(&pid_file, 2);
+    // SAFETY: kill with a valid pid and signal.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(130));
+    assert_eq!(String::from_utf8_lossy(&out.stderr), "mcp-probe: error: interrupted\n");
+    assert!(out.stdout.is_empty());
+    for pid in found {
+        assert!(!alive(pid), "pid {pid} survived Ctrl-C");
+    }
+    let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert_eq!(left, vec![std::ffi::OsString::from("pids")], "files left: {left:?}");
+}
+
+#[test]
+fn output_file_is_written_whole_or_not_at_all() {
+    if !have_python() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let output_file = dir.path().join("report.json");
+    let out = probe()
+        .arg("--output-file")
+        .arg(&output_file)
+        .args(["--", "python3", &fixture(), "good"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert!(out.stdout.is_empty(), "the report goes to the file only");
+    let report: serde_json::Value = serde_json::from_slice(&std::fs::read(&output_file).unwrap()).unwrap();
+    assert_eq!(report["tools"].as_array().unwrap().len(), 3);
+
+    // A failing run leaves the previous report alone and no temporary file behind.
+    let out = probe()
+        .arg("--output-file")
+        .arg(&output_file)
+        .args(["--", "python3", &fixture(), "exit-early"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert_eq!(names, vec![std::ffi::OsString::from("report.json")]);
+    let again: serde_json::Value = serde_json::from_slice(&std::fs::read(&output_file).unwrap()).unwrap();
+    assert_eq!(again, report);
+}
+
+#[test]
+fn bad_input_exits_2_with_one_line() {
+    let out = probe().args(["--", "/nonexistent/mcp-server"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.starts_with("mcp-probe: error: cannot start `/nonexistent/mcp-server`"), "{stderr}");
+    assert!(out.stdout.is_empty());
+
+    for args in [
+        &["--capabilities", "roots,telepathy", "--", "true"][..],
+        &["--timeout", "-1", "--", "true"][..],
+        &["--url", "http://x", "--", "true"][..],
+        &["-e", "NOEQUALS", "--", "true"][..],
+        &[][..],
+    ] {
+        let out = probe().args(args).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "args {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(out.stdout.is_empty());
+    }
+}
