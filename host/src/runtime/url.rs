@@ -1,44 +1,276 @@
-//! STUB so this branch builds: the URL runtime (Streamable HTTP and legacy SSE) lands from
-//! another branch with exactly these signatures.
+//! A running server at a URL: which endpoints to try, in which order, and opening a transport
+//! to one of them. Nothing is started, so nothing needs tearing down beyond the transport.
 
+use crate::transport::http::StreamableHttp;
+use crate::transport::sse::LegacySse;
 use crate::transport::{Transport, TransportError};
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
+use reqwest::Url;
+use std::fmt;
 use std::time::Duration;
 
+/// Which MCP transport an endpoint speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EndpointKind {
+    /// Streamable HTTP (2025-03-26 and later): POST, JSON or event-stream replies.
     StreamableHttp,
+    /// The legacy HTTP+SSE transport (2024-11-05): GET an event stream, POST to its endpoint.
     Sse,
 }
 
-#[derive(Debug, Clone)]
+impl EndpointKind {
+    /// The report's `discovery_method` for a server reached this way.
+    pub fn discovery_method(self) -> &'static str {
+        match self {
+            EndpointKind::StreamableHttp => "url_streamable_http",
+            EndpointKind::Sse => "url_sse",
+        }
+    }
+}
+
+/// One URL to try, and how to speak to it.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Endpoint {
     pub url: String,
     pub kind: EndpointKind,
 }
 
-#[derive(Debug, Clone)]
+/// How every HTTP request to the server is made.
+#[derive(Clone)]
 pub struct HttpOptions {
+    /// Extra headers (`-H "Name: value"`) sent on every request.
     pub headers: Vec<(String, String)>,
+    /// Bounds connecting, each POST until its reply starts, and waiting for the SSE `endpoint`.
     pub request_timeout: Duration,
+}
+
+impl fmt::Debug for HttpOptions {
+    // Header values are often credentials: never print them.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let names: Vec<&str> = self.headers.iter().map(|(n, _)| n.as_str()).collect();
+        f.debug_struct("HttpOptions")
+            .field("headers", &names)
+            .field("request_timeout", &self.request_timeout)
+            .finish()
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum UrlError {
-    #[error("invalid URL: {0}")]
+    #[error("invalid URL {0}")]
     Invalid(String),
+    #[error("unsupported URL scheme `{scheme}` in {url:?}: use http:// or https://")]
+    Scheme { scheme: String, url: String },
+    #[error("invalid header {0}")]
+    Header(String),
 }
 
+/// Headers the transports set themselves; an operator's value would break the protocol.
+const RESERVED_HEADERS: &[&str] = &[
+    "accept",
+    "content-type",
+    "content-length",
+    "transfer-encoding",
+    "connection",
+    "mcp-session-id",
+    "mcp-protocol-version",
+    "last-event-id",
+];
+
+/// The endpoints to try for `url`, in order:
+/// - no path (or `/`): `/mcp` (Streamable HTTP), the URL itself (Streamable HTTP), `/sse` (legacy);
+/// - a path ending in `/sse`: that URL as legacy SSE, then as Streamable HTTP;
+/// - any other path: that URL as Streamable HTTP, then as legacy SSE.
 pub fn endpoints_to_try(url: &str) -> Result<Vec<Endpoint>, UrlError> {
-    if !(url.starts_with("http://") || url.starts_with("https://")) {
-        return Err(UrlError::Invalid(format!("{url}: expected http:// or https://")));
+    let mut parsed = parse_http_url(url)?;
+    parsed.set_fragment(None);
+    let endpoint = |url: &Url, kind| Endpoint {
+        url: url.to_string(),
+        kind,
+    };
+    let path = parsed.path().to_owned();
+    if path.is_empty() || path == "/" {
+        let with_path = |p: &str| {
+            let mut u = parsed.clone();
+            u.set_path(p);
+            u
+        };
+        return Ok(vec![
+            endpoint(&with_path("/mcp"), EndpointKind::StreamableHttp),
+            endpoint(&parsed, EndpointKind::StreamableHttp),
+            endpoint(&with_path("/sse"), EndpointKind::Sse),
+        ]);
     }
-    let url = url.to_owned();
-    Ok(vec![Endpoint { url, kind: EndpointKind::StreamableHttp }])
+    let kinds = if path.trim_end_matches('/').ends_with("/sse") {
+        [EndpointKind::Sse, EndpointKind::StreamableHttp]
+    } else {
+        [EndpointKind::StreamableHttp, EndpointKind::Sse]
+    };
+    Ok(kinds.iter().map(|&k| endpoint(&parsed, k)).collect())
 }
 
+fn parse_http_url(url: &str) -> Result<Url, UrlError> {
+    let parsed = Url::parse(url.trim()).map_err(|e| UrlError::Invalid(format!("{url:?}: {e}")))?;
+    if !matches!(parsed.scheme(), "http" | "https") {
+        return Err(UrlError::Scheme {
+            scheme: parsed.scheme().to_owned(),
+            url: url.to_owned(),
+        });
+    }
+    if parsed.host_str().is_none_or(str::is_empty) {
+        return Err(UrlError::Invalid(format!("{url:?}: no host")));
+    }
+    Ok(parsed)
+}
+
+/// Parses one `-H "Name: value"` argument.
+pub fn parse_header(raw: &str) -> Result<(String, String), UrlError> {
+    let Some((name, value)) = raw.split_once(':') else {
+        return Err(UrlError::Header(format!(
+            "{raw:?}: expected \"Name: value\""
+        )));
+    };
+    let header = (name.trim().to_owned(), value.trim().to_owned());
+    header_map(std::slice::from_ref(&header))?;
+    Ok(header)
+}
+
+/// Validates the operator's headers and builds the map sent on every request.
+pub fn header_map(headers: &[(String, String)]) -> Result<HeaderMap, UrlError> {
+    let mut map = HeaderMap::new();
+    for (name, value) in headers {
+        let header_name = HeaderName::from_bytes(name.as_bytes())
+            .map_err(|_| UrlError::Header(format!("name {name:?}: not a valid header name")))?;
+        if RESERVED_HEADERS.contains(&header_name.as_str()) {
+            return Err(UrlError::Header(format!(
+                "{name:?}: mcp-probe sets this header itself"
+            )));
+        }
+        let mut header_value = HeaderValue::from_str(value).map_err(|_| {
+            UrlError::Header(format!(
+                "{name:?}: the value must not contain control characters"
+            ))
+        })?;
+        // Keeps it out of reqwest's Debug output.
+        header_value.set_sensitive(true);
+        map.append(header_name, header_value);
+    }
+    Ok(map)
+}
+
+/// Opens a transport to one endpoint. Streamable HTTP sends nothing until the first message;
+/// legacy SSE connects here and waits for the stream's `endpoint` event. A URL that is not an
+/// MCP endpoint of this kind fails with [`TransportError::WrongEndpoint`] (here for SSE, on the
+/// first `send` for Streamable HTTP): the caller then tries the next endpoint.
 pub async fn open(
     endpoint: &Endpoint,
-    _opts: &HttpOptions,
+    opts: &HttpOptions,
 ) -> Result<Box<dyn Transport>, TransportError> {
-    Err(TransportError::Http(format!("{}: HTTP transports are not in this build", endpoint.url)))
+    let invalid = |e: UrlError| TransportError::Protocol(e.to_string());
+    let url = parse_http_url(&endpoint.url).map_err(invalid)?;
+    let client = reqwest::Client::builder()
+        .default_headers(header_map(&opts.headers).map_err(invalid)?)
+        .user_agent(concat!("mcp-probe/", env!("CARGO_PKG_VERSION")))
+        .connect_timeout(opts.request_timeout)
+        .build()
+        .map_err(|e| TransportError::Http(format!("cannot set up the HTTP client: {e}")))?;
+    Ok(match endpoint.kind {
+        EndpointKind::StreamableHttp => {
+            Box::new(StreamableHttp::new(client, url, opts.request_timeout))
+        }
+        EndpointKind::Sse => Box::new(LegacySse::connect(client, url, opts.request_timeout).await?),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tried(url: &str) -> Vec<(String, EndpointKind)> {
+        endpoints_to_try(url)
+            .unwrap()
+            .into_iter()
+            .map(|e| (e.url, e.kind))
+            .collect()
+    }
+
+    #[test]
+    fn a_bare_url_tries_mcp_then_base_then_sse() {
+        use EndpointKind::*;
+        let expected = vec![
+            ("http://h:3001/mcp".to_owned(), StreamableHttp),
+            ("http://h:3001/".to_owned(), StreamableHttp),
+            ("http://h:3001/sse".to_owned(), Sse),
+        ];
+        assert_eq!(tried("http://h:3001"), expected);
+        assert_eq!(tried("http://h:3001/"), expected);
+        assert_eq!(tried("http://h:3001/#frag")[0].0, "http://h:3001/mcp");
+    }
+
+    #[test]
+    fn an_sse_path_tries_legacy_first() {
+        use EndpointKind::*;
+        assert_eq!(
+            tried("https://h/x/sse?k=1"),
+            [
+                ("https://h/x/sse?k=1".to_owned(), Sse),
+                ("https://h/x/sse?k=1".to_owned(), StreamableHttp)
+            ]
+        );
+    }
+
+    #[test]
+    fn another_path_tries_streamable_first() {
+        use EndpointKind::*;
+        assert_eq!(
+            tried("http://h/api/mcp"),
+            [
+                ("http://h/api/mcp".to_owned(), StreamableHttp),
+                ("http://h/api/mcp".to_owned(), Sse)
+            ]
+        );
+    }
+
+    #[test]
+    fn bad_urls_are_refused_clearly() {
+        let err = endpoints_to_try("ftp://h/x").unwrap_err();
+        assert!(err.to_string().contains("use http:// or https://"), "{err}");
+        let err = endpoints_to_try("localhost:3000").unwrap_err();
+        assert!(matches!(err, UrlError::Scheme { .. }), "{err}");
+        assert!(matches!(
+            endpoints_to_try("http://"),
+            Err(UrlError::Invalid(_))
+        ));
+        assert!(matches!(
+            endpoints_to_try("not a url"),
+            Err(UrlError::Invalid(_))
+        ));
+    }
+
+    #[test]
+    fn headers_are_parsed_and_validated() {
+        assert_eq!(
+            parse_header("Authorization:  Bearer a:b ").unwrap(),
+            ("Authorization".to_owned(), "Bearer a:b".to_owned())
+        );
+        assert!(parse_header("no colon").is_err());
+        assert!(parse_header("Bad Name: v").is_err());
+        assert!(parse_header("X-Ok: a\u{7}b").is_err());
+        assert!(parse_header("X-Ok: a\nb").is_err());
+        let err = parse_header("mcp-session-id: 1").unwrap_err();
+        assert!(err.to_string().contains("sets this header itself"), "{err}");
+    }
+
+    #[test]
+    fn debug_output_hides_header_values() {
+        let opts = HttpOptions {
+            headers: vec![("Authorization".into(), "Bearer secret".into())],
+            request_timeout: Duration::from_secs(1),
+        };
+        let shown = format!("{opts:?}");
+        assert!(
+            shown.contains("Authorization") && !shown.contains("secret"),
+            "{shown}"
+        );
+    }
 }

@@ -6,6 +6,11 @@ pub mod stdio;
 
 use serde_json::Value;
 
+pub mod http;
+mod http_body;
+pub mod sse;
+mod sse_parse;
+
 /// One thing the server said.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Inbound {
@@ -25,6 +30,14 @@ pub enum TransportError {
     Io(#[from] std::io::Error),
     #[error("HTTP error: {0}")]
     Http(String),
+    /// The URL answered, but not as an MCP endpoint of the kind tried: 404 or 405 to the first
+    /// request, or a body that is neither JSON nor an event stream. Another endpoint may work.
+    #[error("{url} is not an MCP endpoint: {detail}")]
+    WrongEndpoint {
+        url: String,
+        status: u16,
+        detail: String,
+    },
     #[error("{0}")]
     Protocol(String),
 }
