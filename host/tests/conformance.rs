@@ -69,6 +69,7 @@ async fn client_scenario_initialize() {
     );
     let ((passed, total), text) =
         require!(conformance(&["client", "--command", &client, "--scenario", "initialize"]).await);
+    eprintln!("conformance client initialize: Passed {passed}/{total}");
     assert!(
         total > 0 && passed == total,
         "conformance initialize: {passed}/{total}\n{text}"
@@ -86,6 +87,7 @@ async fn example_server_scenarios() {
     for scenario in ["server-initialize", "ping", "tools-list"] {
         let ((passed, total), text) =
             require!(conformance(&["server", "--url", url, "--scenario", scenario]).await);
+        eprintln!("conformance server {scenario}: Passed {passed}/{total}");
         assert!(
             total > 0 && passed == total,
             "{scenario}: {passed}/{total}\n{text}"

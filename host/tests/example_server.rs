@@ -117,3 +117,23 @@ async fn http_pages_and_session_cleanup() {
     let reference = require!(inspector(&[&endpoint, "--transport", "http"], "tools/list").await);
     assert_same_items(&report["tools"], &reference, "tools");
 }
+
+/// The comparison itself must catch a differing definition, a missing tool and extra pages.
+#[test]
+fn comparison_catches_differences() {
+    use serde_json::json;
+    let reference = json!({"tools": [{"name": "a", "inputSchema": {"type": "object"}}]});
+    let same = json!([{"name": "a", "inputSchema": {"type": "object"}}]);
+    assert_same_items(&same, &reference, "tools");
+    let changed = json!([{"name": "a", "inputSchema": {"type": "string"}}]);
+    let extra = json!([{"name": "a", "inputSchema": {"type": "object"}}, {"name": "b"}]);
+    for ours in [changed, extra, json!([])] {
+        let outcome = std::panic::catch_unwind(|| assert_same_items(&ours, &reference, "tools"));
+        assert!(outcome.is_err(), "{ours} passed as equal to {reference}");
+    }
+    // Pages the reference did not read are not compared.
+    let one_page =
+        json!({"tools": [{"name": "a", "inputSchema": {"type": "object"}}], "nextCursor": "1"});
+    let two_pages = json!([{"name": "a", "inputSchema": {"type": "object"}}, {"name": "b"}]);
+    assert_same_items(&two_pages, &one_page, "tools");
+}
