@@ -19,7 +19,8 @@ NPM_PACKAGES=(
   "@modelcontextprotocol/conformance@0.1.16"
   "node@22"
 )
-PIP_PACKAGES=(mcp mcp-server-time)
+# The Python SDK's v2 API (low-level Server, MCPServer) is what tests/fixtures/*.py use.
+PIP_PACKAGES=("mcp==2.3.0" "mcp-server-time==2026.10.19")
 
 step() { # step NAME CMD... : run quietly, show the log on failure
   local name=$1 start=$SECONDS
@@ -33,9 +34,10 @@ step() { # step NAME CMD... : run quietly, show the log on failure
   fi
 }
 
+# A stamp of the pinned list, so that changing a pin reinstalls.
 npm_present() {
   local bin=$DEPS/node_modules/.bin
-  [[ -x $bin/mcp-inspector && -x $bin/node && -f $DEPS/node_modules/@modelcontextprotocol/server-everything/package.json &&
+  [[ $(cat "$DEPS/.npm-stamp" 2>/dev/null) == "${NPM_PACKAGES[*]}" ]] && [[ -x $bin/mcp-inspector && -x $bin/node && -f $DEPS/node_modules/@modelcontextprotocol/server-everything/package.json &&
     -f $DEPS/node_modules/@modelcontextprotocol/server-memory/package.json &&
     -f $DEPS/node_modules/@modelcontextprotocol/conformance/package.json ]] &&
     [[ $("$bin/node" --version) == v22.* ]] &&
@@ -49,13 +51,21 @@ else
   [[ -f $DEPS/package.json ]] || echo '{"private": true}' >"$DEPS/package.json"
   step "npm install" npm install --prefix "$DEPS" --no-audit --no-fund --loglevel=error \
     "${NPM_PACKAGES[@]}"
+  echo "${NPM_PACKAGES[*]}" >"$DEPS/.npm-stamp"
 fi
 
 VENV=$DEPS/venv
-if [[ -x $VENV/bin/mcp-server-time ]] && "$VENV/bin/python" -c 'import mcp.server.lowlevel' 2>/dev/null; then
+if [[ $(cat "$DEPS/.pip-stamp" 2>/dev/null) == "${PIP_PACKAGES[*]}" && -x $VENV/bin/mcp-server-time ]] &&
+  "$VENV/bin/python" -c 'import mcp.server.lowlevel, mcp.server.mcpserver' 2>/dev/null; then
   echo "install-deps: python packages present"
 else
   command -v python3 >/dev/null || { echo "install-deps: python3 not found on PATH" >&2; exit 1; }
-  [[ -x $VENV/bin/python ]] || step "python venv" python3 -m venv "$VENV"
+  if [[ ! -x $VENV/bin/python ]] && ! python3 -m venv "$VENV" >>"$LOG" 2>&1; then
+    # Debian's python3 lacks ensurepip until python3-venv is installed (CI runs as root).
+    rm -rf "$VENV"
+    step "apt python3-venv" bash -c 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv'
+    step "python venv" python3 -m venv "$VENV"
+  fi
   step "pip install" "$VENV/bin/pip" install --quiet --disable-pip-version-check "${PIP_PACKAGES[@]}"
+  echo "${PIP_PACKAGES[*]}" >"$DEPS/.pip-stamp"
 fi
