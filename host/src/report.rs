@@ -94,7 +94,12 @@ impl Report {
             ("templates", &self.resource_templates),
         ] {
             if let Some(items) = items {
-                out.push_str(&format!("{label}:{:pad$}{}\n", "", items.len(), pad = 10 - label.len()));
+                out.push_str(&format!(
+                    "{label}:{:pad$}{}\n",
+                    "",
+                    items.len(),
+                    pad = 10 - label.len()
+                ));
             }
         }
         if !self.findings.is_empty() {
@@ -104,7 +109,10 @@ impl Report {
                 out.push_str(&format!(
                     "  {:7}  {}{}: {}\n",
                     severity.as_str().unwrap_or(""),
-                    f.tool.as_deref().map(|t| format!("{t}: ")).unwrap_or_default(),
+                    f.tool
+                        .as_deref()
+                        .map(|t| format!("{t}: "))
+                        .unwrap_or_default(),
                     f.rule,
                     f.message
                 ));
@@ -132,7 +140,9 @@ mod tests {
 
     fn sample() -> Report {
         Report {
-            tools: vec![Tool::from_json(json!({"name": "echo", "description": "Echoes\nmore"})).unwrap()],
+            tools: vec![
+                Tool::from_json(json!({"name": "echo", "description": "Echoes\nmore"})).unwrap(),
+            ],
             prompts: None,
             resources: Some(vec![json!({"uri": "file:///a"})]),
             resource_templates: None,

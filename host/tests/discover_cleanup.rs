@@ -6,7 +6,8 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 fn fixture() -> String {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/misbehaving_server.py");
+    let path =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/misbehaving_server.py");
     path.to_string_lossy().into_owned()
 }
 
@@ -36,7 +37,12 @@ fn pids(file: &Path) -> Vec<i32> {
 /// True while `pid` exists and is not a zombie.
 fn alive(pid: i32) -> bool {
     match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-        Ok(stat) => !stat.rsplit(')').next().unwrap_or("").trim_start().starts_with('Z'),
+        Ok(stat) => !stat
+            .rsplit(')')
+            .next()
+            .unwrap_or("")
+            .trim_start()
+            .starts_with('Z'),
         Err(_) => false,
     }
 }
@@ -49,7 +55,10 @@ fn wait_for_pids(file: &Path, count: usize) -> Vec<i32> {
         if found.len() >= count {
             return found;
         }
-        assert!(Instant::now() < deadline, "the fixture never wrote {count} pids");
+        assert!(
+            Instant::now() < deadline,
+            "the fixture never wrote {count} pids"
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
 }
@@ -62,11 +71,16 @@ fn timeout_kills_the_server_and_its_grandchild() {
     let dir = tempfile::tempdir().unwrap();
     let pid_file = dir.path().join("pids");
     let out = probe()
-        .args(["--timeout", "2", "--", "python3", &fixture(), "grandchild"])
+        .args(["--timeout", "4", "--", "python3", &fixture(), "grandchild"])
         .arg(&pid_file)
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let found = pids(&pid_file);
     assert_eq!(found.len(), 2, "server and grandchild pids: {found:?}");
     for pid in found {
@@ -82,7 +96,7 @@ fn a_server_that_ignores_sigterm_is_killed_anyway() {
     let dir = tempfile::tempdir().unwrap();
     let pid_file = dir.path().join("pids");
     let out = probe()
-        .args(["--timeout", "1", "--", "python3", &fixture(), "ignore-term"])
+        .args(["--timeout", "3", "--", "python3", &fixture(), "ignore-term"])
         .arg(&pid_file)
         .output()
         .unwrap();
@@ -100,7 +114,7 @@ fn ctrl_c_cleans_up_and_exits_130() {
     let dir = tempfile::tempdir().unwrap();
     let pid_file = dir.path().join("pids");
     let output_file = dir.path().join("report.json");
-    let mut child = probe()
+    let child = probe()
         .args(["--output-file"])
         .arg(&output_file)
         .args(["--", "python3", &fixture(), "grandchild"])
@@ -114,13 +128,23 @@ fn ctrl_c_cleans_up_and_exits_130() {
     unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
     let out = child.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(130));
-    assert_eq!(String::from_utf8_lossy(&out.stderr), "mcp-probe: error: interrupted\n");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "mcp-probe: error: interrupted\n"
+    );
     assert!(out.stdout.is_empty());
     for pid in found {
         assert!(!alive(pid), "pid {pid} survived Ctrl-C");
     }
-    let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
-    assert_eq!(left, vec![std::ffi::OsString::from("pids")], "files left: {left:?}");
+    let left: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(
+        left,
+        vec![std::ffi::OsString::from("pids")],
+        "files left: {left:?}"
+    );
 }
 
 #[test]
@@ -138,7 +162,8 @@ fn output_file_is_written_whole_or_not_at_all() {
         .unwrap();
     assert_eq!(out.status.code(), Some(0));
     assert!(out.stdout.is_empty(), "the report goes to the file only");
-    let report: serde_json::Value = serde_json::from_slice(&std::fs::read(&output_file).unwrap()).unwrap();
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&output_file).unwrap()).unwrap();
     assert_eq!(report["tools"].as_array().unwrap().len(), 3);
 
     // A failing run leaves the previous report alone and no temporary file behind.
@@ -149,19 +174,29 @@ fn output_file_is_written_whole_or_not_at_all() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
-    let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+    let names: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
     assert_eq!(names, vec![std::ffi::OsString::from("report.json")]);
-    let again: serde_json::Value = serde_json::from_slice(&std::fs::read(&output_file).unwrap()).unwrap();
+    let again: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&output_file).unwrap()).unwrap();
     assert_eq!(again, report);
 }
 
 #[test]
 fn bad_input_exits_2_with_one_line() {
-    let out = probe().args(["--", "/nonexistent/mcp-server"]).output().unwrap();
+    let out = probe()
+        .args(["--", "/nonexistent/mcp-server"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
-    assert!(stderr.starts_with("mcp-probe: error: cannot start `/nonexistent/mcp-server`"), "{stderr}");
+    assert!(
+        stderr.starts_with("mcp-probe: error: cannot start `/nonexistent/mcp-server`"),
+        "{stderr}"
+    );
     assert!(out.stdout.is_empty());
 
     for args in [
@@ -172,7 +207,39 @@ fn bad_input_exits_2_with_one_line() {
         &[][..],
     ] {
         let out = probe().args(args).output().unwrap();
-        assert_eq!(out.status.code(), Some(2), "args {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "args {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         assert!(out.stdout.is_empty());
+    }
+}
+
+#[test]
+fn a_killed_probe_takes_its_server_along() {
+    if !have_python() || !cfg!(target_os = "linux") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let pid_file = dir.path().join("pids");
+    let mut child = probe()
+        .args(["--", "python3", &fixture(), "ignore-term"])
+        .arg(&pid_file)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let server = wait_for_pids(&pid_file, 1)[0];
+    child.kill().unwrap(); // SIGKILL: no cleanup code of ours runs
+    child.wait().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while alive(server) {
+        assert!(
+            Instant::now() < deadline,
+            "server {server} outlived a SIGKILLed probe"
+        );
+        std::thread::sleep(Duration::from_millis(20));
     }
 }

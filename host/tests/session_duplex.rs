@@ -39,14 +39,19 @@ impl FakeServer {
     }
 
     async fn reply(&mut self, request: &Value, result: Value) {
-        self.send(json!({"jsonrpc": "2.0", "id": request["id"], "result": result})).await;
+        self.send(json!({"jsonrpc": "2.0", "id": request["id"], "result": result}))
+            .await;
     }
 
     /// Reads initialize and initialized, answering with `capabilities`.
     async fn handshake(&mut self, capabilities: Value) -> Value {
         let init = self.read().await;
-        self.reply(&init, json!({"protocolVersion": "2025-06-18", "capabilities": capabilities,
-            "serverInfo": {"name": "fake", "version": "9"}})).await;
+        self.reply(
+            &init,
+            json!({"protocolVersion": "2025-06-18", "capabilities": capabilities,
+            "serverInfo": {"name": "fake", "version": "9"}}),
+        )
+        .await;
         assert_eq!(self.read().await["method"], "notifications/initialized");
         init
     }
@@ -108,19 +113,40 @@ async fn handshake_order_then_every_page() {
         let init = server.read().await;
         assert_eq!(init["method"], "initialize");
         assert_eq!(init["params"]["protocolVersion"], "2025-11-25");
-        assert_eq!(init["params"]["clientInfo"], json!({"name": "mcp-probe", "version": env!("CARGO_PKG_VERSION")}));
-        assert_eq!(init["params"]["capabilities"], json!({"roots": {"listChanged": false}, "sampling": {}, "elicitation": {}}));
-        assert!(server.quiet().await, "the client sent something before the initialize reply");
-        server.reply(&init, json!({"protocolVersion": "2025-06-18", "capabilities": {"tools": {}},
-            "serverInfo": {"name": "fake", "version": "9"}})).await;
+        assert_eq!(
+            init["params"]["clientInfo"],
+            json!({"name": "mcp-probe", "version": env!("CARGO_PKG_VERSION")})
+        );
+        assert_eq!(
+            init["params"]["capabilities"],
+            json!({"roots": {"listChanged": false}, "sampling": {}, "elicitation": {}})
+        );
+        assert!(
+            server.quiet().await,
+            "the client sent something before the initialize reply"
+        );
+        server
+            .reply(
+                &init,
+                json!({"protocolVersion": "2025-06-18", "capabilities": {"tools": {}},
+            "serverInfo": {"name": "fake", "version": "9"}}),
+            )
+            .await;
         assert_eq!(server.read().await["method"], "notifications/initialized");
         let first = server.read().await;
         assert_eq!(first["method"], "tools/list");
         assert!(first.get("params").is_none());
-        server.reply(&first, json!({"tools": [{"name": "a"}], "nextCursor": "c1"})).await;
+        server
+            .reply(
+                &first,
+                json!({"tools": [{"name": "a"}], "nextCursor": "c1"}),
+            )
+            .await;
         let second = server.read().await;
         assert_eq!(second["params"], json!({"cursor": "c1"}));
-        server.reply(&second, json!({"tools": [{"name": "b"}, 5]})).await;
+        server
+            .reply(&second, json!({"tools": [{"name": "b"}, 5]}))
+            .await;
         server
     });
     let discovery = session.discover().await.unwrap();
@@ -129,9 +155,15 @@ async fn handshake_order_then_every_page() {
     assert_eq!(names, ["a", "b"]);
     assert_eq!(discovery.malformed_tools, 1);
     assert_eq!(discovery.hello.protocol_version, "2025-06-18");
-    assert_eq!(discovery.hello.server_info, Some(json!({"name": "fake", "version": "9"})));
+    assert_eq!(
+        discovery.hello.server_info,
+        Some(json!({"name": "fake", "version": "9"}))
+    );
     assert!(discovery.prompts.is_none());
-    assert_eq!(calls.lock().unwrap().protocol_version.as_deref(), Some("2025-06-18"));
+    assert_eq!(
+        calls.lock().unwrap().protocol_version.as_deref(),
+        Some("2025-06-18")
+    );
     session.close().await.unwrap();
     assert!(calls.lock().unwrap().closed);
 }
@@ -145,16 +177,27 @@ async fn server_requests_are_answered_while_waiting() {
         let asks = [
             ("ping", json!({"result": {}})),
             ("roots/list", json!({"result": {"roots": []}})),
-            ("elicitation/create", json!({"result": {"action": "decline"}})),
+            (
+                "elicitation/create",
+                json!({"result": {"action": "decline"}}),
+            ),
         ];
         for (i, (method, expected)) in asks.iter().enumerate() {
-            server.send(json!({"jsonrpc": "2.0", "id": format!("s{i}"), "method": method})).await;
+            server
+                .send(json!({"jsonrpc": "2.0", "id": format!("s{i}"), "method": method}))
+                .await;
             let answer = server.read().await;
             assert_eq!(answer["id"], format!("s{i}"));
-            assert_eq!(answer.get("result"), expected.get("result"), "{method}: {answer}");
+            assert_eq!(
+                answer.get("result"),
+                expected.get("result"),
+                "{method}: {answer}"
+            );
         }
         for (method, code) in [("sampling/createMessage", -1), ("x/unknown", -32601)] {
-            server.send(json!({"jsonrpc": "2.0", "id": 77, "method": method})).await;
+            server
+                .send(json!({"jsonrpc": "2.0", "id": 77, "method": method}))
+                .await;
             let answer = server.read().await;
             assert_eq!(answer["error"]["code"], code, "{method}: {answer}");
         }
@@ -184,7 +227,10 @@ async fn error_reply_with_null_id_fails_the_pending_request() {
     });
     let err = session.discover().await.unwrap_err();
     let _server = script.await.unwrap();
-    assert!(matches!(&err, SessionError::Rpc { method, error } if method == "initialize" && error.code == -32700), "{err}");
+    assert!(
+        matches!(&err, SessionError::Rpc { method, error } if method == "initialize" && error.code == -32700),
+        "{err}"
+    );
     assert!(!err.is_transport_level());
 }
 
@@ -218,7 +264,10 @@ async fn per_request_timeout_names_the_method() {
     });
     let err = session.discover().await.unwrap_err();
     let _server = script.await.unwrap();
-    assert!(matches!(&err, SessionError::Timeout { method, .. } if method == "tools/list"), "{err}");
+    assert!(
+        matches!(&err, SessionError::Timeout { method, .. } if method == "tools/list"),
+        "{err}"
+    );
     assert!(session.hello().is_some());
 }
 
@@ -230,7 +279,10 @@ async fn transport_drops_overlong_lines_and_decodes_bad_utf8() {
     let writer = tokio::spawn(async move {
         let long = format!("{{\"x\": \"{}\"}}\n", "y".repeat(100_000));
         server.write_all(long.as_bytes()).await.unwrap();
-        server.write_all(b"{\"id\": 1, \"result\": \"caf\xe9\"}\r\n\n7\n").await.unwrap();
+        server
+            .write_all(b"{\"id\": 1, \"result\": \"caf\xe9\"}\r\n\n7\n")
+            .await
+            .unwrap();
         server.write_all(b"{\"last\": true}").await.unwrap();
     });
     match transport.recv().await.unwrap() {
@@ -241,14 +293,24 @@ async fn transport_drops_overlong_lines_and_decodes_bad_utf8() {
         other => panic!("expected noise, got {other:?}"),
     }
     match transport.recv().await.unwrap() {
-        Inbound::Message { value, .. } => assert_eq!(value, json!({"id": 1, "result": "caf\u{fffd}"})),
+        Inbound::Message { value, .. } => {
+            assert_eq!(value, json!({"id": 1, "result": "caf\u{fffd}"}))
+        }
         other => panic!("expected a message, got {other:?}"),
     }
     assert_eq!(transport.recv().await.unwrap(), Inbound::Noise("7".into()));
     writer.await.unwrap();
-    assert!(matches!(transport.recv().await.unwrap(), Inbound::Message { value, .. } if value == json!({"last": true})));
-    assert!(matches!(transport.recv().await.unwrap(), Inbound::Closed { .. }));
-    assert!(matches!(transport.recv().await.unwrap(), Inbound::Closed { .. }));
+    assert!(
+        matches!(transport.recv().await.unwrap(), Inbound::Message { value, .. } if value == json!({"last": true}))
+    );
+    assert!(matches!(
+        transport.recv().await.unwrap(),
+        Inbound::Closed { .. }
+    ));
+    assert!(matches!(
+        transport.recv().await.unwrap(),
+        Inbound::Closed { .. }
+    ));
 }
 
 #[tokio::test]

@@ -38,7 +38,11 @@ pub struct DiscoverArgs {
     #[arg(long, value_name = "SECS", default_value = "30", value_parser = parse_secs)]
     pub request_timeout: Duration,
     /// Client capabilities to declare: a comma list of roots,sampling,elicitation, or `none`.
-    #[arg(long, value_name = "LIST", default_value = "roots,sampling,elicitation")]
+    #[arg(
+        long,
+        value_name = "LIST",
+        default_value = "roots,sampling,elicitation"
+    )]
     pub capabilities: ClientCapabilities,
     /// The most pages one list method may take.
     #[arg(long, value_name = "N", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..))]
@@ -109,8 +113,14 @@ fn fail(code: u8, message: impl std::fmt::Display) -> ExitCode {
 fn build_pipeline(args: &DiscoverArgs) -> Result<Pipeline, String> {
     // The configurable pipeline lands with the plugin host; until then refuse rather than
     // silently ignore a policy the operator relies on.
-    if args.pipeline.is_some() || !args.plugin.is_empty() || args.policy.is_some() || args.lock.is_some() {
-        return Err("--pipeline, --plugin, --policy and --lock are not available in this build".into());
+    if args.pipeline.is_some()
+        || !args.plugin.is_empty()
+        || args.policy.is_some()
+        || args.lock.is_some()
+    {
+        return Err(
+            "--pipeline, --plugin, --policy and --lock are not available in this build".into(),
+        );
     }
     Pipeline::builtin().map_err(|err| err.to_string())
 }
@@ -157,9 +167,17 @@ pub fn run(args: DiscoverArgs) -> ExitCode {
         timeout: args.timeout,
         max_line_bytes: usize::try_from(args.max_line_bytes).unwrap_or(usize::MAX),
     };
-    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
         Ok(runtime) => runtime,
-        Err(err) => return fail(exit::FAILURE, format!("cannot start the async runtime: {err}")),
+        Err(err) => {
+            return fail(
+                exit::FAILURE,
+                format!("cannot start the async runtime: {err}"),
+            )
+        }
     };
     let outcome = runtime.block_on(async {
         // Registered before anything starts, so an early Ctrl-C still goes through cleanup.
@@ -190,7 +208,10 @@ pub fn run(args: DiscoverArgs) -> ExitCode {
     };
     if let Err(err) = written {
         let target = args.output_file.as_deref().unwrap_or(Path::new("stdout"));
-        return fail(exit::FAILURE, format!("cannot write {}: {err}", target.display()));
+        return fail(
+            exit::FAILURE,
+            format!("cannot write {}: {err}", target.display()),
+        );
     }
     exit_code(&report)
 }

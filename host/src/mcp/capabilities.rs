@@ -57,7 +57,9 @@ impl ClientCapabilities {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown capability `{0}` (expected a comma list of roots, sampling, elicitation, or `none`)")]
+#[error(
+    "unknown capability `{0}` (expected a comma list of roots, sampling, elicitation, or `none`)"
+)]
 pub struct UnknownCapability(pub String);
 
 impl FromStr for ClientCapabilities {

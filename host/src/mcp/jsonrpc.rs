@@ -166,7 +166,9 @@ mod tests {
             matches!(&got[1], Incoming::ErrorReply { error, .. } if error.code == -32601 && error.message == "nope")
         );
         assert!(matches!(&got[2], Incoming::Request { method, .. } if method == "ping"));
-        assert!(matches!(&got[3], Incoming::Notification { method, .. } if method == "notifications/message"));
+        assert!(
+            matches!(&got[3], Incoming::Notification { method, .. } if method == "notifications/message")
+        );
         assert!(matches!(&got[4], Incoming::Other(_)));
         assert!(matches!(&got[5], Incoming::Other(_)));
     }

@@ -3,9 +3,12 @@
 //! Public surface: [`Session`] (over any [`crate::transport::Transport`]), its options and
 //! results, and the client capabilities it declares.
 
+pub mod answers;
 pub mod capabilities;
+pub mod discovery;
 pub mod jsonrpc;
 pub mod session;
 
 pub use capabilities::{ClientCapabilities, LATEST_PROTOCOL_VERSION, SUPPORTED_PROTOCOL_VERSIONS};
-pub use session::{Discovery, ServerHello, Session, SessionError, SessionOptions};
+pub use discovery::Discovery;
+pub use session::{ServerHello, Session, SessionError, SessionOptions};

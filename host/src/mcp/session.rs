@@ -5,12 +5,15 @@
 //! to the server's own requests aside, so that a server never waits on us); then
 //! `notifications/initialized`; then the lists the server's capabilities offer.
 
-use super::capabilities::{ClientCapabilities, LATEST_PROTOCOL_VERSION, SUPPORTED_PROTOCOL_VERSIONS};
-use super::jsonrpc::{self, Incoming, RpcError, METHOD_NOT_FOUND, USER_REJECTED};
-use crate::model::{Tool, Transcript};
+use super::answers::answer_server_request;
+use super::capabilities::{
+    ClientCapabilities, LATEST_PROTOCOL_VERSION, SUPPORTED_PROTOCOL_VERSIONS,
+};
+use super::jsonrpc::{self, Incoming, RpcError};
+use crate::model::Transcript;
+use crate::transport::stdio::DROPPED_LINE_PREFIX;
 use crate::transport::{Inbound, Transport, TransportError};
 use serde_json::{json, Value};
-use std::collections::HashSet;
 use std::time::Duration;
 use tokio::time::Instant;
 
@@ -44,7 +47,8 @@ pub struct ServerHello {
     pub protocol_version: String,
     /// `serverInfo` as sent (`name`, `version`, and whatever else).
     pub server_info: Option<Value>,
-    /// The server's `capabilities` (an object; `{}` when it sent none).
+    /// The server's `capabilities`: an object, or `Null` when it sent none (a broken server,
+    /// whose tools are then looked for anyway).
     pub capabilities: Value,
     pub instructions: Option<String>,
 }
@@ -58,23 +62,6 @@ impl ServerHello {
     }
 }
 
-/// Everything one discovery found.
-#[derive(Debug)]
-pub struct Discovery {
-    pub hello: ServerHello,
-    /// False when the server lacks the tools capability (then `tools` is empty).
-    pub tools_supported: bool,
-    pub tools: Vec<Tool>,
-    /// Entries of `tools` that were not JSON objects, dropped.
-    pub malformed_tools: usize,
-    /// `None` when the server does not offer prompts (or listing them failed).
-    pub prompts: Option<Vec<Value>>,
-    pub resources: Option<Vec<Value>>,
-    pub resource_templates: Option<Vec<Value>>,
-    /// Optional lists (prompts, resources) that failed; not fatal. Each error names its method.
-    pub optional_failures: Vec<SessionError>,
-}
-
 #[derive(Debug, thiserror::Error)]
 pub enum SessionError {
     #[error("{method}: {source}")]
@@ -84,8 +71,13 @@ pub enum SessionError {
     },
     #[error("{method}: the server closed the connection before replying ({reason})")]
     Closed { method: String, reason: String },
-    #[error("{method}: no reply within {after:?} (the per-request timeout)")]
-    Timeout { method: String, after: Duration },
+    #[error("{method}: no reply within {after:?}{}", dropped_hint(*.dropped_lines))]
+    Timeout {
+        method: String,
+        after: Duration,
+        /// Over-long lines dropped so far: the reply may have been one of them.
+        dropped_lines: usize,
+    },
     #[error("{method}: the server replied with {error}")]
     Rpc { method: String, error: RpcError },
     #[error("the server chose MCP protocol version `{got}`, which mcp-probe does not speak (it speaks {})", SUPPORTED_PROTOCOL_VERSIONS.join(", "))]
@@ -96,6 +88,16 @@ pub enum SessionError {
     CursorLoop { method: String, cursor: String },
     #[error("{method}: more than {cap} pages (the page cap)")]
     PageCap { method: String, cap: usize },
+}
+
+/// Says that the awaited reply may have been dropped for its length.
+pub fn dropped_hint(dropped_lines: usize) -> String {
+    match dropped_lines {
+        0 => String::new(),
+        n => format!(
+            " ({n} over-long stdout lines were dropped; a larger --max-line-bytes may help)"
+        ),
+    }
 }
 
 impl SessionError {
@@ -119,13 +121,15 @@ enum ReplyError {
 /// [`Session::close`]; the transcript is there whether or not it succeeded.
 pub struct Session {
     transport: Box<dyn Transport>,
-    options: SessionOptions,
+    pub(super) options: SessionOptions,
     next_id: u64,
     transcript: Transcript,
     /// Set once `initialize` succeeded (kept when a later step fails).
     hello: Option<ServerHello>,
     /// The method whose reply is awaited, for timeout messages.
     in_flight: Option<String>,
+    /// Over-long lines the transport dropped (noise marked with DROPPED_LINE_PREFIX).
+    dropped_lines: usize,
 }
 
 impl Session {
@@ -137,6 +141,7 @@ impl Session {
             transcript: Transcript::default(),
             hello: None,
             in_flight: None,
+            dropped_lines: 0,
         }
     }
 
@@ -155,6 +160,11 @@ impl Session {
         self.hello.as_ref()
     }
 
+    /// How many over-long lines the transport dropped so far.
+    pub fn dropped_lines(&self) -> usize {
+        self.dropped_lines
+    }
+
     /// The method whose reply the session is waiting for (when a deadline cut it short).
     pub fn in_flight(&self) -> Option<&str> {
         self.in_flight.as_deref()
@@ -162,49 +172,6 @@ impl Session {
 
     pub fn take_transcript(&mut self) -> Transcript {
         std::mem::take(&mut self.transcript)
-    }
-
-    /// The handshake, then every list the server offers.
-    pub async fn discover(&mut self) -> Result<Discovery, SessionError> {
-        let hello = self.initialize().await?;
-        let tools_supported = hello.offers("tools");
-        let (mut tools, mut malformed_tools) = (Vec::new(), 0);
-        if tools_supported {
-            for entry in self.list_all("tools/list", "tools").await? {
-                match Tool::from_json(entry) {
-                    Some(tool) => tools.push(tool),
-                    None => malformed_tools += 1,
-                }
-            }
-        }
-        let mut optional_failures = Vec::new();
-        let mut optional = |result: Result<Vec<Value>, SessionError>| match result {
-            Ok(items) => Some(items),
-            Err(err) => {
-                optional_failures.push(err);
-                None
-            }
-        };
-        let mut prompts = None;
-        if hello.offers("prompts") {
-            prompts = optional(self.list_all("prompts/list", "prompts").await);
-        }
-        let (mut resources, mut resource_templates) = (None, None);
-        if hello.offers("resources") {
-            resources = optional(self.list_all("resources/list", "resources").await);
-            let templates = self.list_all("resources/templates/list", "resourceTemplates");
-            resource_templates = optional(templates.await);
-        }
-        Ok(Discovery {
-            hello,
-            tools_supported,
-            tools,
-            malformed_tools,
-            prompts,
-            resources,
-            resource_templates,
-            optional_failures,
-        })
     }
 
     /// `initialize`, its checks, then `notifications/initialized`.
@@ -235,7 +202,7 @@ impl Session {
         self.transport.set_protocol_version(&protocol_version);
         let capabilities = match result.get("capabilities") {
             Some(caps @ Value::Object(_)) => caps.clone(),
-            _ => json!({}),
+            _ => Value::Null,
         };
         let hello = ServerHello {
             protocol_version,
@@ -252,43 +219,6 @@ impl Session {
         Ok(hello)
     }
 
-    /// Calls a paginated list method until the last page; `key` names the result's array.
-    pub async fn list_all(&mut self, method: &str, key: &str) -> Result<Vec<Value>, SessionError> {
-        let mut items = Vec::new();
-        let mut seen = HashSet::new();
-        let mut cursor: Option<Value> = None;
-        for _ in 0..self.options.page_cap {
-            let params = cursor.take().map(|c| json!({ "cursor": c }));
-            let mut result = self.request(method, params).await?;
-            match result.get_mut(key).map(Value::take) {
-                Some(Value::Array(page)) => items.extend(page),
-                _ => {
-                    return Err(SessionError::InvalidReply {
-                        method: method.into(),
-                        detail: format!("the reply has no `{key}` array"),
-                    })
-                }
-            }
-            match result.get_mut("nextCursor").map(Value::take) {
-                None | Some(Value::Null) => return Ok(items),
-                Some(Value::String(s)) if s.is_empty() => return Ok(items),
-                Some(next) => {
-                    if !seen.insert(next.to_string()) {
-                        return Err(SessionError::CursorLoop {
-                            method: method.into(),
-                            cursor: next.to_string(),
-                        });
-                    }
-                    cursor = Some(next);
-                }
-            }
-        }
-        Err(SessionError::PageCap {
-            method: method.into(),
-            cap: self.options.page_cap,
-        })
-    }
-
     /// Ends the session politely (stdin EOF, HTTP DELETE).
     pub async fn close(&mut self) -> Result<(), TransportError> {
         self.transport.close().await
@@ -302,7 +232,8 @@ impl Session {
     ) -> Result<Value, SessionError> {
         let id = self.next_id;
         self.next_id += 1;
-        self.send(method, jsonrpc::request(id, method, params)).await?;
+        self.send(method, jsonrpc::request(id, method, params))
+            .await?;
         let after = self.options.request_timeout;
         let deadline = Instant::now() + after;
         self.in_flight = Some(method.to_owned());
@@ -312,6 +243,7 @@ impl Session {
             ReplyError::Timeout => SessionError::Timeout {
                 method: method.into(),
                 after,
+                dropped_lines: self.dropped_lines,
             },
             ReplyError::Session(err) => err,
         })
@@ -342,6 +274,9 @@ impl Session {
                 }
                 Inbound::Noise(text) => {
                     tracing::debug!(target: "mcp_probe::transcript", "<- (not JSON-RPC) {text}");
+                    if text.starts_with(DROPPED_LINE_PREFIX) {
+                        self.dropped_lines += 1;
+                    }
                     self.record_stdout(&text);
                     continue;
                 }
@@ -367,8 +302,11 @@ impl Session {
                             error,
                         }));
                     }
-                    Incoming::Request { id, method: asked, params } => {
-                        self.answer(method, id, &asked, params)
+                    Incoming::Request {
+                        id, method: asked, ..
+                    } => {
+                        let answer = answer_server_request(id, &asked);
+                        self.send(method, answer)
                             .await
                             .map_err(ReplyError::Session)?;
                     }
@@ -382,38 +320,23 @@ impl Session {
         }
     }
 
-    /// Answers a server-to-client request so the server never waits on us: `ping` and
-    /// `roots/list` get results, sampling and elicitation are declined, anything else is
-    /// method-not-found.
-    async fn answer(
-        &mut self,
-        during: &str,
-        id: Value,
-        asked: &str,
-        _params: Option<Value>,
-    ) -> Result<(), SessionError> {
-        let reply = match asked {
-            "ping" => jsonrpc::response(id, json!({})),
-            "roots/list" => jsonrpc::response(id, json!({"roots": []})),
-            "elicitation/create" => jsonrpc::response(id, json!({"action": "decline"})),
-            "sampling/createMessage" => jsonrpc::error_response(
-                id,
-                USER_REJECTED,
-                "mcp-probe only lists what a server offers; it declines sampling",
-            ),
-            _ => jsonrpc::error_response(id, METHOD_NOT_FOUND, "Method not found"),
-        };
-        self.send(during, reply).await
-    }
-
     async fn send(&mut self, during: &str, message: Value) -> Result<(), SessionError> {
         tracing::debug!(target: "mcp_probe::transcript", "-> {message}");
         self.transport
             .send(message)
             .await
-            .map_err(|source| SessionError::Transport {
-                method: during.into(),
-                source,
+            .map_err(|source| match source {
+                // The server is gone: say so, as when its output ends.
+                TransportError::Io(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {
+                    SessionError::Closed {
+                        method: during.into(),
+                        reason: "the server stopped reading its input".into(),
+                    }
+                }
+                source => SessionError::Transport {
+                    method: during.into(),
+                    source,
+                },
             })
     }
 

@@ -67,7 +67,9 @@ pub struct LocalServer {
 
 impl LocalServer {
     /// Starts the command with piped stdin/stdout (for the session) and stderr (captured).
-    pub fn spawn(cmd: &LocalCommand) -> Result<(LocalServer, ChildStdin, ChildStdout), RuntimeError> {
+    pub fn spawn(
+        cmd: &LocalCommand,
+    ) -> Result<(LocalServer, ChildStdin, ChildStdout), RuntimeError> {
         become_subreaper();
         let mut command = Command::new(&cmd.program);
         command
@@ -78,6 +80,22 @@ impl LocalServer {
             .stderr(Stdio::piped())
             // Its own group: Ctrl-C in the terminal reaches us, not it, and killpg reaches all.
             .process_group(0);
+        #[cfg(target_os = "linux")]
+        // SAFETY: the closure only makes one async-signal-safe syscall between fork and exec.
+        unsafe {
+            // If mcp-probe itself is SIGKILLed (no cleanup can run), the kernel kills the
+            // server. (Tied to the spawning thread, which is a long-lived runtime thread.)
+            command.pre_exec(|| {
+                libc::prctl(
+                    libc::PR_SET_PDEATHSIG,
+                    libc::SIGKILL as libc::c_ulong,
+                    0,
+                    0,
+                    0,
+                );
+                Ok(())
+            });
+        }
         let mut child = command.spawn().map_err(|source| RuntimeError::Spawn {
             program: cmd.program.clone(),
             source,
@@ -95,7 +113,10 @@ impl LocalServer {
                 sink.lock().expect("stderr tail lock").push(&buf[..n]);
             }
         });
-        tracing::debug!("started `{}` as pid {pgid} (own process group)", cmd.program);
+        tracing::debug!(
+            "started `{}` as pid {pgid} (own process group)",
+            cmd.program
+        );
         let server = LocalServer {
             child: Some(child),
             pgid,
@@ -116,16 +137,20 @@ impl LocalServer {
     }
 
     /// Stops the server and everything it started, reaps it, and returns its stderr tail
-    /// (complete, as the pipe is drained once the group is gone).
-    pub async fn shutdown(mut self) -> String {
+    /// (complete, as the pipe is drained once the group is gone) and how it ended.
+    pub async fn shutdown(mut self) -> Stopped {
+        let mut status = None;
         // The child stays in `self` until reaped, so a cancelled shutdown still ends in Drop.
         if let Some(child) = self.child.as_mut() {
             signal_group(self.pgid, libc::SIGTERM);
-            if tokio::time::timeout(TERM_GRACE, child.wait()).await.is_err() {
-                tracing::debug!("pid {} ignored SIGTERM; sending SIGKILL", self.pgid);
-                signal_group(self.pgid, libc::SIGKILL);
-                let _ = child.wait().await;
-            }
+            status = match tokio::time::timeout(TERM_GRACE, child.wait()).await {
+                Ok(waited) => waited.ok(),
+                Err(_) => {
+                    tracing::debug!("pid {} ignored SIGTERM; sending SIGKILL", self.pgid);
+                    signal_group(self.pgid, libc::SIGKILL);
+                    child.wait().await.ok()
+                }
+            };
             // Whatever else is left in the group (a grandchild that ignored SIGTERM).
             signal_group(self.pgid, libc::SIGKILL);
             self.child = None;
@@ -137,11 +162,28 @@ impl LocalServer {
         }
         if let Some(reader) = self.stderr_reader.take() {
             if tokio::time::timeout(STDERR_DRAIN, reader).await.is_err() {
-                tracing::debug!("stderr of pid {} still open after its group was killed", self.pgid);
+                tracing::debug!(
+                    "stderr of pid {} still open after its group was killed",
+                    self.pgid
+                );
             }
         }
-        self.stderr_tail()
+        Stopped {
+            stderr_tail: self.stderr_tail(),
+            exited_on_its_own: status.filter(|s| {
+                use std::os::unix::process::ExitStatusExt;
+                !matches!(s.signal(), Some(libc::SIGTERM | libc::SIGKILL))
+            }),
+        }
     }
+}
+
+/// How a local server ended.
+#[derive(Debug, Clone)]
+pub struct Stopped {
+    pub stderr_tail: String,
+    /// The exit status when the server ended by itself (not by our SIGTERM/SIGKILL).
+    pub exited_on_its_own: Option<std::process::ExitStatus>,
 }
 
 impl Drop for LocalServer {

@@ -15,6 +15,9 @@ use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader
 /// The default bound on one line: 16 MiB.
 pub const DEFAULT_MAX_LINE_BYTES: usize = 16 * 1024 * 1024;
 
+/// How the noise standing for a dropped over-long line begins (the session counts them).
+pub const DROPPED_LINE_PREFIX: &str = "[line of ";
+
 /// How much of an over-long line is kept for the transcript.
 const OVERLONG_HEAD_BYTES: usize = 256;
 
@@ -52,7 +55,7 @@ where
         if let Some(total) = self.overlong.take() {
             let head = String::from_utf8_lossy(&bytes);
             return Some(Inbound::Noise(format!(
-                "[line of {total} bytes dropped: longer than the {} byte bound; it began: {head}]",
+                "{DROPPED_LINE_PREFIX}{total} bytes dropped: longer than the {} byte bound; it began: {head}]",
                 self.max_line_bytes
             )));
         }
@@ -134,8 +137,12 @@ where
                 }
                 continue;
             }
-            let (used, complete) =
-                take_chunk(&mut self.line, &mut self.overlong, self.max_line_bytes, chunk);
+            let (used, complete) = take_chunk(
+                &mut self.line,
+                &mut self.overlong,
+                self.max_line_bytes,
+                chunk,
+            );
             self.reader.consume(used);
             if complete {
                 if let Some(inbound) = self.finish_line() {

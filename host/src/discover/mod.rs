@@ -5,15 +5,19 @@
 //! interrupted. A failed session's transcript goes to the pipeline's parser stages before the
 //! failure is reported.
 
+use crate::mcp::session::dropped_hint;
 use crate::mcp::{Discovery, Session, SessionError, SessionOptions};
 use crate::model::{Finding, Severity, Transcript};
 use crate::plugins::{DiscoveryContext, Pipeline, PluginError};
 use crate::report::{Capabilities, Report};
 use crate::runtime::local::{LocalCommand, LocalServer};
-use crate::runtime::url::{self, EndpointKind, HttpOptions, UrlError};
+use crate::runtime::url::{self, HttpOptions, UrlError};
 use crate::runtime::RuntimeError;
 use crate::target::Target;
 use crate::transport::stdio::StdioTransport;
+use crate::transport::Transport;
+
+mod endpoints;
 use std::future::Future;
 use std::pin::Pin;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -61,6 +65,8 @@ enum Stop {
     Session(SessionError),
     /// The whole-discovery deadline passed; the text says what was pending.
     Deadline(String),
+    /// No URL endpoint answered as MCP; the text lists what each one said.
+    Unreachable(String),
     Interrupted,
 }
 
@@ -74,14 +80,11 @@ pub async fn discover(
     interrupt: impl Future<Output = ()> + Send,
 ) -> Result<Report, DiscoverError> {
     let started = Instant::now();
-    let timestamp = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs_f64())
-        .unwrap_or_default();
+    let timestamp = unix_now();
     let deadline = started + options.timeout;
     let mut interrupt = std::pin::pin!(interrupt);
     let interrupt: Interrupt<'_> = interrupt.as_mut();
-    let mut found = match &options.target {
+    let found = match &options.target {
         Target::Command { program, args, env } => {
             let cmd = LocalCommand {
                 program: program.clone(),
@@ -91,8 +94,63 @@ pub async fn discover(
             discover_local(&cmd, options, deadline, interrupt).await?
         }
         Target::Url { url, headers } => {
-            discover_url(url, headers, options, deadline, interrupt).await?
+            let endpoints = url::endpoints_to_try(url)?;
+            let http = HttpOptions {
+                headers: headers.clone(),
+                request_timeout: options.session.request_timeout,
+            };
+            let open = move |endpoint: url::Endpoint| {
+                let http = http.clone();
+                async move { url::open(&endpoint, &http).await }
+            };
+            let ctx = endpoints::Bounds {
+                options,
+                deadline,
+                interrupt,
+            };
+            endpoints::try_endpoints(url, endpoints, open, ctx).await?
         }
+    };
+    let mut report = found.into_report(options, pipeline)?;
+    report.timestamp = timestamp;
+    report.duration_ms = started.elapsed().as_millis() as u64;
+    Ok(report)
+}
+
+/// Unix seconds now, for the report's `timestamp`.
+fn unix_now() -> f64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or_default()
+}
+
+/// Discovery over a transport opened elsewhere (a Kubernetes attach stream, a socket): the same
+/// session, deadlines, fallback parsers and report as [`discover`], with `options.target`
+/// unused. The caller owns the server and tears it down after this returns.
+pub async fn discover_over(
+    transport: Box<dyn Transport>,
+    discovery_method: &'static str,
+    source: String,
+    options: &DiscoverOptions,
+    pipeline: &Pipeline,
+    interrupt: impl Future<Output = ()> + Send,
+) -> Result<Report, DiscoverError> {
+    let started = Instant::now();
+    let timestamp = unix_now();
+    let mut interrupt = std::pin::pin!(interrupt);
+    let mut session = Session::new(transport, options.session.clone());
+    let bounds = (started + options.timeout, options.timeout);
+    let result = run_bounded(&mut session, bounds, interrupt.as_mut()).await;
+    let _ = tokio::time::timeout(Duration::from_secs(2), session.close()).await;
+    let found = Attempt {
+        result,
+        transcript: session.take_transcript(),
+        hello: session.hello().cloned(),
+        method: discovery_method,
+        endpoint: None,
+        source,
+        server_exit: None,
     };
     let mut report = found.into_report(options, pipeline)?;
     report.timestamp = timestamp;
@@ -109,6 +167,8 @@ struct Attempt {
     method: &'static str,
     endpoint: Option<String>,
     source: String,
+    /// How a local server ended when it ended by itself, e.g. `the server exited (exit status: 1)`.
+    server_exit: Option<String>,
 }
 
 async fn discover_local(
@@ -120,12 +180,16 @@ async fn discover_local(
     let (server, stdin, stdout) = LocalServer::spawn(cmd)?;
     let transport = StdioTransport::new(stdout, stdin, options.max_line_bytes);
     let mut session = Session::new(Box::new(transport), options.session.clone());
-    let result = run_bounded(&mut session, deadline, interrupt).await;
+    let result = run_bounded(&mut session, (deadline, options.timeout), interrupt).await;
     let _ = session.close().await;
     let mut transcript = session.take_transcript();
     let hello = session.hello().cloned();
     drop(session);
-    transcript.stderr_tail = server.shutdown().await;
+    let stopped = server.shutdown().await;
+    transcript.stderr_tail = stopped.stderr_tail;
+    let server_exit = stopped
+        .exited_on_its_own
+        .map(|s| format!("the server exited ({s})"));
     Ok(Attempt {
         result,
         transcript,
@@ -133,89 +197,45 @@ async fn discover_local(
         method: "local_mcp_stdio",
         endpoint: None,
         source: options.target.describe(),
+        server_exit,
     })
 }
 
-async fn discover_url(
-    target_url: &str,
-    headers: &[(String, String)],
-    options: &DiscoverOptions,
-    deadline: Instant,
-    mut interrupt: Interrupt<'_>,
-) -> Result<Attempt, DiscoverError> {
-    let endpoints = url::endpoints_to_try(target_url)?;
-    let http = HttpOptions {
-        headers: headers.to_vec(),
-        request_timeout: options.session.request_timeout,
-    };
-    let mut misses = Vec::new();
-    let count = endpoints.len();
-    for (index, endpoint) in endpoints.into_iter().enumerate() {
-        let method = match endpoint.kind {
-            EndpointKind::StreamableHttp => "url_streamable_http",
-            EndpointKind::Sse => "url_sse",
-        };
-        let opened = tokio::select! {
-            opened = tokio::time::timeout_at(deadline, url::open(&endpoint, &http)) => opened,
-            () = interrupt.as_mut() => return Err(DiscoverError::Interrupted),
-        };
-        let mut session = match opened {
-            Ok(Ok(transport)) => Session::new(transport, options.session.clone()),
-            Ok(Err(err)) => {
-                misses.push(format!("{}: {err}", endpoint.url));
-                continue;
-            }
-            Err(_) => {
-                misses.push(format!("{}: no connection before the deadline", endpoint.url));
-                break;
-            }
-        };
-        let result = run_bounded(&mut session, deadline, interrupt.as_mut()).await;
-        // DELETE of the session; bounded so that a dead server cannot hold us.
-        let _ = tokio::time::timeout(Duration::from_secs(2), session.close()).await;
-        let hello = session.hello().cloned();
-        let transcript = session.take_transcript();
-        if let Err(Stop::Session(err)) = &result {
-            if hello.is_none() && err.is_transport_level() && index + 1 < count {
-                tracing::debug!("{} did not answer as MCP: {err}", endpoint.url);
-                misses.push(format!("{}: {err}", endpoint.url));
-                continue;
-            }
-        }
-        return Ok(Attempt {
-            result,
-            transcript,
-            hello,
-            method,
-            endpoint: Some(endpoint.url),
-            source: target_url.to_owned(),
-        });
-    }
-    Err(DiscoverError::Failed {
-        message: format!(
-            "no MCP server answered at {target_url} ({})",
-            misses.join("; ")
-        ),
-    })
-}
-
-/// Runs the session's discovery under the whole-discovery deadline and the interrupt.
+/// Runs the session's discovery under the whole-discovery deadline and the interrupt. Once the
+/// tools are in, the deadline only cuts the optional lists short (recorded as a failure).
 async fn run_bounded(
     session: &mut Session,
-    deadline: Instant,
-    interrupt: Interrupt<'_>,
+    (deadline, timeout): (Instant, Duration),
+    mut interrupt: Interrupt<'_>,
 ) -> Result<Discovery, Stop> {
     let outcome = tokio::select! {
-        outcome = tokio::time::timeout_at(deadline, session.discover()) => outcome,
+        outcome = tokio::time::timeout_at(deadline, session.discover_tools()) => outcome,
+        () = interrupt.as_mut() => return Err(Stop::Interrupted),
+    };
+    let mut discovery = match outcome {
+        Ok(result) => result.map_err(Stop::Session)?,
+        Err(_) => {
+            let hint = dropped_hint(session.dropped_lines());
+            return Err(Stop::Deadline(match session.in_flight() {
+                Some(method) => format!("waiting for the reply to {method}{hint}"),
+                None => format!("before discovery finished{hint}"),
+            }));
+        }
+    };
+    let optional = tokio::select! {
+        outcome = tokio::time::timeout_at(deadline, session.list_optional(&mut discovery)) => outcome,
         () = interrupt => return Err(Stop::Interrupted),
     };
-    match outcome {
-        Ok(result) => result.map_err(Stop::Session),
-        Err(_) => Err(Stop::Deadline(match session.in_flight() {
-            Some(method) => format!("waiting for the reply to {method}"),
-            None => "before discovery finished".to_owned(),
-        })),
+    if optional.is_err() {
+        let method = session.in_flight().unwrap_or("an optional list").to_owned();
+        let failure = SessionError::Timeout {
+            method,
+            after: timeout,
+            dropped_lines: session.dropped_lines(),
+        };
+        discovery.optional_failures.push(failure);
     }
+    Ok(discovery)
 }
 
 impl Attempt {
@@ -229,7 +249,7 @@ impl Attempt {
 
     /// The report, or the failure once the parser stages found nothing either.
     fn into_report(
-        &mut self,
+        mut self,
         options: &DiscoverOptions,
         pipeline: &Pipeline,
     ) -> Result<Report, DiscoverError> {
@@ -242,6 +262,7 @@ impl Attempt {
             Err(stop) => {
                 let message = match stop {
                     Stop::Session(err) => err.to_string(),
+                    Stop::Unreachable(message) => message,
                     Stop::Deadline(what) => format!(
                         "discovery timed out after {:?} (--timeout) {what}",
                         options.timeout
@@ -251,16 +272,24 @@ impl Attempt {
                 self.transcript.error = message.clone();
                 let Some(recovered) = pipeline.recover(&self.transcript)? else {
                     return Err(DiscoverError::Failed {
-                        message: with_stderr_hint(message, &self.transcript.stderr_tail),
+                        message: with_hints(message, &self),
                     });
                 };
                 let processed = pipeline.process(recovered.tools, &ctx)?;
-                return Ok(self.report(processed.tools, processed.findings, client_caps, Some(recovered.plugin)));
+                return Ok(self.report(
+                    processed.tools,
+                    processed.findings,
+                    client_caps,
+                    Some(recovered.plugin),
+                ));
             }
         };
         let processed = pipeline.process(discovery.tools, &ctx)?;
         let mut findings = processed.findings;
-        findings.extend(host_findings(discovery.malformed_tools, &discovery.optional_failures));
+        findings.extend(host_findings(
+            discovery.malformed_tools,
+            &discovery.optional_failures,
+        ));
         let mut report = self.report(processed.tools, findings, client_caps, None);
         report.tools_supported = discovery.tools_supported;
         report.prompts = discovery.prompts;
@@ -307,7 +336,9 @@ fn host_findings(malformed_tools: usize, optional_failures: &[SessionError]) -> 
             tool: None,
             rule: "tool-not-an-object".into(),
             severity: Severity::Warning,
-            message: format!("{malformed_tools} tools/list entries were not JSON objects and were dropped"),
+            message: format!(
+                "{malformed_tools} tools/list entries were not JSON objects and were dropped"
+            ),
             source: "host".into(),
         });
     }
@@ -323,10 +354,15 @@ fn host_findings(malformed_tools: usize, optional_failures: &[SessionError]) -> 
     findings
 }
 
-/// Appends the server's last stderr line: it usually says why a server died.
-fn with_stderr_hint(message: String, stderr_tail: &str) -> String {
-    match stderr_tail.lines().rev().map(str::trim).find(|l| !l.is_empty()) {
-        Some(line) => format!("{message}; server stderr: {}", line.chars().take(300).collect::<String>()),
-        None => message,
+/// Appends how the server ended and its last stderr line: they usually say why it died.
+fn with_hints(mut message: String, attempt: &Attempt) -> String {
+    if let Some(exit) = &attempt.server_exit {
+        message = format!("{message}; {exit}");
     }
+    let stderr = attempt.transcript.stderr_tail.lines().rev().map(str::trim);
+    if let Some(line) = stderr.into_iter().find(|l| !l.is_empty()) {
+        let line: String = line.chars().take(300).collect();
+        message = format!("{message}; server stderr: {line}");
+    }
+    message
 }

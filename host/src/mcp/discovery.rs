@@ -1,0 +1,138 @@
+//! Discovery on top of a [`Session`]: the handshake, every page of `tools/list`, and the
+//! optional lists (prompts, resources, templates) the server's capabilities offer.
+
+use super::session::{ServerHello, Session, SessionError};
+use crate::model::Tool;
+use serde_json::{json, Value};
+use std::collections::HashSet;
+
+/// Everything one discovery found.
+#[derive(Debug)]
+pub struct Discovery {
+    pub hello: ServerHello,
+    /// False when the server lacks the tools capability (then `tools` is empty).
+    pub tools_supported: bool,
+    pub tools: Vec<Tool>,
+    /// Entries of `tools` that were not JSON objects, dropped.
+    pub malformed_tools: usize,
+    /// `None` when the server does not offer prompts (or listing them failed).
+    pub prompts: Option<Vec<Value>>,
+    pub resources: Option<Vec<Value>>,
+    pub resource_templates: Option<Vec<Value>>,
+    /// Optional lists (prompts, resources) that failed; not fatal. Each error names its method.
+    pub optional_failures: Vec<SessionError>,
+}
+
+impl Session {
+    /// The handshake, then every list the server offers.
+    pub async fn discover(&mut self) -> Result<Discovery, SessionError> {
+        let mut discovery = self.discover_tools().await?;
+        self.list_optional(&mut discovery).await;
+        Ok(discovery)
+    }
+
+    /// The handshake and `tools/list`: the part of discovery that must succeed.
+    pub async fn discover_tools(&mut self) -> Result<Discovery, SessionError> {
+        let hello = self.initialize().await?;
+        // A server that announced no capabilities at all is broken, not tool-less: ask anyway,
+        // and take a JSON-RPC error as "no tools".
+        let unannounced = hello.capabilities.is_null();
+        let mut tools_supported = hello.offers("tools");
+        let (mut tools, mut malformed_tools) = (Vec::new(), 0);
+        if tools_supported || unannounced {
+            let entries = match self.list_all("tools/list", "tools").await {
+                Ok(entries) => {
+                    tools_supported = true;
+                    entries
+                }
+                Err(SessionError::Rpc { .. }) if unannounced => Vec::new(),
+                Err(err) => return Err(err),
+            };
+            for entry in entries {
+                match Tool::from_json(entry) {
+                    Some(tool) => tools.push(tool),
+                    None => malformed_tools += 1,
+                }
+            }
+        }
+        Ok(Discovery {
+            hello,
+            tools_supported,
+            tools,
+            malformed_tools,
+            prompts: None,
+            resources: None,
+            resource_templates: None,
+            optional_failures: Vec::new(),
+        })
+    }
+
+    /// Prompts, resources and resource templates, as far as the server offers them. Failures
+    /// are recorded in `discovery`, not returned; after a timeout or a lost connection the rest
+    /// is skipped. Each list is stored as soon as it is complete, so a caller that stops
+    /// waiting (a deadline) keeps what was listed.
+    pub async fn list_optional(&mut self, discovery: &mut Discovery) {
+        let mut wanted = Vec::new();
+        if discovery.hello.offers("prompts") {
+            wanted.push(("prompts/list", "prompts"));
+        }
+        if discovery.hello.offers("resources") {
+            wanted.push(("resources/list", "resources"));
+            wanted.push(("resources/templates/list", "resourceTemplates"));
+        }
+        for (method, key) in wanted {
+            match self.list_all(method, key).await {
+                Ok(items) => match key {
+                    "prompts" => discovery.prompts = Some(items),
+                    "resources" => discovery.resources = Some(items),
+                    _ => discovery.resource_templates = Some(items),
+                },
+                Err(err) => {
+                    let give_up =
+                        matches!(err, SessionError::Timeout { .. }) || err.is_transport_level();
+                    discovery.optional_failures.push(err);
+                    if give_up {
+                        return;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Calls a paginated list method until the last page; `key` names the result's array.
+    pub async fn list_all(&mut self, method: &str, key: &str) -> Result<Vec<Value>, SessionError> {
+        let mut items = Vec::new();
+        let mut seen = HashSet::new();
+        let mut cursor: Option<Value> = None;
+        for _ in 0..self.options.page_cap {
+            let params = cursor.take().map(|c| json!({ "cursor": c }));
+            let mut result = self.request(method, params).await?;
+            match result.get_mut(key).map(Value::take) {
+                Some(Value::Array(page)) => items.extend(page),
+                _ => {
+                    return Err(SessionError::InvalidReply {
+                        method: method.into(),
+                        detail: format!("the reply has no `{key}` array"),
+                    })
+                }
+            }
+            match result.get_mut("nextCursor").map(Value::take) {
+                None | Some(Value::Null) => return Ok(items),
+                Some(Value::String(s)) if s.is_empty() => return Ok(items),
+                Some(next) => {
+                    if !seen.insert(next.to_string()) {
+                        return Err(SessionError::CursorLoop {
+                            method: method.into(),
+                            cursor: next.to_string(),
+                        });
+                    }
+                    cursor = Some(next);
+                }
+            }
+        }
+        Err(SessionError::PageCap {
+            method: method.into(),
+            cap: self.options.page_cap,
+        })
+    }
+}
