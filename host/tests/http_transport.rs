@@ -276,6 +276,7 @@ async fn not_found_on_mcp_makes_the_caller_try_the_base_url() {
 #[tokio::test]
 async fn a_web_page_is_a_wrong_endpoint_but_later_errors_are_http_errors() {
     let (base, _log) = serve(|seen| match seen.target.as_str() {
+        "/empty" => status(200, ""),
         "/page" => with_header(
             status(200, "<html>hello</html>"),
             "content-type",
@@ -295,6 +296,11 @@ async fn a_web_page_is_a_wrong_endpoint_but_later_errors_are_http_errors() {
         matches!(&err, TransportError::WrongEndpoint { status: 200, detail, .. } if detail.contains("text/html")),
         "{err}"
     );
+    let mut empty = open(&streamable(format!("{base}/empty")), &opts())
+        .await
+        .unwrap();
+    let err = empty.send(initialize()).await.unwrap_err();
+    assert!(err.to_string().contains("(empty body)"), "{err}");
 
     let mut transport = open(&streamable(format!("{base}/mcp")), &opts())
         .await
@@ -320,13 +326,16 @@ async fn an_unreachable_server_is_a_clear_http_error() {
         .local_addr()
         .unwrap()
         .port();
-    let mut transport = open(&streamable(format!("http://127.0.0.1:{port}/mcp")), &opts())
-        .await
-        .unwrap();
+    let url = format!("http://user:s3cret@127.0.0.1:{port}/mcp");
+    let mut transport = open(&streamable(url), &opts()).await.unwrap();
     let err = transport.send(initialize()).await.unwrap_err();
     assert!(
         matches!(&err, TransportError::Http(m) if m.contains("cannot connect")),
         "{err}"
+    );
+    assert!(
+        !err.to_string().contains("s3cret"),
+        "credentials shown: {err}"
     );
 }
 
@@ -353,4 +362,49 @@ async fn close_ignores_405_and_reports_other_delete_failures() {
             "DELETE answered {code}"
         );
     }
+}
+
+#[tokio::test]
+async fn a_server_that_never_answers_fails_within_the_request_timeout() {
+    // Accepts connections and reads nothing, answers nothing.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = listener.accept().await {
+            held.push(socket);
+        }
+    });
+    let opts = HttpOptions {
+        request_timeout: Duration::from_millis(300),
+        ..opts()
+    };
+    let endpoint = streamable(format!("http://127.0.0.1:{port}/mcp"));
+    let mut transport = open(&endpoint, &opts).await.unwrap();
+    let started = std::time::Instant::now();
+    let err = transport.send(initialize()).await.unwrap_err();
+    assert!(err.to_string().contains("no reply within"), "{err}");
+    assert!(started.elapsed() < Duration::from_secs(5));
+}
+
+#[tokio::test]
+async fn a_stream_answering_a_notification_is_read_to_its_end() {
+    let (base, _log) = serve(|_| {
+        sse_reply(vec![
+            event(&json!({"jsonrpc": "2.0", "id": "r1", "method": "roots/list"})),
+            event(&json!({"jsonrpc": "2.0", "method": "notifications/tools/list_changed"})),
+        ])
+    })
+    .await;
+    let mut transport = open(&streamable(format!("{base}/mcp")), &opts())
+        .await
+        .unwrap();
+    let initialized = json!({"jsonrpc": "2.0", "method": "notifications/initialized"});
+    transport.send(initialized).await.unwrap();
+    assert_eq!(
+        next_message(transport.as_mut()).await["method"],
+        "roots/list"
+    );
+    let second = next_message(transport.as_mut()).await;
+    assert_eq!(second["method"], "notifications/tools/list_changed");
 }

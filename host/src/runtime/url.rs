@@ -123,6 +123,15 @@ fn parse_http_url(url: &str) -> Result<Url, UrlError> {
     Ok(parsed)
 }
 
+/// The URL as it may be shown in reports and logs: credentials in it become `***`. Text that is
+/// not a URL is returned unchanged.
+pub fn redact_url(url: &str) -> String {
+    match Url::parse(url) {
+        Ok(parsed) => crate::transport::http_body::shown(&parsed),
+        Err(_) => url.to_owned(),
+    }
+}
+
 /// Parses one `-H "Name: value"` argument.
 pub fn parse_header(raw: &str) -> Result<(String, String), UrlError> {
     let Some((name, value)) = raw.split_once(':') else {
@@ -259,6 +268,12 @@ mod tests {
         assert!(parse_header("X-Ok: a\nb").is_err());
         let err = parse_header("mcp-session-id: 1").unwrap_err();
         assert!(err.to_string().contains("sets this header itself"), "{err}");
+    }
+
+    #[test]
+    fn credentials_are_redacted_for_reports() {
+        assert_eq!(redact_url("https://u:p@h/mcp"), "https://***:***@h/mcp");
+        assert_eq!(redact_url("http://h:1/mcp"), "http://h:1/mcp");
     }
 
     #[test]

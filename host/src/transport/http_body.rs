@@ -87,23 +87,47 @@ pub(crate) fn excerpt(body: &[u8]) -> String {
     }
 }
 
-/// Reads up to a few KiB of an error response for its excerpt; never fails.
-pub(crate) async fn error_excerpt(response: reqwest::Response) -> String {
-    match read_bounded(response, 4096).await {
-        Ok((body, _)) => excerpt(&body),
-        Err(e) => format!("(body unreadable: {})", describe(&e)),
+/// Reads up to a few KiB of an error response, within `timeout`, for its excerpt; never fails.
+pub(crate) async fn error_excerpt(
+    response: reqwest::Response,
+    timeout: std::time::Duration,
+) -> String {
+    match tokio::time::timeout(timeout, read_bounded(response, 4096)).await {
+        Ok(Ok((body, _))) => excerpt(&body),
+        Ok(Err(e)) => format!("(body unreadable: {})", describe(&e)),
+        Err(_) => "(the body did not arrive in time)".to_owned(),
     }
 }
 
-/// `reqwest`'s own message hides the cause ("error sending request"); add the chain.
+/// A URL as shown in messages: credentials in it (`https://user:token@host`) become `***`.
+pub(crate) fn shown(url: &reqwest::Url) -> String {
+    let mut url = url.clone();
+    if !url.username().is_empty() {
+        let _ = url.set_username("***");
+    }
+    if url.password().is_some() {
+        let _ = url.set_password(Some("***"));
+    }
+    url.to_string()
+}
+
+/// What went wrong, with its causes; `reqwest`'s own message hides the cause and repeats the
+/// URL with any credentials in it.
 pub(crate) fn describe(err: &reqwest::Error) -> String {
     let mut message = if err.is_timeout() {
-        "timed out".to_owned()
+        "timed out"
     } else if err.is_connect() {
-        "cannot connect".to_owned()
+        "cannot connect"
+    } else if err.is_redirect() {
+        "redirect failed"
+    } else if err.is_body() || err.is_decode() {
+        "reading the body failed"
+    } else if err.is_builder() {
+        "invalid request"
     } else {
-        err.to_string()
-    };
+        "request failed"
+    }
+    .to_owned();
     let mut source = std::error::Error::source(err);
     while let Some(cause) = source {
         message.push_str(": ");
@@ -118,7 +142,25 @@ pub(crate) fn request_failed(
     url: &reqwest::Url,
     err: &reqwest::Error,
 ) -> TransportError {
-    TransportError::Http(format!("{method} {url}: {}", describe(err)))
+    let cause = describe(err);
+    let hint = if cause.contains("certificate") {
+        " (to trust a private CA: SSL_CERT_FILE=/path/to/ca.pem)"
+    } else {
+        ""
+    };
+    TransportError::Http(format!("{method} {}: {cause}{hint}", shown(url)))
+}
+
+/// A request that got no reply in time.
+pub(crate) fn no_reply(
+    method: &str,
+    url: &reqwest::Url,
+    timeout: std::time::Duration,
+) -> TransportError {
+    TransportError::Http(format!(
+        "{method} {}: no reply within {timeout:?}",
+        shown(url)
+    ))
 }
 
 pub(crate) fn status_error(
@@ -131,6 +173,7 @@ pub(crate) fn status_error(
         401 | 403 => " (credentials go in a header: -H \"Authorization: Bearer …\")",
         _ => "",
     };
+    let url = shown(url);
     TransportError::Http(format!(
         "HTTP {status} from {method} {url}: {excerpt}{hint}"
     ))
@@ -184,6 +227,16 @@ mod tests {
         let long = excerpt(&[b'a'; 1000]);
         assert!(long.ends_with('…') && long.chars().count() == EXCERPT_CHARS + 1);
         assert_eq!(excerpt(b""), "(empty body)");
+    }
+
+    #[test]
+    fn credentials_in_urls_are_not_shown() {
+        let url = reqwest::Url::parse("https://me:s3cret@h/mcp?x=1").unwrap();
+        assert_eq!(shown(&url), "https://***:***@h/mcp?x=1");
+        let url = reqwest::Url::parse("https://t0ken@h/").unwrap();
+        assert_eq!(shown(&url), "https://***@h/");
+        let url = reqwest::Url::parse("http://h:1/mcp").unwrap();
+        assert_eq!(shown(&url), "http://h:1/mcp");
     }
 
     #[test]

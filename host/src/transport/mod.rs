@@ -7,7 +7,8 @@ pub mod stdio;
 use serde_json::Value;
 
 pub mod http;
-mod http_body;
+pub(crate) mod http_body;
+mod http_reply_stream;
 pub mod sse;
 mod sse_parse;
 
@@ -31,7 +32,8 @@ pub enum TransportError {
     #[error("HTTP error: {0}")]
     Http(String),
     /// The URL answered, but not as an MCP endpoint of the kind tried: 404 or 405 to the first
-    /// request, or a body that is neither JSON nor an event stream. Another endpoint may work.
+    /// request (also 400 to the legacy SSE `GET`), or a first reply that is neither JSON nor an
+    /// event stream (a web page, an empty body). Another endpoint may work.
     #[error("{url} is not an MCP endpoint: {detail}")]
     WrongEndpoint {
         url: String,

@@ -4,7 +4,8 @@
 
 use super::http_body::{
     content_type, describe, error_excerpt, excerpt, inbound_from_event, inbound_from_text,
-    is_media_type, read_bounded, request_failed, status_error, EVENT_STREAM, MAX_MESSAGE_BYTES,
+    is_media_type, no_reply, read_bounded, request_failed, shown, status_error, EVENT_STREAM,
+    MAX_MESSAGE_BYTES,
 };
 use super::sse_parse::SseParser;
 use super::{Inbound, Transport, TransportError};
@@ -39,21 +40,18 @@ impl LegacySse {
         let request = client.get(url.clone()).header(ACCEPT, EVENT_STREAM);
         let response = match tokio::time::timeout(request_timeout, request.send()).await {
             Ok(sent) => sent.map_err(|e| request_failed("GET", &url, &e))?,
-            Err(_) => {
-                return Err(TransportError::Http(format!(
-                    "GET {url}: no reply within {request_timeout:?}"
-                )))
-            }
+            Err(_) => return Err(no_reply("GET", &url, request_timeout)),
         };
         let status = response.status();
         let wrong = |detail: String| TransportError::WrongEndpoint {
-            url: url.to_string(),
+            url: shown(&url),
             status: status.as_u16(),
             detail,
         };
         if !status.is_success() {
-            let detail = error_excerpt(response).await;
-            if matches!(status.as_u16(), 404 | 405) {
+            let detail = error_excerpt(response, request_timeout).await;
+            // 400: a Streamable HTTP server refusing a GET without a session.
+            if matches!(status.as_u16(), 400 | 404 | 405) {
                 return Err(wrong(format!("HTTP {status}: {detail}")));
             }
             return Err(status_error("GET", &url, status, &detail));
@@ -80,17 +78,20 @@ impl LegacySse {
             Ok(Ok(Ok(endpoint))) => endpoint,
             Ok(Ok(Err(reason))) => {
                 return Err(TransportError::Protocol(format!(
-                    "the event stream at {url} {reason} before its `endpoint` event"
+                    "the event stream at {} {reason} before its `endpoint` event",
+                    shown(&url)
                 )))
             }
             Ok(Err(_)) => {
                 return Err(TransportError::Protocol(format!(
-                    "the event stream at {url} ended before its `endpoint` event"
+                    "the event stream at {} ended before its `endpoint` event",
+                    shown(&url)
                 )))
             }
             Err(_) => {
                 return Err(TransportError::Protocol(format!(
-                    "the event stream at {url} sent no `endpoint` event within {request_timeout:?}"
+                    "the event stream at {} sent no `endpoint` event within {request_timeout:?}",
+                    shown(&url)
                 )))
             }
         };
@@ -198,16 +199,11 @@ impl Transport for LegacySse {
             .body(body);
         let response = match tokio::time::timeout(self.request_timeout, request.send()).await {
             Ok(sent) => sent.map_err(|e| request_failed("POST", &self.post_url, &e))?,
-            Err(_) => {
-                return Err(TransportError::Http(format!(
-                    "POST {}: no reply within {:?}",
-                    self.post_url, self.request_timeout
-                )))
-            }
+            Err(_) => return Err(no_reply("POST", &self.post_url, self.request_timeout)),
         };
         let status = response.status();
         if !status.is_success() {
-            let detail = error_excerpt(response).await;
+            let detail = error_excerpt(response, self.request_timeout).await;
             return Err(status_error("POST", &self.post_url, status, &detail));
         }
         // The answer belongs on the stream ("Accepted"); a server that answers inline anyway

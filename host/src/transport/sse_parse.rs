@@ -18,6 +18,9 @@ pub struct SseEvent {
     pub oversized: bool,
 }
 
+/// The UTF-8 byte order mark, which the spec lets a stream start with.
+const BOM: &[u8] = b"\xEF\xBB\xBF";
+
 /// Bytes kept of an oversized event, for the transcript.
 const OVERSIZED_EXCERPT: usize = 256;
 
@@ -36,6 +39,8 @@ pub struct SseParser {
     oversized: bool,
     /// The last `retry:` value, in milliseconds.
     retry_ms: Option<u64>,
+    /// A line was completed already: only the first may start with a byte order mark.
+    seen_line: bool,
 }
 
 impl SseParser {
@@ -50,6 +55,7 @@ impl SseParser {
             last_id: None,
             oversized: false,
             retry_ms: None,
+            seen_line: false,
         }
     }
 
@@ -97,7 +103,10 @@ impl SseParser {
                 1
             };
             chunk = &chunk[end + terminator_len..];
-            let line = std::mem::take(&mut self.line);
+            let mut line = std::mem::take(&mut self.line);
+            if !std::mem::replace(&mut self.seen_line, true) && line.starts_with(BOM) {
+                line.drain(..BOM.len());
+            }
             let skipped = std::mem::replace(&mut self.skipping_line, false);
             if !skipped {
                 if let Some(event) = self.process_line(&line) {
@@ -248,6 +257,12 @@ mod tests {
     fn a_field_without_colon_and_a_value_without_space() {
         let events = parse_in_chunks(&[b"data\ndata:x\n\n"]);
         assert_eq!(datas(&events), ["\nx"]);
+    }
+
+    #[test]
+    fn a_leading_byte_order_mark_is_skipped_even_when_split() {
+        let events = parse_in_chunks(&[b"\xEF\xBB", b"\xBFdata: x\n\n"]);
+        assert_eq!(datas(&events), ["x"]);
     }
 
     #[test]

@@ -13,6 +13,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 
+pub mod real;
+
 /// One request the server saw.
 #[derive(Debug, Clone)]
 pub struct Seen {
