@@ -88,6 +88,31 @@ async fn stdio_zero_tools() {
     assert_eq!(report["tools"], serde_json::json!([]));
 }
 
+/// One `session ID opened by CLIENT declaring CAPABILITIES` line of the example server's log.
+struct Opened {
+    session: String,
+    client: String,
+    declared: Vec<String>,
+}
+
+fn sessions_opened(log: &[String]) -> Vec<Opened> {
+    log.iter()
+        .filter_map(|line| {
+            let rest = line.strip_prefix("session ")?;
+            let (session, rest) = rest.split_once(" opened by ")?;
+            let (client, capabilities) = rest.split_once(" declaring ")?;
+            let capabilities: serde_json::Value = serde_json::from_str(capabilities).ok()?;
+            let mut declared: Vec<String> = capabilities.as_object()?.keys().cloned().collect();
+            declared.sort();
+            Some(Opened {
+                session: session.into(),
+                client: client.into(),
+                declared,
+            })
+        })
+        .collect()
+}
+
 /// Streamable HTTP from the base URL, with pages; the session is deleted at the end.
 #[tokio::test]
 async fn http_pages_and_session_cleanup() {
@@ -101,21 +126,44 @@ async fn http_pages_and_session_cleanup() {
     assert_eq!(report["endpoint"], endpoint.as_str());
     assert_eq!(tool_names(&report).len(), 30);
 
-    // Every session mcp-probe opened is gone once it exits.
-    let log = server.stderr();
-    let opened: Vec<_> = log
-        .iter()
-        .filter_map(|l| l.strip_suffix(" opened"))
-        .collect();
+    // mcp-probe declared its default capabilities, and deleted every session it opened.
+    let log = server
+        .stderr_when(|l| l.iter().any(|l| l.ends_with(" deleted")))
+        .await;
+    let opened = sessions_opened(&log);
+    assert!(!opened.is_empty(), "no session was opened: {log:?}");
+    for session in &opened {
+        assert_eq!(session.client, "mcp-probe");
+        assert_eq!(session.declared, ["elicitation", "roots", "sampling"]);
+    }
     let deleted: Vec<_> = log
         .iter()
         .filter_map(|l| l.strip_suffix(" deleted"))
         .collect();
-    assert!(!opened.is_empty(), "no session was opened: {log:?}");
-    assert_eq!(opened, deleted, "sessions left open on the server: {log:?}");
+    let opened_ids: Vec<_> = opened
+        .iter()
+        .map(|o| format!("session {}", o.session))
+        .collect();
+    assert_eq!(
+        opened_ids, deleted,
+        "sessions left open on the server: {log:?}"
+    );
 
     let reference = require!(inspector(&[&endpoint, "--transport", "http"], "tools/list").await);
     assert_same_items(&report["tools"], &reference, "tools");
+    // The premise of comparing Inspector with `--capabilities roots` elsewhere: of the MCP
+    // client capabilities it declares only `roots` (besides `extensions`: skills, tasks).
+    let log = server
+        .stderr_when(|l| sessions_opened(l).iter().any(|o| o.client != "mcp-probe"))
+        .await;
+    let inspector_sessions: Vec<_> = sessions_opened(&log)
+        .into_iter()
+        .filter(|o| o.client != "mcp-probe")
+        .collect();
+    assert_eq!(inspector_sessions.len(), 1, "{log:?}");
+    let mut declared = inspector_sessions[0].declared.clone();
+    declared.retain(|c| c != "extensions");
+    assert_eq!(declared, ["roots"], "{log:?}");
 }
 
 /// The comparison itself must catch a differing definition, a missing tool and extra pages.

@@ -69,7 +69,6 @@ async fn respond(state: Arc<State>, request: Request<Incoming>) -> Result<Reply,
         Method::DELETE => Ok(match session {
             None => plain(StatusCode::BAD_REQUEST, "missing Mcp-Session-Id"),
             Some(id) if state.sessions.lock().unwrap().remove(&id) => {
-                // Logged so that tests can check that clients end their sessions.
                 eprintln!("session {id} deleted");
                 plain(StatusCode::OK, "")
             }
@@ -100,7 +99,11 @@ fn post(state: &State, session: Option<String>, body: &[u8]) -> Reply {
     let new_session = if is_initialize {
         let id = format!("{:016x}", state.ids.hash_one(std::time::SystemTime::now()));
         state.sessions.lock().unwrap().insert(id.clone());
-        eprintln!("session {id} opened");
+        // Logged so that tests can see what a client declares (and that it closes sessions).
+        let params = message.get("params");
+        let client = params.and_then(|p| p["clientInfo"]["name"].as_str()).unwrap_or("?");
+        let capabilities = params.map_or(Value::Null, |p| p["capabilities"].clone());
+        eprintln!("session {id} opened by {client} declaring {capabilities}");
         Some(id)
     } else {
         match session {

@@ -264,4 +264,17 @@ impl Server {
     pub fn stderr(&self) -> Vec<String> {
         self.stderr.lock().unwrap().clone()
     }
+
+    /// The stderr lines once `done` accepts them (it is read in the background, so a line
+    /// can lag behind the request that caused it), or after 10 s, whatever they are then.
+    pub async fn stderr_when(&self, done: impl Fn(&[String]) -> bool) -> Vec<String> {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            let lines = self.stderr();
+            if done(&lines) || tokio::time::Instant::now() >= deadline {
+                return lines;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
 }
