@@ -22,14 +22,21 @@ fn everything(mode: &str) -> Option<Vec<String>> {
 }
 
 /// Starts server-everything in an HTTP mode on a free port; returns it and its base URL.
+/// Another test may take the port between our probe for it and the server's bind: retry.
 async fn everything_http(mode: &str) -> Option<(Server, String)> {
     let argv = everything(mode)?;
-    let port = free_port();
-    let mut command = Command::new(&argv[0]);
-    command.args(&argv[1..]).env("PORT", port.to_string());
-    let needle = format!("port {port}");
-    let (server, _) = Server::start(command, |line| line.contains(&needle)).await;
-    Some((server, format!("http://127.0.0.1:{port}")))
+    let mut failures = vec![];
+    for _ in 0..3 {
+        let port = free_port();
+        let mut command = Command::new(&argv[0]);
+        command.args(&argv[1..]).env("PORT", port.to_string());
+        let needle = format!("port {port}");
+        match Server::try_start(command, |line| line.contains(&needle)).await {
+            Ok((server, _)) => return Some((server, format!("http://127.0.0.1:{port}"))),
+            Err(failure) => failures.push(failure),
+        }
+    }
+    panic!("server-everything {mode} did not start: {failures:#?}");
 }
 
 fn strs(v: &[String]) -> Vec<&str> {

@@ -218,7 +218,17 @@ pub struct Server {
 
 impl Server {
     /// Starts `command` and waits until `ready` accepts one of its stderr lines (returning it).
-    pub async fn start(mut command: Command, ready: impl Fn(&str) -> bool) -> (Server, String) {
+    pub async fn start(command: Command, ready: impl Fn(&str) -> bool) -> (Server, String) {
+        Self::try_start(command, ready)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// Like `start`, but a server that exits or never gets ready is an `Err` (with its stderr).
+    pub async fn try_start(
+        mut command: Command,
+        ready: impl Fn(&str) -> bool,
+    ) -> Result<(Server, String), String> {
         let description = format!("{:?}", command.as_std());
         command
             .stdin(Stdio::null())
@@ -227,7 +237,7 @@ impl Server {
             .kill_on_drop(true);
         let mut child = command
             .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {description}: {e}"));
+            .map_err(|e| format!("cannot start {description}: {e}"))?;
         let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
         let stderr = Arc::new(Mutex::new(Vec::new()));
         let wait_ready = async {
@@ -241,10 +251,10 @@ impl Server {
         };
         let ready_line = match tokio::time::timeout(Duration::from_secs(30), wait_ready).await {
             Ok(Some(line)) => line,
-            _ => panic!(
-                "{description} never became ready; stderr: {:?}",
-                stderr.lock().unwrap()
-            ),
+            _ => {
+                let log = stderr.lock().unwrap().clone();
+                return Err(format!("{description} never became ready; stderr: {log:?}"));
+            }
         };
         let collected = stderr.clone();
         tokio::spawn(async move {
@@ -252,13 +262,13 @@ impl Server {
                 collected.lock().unwrap().push(line);
             }
         });
-        (
+        Ok((
             Server {
                 _child: child,
                 stderr,
             },
             ready_line,
-        )
+        ))
     }
 
     pub fn stderr(&self) -> Vec<String> {
