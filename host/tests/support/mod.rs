@@ -34,8 +34,11 @@ pub fn repo_root() -> PathBuf {
         .to_path_buf()
 }
 
+/// Where tests/install-deps.sh put the servers and clients (`MCP_PROBE_TEST_DEPS` overrides).
 pub fn deps_dir() -> PathBuf {
-    repo_root().join("tests/.deps")
+    std::env::var_os("MCP_PROBE_TEST_DEPS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo_root().join("tests/.deps"))
 }
 
 fn in_ci() -> bool {
@@ -137,11 +140,14 @@ pub async fn inspector(args: &[&str], method: &str) -> Option<Value> {
         "MCP Inspector (npm @modelcontextprotocol/inspector)",
     )?;
     let path = std::env::var("PATH").unwrap_or_default();
+    // Inspector keeps state under ~/.mcp-inspector; a scratch HOME leaves the real one alone.
+    let home = tempfile::tempdir().expect("a temporary directory");
     let mut command = Command::new(inspector);
     command
         .arg("--cli")
         .args(args)
         .args(["--method", method])
+        .env("HOME", home.path())
         // Its `#!/usr/bin/env node` must find Node 22.
         .env(
             "PATH",
