@@ -101,7 +101,9 @@ fn post(state: &State, session: Option<String>, body: &[u8]) -> Reply {
         state.sessions.lock().unwrap().insert(id.clone());
         // Logged so that tests can see what a client declares (and that it closes sessions).
         let params = message.get("params");
-        let client = params.and_then(|p| p["clientInfo"]["name"].as_str()).unwrap_or("?");
+        let client = params
+            .and_then(|p| p["clientInfo"]["name"].as_str())
+            .unwrap_or("?");
         let capabilities = params.map_or(Value::Null, |p| p["capabilities"].clone());
         eprintln!("session {id} opened by {client} declaring {capabilities}");
         Some(id)
