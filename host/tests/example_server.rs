@@ -185,3 +185,26 @@ fn comparison_catches_differences() {
     let two_pages = json!([{"name": "a", "inputSchema": {"type": "object"}}, {"name": "b"}]);
     assert_same_items(&two_pages, &one_page, "tools");
 }
+
+/// README's main command: the table lists every tool of the example server.
+#[tokio::test]
+async fn readme_table_command() {
+    let mut command = Command::new(probe_bin());
+    command.args(["discover", "-o", "table", "--", &example()]);
+    let output = run(command).await;
+    assert!(output.status.success(), "{output:?}");
+    let table = String::from_utf8(output.stdout).expect("the table is UTF-8");
+    for name in [
+        "echo",
+        "get_weather",
+        "search_files",
+        "create_issue",
+        "delete_branch",
+    ] {
+        assert!(
+            table.contains(name),
+            "{name} missing from the table:\n{table}"
+        );
+    }
+    assert!(table.contains("mcp-example-server"), "{table}");
+}
