@@ -58,6 +58,12 @@ async fn everything_stdio_matches_inspector() {
     assert_same_items(&report["prompts"], &prompts, "prompts");
     let resources = require!(inspector(&strs(&argv), "resources/list").await);
     assert_same_items(&report["resources"], &resources, "resources");
+    let templates = require!(inspector(&strs(&argv), "resources/templates/list").await);
+    assert_same_items(
+        &report["resource_templates"],
+        &templates,
+        "resourceTemplates",
+    );
 }
 
 /// What server-everything lists depends on the declared capabilities; the report says which.
