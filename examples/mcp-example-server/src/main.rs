@@ -1,4 +1,113 @@
-fn main() {
-    eprintln!("mcp-example-server: not built yet");
-    std::process::exit(1)
+//! mcp-example-server: a small MCP server for demos, tests and benchmarks.
+//!
+//! stdio (newline-delimited JSON-RPC) by default; `--http ADDR` serves Streamable HTTP on
+//! POST /mcp instead (JSON replies, `Mcp-Session-Id`, DELETE ends a session).
+
+mod catalog;
+mod http;
+mod protocol;
+
+use clap::Parser;
+use protocol::Offer;
+use serde_json::{json, Value};
+use std::io::{BufRead, Write};
+use std::net::SocketAddr;
+use std::process::ExitCode;
+
+#[derive(Debug, Parser)]
+#[command(name = "mcp-example-server", version, about)]
+struct Args {
+    /// How many tools to offer: a realistic set first, then generated `lookup_record_NNN` tools.
+    #[arg(long, default_value_t = 5)]
+    tools: usize,
+    /// Items per list page (tools, prompts, resources); 0 serves everything in one page.
+    #[arg(long, default_value_t = 0)]
+    page_size: usize,
+    /// stdio only: print log lines on stdout around every message, as careless servers do.
+    #[arg(long)]
+    noise: bool,
+    /// Offer prompts too.
+    #[arg(long)]
+    prompts: bool,
+    /// Offer resources and resource templates too.
+    #[arg(long)]
+    resources: bool,
+    /// Serve Streamable HTTP on this address (port 0 picks a free one) instead of stdio.
+    /// The address actually bound is printed on stderr as `listening on http://ADDR/mcp`.
+    #[arg(long, value_name = "ADDR")]
+    http: Option<SocketAddr>,
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    let offer = Offer {
+        tools: catalog::tools(args.tools),
+        page_size: args.page_size,
+        prompts: args.prompts,
+        resources: args.resources,
+    };
+    let outcome = match args.http {
+        Some(addr) => http::serve(addr, offer),
+        None => serve_stdio(&offer, args.noise),
+    };
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("mcp-example-server: error: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Reads one JSON-RPC message (or batch) per line until stdin closes.
+fn serve_stdio(offer: &Offer, noise: bool) -> std::io::Result<()> {
+    let stdin = std::io::stdin().lock();
+    let mut stdout = std::io::stdout().lock();
+    if noise {
+        writeln!(
+            stdout,
+            "mcp-example-server {} starting (stdio)",
+            env!("CARGO_PKG_VERSION")
+        )?;
+        stdout.flush()?;
+    }
+    // Lines are split on bytes so that invalid UTF-8 gets a parse error, not a crash.
+    for line in stdin.split(b'\n') {
+        let line = line?;
+        if line.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        let reply = match serde_json::from_slice::<Value>(&line) {
+            Ok(Value::Array(batch)) => {
+                let replies: Vec<Value> = batch
+                    .iter()
+                    .filter_map(|m| protocol::handle(offer, m))
+                    .collect();
+                (!replies.is_empty()).then_some(Value::Array(replies))
+            }
+            Ok(message) => protocol::handle(offer, &message),
+            Err(error) => Some(json!({
+                "jsonrpc": "2.0", "id": null,
+                "error": {"code": -32700, "message": format!("Parse error: {error}")}
+            })),
+        };
+        if noise {
+            let method = serde_json::from_slice::<Value>(&line)
+                .ok()
+                .and_then(|m| m.get("method").and_then(Value::as_str).map(str::to_owned));
+            writeln!(
+                stdout,
+                "[info] handling {}",
+                method.as_deref().unwrap_or("a message")
+            )?;
+        }
+        if let Some(reply) = reply {
+            writeln!(stdout, "{reply}")?;
+        }
+        if noise {
+            writeln!(stdout, "[debug] done")?;
+        }
+        stdout.flush()?;
+    }
+    Ok(())
 }

@@ -1,0 +1,224 @@
+//! JSON-RPC message handling, shared by the stdio and HTTP transports.
+
+use crate::catalog;
+use serde_json::{json, Value};
+
+/// Newest first; `initialize` answers with the client's version when it is listed here.
+pub const SUPPORTED_VERSIONS: &[&str] = &["2025-11-25", "2025-06-18", "2025-03-26", "2024-11-05"];
+
+/// What the server offers, from the command line.
+#[derive(Debug, Clone)]
+pub struct Offer {
+    pub tools: Vec<Value>,
+    /// 0 serves every item in one page.
+    pub page_size: usize,
+    pub prompts: bool,
+    pub resources: bool,
+}
+
+/// Answers one message; `None` for notifications and replies (nothing to send back).
+pub fn handle(offer: &Offer, message: &Value) -> Option<Value> {
+    let id = message.get("id")?.clone();
+    let Some(method) = message.get("method").and_then(Value::as_str) else {
+        return None; // a reply to a request we never send
+    };
+    let params = message.get("params").cloned().unwrap_or(Value::Null);
+    let outcome = match method {
+        "initialize" => Ok(initialize(offer, &params)),
+        "ping" => Ok(json!({})),
+        "tools/list" => page(&offer.tools, offer.page_size, &params, "tools"),
+        "tools/call" => call_tool(offer, &params),
+        "prompts/list" if offer.prompts => {
+            page(&catalog::prompts(), offer.page_size, &params, "prompts")
+        }
+        "resources/list" if offer.resources => {
+            page(&catalog::resources(), offer.page_size, &params, "resources")
+        }
+        "resources/templates/list" if offer.resources => page(
+            &catalog::resource_templates(),
+            offer.page_size,
+            &params,
+            "resourceTemplates",
+        ),
+        _ => Err((-32601, format!("Method not found: {method}"))),
+    };
+    Some(match outcome {
+        Ok(result) => json!({"jsonrpc": "2.0", "id": id, "result": result}),
+        Err((code, message)) => {
+            json!({"jsonrpc": "2.0", "id": id, "error": {"code": code, "message": message}})
+        }
+    })
+}
+
+/// The version `initialize` settles on: the client's when supported, else our newest.
+pub fn negotiate(requested: Option<&str>) -> &'static str {
+    SUPPORTED_VERSIONS
+        .iter()
+        .find(|v| Some(**v) == requested)
+        .unwrap_or(&SUPPORTED_VERSIONS[0])
+}
+
+fn initialize(offer: &Offer, params: &Value) -> Value {
+    let version = negotiate(params.get("protocolVersion").and_then(Value::as_str));
+    let mut capabilities = json!({"tools": {"listChanged": false}});
+    if offer.prompts {
+        capabilities["prompts"] = json!({"listChanged": false});
+    }
+    if offer.resources {
+        capabilities["resources"] = json!({"subscribe": false, "listChanged": false});
+    }
+    json!({
+        "protocolVersion": version,
+        "capabilities": capabilities,
+        "serverInfo": {"name": "mcp-example-server", "version": env!("CARGO_PKG_VERSION")},
+        "instructions": "A demo server: its tools only echo what they are given."
+    })
+}
+
+/// One page of `items`; the cursor is the index of the page's first item, as a string.
+fn page(
+    items: &[Value],
+    page_size: usize,
+    params: &Value,
+    key: &str,
+) -> Result<Value, (i64, String)> {
+    let start = match params.get("cursor") {
+        None | Some(Value::Null) => 0,
+        Some(Value::String(cursor)) => match cursor.parse::<usize>() {
+            Ok(start) if start < items.len() => start,
+            _ => return Err((-32602, format!("Invalid cursor: {cursor}"))),
+        },
+        Some(other) => return Err((-32602, format!("Invalid cursor: {other}"))),
+    };
+    let end = if page_size == 0 {
+        items.len()
+    } else {
+        (start + page_size).min(items.len())
+    };
+    let mut result = json!({ key: items[start..end] });
+    if end < items.len() {
+        result["nextCursor"] = json!(end.to_string());
+    }
+    Ok(result)
+}
+
+fn call_tool(offer: &Offer, params: &Value) -> Result<Value, (i64, String)> {
+    let name = params
+        .get("name")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let tool = offer
+        .tools
+        .iter()
+        .find(|t| t["name"] == name)
+        .ok_or_else(|| (-32602, format!("Unknown tool: {name}")))?;
+    let arguments = params
+        .get("arguments")
+        .cloned()
+        .unwrap_or_else(|| json!({}));
+    let text = if name == "echo" {
+        arguments
+            .get("message")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned()
+    } else {
+        format!("{name} called with {arguments}")
+    };
+    let mut result = json!({"content": [{"type": "text", "text": text}], "isError": false});
+    if tool.get("outputSchema").is_some() {
+        // Canned values that satisfy the declared output schemas.
+        result["structuredContent"] = match name {
+            "get_weather" => json!({"temperature": 21.5, "conditions": "clear"}),
+            _ => json!({"number": 1, "url": "https://tracker.example/issues/1"}),
+        };
+    }
+    Ok(result)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn offer(tools: usize, page_size: usize) -> Offer {
+        Offer {
+            tools: catalog::tools(tools),
+            page_size,
+            prompts: false,
+            resources: false,
+        }
+    }
+
+    fn request(method: &str, params: Value) -> Value {
+        json!({"jsonrpc": "2.0", "id": 7, "method": method, "params": params})
+    }
+
+    #[test]
+    fn initialize_negotiates_the_version() {
+        let o = offer(1, 0);
+        let old = handle(
+            &o,
+            &request("initialize", json!({"protocolVersion": "2025-03-26"})),
+        );
+        assert_eq!(old.unwrap()["result"]["protocolVersion"], "2025-03-26");
+        let unknown = handle(
+            &o,
+            &request("initialize", json!({"protocolVersion": "1999-01-01"})),
+        );
+        assert_eq!(
+            unknown.unwrap()["result"]["protocolVersion"],
+            SUPPORTED_VERSIONS[0]
+        );
+    }
+
+    #[test]
+    fn tools_list_pages_until_no_cursor() {
+        let o = offer(12, 5);
+        let (mut names, mut cursor, mut pages) = (vec![], None::<String>, 0);
+        loop {
+            let params = cursor.map_or(json!({}), |c| json!({"cursor": c}));
+            let reply = handle(&o, &request("tools/list", params)).unwrap();
+            let result = &reply["result"];
+            names.extend(
+                result["tools"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|t| t["name"].clone()),
+            );
+            pages += 1;
+            cursor = result["nextCursor"].as_str().map(str::to_owned);
+            if cursor.is_none() {
+                break;
+            }
+        }
+        assert_eq!((names.len(), pages), (12, 3));
+    }
+
+    #[test]
+    fn errors_for_unknown_methods_and_bad_cursors() {
+        let o = offer(3, 2);
+        let reply = handle(&o, &request("nope", json!({}))).unwrap();
+        assert_eq!(reply["error"]["code"], -32601);
+        let reply = handle(&o, &request("tools/list", json!({"cursor": "99"}))).unwrap();
+        assert_eq!(reply["error"]["code"], -32602);
+        assert!(handle(
+            &o,
+            &json!({"jsonrpc": "2.0", "method": "notifications/initialized"})
+        )
+        .is_none());
+    }
+
+    #[test]
+    fn echo_returns_its_message() {
+        let reply = handle(
+            &offer(1, 0),
+            &request(
+                "tools/call",
+                json!({"name": "echo", "arguments": {"message": "hi"}}),
+            ),
+        )
+        .unwrap();
+        assert_eq!(reply["result"]["content"][0]["text"], "hi");
+    }
+}

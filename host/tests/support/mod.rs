@@ -1,0 +1,296 @@
+//! Helpers shared by the integration tests that run real MCP servers and clients.
+//!
+//! Real dependencies live under tests/.deps (installed by tests/install-deps.sh). A missing one
+//! makes a test print why it skips; under CI (`CI=true`) it fails instead, since CI installs all.
+#![allow(dead_code)] // each test crate uses a different subset
+
+use serde_json::Value;
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Output, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+/// Bounds every external process a test runs; generous because CI has two busy cores.
+pub const PROCESS_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// Evaluates to the value of an `Option`, or returns from the test (having printed why).
+#[macro_export]
+macro_rules! require {
+    ($dep:expr) => {
+        match $dep {
+            Some(value) => value,
+            None => return,
+        }
+    };
+}
+
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+/// Where tests/install-deps.sh put the servers and clients (`MCP_PROBE_TEST_DEPS` overrides).
+pub fn deps_dir() -> PathBuf {
+    std::env::var_os("MCP_PROBE_TEST_DEPS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo_root().join("tests/.deps"))
+}
+
+fn in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| v == "true")
+}
+
+/// `Some(path)` if it exists; otherwise prints a skip reason (or panics under CI).
+pub fn require_path(path: PathBuf, what: &str) -> Option<PathBuf> {
+    if path.exists() {
+        return Some(path);
+    }
+    let reason = format!(
+        "{what} not found at {}; run `bash tests/install-deps.sh`",
+        path.display()
+    );
+    if in_ci() {
+        panic!("CI=true and a test dependency is missing: {reason}");
+    }
+    eprintln!("SKIPPED: {reason}");
+    None
+}
+
+/// Node 22 from the npm package `node@22` (Inspector 2.x and conformance need it).
+pub fn node() -> Option<PathBuf> {
+    require_path(
+        deps_dir().join("node_modules/.bin/node"),
+        "Node 22 (npm node@22)",
+    )
+}
+
+/// A file inside an installed npm package, e.g. `("server-everything", "dist/index.js")`.
+pub fn mcp_package_file(package: &str, file: &str) -> Option<PathBuf> {
+    let path = deps_dir()
+        .join("node_modules/@modelcontextprotocol")
+        .join(package)
+        .join(file);
+    require_path(path, &format!("npm @modelcontextprotocol/{package}"))
+}
+
+/// An executable of the Python venv (PyPI packages).
+pub fn venv_bin(name: &str) -> Option<PathBuf> {
+    require_path(
+        deps_dir().join("venv/bin").join(name),
+        &format!("venv {name}"),
+    )
+}
+
+pub fn probe_bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_mcp-probe"))
+}
+
+/// Our example server, built next to mcp-probe (`cargo test --workspace` builds it; when
+/// testing this package alone it is built here).
+pub fn example_server_bin() -> PathBuf {
+    let bin = probe_bin().with_file_name("mcp-example-server");
+    if !bin.exists() {
+        let mut cargo = std::process::Command::new(env!("CARGO"));
+        cargo.args(["build", "-q", "-p", "mcp-example-server"]);
+        if bin.parent().is_some_and(|dir| dir.ends_with("release")) {
+            cargo.arg("--release");
+        }
+        let status = cargo.current_dir(repo_root()).status().expect("cargo runs");
+        assert!(status.success(), "building mcp-example-server failed");
+    }
+    bin
+}
+
+/// Runs a command to completion within `PROCESS_TIMEOUT`; the child is killed if it overruns.
+pub async fn run(mut command: Command) -> Output {
+    let description = format!("{:?}", command.as_std());
+    command.stdin(Stdio::null()).kill_on_drop(true);
+    match tokio::time::timeout(PROCESS_TIMEOUT, command.output()).await {
+        Ok(output) => output.unwrap_or_else(|e| panic!("cannot run {description}: {e}")),
+        Err(_) => panic!("{description} did not finish within {PROCESS_TIMEOUT:?}"),
+    }
+}
+
+/// `mcp-probe discover -o json ARGS`, asserting success; returns the report.
+pub async fn discover(args: &[&str]) -> Value {
+    let mut command = Command::new(probe_bin());
+    command.args(["discover", "-o", "json"]).args(args);
+    let output = run(command).await;
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success(),
+        "mcp-probe discover {args:?} failed ({}): {stderr}",
+        output.status
+    );
+    serde_json::from_slice(&output.stdout)
+        .unwrap_or_else(|e| panic!("discover printed no JSON report ({e}); stderr: {stderr}"))
+}
+
+/// The MCP Inspector CLI (the reference client) run with `ARGS --method METHOD`; returns its
+/// JSON output, e.g. `{"tools": [...]}`. It declares only the `roots` capability.
+pub async fn inspector(args: &[&str], method: &str) -> Option<Value> {
+    let node = node()?;
+    let inspector = require_path(
+        deps_dir().join("node_modules/.bin/mcp-inspector"),
+        "MCP Inspector (npm @modelcontextprotocol/inspector)",
+    )?;
+    let path = std::env::var("PATH").unwrap_or_default();
+    // Inspector keeps state under ~/.mcp-inspector; a scratch HOME leaves the real one alone.
+    let home = tempfile::tempdir().expect("a temporary directory");
+    let mut command = Command::new(inspector);
+    command
+        .arg("--cli")
+        .args(args)
+        .args(["--method", method])
+        .env("HOME", home.path())
+        // Its `#!/usr/bin/env node` must find Node 22.
+        .env(
+            "PATH",
+            format!("{}:{path}", node.parent().unwrap().display()),
+        );
+    let output = run(command).await;
+    assert!(
+        output.status.success(),
+        "Inspector {args:?} failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    Some(serde_json::from_slice(&output.stdout).expect("Inspector prints JSON"))
+}
+
+fn names(items: &[Value]) -> Vec<&str> {
+    items
+        .iter()
+        .map(|t| t["name"].as_str().unwrap_or("<no name>"))
+        .collect()
+}
+
+/// Asserts `ours` (a list from our report) equals the reference's list `reference[key]`,
+/// names first (readable diff), then every definition in full. When the reference stopped
+/// before the last page (it still has a `nextCursor`), only its pages are compared.
+pub fn assert_same_items(ours: &Value, reference: &Value, key: &str) {
+    let ours = ours
+        .as_array()
+        .unwrap_or_else(|| panic!("our {key} is not a list: {ours}"));
+    let theirs = reference[key]
+        .as_array()
+        .unwrap_or_else(|| panic!("reference has no {key} list: {reference}"));
+    let ours = if reference.get("nextCursor").is_some_and(|c| !c.is_null()) {
+        assert!(
+            ours.len() >= theirs.len(),
+            "we found fewer {key} than one reference page"
+        );
+        &ours[..theirs.len()]
+    } else {
+        &ours[..]
+    };
+    assert_eq!(
+        names(ours),
+        names(theirs),
+        "{key} names differ from the reference client's"
+    );
+    for (mine, reference) in ours.iter().zip(theirs) {
+        assert_eq!(mine, reference, "definition of {} differs", mine["name"]);
+    }
+}
+
+/// Tool names of a report.
+pub fn tool_names(report: &Value) -> Vec<String> {
+    report["tools"]
+        .as_array()
+        .expect("report has a tools list")
+        .iter()
+        .map(|t| t["name"].as_str().unwrap_or_default().to_owned())
+        .collect()
+}
+
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A server process that is killed when the test ends, pass or fail; its stderr is collected.
+pub struct Server {
+    _child: Child,
+    stderr: Arc<Mutex<Vec<String>>>,
+}
+
+impl Server {
+    /// Starts `command` and waits until `ready` accepts one of its stderr lines (returning it).
+    pub async fn start(command: Command, ready: impl Fn(&str) -> bool) -> (Server, String) {
+        Self::try_start(command, ready)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// Like `start`, but a server that exits or never gets ready is an `Err` (with its stderr).
+    pub async fn try_start(
+        mut command: Command,
+        ready: impl Fn(&str) -> bool,
+    ) -> Result<(Server, String), String> {
+        let description = format!("{:?}", command.as_std());
+        command
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true);
+        let mut child = command
+            .spawn()
+            .map_err(|e| format!("cannot start {description}: {e}"))?;
+        let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+        let stderr = Arc::new(Mutex::new(Vec::new()));
+        let wait_ready = async {
+            while let Some(line) = lines.next_line().await.unwrap_or(None) {
+                stderr.lock().unwrap().push(line.clone());
+                if ready(&line) {
+                    return Some(line);
+                }
+            }
+            None
+        };
+        let ready_line = match tokio::time::timeout(Duration::from_secs(30), wait_ready).await {
+            Ok(Some(line)) => line,
+            _ => {
+                let log = stderr.lock().unwrap().clone();
+                return Err(format!("{description} never became ready; stderr: {log:?}"));
+            }
+        };
+        let collected = stderr.clone();
+        tokio::spawn(async move {
+            while let Ok(Some(line)) = lines.next_line().await {
+                collected.lock().unwrap().push(line);
+            }
+        });
+        Ok((
+            Server {
+                _child: child,
+                stderr,
+            },
+            ready_line,
+        ))
+    }
+
+    pub fn stderr(&self) -> Vec<String> {
+        self.stderr.lock().unwrap().clone()
+    }
+
+    /// The stderr lines once `done` accepts them (it is read in the background, so a line
+    /// can lag behind the request that caused it), or after 10 s, whatever they are then.
+    pub async fn stderr_when(&self, done: impl Fn(&[String]) -> bool) -> Vec<String> {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            let lines = self.stderr();
+            if done(&lines) || tokio::time::Instant::now() >= deadline {
+                return lines;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}
