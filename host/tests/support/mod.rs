@@ -93,17 +93,22 @@ pub fn probe_bin() -> PathBuf {
 /// Our example server, built next to mcp-probe (`cargo test --workspace` builds it; when
 /// testing this package alone it is built here).
 pub fn example_server_bin() -> PathBuf {
-    let bin = probe_bin().with_file_name("mcp-example-server");
-    if !bin.exists() {
-        let mut cargo = std::process::Command::new(env!("CARGO"));
-        cargo.args(["build", "-q", "-p", "mcp-example-server"]);
-        if bin.parent().is_some_and(|dir| dir.ends_with("release")) {
-            cargo.arg("--release");
-        }
-        let status = cargo.current_dir(repo_root()).status().expect("cargo runs");
-        assert!(status.success(), "building mcp-example-server failed");
-    }
-    bin
+    // Built (or found up to date) once per test binary: a stale binary from an older checkout
+    // must never be what the tests run.
+    static BUILT: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    BUILT
+        .get_or_init(|| {
+            let bin = probe_bin().with_file_name("mcp-example-server");
+            let mut cargo = std::process::Command::new(env!("CARGO"));
+            cargo.args(["build", "-q", "-p", "mcp-example-server"]);
+            if bin.parent().is_some_and(|dir| dir.ends_with("release")) {
+                cargo.arg("--release");
+            }
+            let status = cargo.current_dir(repo_root()).status().expect("cargo runs");
+            assert!(status.success(), "building mcp-example-server failed");
+            bin
+        })
+        .clone()
 }
 
 /// Runs a command to completion within `PROCESS_TIMEOUT`; the child is killed if it overruns.
