@@ -129,9 +129,11 @@ async fn run_pod(ctx: Arc<Ctx>, rt: Arc<PodRuntime>) {
                 matches!(p["status"]["phase"].as_str(), Some("Succeeded" | "Failed"))
             });
             if !terminal {
+                // The flag first: every status published from here on is Failed/DeadlineExceeded.
                 rt2.deadline_exceeded.store(true, Ordering::SeqCst);
                 let _ = rt2.stop.send(true);
                 rt2.signal_all(libc::SIGKILL);
+                let _ = tokio::time::timeout(Duration::from_secs(5), rt2.processes_gone()).await;
                 publish(&ctx2, &rt2);
             }
         });
@@ -320,8 +322,6 @@ pub fn delete_pod(ctx: &Arc<Ctx>, key: &Key, grace: Option<i64>) -> Result<Value
             rt.signal_all(libc::SIGKILL);
             rt.processes_gone().await;
         }
-        // Let the container workers record the terminated states first.
-        tokio::time::sleep(Duration::from_millis(20)).await;
         publish(&ctx, &rt);
         lock(&ctx.kubelet.pods).remove(&rt.uid);
         let same = ctx.store.get(&key).is_some_and(|p| p["metadata"]["uid"] == json!(rt.uid));

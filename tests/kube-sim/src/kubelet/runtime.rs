@@ -139,9 +139,9 @@ impl PodRuntime {
             c.signal(sig);
         }
     }
-    /// Waits until no container process is alive.
+    /// Waits until no container process is alive and none is still reported running.
     pub async fn processes_gone(&self) {
-        while self.has_live_process() {
+        while self.has_live_process() || self.containers.iter().any(|c| c.is_running()) {
             tokio::time::sleep(std::time::Duration::from_millis(10)).await;
         }
     }
