@@ -140,6 +140,15 @@ impl SimHandle {
     pub fn live_processes(&self) -> usize {
         self.ctx.kubelet.all().iter().map(|p| p.containers.iter().filter(|c| c.is_running()).count()).sum()
     }
+    /// Process group ids of the pod processes alive now.
+    pub fn live_pgids(&self) -> Vec<i32> {
+        self.ctx
+            .kubelet
+            .all()
+            .iter()
+            .flat_map(|p| p.containers.iter().filter_map(|c| *kubelet::runtime::lock(&c.pgid)).collect::<Vec<_>>())
+            .collect()
+    }
     /// Stops serving and kills every pod's process group.
     pub async fn shutdown(mut self) {
         self.stop_now();
