@@ -31,17 +31,29 @@ fn flag(q: &Query, name: &str) -> bool {
 
 /// Refuses attach where the API server and kubelet would: completed pods, unknown or
 /// not-yet-running containers.
-pub fn running_container(ctx: &Ctx, key: &Key, container: Option<&str>) -> Result<(Arc<crate::kubelet::PodRuntime>, Arc<ContainerRuntime>), ApiError> {
+pub fn running_container(
+    ctx: &Ctx,
+    key: &Key,
+    container: Option<&str>,
+) -> Result<(Arc<crate::kubelet::PodRuntime>, Arc<ContainerRuntime>), ApiError> {
     let pod = crate::api::pods::get(ctx, key)?;
     let phase = pod["status"]["phase"].as_str().unwrap_or("Pending");
     if matches!(phase, "Succeeded" | "Failed") {
-        return Err(ApiError::bad_request(format!("cannot attach a container in a completed pod; current phase is {phase}")));
+        return Err(ApiError::bad_request(format!(
+            "cannot attach a container in a completed pod; current phase is {phase}"
+        )));
     }
-    let rt = ctx.kubelet.runtime_of(&pod).ok_or_else(|| ApiError::bad_request(format!("pod {} is not running", key.name)))?;
-    let c = rt
-        .container(container)
-        .cloned()
-        .ok_or_else(|| ApiError::bad_request(format!("container {} is not valid for pod {}", container.unwrap_or_default(), key.name)))?;
+    let rt = ctx
+        .kubelet
+        .runtime_of(&pod)
+        .ok_or_else(|| ApiError::bad_request(format!("pod {} is not running", key.name)))?;
+    let c = rt.container(container).cloned().ok_or_else(|| {
+        ApiError::bad_request(format!(
+            "container {} is not valid for pod {}",
+            container.unwrap_or_default(),
+            key.name
+        ))
+    })?;
     match c.state() {
         ContainerState::Running { .. } => Ok((rt, c)),
         ContainerState::Waiting { reason, .. } => Err(ApiError::bad_request(format!(
@@ -55,11 +67,22 @@ pub fn running_container(ctx: &Ctx, key: &Key, container: Option<&str>) -> Resul
     }
 }
 
-pub async fn handle(ctx: &Arc<Ctx>, mut req: Request<Incoming>, key: &Key, q: &Query) -> Result<Resp, ApiError> {
+pub async fn handle(
+    ctx: &Arc<Ctx>,
+    mut req: Request<Incoming>,
+    key: &Key,
+    q: &Query,
+) -> Result<Resp, ApiError> {
     let (_, c) = running_container(ctx, key, q.get("container").map(String::as_str))?;
-    let streams = Streams { stdin: flag(q, "stdin"), stdout: flag(q, "stdout"), stderr: flag(q, "stderr") };
+    let streams = Streams {
+        stdin: flag(q, "stdin"),
+        stdout: flag(q, "stdout"),
+        stderr: flag(q, "stderr"),
+    };
     if !streams.stdin && !streams.stdout && !streams.stderr {
-        return Err(ApiError::bad_request("you must specify at least 1 of stdin, stdout, stderr"));
+        return Err(ApiError::bad_request(
+            "you must specify at least 1 of stdin, stdout, stderr",
+        ));
     }
     let (resp, on_upgrade, protocol) = crate::ws::accept(&mut req, PROTOCOLS)?;
     // Subscribe before answering so no output between the upgrade and the session is lost.
@@ -95,12 +118,20 @@ async fn session(
 ) {
     let (mut sink, mut incoming) = ws.split();
     // The API server announces the session with an empty frame on the lowest output channel.
-    let first = if streams.stdout { STDOUT } else if streams.stderr { STDERR } else { STATUS };
+    let first = if streams.stdout {
+        STDOUT
+    } else if streams.stderr {
+        STDERR
+    } else {
+        STATUS
+    };
     if sink.send(channel_frame(first, &[])).await.is_err() {
         return;
     }
     // stdinOnce: only the first attach gets stdin, and its end closes the container's stdin.
-    let owns_stdin = streams.stdin && c.stdin_enabled && !(c.stdin_once && c.stdin_claimed.swap(true, Ordering::SeqCst));
+    let owns_stdin = streams.stdin
+        && c.stdin_enabled
+        && !(c.stdin_once && c.stdin_claimed.swap(true, Ordering::SeqCst));
     let byte_limit = ctx.faults.attach_byte_limit();
     let mut sent = 0usize;
     let delete_after = ctx.faults.attach_delete_after();
@@ -160,8 +191,16 @@ async fn session(
     }
     // Attach reports Success when the container's streams end, whatever its exit code.
     let status = json!({"metadata": {}, "status": "Success"});
-    let _ = sink.send(channel_frame(STATUS, &serde_json::to_vec(&status).unwrap_or_default())).await;
+    let _ = sink
+        .send(channel_frame(
+            STATUS,
+            &serde_json::to_vec(&status).unwrap_or_default(),
+        ))
+        .await;
     let _ = sink.send(normal_close()).await;
     // Wait briefly for the client's close reply to finish the closing handshake.
-    let _ = tokio::time::timeout(Duration::from_secs(1), async { while incoming.next().await.is_some() {} }).await;
+    let _ = tokio::time::timeout(Duration::from_secs(1), async {
+        while incoming.next().await.is_some() {}
+    })
+    .await;
 }

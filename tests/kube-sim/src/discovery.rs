@@ -3,7 +3,13 @@ use serde_json::json;
 
 use crate::server::{json_response, Resp};
 
-fn resource(name: &str, kind: &str, namespaced: bool, verbs: &[&str], short: &[&str]) -> serde_json::Value {
+fn resource(
+    name: &str,
+    kind: &str,
+    namespaced: bool,
+    verbs: &[&str],
+    short: &[&str],
+) -> serde_json::Value {
     json!({
         "name": name, "singularName": if name.contains('/') { "" } else { kind_lower(kind) },
         "namespaced": namespaced, "kind": kind, "verbs": verbs, "shortNames": short,
@@ -48,12 +54,10 @@ pub fn route(path: &str) -> Option<Resp> {
             ],
         }),
         "/healthz" | "/livez" | "/readyz" => {
-            return Some(
-                hyper::Response::builder()
-                    .header("content-type", "text/plain")
-                    .body(crate::server::full("ok"))
-                    .ok()?,
-            )
+            return hyper::Response::builder()
+                .header("content-type", "text/plain")
+                .body(crate::server::full("ok"))
+                .ok()
         }
         _ => return None,
     };

@@ -8,9 +8,16 @@ use crate::store::Kind;
 #[derive(Debug, thiserror::Error)]
 pub enum SimError {
     #[error("cannot read {path}: {source}")]
-    Read { path: String, source: std::io::Error },
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("invalid {what} file {path}: {message}")]
-    Parse { what: &'static str, path: String, message: String },
+    Parse {
+        what: &'static str,
+        path: String,
+        message: String,
+    },
     #[error("cannot listen on 127.0.0.1:{port}: {source}")]
     Bind { port: u16, source: std::io::Error },
     #[error("cannot write kubeconfig: {0}")]
@@ -29,7 +36,12 @@ pub struct ApiError {
 
 impl ApiError {
     pub fn new(code: u16, reason: &'static str, message: impl Into<String>) -> Self {
-        ApiError { code, reason, message: message.into(), details: None }
+        ApiError {
+            code,
+            reason,
+            message: message.into(),
+            details: None,
+        }
     }
 
     fn with_details(mut self, kind: Kind, name: &str) -> Self {
@@ -38,13 +50,21 @@ impl ApiError {
     }
 
     pub fn not_found(kind: Kind, name: &str) -> Self {
-        Self::new(404, "NotFound", format!("{} \"{name}\" not found", kind.plural()))
-            .with_details(kind, name)
+        Self::new(
+            404,
+            "NotFound",
+            format!("{} \"{name}\" not found", kind.plural()),
+        )
+        .with_details(kind, name)
     }
 
     pub fn already_exists(kind: Kind, name: &str) -> Self {
-        Self::new(409, "AlreadyExists", format!("{} \"{name}\" already exists", kind.plural()))
-            .with_details(kind, name)
+        Self::new(
+            409,
+            "AlreadyExists",
+            format!("{} \"{name}\" already exists", kind.plural()),
+        )
+        .with_details(kind, name)
     }
 
     /// 422 with one cause per invalid field, as the API server reports validation failures.
@@ -53,7 +73,11 @@ impl ApiError {
         let mut err = Self::new(
             422,
             "Invalid",
-            format!("{} \"{name}\" is invalid: {}", kind.name(), summary.join(", ")),
+            format!(
+                "{} \"{name}\" is invalid: {}",
+                kind.name(),
+                summary.join(", ")
+            ),
         );
         err.details = Some(json!({
             "name": name,
@@ -67,8 +91,16 @@ impl ApiError {
 
     pub fn forbidden(verb: &str, resource: &str, namespace: &str, name: &str) -> Self {
         let (res, sub) = resource.split_once('/').unwrap_or((resource, ""));
-        let what = if sub.is_empty() { res.to_owned() } else { format!("{res}/{sub}") };
-        let subject = if name.is_empty() { what.clone() } else { format!("{res} \"{name}\"") };
+        let what = if sub.is_empty() {
+            res.to_owned()
+        } else {
+            format!("{res}/{sub}")
+        };
+        let subject = if name.is_empty() {
+            what.clone()
+        } else {
+            format!("{res} \"{name}\"")
+        };
         Self::new(
             403,
             "Forbidden",
@@ -88,11 +120,19 @@ impl ApiError {
     }
 
     pub fn gone(rv: u64, oldest: u64) -> Self {
-        Self::new(410, "Expired", format!("too old resource version: {rv} ({oldest})"))
+        Self::new(
+            410,
+            "Expired",
+            format!("too old resource version: {rv} ({oldest})"),
+        )
     }
 
     pub fn method_not_allowed() -> Self {
-        Self::new(405, "MethodNotAllowed", "the server does not allow this method on the requested resource")
+        Self::new(
+            405,
+            "MethodNotAllowed",
+            "the server does not allow this method on the requested resource",
+        )
     }
 
     /// The `Status` object of this error.

@@ -26,7 +26,11 @@ fn field_matches(want: &Option<String>, got: &str) -> bool {
 
 impl Matcher {
     pub fn new(verb: &str, resource: &str) -> Self {
-        Matcher { verb: Some(verb.into()), resource: Some(resource.into()), namespace: None }
+        Matcher {
+            verb: Some(verb.into()),
+            resource: Some(resource.into()),
+            namespace: None,
+        }
     }
     pub fn matches(&self, req: &RequestInfo) -> bool {
         field_matches(&self.verb, &req.verb)
@@ -54,8 +58,10 @@ pub struct Rules {
 
 impl Rules {
     pub fn load(path: &Path) -> Result<Self, SimError> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|source| SimError::Read { path: path.display().to_string(), source })?;
+        let text = std::fs::read_to_string(path).map_err(|source| SimError::Read {
+            path: path.display().to_string(),
+            source,
+        })?;
         toml::from_str(&text).map_err(|e| SimError::Parse {
             what: "rules",
             path: path.display().to_string(),
@@ -68,7 +74,9 @@ impl Rules {
 enum Action {
     Delay(Duration),
     /// Answer 500 for the next `remaining` matching requests (`None`: always).
-    Fail { remaining: Option<u32> },
+    Fail {
+        remaining: Option<u32>,
+    },
 }
 
 #[derive(Default)]
@@ -111,7 +119,9 @@ impl Faults {
     }
     /// Answers 500 InternalError to the next `times` matching requests (`None`: all of them).
     pub fn fail(&self, m: Matcher, times: Option<u32>) {
-        self.lock().rules.push((m, Action::Fail { remaining: times }));
+        self.lock()
+            .rules
+            .push((m, Action::Fail { remaining: times }));
     }
     /// Answers 403 Forbidden to every matching request, like a denying RBAC rule.
     pub fn deny(&self, m: Matcher) {
@@ -167,7 +177,8 @@ impl Faults {
                 match action {
                     Action::Delay(d) => delay += *d,
                     Action::Fail { remaining } => {
-                        if matches!(decision, Decision::Proceed) && remaining.is_none_or(|n| n > 0) {
+                        if matches!(decision, Decision::Proceed) && remaining.is_none_or(|n| n > 0)
+                        {
                             decision = Decision::Fail;
                             if let Some(n) = remaining {
                                 *n -= 1;

@@ -13,13 +13,21 @@ fn uid(obj: &Value) -> &str {
 fn owner_uids(obj: &Value) -> Vec<String> {
     obj["metadata"]["ownerReferences"]
         .as_array()
-        .map(|refs| refs.iter().filter_map(|r| r["uid"].as_str().map(str::to_owned)).collect())
+        .map(|refs| {
+            refs.iter()
+                .filter_map(|r| r["uid"].as_str().map(str::to_owned))
+                .collect()
+        })
         .unwrap_or_default()
 }
 
 /// Objects that name `owner_uid` among their owners.
 pub fn dependents(ctx: &Ctx, owner_uid: &str) -> Vec<(Key, Value)> {
-    ctx.store.all().into_iter().filter(|(_, o)| owner_uids(o).iter().any(|u| u == owner_uid)).collect()
+    ctx.store
+        .all()
+        .into_iter()
+        .filter(|(_, o)| owner_uids(o).iter().any(|u| u == owner_uid))
+        .collect()
 }
 
 /// Orphan policy: dependents lose their reference to the owner and stay.
@@ -40,8 +48,12 @@ pub fn collect(ctx: &Arc<Ctx>, owner: &Value) {
     let ctx = ctx.clone();
     // Runs outside the request, as the controller-manager's collector does.
     tokio::spawn(async move {
-        let live: std::collections::HashSet<String> =
-            ctx.store.all().iter().map(|(_, o)| uid(o).to_owned()).collect();
+        let live: std::collections::HashSet<String> = ctx
+            .store
+            .all()
+            .iter()
+            .map(|(_, o)| uid(o).to_owned())
+            .collect();
         for (key, obj) in dependents(&ctx, &owner_uid) {
             if owner_uids(&obj).iter().all(|u| !live.contains(u)) {
                 let _ = delete(&ctx, &key, None);
@@ -51,11 +63,18 @@ pub fn collect(ctx: &Arc<Ctx>, owner: &Value) {
 }
 
 /// Deletes any kind of object with default options.
-pub fn delete(ctx: &Arc<Ctx>, key: &Key, grace: Option<i64>) -> Result<Value, crate::error::ApiError> {
+pub fn delete(
+    ctx: &Arc<Ctx>,
+    key: &Key,
+    grace: Option<i64>,
+) -> Result<Value, crate::error::ApiError> {
     match key.kind {
         Kind::Pod => crate::kubelet::delete_pod(ctx, key, grace),
         Kind::Service => {
-            let removed = ctx.store.remove(key).ok_or_else(|| crate::error::ApiError::not_found(key.kind, &key.name))?;
+            let removed = ctx
+                .store
+                .remove(key)
+                .ok_or_else(|| crate::error::ApiError::not_found(key.kind, &key.name))?;
             collect(ctx, &removed);
             Ok(removed)
         }

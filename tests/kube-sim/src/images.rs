@@ -33,8 +33,10 @@ pub struct ImageTable {
 
 impl ImageTable {
     pub fn load(path: &Path) -> Result<Self, SimError> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|source| SimError::Read { path: path.display().to_string(), source })?;
+        let text = std::fs::read_to_string(path).map_err(|source| SimError::Read {
+            path: path.display().to_string(),
+            source,
+        })?;
         Self::parse(&text).map_err(|message| SimError::Parse {
             what: "image table",
             path: path.display().to_string(),
@@ -57,9 +59,18 @@ impl ImageTable {
     /// Looks an image up by its reference; `name` also matches `name:latest` and
     /// `docker.io/library/name:latest`, as a runtime would normalize it.
     pub fn resolve(&self, reference: &str) -> Option<&Image> {
-        let short = reference.strip_prefix("docker.io/library/").unwrap_or(reference);
-        let has_tag = short.rsplit('/').next().is_some_and(|last| last.contains(':') || last.contains('@'));
-        let tagged = if has_tag { short.to_owned() } else { format!("{short}:latest") };
+        let short = reference
+            .strip_prefix("docker.io/library/")
+            .unwrap_or(reference);
+        let has_tag = short
+            .rsplit('/')
+            .next()
+            .is_some_and(|last| last.contains(':') || last.contains('@'));
+        let tagged = if has_tag {
+            short.to_owned()
+        } else {
+            format!("{short}:latest")
+        };
         let untagged = short.strip_suffix(":latest").unwrap_or(short);
         [reference, short, tagged.as_str(), untagged]
             .iter()
@@ -86,7 +97,11 @@ mod tests {
         )
         .unwrap();
         assert!(t.resolve("echo:1").is_some());
-        assert!(t.resolve("docker.io/library/busybox:latest").unwrap().runs_as_root);
+        assert!(
+            t.resolve("docker.io/library/busybox:latest")
+                .unwrap()
+                .runs_as_root
+        );
         assert!(t.resolve("busybox:latest").is_some());
         assert!(t.resolve("echo:2").is_none());
         assert!(ImageTable::parse("[images.x]\ncommand = []").is_err());

@@ -76,9 +76,18 @@ impl Simulator {
     pub async fn start(config: Config) -> Result<SimHandle, SimError> {
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", config.port))
             .await
-            .map_err(|source| SimError::Bind { port: config.port, source })?;
-        let addr = listener.local_addr().map_err(|source| SimError::Bind { port: config.port, source })?;
-        let dir = tempfile::Builder::new().prefix("kube-sim-").tempdir().map_err(SimError::Kubeconfig)?;
+            .map_err(|source| SimError::Bind {
+                port: config.port,
+                source,
+            })?;
+        let addr = listener.local_addr().map_err(|source| SimError::Bind {
+            port: config.port,
+            source,
+        })?;
+        let dir = tempfile::Builder::new()
+            .prefix("kube-sim-")
+            .tempdir()
+            .map_err(SimError::Kubeconfig)?;
         let kubeconfig = dir.path().join("kubeconfig");
         std::fs::write(&kubeconfig, kubeconfig_text(addr)).map_err(SimError::Kubeconfig)?;
         let ctx = Arc::new(Ctx {
@@ -92,7 +101,14 @@ impl Simulator {
         });
         let (stop, stop_rx) = tokio::sync::watch::channel(false);
         let server = tokio::spawn(server::serve(listener, ctx.clone(), stop_rx));
-        Ok(SimHandle { ctx, addr, kubeconfig, _dir: dir, stop, server: Some(server) })
+        Ok(SimHandle {
+            ctx,
+            addr,
+            kubeconfig,
+            _dir: dir,
+            stop,
+            server: Some(server),
+        })
     }
 }
 
@@ -138,7 +154,12 @@ impl SimHandle {
     }
     /// How many pod processes are alive now.
     pub fn live_processes(&self) -> usize {
-        self.ctx.kubelet.all().iter().map(|p| p.containers.iter().filter(|c| c.is_running()).count()).sum()
+        self.ctx
+            .kubelet
+            .all()
+            .iter()
+            .map(|p| p.containers.iter().filter(|c| c.is_running()).count())
+            .sum()
     }
     /// Process group ids of the pod processes alive now.
     pub fn live_pgids(&self) -> Vec<i32> {
@@ -146,7 +167,12 @@ impl SimHandle {
             .kubelet
             .all()
             .iter()
-            .flat_map(|p| p.containers.iter().filter_map(|c| *kubelet::runtime::lock(&c.pgid)).collect::<Vec<_>>())
+            .flat_map(|p| {
+                p.containers
+                    .iter()
+                    .filter_map(|c| *kubelet::runtime::lock(&c.pgid))
+                    .collect::<Vec<_>>()
+            })
             .collect()
     }
     /// Stops serving and kills every pod's process group.
@@ -180,5 +206,7 @@ pub(crate) fn now_rfc3339() -> String {
 }
 
 pub(crate) fn now_rfc3339_nanos() -> String {
-    jiff::Timestamp::now().strftime("%Y-%m-%dT%H:%M:%S.%fZ").to_string()
+    jiff::Timestamp::now()
+        .strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        .to_string()
 }

@@ -30,10 +30,21 @@ async fn run(args: Args) -> anyhow::Result<()> {
         None => Rules::default(),
     };
     let started = std::time::Instant::now();
-    let sim = Simulator::start(Config { port: args.port, images, rules, ..Config::default() }).await?;
-    println!("kube-sim listening on {} (started in {:.1} ms)", sim.url(), started.elapsed().as_secs_f64() * 1000.0);
+    let sim = Simulator::start(Config {
+        port: args.port,
+        images,
+        rules,
+        ..Config::default()
+    })
+    .await?;
+    println!(
+        "kube-sim listening on {} (started in {:.1} ms)",
+        sim.url(),
+        started.elapsed().as_secs_f64() * 1000.0
+    );
     println!("kubeconfig: {}", sim.kubeconfig_path().display());
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).context("signal handler")?;
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .context("signal handler")?;
     tokio::select! {
         _ = tokio::signal::ctrl_c() => {}
         _ = term.recv() => {}

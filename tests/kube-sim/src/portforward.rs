@@ -20,23 +20,37 @@ use crate::Ctx;
 pub const PROTOCOLS: &[&str] = &["v4.channel.k8s.io", "portforward.k8s.io"];
 
 fn parse_ports(q: &Query) -> Result<Vec<u16>, ApiError> {
-    let raw = q.get("ports").ok_or_else(|| ApiError::bad_request("at least 1 port must be specified"))?;
+    let raw = q
+        .get("ports")
+        .ok_or_else(|| ApiError::bad_request("at least 1 port must be specified"))?;
     raw.split(',')
         .map(|p| {
             p.trim()
                 .parse::<u16>()
                 .ok()
                 .filter(|p| *p > 0)
-                .ok_or_else(|| ApiError::bad_request(format!("unable to parse \"{p}\" as a port: invalid port")))
+                .ok_or_else(|| {
+                    ApiError::bad_request(format!(
+                        "unable to parse \"{p}\" as a port: invalid port"
+                    ))
+                })
         })
         .collect()
 }
 
-pub async fn handle(ctx: &Arc<Ctx>, mut req: Request<Incoming>, key: &Key, q: &Query) -> Result<Resp, ApiError> {
+pub async fn handle(
+    ctx: &Arc<Ctx>,
+    mut req: Request<Incoming>,
+    key: &Key,
+    q: &Query,
+) -> Result<Resp, ApiError> {
     let ports = parse_ports(q)?;
     let (rt, _) = crate::attach::running_container(ctx, key, None)?;
     let (resp, on_upgrade, _) = crate::ws::accept(&mut req, PROTOCOLS)?;
-    let targets: Vec<(u16, u16)> = ports.iter().map(|p| (*p, rt.ports.get(p).copied().unwrap_or(*p))).collect();
+    let targets: Vec<(u16, u16)> = ports
+        .iter()
+        .map(|p| (*p, rt.ports.get(p).copied().unwrap_or(*p)))
+        .collect();
     let uid = rt.uid.clone();
     tokio::spawn(async move {
         if let Some(ws) = crate::ws::open(on_upgrade).await {

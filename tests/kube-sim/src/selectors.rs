@@ -32,7 +32,11 @@ fn split_top(s: &str) -> Vec<&str> {
         }
     }
     parts.push(&s[start..]);
-    parts.into_iter().map(str::trim).filter(|p| !p.is_empty()).collect()
+    parts
+        .into_iter()
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .collect()
 }
 
 fn set_values(rest: &str) -> Option<Vec<String>> {
@@ -42,7 +46,11 @@ fn set_values(rest: &str) -> Option<Vec<String>> {
 
 impl LabelSelector {
     pub fn parse(s: &str) -> Result<Self, ApiError> {
-        let bad = || ApiError::bad_request(format!("unable to parse requirement: invalid label selector \"{s}\""));
+        let bad = || {
+            ApiError::bad_request(format!(
+                "unable to parse requirement: invalid label selector \"{s}\""
+            ))
+        };
         let mut reqs = Vec::new();
         for part in split_top(s) {
             let req = if let Some(key) = part.strip_prefix('!') {
@@ -69,7 +77,9 @@ impl LabelSelector {
     pub fn from_map(map: &serde_json::Map<String, Value>) -> Self {
         LabelSelector(
             map.iter()
-                .map(|(k, v)| Requirement::Equals(k.clone(), v.as_str().unwrap_or_default().to_owned()))
+                .map(|(k, v)| {
+                    Requirement::Equals(k.clone(), v.as_str().unwrap_or_default().to_owned())
+                })
                 .collect(),
         )
     }
@@ -115,12 +125,16 @@ impl FieldSelector {
             } else if let Some((f, v)) = part.split_once("==").or_else(|| part.split_once('=')) {
                 (f, true, v)
             } else {
-                return Err(ApiError::bad_request(format!("invalid selector: '{s}'; can't understand '{part}'")));
+                return Err(ApiError::bad_request(format!(
+                    "invalid selector: '{s}'; can't understand '{part}'"
+                )));
             };
             let field = field.trim();
             let allowed = match kind {
                 crate::store::Kind::Pod => POD_FIELDS.contains(&field),
-                crate::store::Kind::Service => matches!(field, "metadata.name" | "metadata.namespace"),
+                crate::store::Kind::Service => {
+                    matches!(field, "metadata.name" | "metadata.namespace")
+                }
             };
             if !allowed {
                 return Err(ApiError::bad_request(format!(
@@ -150,15 +164,24 @@ pub fn dns1123_label_error(name: &str) -> Option<String> {
     if name.len() > 63 {
         return Some("must be no more than 63 characters".into());
     }
-    let ok_chars = name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
-    let ok_ends = name.bytes().next().is_some_and(|b| b.is_ascii_alphanumeric())
-        && name.bytes().last().is_some_and(|b| b.is_ascii_alphanumeric());
+    let ok_chars = name
+        .bytes()
+        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+    let ok_ends = name
+        .bytes()
+        .next()
+        .is_some_and(|b| b.is_ascii_alphanumeric())
+        && name
+            .bytes()
+            .last()
+            .is_some_and(|b| b.is_ascii_alphanumeric());
     if name.is_empty() || !ok_chars || !ok_ends {
-        return Some(format!(
+        return Some(
             "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', \
              and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', \
              regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')"
-        ));
+                .into(),
+        );
     }
     None
 }
@@ -185,7 +208,11 @@ mod tests {
     #[test]
     fn field_selectors_reject_unknown_fields() {
         let pod = json!({"metadata": {"name": "p"}, "status": {"phase": "Running"}});
-        let sel = FieldSelector::parse("metadata.name=p,status.phase!=Failed", crate::store::Kind::Pod).unwrap();
+        let sel = FieldSelector::parse(
+            "metadata.name=p,status.phase!=Failed",
+            crate::store::Kind::Pod,
+        )
+        .unwrap();
         assert!(sel.matches(&pod));
         assert!(FieldSelector::parse("spec.containers=x", crate::store::Kind::Pod).is_err());
     }

@@ -37,7 +37,11 @@ pub fn error_response(err: ApiError) -> Resp {
 }
 
 /// Accepts connections until `shutdown` fires.
-pub async fn serve(listener: TcpListener, ctx: Arc<Ctx>, mut shutdown: tokio::sync::watch::Receiver<bool>) {
+pub async fn serve(
+    listener: TcpListener,
+    ctx: Arc<Ctx>,
+    mut shutdown: tokio::sync::watch::Receiver<bool>,
+) {
     loop {
         let (stream, _) = tokio::select! {
             accepted = listener.accept() => match accepted {
@@ -82,8 +86,11 @@ pub async fn read_json(req: Request<Incoming>) -> Result<Value, ApiError> {
     if bytes.is_empty() {
         return Ok(Value::Null);
     }
-    serde_json::from_slice(&bytes)
-        .map_err(|e| ApiError::bad_request(format!("the body of the request was in an unknown format: {e}")))
+    serde_json::from_slice(&bytes).map_err(|e| {
+        ApiError::bad_request(format!(
+            "the body of the request was in an unknown format: {e}"
+        ))
+    })
 }
 
 /// A parsed `/api/v1/...` resource path.
@@ -143,7 +150,11 @@ async fn handle(ctx: Arc<Ctx>, req: Request<Incoming>) -> Resp {
         return resp;
     }
     let Some(target) = parse_target(&path) else {
-        return error_response(ApiError::new(404, "NotFound", "the server could not find the requested resource"));
+        return error_response(ApiError::new(
+            404,
+            "NotFound",
+            "the server could not find the requested resource",
+        ));
     };
     let query = parse_query(&req);
     let upgrade = req.headers().get(hyper::header::UPGRADE).is_some();
@@ -160,15 +171,26 @@ async fn handle(ctx: Arc<Ctx>, req: Request<Incoming>) -> Resp {
     match ctx.faults.check(&info).await {
         Decision::Proceed => {}
         Decision::Forbidden => {
-            return error_response(ApiError::forbidden(&info.verb, &info.resource, &info.namespace, &info.name))
+            return error_response(ApiError::forbidden(
+                &info.verb,
+                &info.resource,
+                &info.namespace,
+                &info.name,
+            ))
         }
-        Decision::Fail => return error_response(ApiError::internal("injected fault: internal error")),
+        Decision::Fail => {
+            return error_response(ApiError::internal("injected fault: internal error"))
+        }
     }
     let result = match target.resource.as_str() {
         "pods" => api::pods::handle(&ctx, req, target, query, &info.verb).await,
         "services" => api::services::handle(&ctx, req, target, query, &info.verb).await,
         "namespaces" => api::namespaces::handle(req.method(), &target),
-        _ => Err(ApiError::new(404, "NotFound", "the server could not find the requested resource")),
+        _ => Err(ApiError::new(
+            404,
+            "NotFound",
+            "the server could not find the requested resource",
+        )),
     };
     result.unwrap_or_else(error_response)
 }

@@ -41,7 +41,11 @@ pub struct Key {
 
 impl Key {
     pub fn new(kind: Kind, namespace: &str, name: &str) -> Self {
-        Key { kind, namespace: namespace.to_owned(), name: name.to_owned() }
+        Key {
+            kind,
+            namespace: namespace.to_owned(),
+            name: name.to_owned(),
+        }
     }
 }
 
@@ -95,7 +99,11 @@ impl Default for Store {
     fn default() -> Self {
         let (events, _) = broadcast::channel(HISTORY);
         Store {
-            state: Mutex::new(State { rv: 1, objects: BTreeMap::new(), history: VecDeque::new() }),
+            state: Mutex::new(State {
+                rv: 1,
+                objects: BTreeMap::new(),
+                history: VecDeque::new(),
+            }),
             events,
         }
     }
@@ -110,8 +118,21 @@ impl Store {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn record(&self, st: &mut State, key: Key, kind: EventType, object: Value, prev: Option<Value>) {
-        let ev = Event { rv: st.rv, key, kind, object: Arc::new(object), prev: prev.map(Arc::new) };
+    fn record(
+        &self,
+        st: &mut State,
+        key: Key,
+        kind: EventType,
+        object: Value,
+        prev: Option<Value>,
+    ) {
+        let ev = Event {
+            rv: st.rv,
+            key,
+            kind,
+            object: Arc::new(object),
+            prev: prev.map(Arc::new),
+        };
         if st.history.len() == HISTORY {
             st.history.pop_front();
         }
@@ -159,7 +180,11 @@ impl Store {
 
     /// Every object of every kind (for the garbage collector).
     pub fn all(&self) -> Vec<(Key, Value)> {
-        self.lock().objects.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
+        self.lock()
+            .objects
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
     }
 
     /// Changes an object in place; a change that leaves it equal emits no event.
@@ -175,7 +200,13 @@ impl Store {
         let rv = st.rv;
         set_rv(&mut obj, rv);
         st.objects.insert(key.clone(), obj.clone());
-        self.record(&mut st, key.clone(), EventType::Modified, obj.clone(), Some(before));
+        self.record(
+            &mut st,
+            key.clone(),
+            EventType::Modified,
+            obj.clone(),
+            Some(before),
+        );
         Some(obj)
     }
 
@@ -186,7 +217,13 @@ impl Store {
         st.rv += 1;
         let rv = st.rv;
         set_rv(&mut obj, rv);
-        self.record(&mut st, key.clone(), EventType::Deleted, obj.clone(), Some(before));
+        self.record(
+            &mut st,
+            key.clone(),
+            EventType::Deleted,
+            obj.clone(),
+            Some(before),
+        );
         Some(obj)
     }
 
@@ -214,7 +251,11 @@ impl Store {
                     return Err(ApiError::gone(rv, oldest));
                 }
                 WatchStart::Since(
-                    st.history.iter().filter(|e| e.rv > rv && in_scope(&e.key)).cloned().collect(),
+                    st.history
+                        .iter()
+                        .filter(|e| e.rv > rv && in_scope(&e.key))
+                        .cloned()
+                        .collect(),
                 )
             }
         };

@@ -15,7 +15,10 @@ pub type Ws = WebSocketStream<TokioIo<hyper::upgrade::Upgraded>>;
 
 /// Checks the upgrade request and picks the first subprotocol, in the client's order, that the
 /// server supports (as apimachinery's wsstream handshake does).
-pub fn accept(req: &mut Request<Incoming>, supported: &[&'static str]) -> Result<(Resp, OnUpgrade, &'static str), ApiError> {
+pub fn accept(
+    req: &mut Request<Incoming>,
+    supported: &[&'static str],
+) -> Result<(Resp, OnUpgrade, &'static str), ApiError> {
     let is_ws = req
         .headers()
         .get(header::UPGRADE)
@@ -44,7 +47,10 @@ pub fn accept(req: &mut Request<Incoming>, supported: &[&'static str]) -> Result
         .status(101)
         .header(header::UPGRADE, "websocket")
         .header(header::CONNECTION, "Upgrade")
-        .header(header::SEC_WEBSOCKET_ACCEPT, derive_accept_key(key.as_bytes()))
+        .header(
+            header::SEC_WEBSOCKET_ACCEPT,
+            derive_accept_key(key.as_bytes()),
+        )
         .header(header::SEC_WEBSOCKET_PROTOCOL, protocol)
         .body(full(""))
         .map_err(|e| ApiError::internal(e.to_string()))?;
@@ -64,5 +70,8 @@ pub fn channel_frame(channel: u8, data: &[u8]) -> Message {
 }
 
 pub fn normal_close() -> Message {
-    Message::Close(Some(CloseFrame { code: CloseCode::Normal, reason: "".into() }))
+    Message::Close(Some(CloseFrame {
+        code: CloseCode::Normal,
+        reason: "".into(),
+    }))
 }

@@ -7,7 +7,9 @@ use std::time::Duration;
 use common::*;
 use futures_util::{StreamExt, TryStreamExt};
 use k8s_openapi::api::core::v1::{Namespace, Pod, Service};
-use kube::api::{Api, DeleteParams, ListParams, PostParams, PropagationPolicy, WatchEvent, WatchParams};
+use kube::api::{
+    Api, DeleteParams, ListParams, PostParams, PropagationPolicy, WatchEvent, WatchParams,
+};
 use kube_sim::{Config, Matcher, Rules};
 use serde_json::json;
 
@@ -27,22 +29,48 @@ async fn errors_are_real_status_bodies() {
     assert_eq!(e.message, "pods \"missing\" not found");
 
     create(&pods, &pod("dup", "sleeper:1")).await;
-    let e = api_err(pods.create(&PostParams::default(), &pod("dup", "sleeper:1")).await.unwrap_err());
+    let e = api_err(
+        pods.create(&PostParams::default(), &pod("dup", "sleeper:1"))
+            .await
+            .unwrap_err(),
+    );
     assert_eq!((e.code, e.reason.as_str()), (409, "AlreadyExists"));
 
     for bad in ["Upper-Case", "trailing-", &"x".repeat(64)] {
-        let e = api_err(pods.create(&PostParams::default(), &pod(bad, "sleeper:1")).await.unwrap_err());
+        let e = api_err(
+            pods.create(&PostParams::default(), &pod(bad, "sleeper:1"))
+                .await
+                .unwrap_err(),
+        );
         assert_eq!((e.code, e.reason.as_str()), (422, "Invalid"), "{bad}");
         let causes = e.details.unwrap().causes;
         assert_eq!(causes[0].field, "metadata.name");
     }
-    assert!(pods.create(&PostParams::default(), &pod(&"x".repeat(63), "sleeper:1")).await.is_ok());
-    let no_containers: Pod = serde_json::from_value(json!({"metadata": {"name": "empty"}, "spec": {"containers": []}})).unwrap();
-    let e = api_err(pods.create(&PostParams::default(), &no_containers).await.unwrap_err());
+    assert!(pods
+        .create(&PostParams::default(), &pod(&"x".repeat(63), "sleeper:1"))
+        .await
+        .is_ok());
+    let no_containers: Pod =
+        serde_json::from_value(json!({"metadata": {"name": "empty"}, "spec": {"containers": []}}))
+            .unwrap();
+    let e = api_err(
+        pods.create(&PostParams::default(), &no_containers)
+            .await
+            .unwrap_err(),
+    );
     assert_eq!(e.code, 422);
 
     let ns: Api<Namespace> = Api::all(client(&sim));
-    assert_eq!(ns.get("anything").await.unwrap().status.unwrap().phase.as_deref(), Some("Active"));
+    assert_eq!(
+        ns.get("anything")
+            .await
+            .unwrap()
+            .status
+            .unwrap()
+            .phase
+            .as_deref(),
+        Some("Active")
+    );
     sim.shutdown().await;
 }
 
@@ -56,36 +84,99 @@ async fn label_and_field_selectors_filter_lists() {
     create(&default, &pod("b", "nope:1")).await;
     create(&other, &pod("a", "sleeper:1")).await;
     let names = |l: kube::core::ObjectList<Pod>| {
-        let mut v: Vec<String> = l.items.into_iter().map(|p| p.metadata.name.unwrap()).collect();
+        let mut v: Vec<String> = l
+            .items
+            .into_iter()
+            .map(|p| p.metadata.name.unwrap())
+            .collect();
         v.sort();
         v
     };
-    assert_eq!(names(default.list(&ListParams::default()).await.unwrap()), ["a", "b"]);
-    assert_eq!(names(default.list(&ListParams::default().labels("app=b")).await.unwrap()), ["b"]);
-    assert_eq!(names(default.list(&ListParams::default().labels("app in (a,c),suite")).await.unwrap()), ["a"]);
-    assert_eq!(names(default.list(&ListParams::default().fields("metadata.name!=a")).await.unwrap()), ["b"]);
+    assert_eq!(
+        names(default.list(&ListParams::default()).await.unwrap()),
+        ["a", "b"]
+    );
+    assert_eq!(
+        names(
+            default
+                .list(&ListParams::default().labels("app=b"))
+                .await
+                .unwrap()
+        ),
+        ["b"]
+    );
+    assert_eq!(
+        names(
+            default
+                .list(&ListParams::default().labels("app in (a,c),suite"))
+                .await
+                .unwrap()
+        ),
+        ["a"]
+    );
+    assert_eq!(
+        names(
+            default
+                .list(&ListParams::default().fields("metadata.name!=a"))
+                .await
+                .unwrap()
+        ),
+        ["b"]
+    );
     let all: Api<Pod> = Api::all(c.clone());
-    assert_eq!(all.list(&ListParams::default().fields("metadata.name=a")).await.unwrap().items.len(), 2);
+    assert_eq!(
+        all.list(&ListParams::default().fields("metadata.name=a"))
+            .await
+            .unwrap()
+            .items
+            .len(),
+        2
+    );
     wait_for(&default, "a", "Running", is_running()).await;
-    assert_eq!(names(default.list(&ListParams::default().fields("status.phase=Running")).await.unwrap()), ["a"]);
-    let e = api_err(default.list(&ListParams::default().fields("spec.image=x")).await.unwrap_err());
+    assert_eq!(
+        names(
+            default
+                .list(&ListParams::default().fields("status.phase=Running"))
+                .await
+                .unwrap()
+        ),
+        ["a"]
+    );
+    let e = api_err(
+        default
+            .list(&ListParams::default().fields("spec.image=x"))
+            .await
+            .unwrap_err(),
+    );
     assert_eq!(e.code, 400);
     sim.shutdown().await;
 }
 
 #[tokio::test]
 async fn watch_resumes_from_a_resource_version_and_sends_bookmarks() {
-    let sim = start_with(Config { images: images(), bookmark_interval: Duration::from_millis(100), ..Config::default() }).await;
+    let sim = start_with(Config {
+        images: images(),
+        bookmark_interval: Duration::from_millis(100),
+        ..Config::default()
+    })
+    .await;
     let pods: Api<Pod> = Api::default_namespaced(client(&sim));
     let list = pods.list(&ListParams::default()).await.unwrap();
     let rv = list.metadata.resource_version.unwrap();
     create(&pods, &pod("w1", "nope:1")).await;
     // Events after `rv` are replayed, and bookmarks carry the latest resourceVersion.
-    let wp = WatchParams { bookmarks: true, ..WatchParams::default() }.timeout(3);
+    let wp = WatchParams {
+        bookmarks: true,
+        ..WatchParams::default()
+    }
+    .timeout(3);
     let mut stream = pods.watch(&wp, &rv).await.unwrap().boxed();
     let mut added = false;
     let mut bookmark_rv = None;
-    while let Some(ev) = tokio::time::timeout(Duration::from_secs(5), stream.next()).await.unwrap() {
+    while let Some(ev) = tokio::time::timeout(Duration::from_secs(5), stream.next())
+        .await
+        .unwrap()
+    {
         match ev.unwrap() {
             WatchEvent::Added(p) => added |= p.metadata.name.as_deref() == Some("w1"),
             WatchEvent::Bookmark(b) => {
@@ -101,7 +192,11 @@ async fn watch_resumes_from_a_resource_version_and_sends_bookmarks() {
 
     // timeoutSeconds ends the stream.
     let started = std::time::Instant::now();
-    let mut short = pods.watch(&WatchParams::default().timeout(1), &bookmark_rv.to_string()).await.unwrap().boxed();
+    let mut short = pods
+        .watch(&WatchParams::default().timeout(1), &bookmark_rv.to_string())
+        .await
+        .unwrap()
+        .boxed();
     while short.try_next().await.unwrap().is_some() {}
     assert!(started.elapsed() < Duration::from_secs(4));
     sim.shutdown().await;
@@ -114,12 +209,21 @@ async fn a_label_watch_sees_objects_leave_the_selection() {
     create(&pods, &pod("lbl", "sleeper:1")).await;
     let wp = WatchParams::default().labels("app=lbl");
     let mut stream = pods.watch(&wp, "0").await.unwrap().boxed();
-    pods.patch_metadata("lbl", &kube::api::PatchParams::default(), &kube::api::Patch::Merge(json!({"metadata": {"labels": {"app": "other"}}})))
+    pods.patch_metadata(
+        "lbl",
+        &kube::api::PatchParams::default(),
+        &kube::api::Patch::Merge(json!({"metadata": {"labels": {"app": "other"}}})),
+    )
+    .await
+    .expect_err("patch is not served");
+    pods.delete("lbl", &DeleteParams::default().grace_period(0))
         .await
-        .expect_err("patch is not served");
-    pods.delete("lbl", &DeleteParams::default().grace_period(0)).await.unwrap();
+        .unwrap();
     let mut kinds = Vec::new();
-    while let Some(ev) = tokio::time::timeout(Duration::from_secs(5), stream.next()).await.unwrap() {
+    while let Some(ev) = tokio::time::timeout(Duration::from_secs(5), stream.next())
+        .await
+        .unwrap()
+    {
         let k = match ev.unwrap() {
             WatchEvent::Added(_) => "ADDED",
             WatchEvent::Modified(_) => "MODIFIED",
@@ -153,27 +257,49 @@ async fn owned_services_are_garbage_collected_with_their_pod_unless_orphaned() {
     let pods: Api<Pod> = Api::default_namespaced(c.clone());
     let svcs: Api<Service> = Api::default_namespaced(c.clone());
     let owner = create(&pods, &pod("owner", "tcp-echo:1")).await;
-    let svc = svcs.create(&PostParams::default(), &owned_service("owned", &owner)).await.unwrap();
+    let svc = svcs
+        .create(&PostParams::default(), &owned_service("owned", &owner))
+        .await
+        .unwrap();
     assert!(svc.spec.unwrap().cluster_ip.unwrap().starts_with("10.96."));
     wait_for(&pods, "owner", "Running", is_running()).await;
-    let local = sim.resolve_service("default", "owned").expect("service resolves to the pod");
-    assert_ne!(local, 8080, "container port 8080 is mapped to a private local port");
+    let local = sim
+        .resolve_service("default", "owned")
+        .expect("service resolves to the pod");
+    assert_ne!(
+        local, 8080,
+        "container port 8080 is mapped to a private local port"
+    );
 
-    pods.delete("owner", &DeleteParams::default().grace_period(0)).await.unwrap();
+    pods.delete("owner", &DeleteParams::default().grace_period(0))
+        .await
+        .unwrap();
     let gone = async {
         while svcs.get_opt("owned").await.unwrap().is_some() {
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
     };
-    tokio::time::timeout(Duration::from_secs(5), gone).await.expect("service collected");
+    tokio::time::timeout(Duration::from_secs(5), gone)
+        .await
+        .expect("service collected");
 
     let keeper = create(&pods, &pod("keeper", "sleeper:1")).await;
-    svcs.create(&PostParams::default(), &owned_service("kept", &keeper)).await.unwrap();
-    let orphan = DeleteParams { propagation_policy: Some(PropagationPolicy::Orphan), grace_period_seconds: Some(0), ..Default::default() };
+    svcs.create(&PostParams::default(), &owned_service("kept", &keeper))
+        .await
+        .unwrap();
+    let orphan = DeleteParams {
+        propagation_policy: Some(PropagationPolicy::Orphan),
+        grace_period_seconds: Some(0),
+        ..Default::default()
+    };
     pods.delete("keeper", &orphan).await.unwrap();
     tokio::time::sleep(Duration::from_millis(200)).await;
     let kept = svcs.get("kept").await.expect("orphaned service stays");
-    assert!(kept.metadata.owner_references.unwrap_or_default().is_empty());
+    assert!(kept
+        .metadata
+        .owner_references
+        .unwrap_or_default()
+        .is_empty());
     sim.shutdown().await;
 }
 
@@ -184,8 +310,13 @@ async fn foreground_deletion_removes_dependents_first() {
     let pods: Api<Pod> = Api::default_namespaced(c.clone());
     let svcs: Api<Service> = Api::default_namespaced(c.clone());
     let owner = create(&pods, &pod("fg", "sleeper:1")).await;
-    svcs.create(&PostParams::default(), &owned_service("fg-svc", &owner)).await.unwrap();
-    let dp = DeleteParams { propagation_policy: Some(PropagationPolicy::Foreground), ..Default::default() };
+    svcs.create(&PostParams::default(), &owned_service("fg-svc", &owner))
+        .await
+        .unwrap();
+    let dp = DeleteParams {
+        propagation_policy: Some(PropagationPolicy::Foreground),
+        ..Default::default()
+    };
     pods.delete("fg", &dp).await.unwrap();
     wait_deleted(&pods, "fg", owner.metadata.uid.as_deref().unwrap()).await;
     assert!(svcs.get_opt("fg-svc").await.unwrap().is_none());
@@ -194,31 +325,59 @@ async fn foreground_deletion_removes_dependents_first() {
 
 #[tokio::test]
 async fn injected_faults_and_deny_rules() {
-    let rules: Rules = toml::from_str("[[deny]]\nverb = \"delete\"\nresource = \"pods\"\n").unwrap();
-    let sim = start_with(Config { images: images(), rules, ..Config::default() }).await;
+    let rules: Rules =
+        toml::from_str("[[deny]]\nverb = \"delete\"\nresource = \"pods\"\n").unwrap();
+    let sim = start_with(Config {
+        images: images(),
+        rules,
+        ..Config::default()
+    })
+    .await;
     let pods: Api<Pod> = Api::default_namespaced(client(&sim));
     create(&pods, &pod("f", "sleeper:1")).await;
-    let e = api_err(pods.delete("f", &DeleteParams::default()).await.unwrap_err());
+    let e = api_err(
+        pods.delete("f", &DeleteParams::default())
+            .await
+            .unwrap_err(),
+    );
     assert_eq!((e.code, e.reason.as_str()), (403, "Forbidden"));
-    assert!(e.message.contains("cannot delete resource \"pods\""), "{}", e.message);
+    assert!(
+        e.message.contains("cannot delete resource \"pods\""),
+        "{}",
+        e.message
+    );
 
     sim.faults().fail(Matcher::new("get", "pods"), Some(1));
     assert_eq!(api_err(pods.get("f").await.unwrap_err()).code, 500);
     assert!(pods.get("f").await.is_ok(), "only one failure was injected");
 
-    sim.faults().delay(Matcher::new("list", "pods"), Duration::from_millis(300));
+    sim.faults()
+        .delay(Matcher::new("list", "pods"), Duration::from_millis(300));
     let t = std::time::Instant::now();
     pods.list(&ListParams::default()).await.unwrap();
     assert!(t.elapsed() >= Duration::from_millis(300));
 
     sim.faults().deny(Matcher::new("create", "pods/attach"));
-    let e = api_err(pods.attach("f", &kube::api::AttachParams::default()).await.err().unwrap());
+    let e = api_err(
+        pods.attach("f", &kube::api::AttachParams::default())
+            .await
+            .err()
+            .unwrap(),
+    );
     assert_eq!(e.code, 403);
 
     sim.faults().end_watches_after_events(Some(1));
-    let mut w = pods.watch(&WatchParams::default(), "0").await.unwrap().boxed();
+    let mut w = pods
+        .watch(&WatchParams::default(), "0")
+        .await
+        .unwrap()
+        .boxed();
     let mut n = 0;
-    while tokio::time::timeout(Duration::from_secs(5), w.next()).await.unwrap().is_some() {
+    while tokio::time::timeout(Duration::from_secs(5), w.next())
+        .await
+        .unwrap()
+        .is_some()
+    {
         n += 1;
     }
     assert_eq!(n, 1, "the stream ended after one event");
@@ -230,10 +389,17 @@ async fn injected_faults_and_deny_rules() {
 async fn close_all_watches_ends_open_streams() {
     let sim = start().await;
     let pods: Api<Pod> = Api::default_namespaced(client(&sim));
-    let mut w = pods.watch(&WatchParams::default(), "0").await.unwrap().boxed();
+    let mut w = pods
+        .watch(&WatchParams::default(), "0")
+        .await
+        .unwrap()
+        .boxed();
     let waiter = tokio::spawn(async move { while w.next().await.is_some() {} });
     tokio::time::sleep(Duration::from_millis(100)).await;
     sim.faults().close_all_watches();
-    tokio::time::timeout(Duration::from_secs(5), waiter).await.expect("stream ended").unwrap();
+    tokio::time::timeout(Duration::from_secs(5), waiter)
+        .await
+        .expect("stream ended")
+        .unwrap();
     sim.shutdown().await;
 }

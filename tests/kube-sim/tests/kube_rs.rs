@@ -17,11 +17,26 @@ async fn attach_echo_round_trip_then_delete() {
     let created = create(&pods, &pod("echo", "echo:1")).await;
     assert_eq!(phase(Some(&created)).as_deref(), Some("Pending"));
     let running = wait_for(&pods, "echo", "Running", is_running()).await;
-    let cs = &running.status.as_ref().unwrap().container_statuses.as_ref().unwrap()[0];
-    assert!(cs.ready && cs.state.as_ref().unwrap().running.is_some(), "{cs:?}");
+    let cs = &running
+        .status
+        .as_ref()
+        .unwrap()
+        .container_statuses
+        .as_ref()
+        .unwrap()[0];
+    assert!(
+        cs.ready && cs.state.as_ref().unwrap().running.is_some(),
+        "{cs:?}"
+    );
 
     let mut attached = pods
-        .attach("echo", &AttachParams::default().stdin(true).stdout(true).stderr(true))
+        .attach(
+            "echo",
+            &AttachParams::default()
+                .stdin(true)
+                .stdout(true)
+                .stderr(true),
+        )
         .await
         .expect("attach");
     let mut stdin = attached.stdin().unwrap();
@@ -37,19 +52,35 @@ async fn attach_echo_round_trip_then_delete() {
     let mut out = String::new();
     stdout.read_to_string(&mut out).await.unwrap();
     assert_eq!(out, "hello over attach\n");
-    let status = tokio::time::timeout(Duration::from_secs(10), status).await.expect("status in time").expect("a status");
+    let status = tokio::time::timeout(Duration::from_secs(10), status)
+        .await
+        .expect("status in time")
+        .expect("a status");
     assert_eq!(status.status.as_deref(), Some("Success"));
     attached.join().await.expect("clean end");
     assert_eq!(err_task.await.unwrap().unwrap(), "");
 
     // stdinOnce: the EOF made cat exit 0, so the pod completes.
-    let done = wait_for(&pods, "echo", "Succeeded", |p: Option<&Pod>| phase(p).as_deref() == Some("Succeeded")).await;
-    let term = done.status.unwrap().container_statuses.unwrap()[0].state.clone().unwrap().terminated.unwrap();
+    let done = wait_for(&pods, "echo", "Succeeded", |p: Option<&Pod>| {
+        phase(p).as_deref() == Some("Succeeded")
+    })
+    .await;
+    let term = done.status.unwrap().container_statuses.unwrap()[0]
+        .state
+        .clone()
+        .unwrap()
+        .terminated
+        .unwrap();
     assert_eq!(term.exit_code, 0);
     assert_eq!(term.reason.as_deref(), Some("Completed"));
-    assert_eq!(pods.logs("echo", &LogParams::default()).await.unwrap(), "hello over attach\n");
+    assert_eq!(
+        pods.logs("echo", &LogParams::default()).await.unwrap(),
+        "hello over attach\n"
+    );
 
-    pods.delete("echo", &DeleteParams::default()).await.expect("delete");
+    pods.delete("echo", &DeleteParams::default())
+        .await
+        .expect("delete");
     wait_deleted(&pods, "echo", &done.metadata.uid.unwrap()).await;
     assert!(pods.get_opt("echo").await.unwrap().is_none());
     sim.shutdown().await;
@@ -92,7 +123,9 @@ async fn port_forward_to_a_closed_port_reports_on_the_error_channel() {
     create(&pods, &pod("sl", "sleeper:1")).await;
     wait_for(&pods, "sl", "Running", is_running()).await;
     let mut pf = pods.portforward("sl", &[8080]).await.expect("portforward");
-    let err = tokio::time::timeout(Duration::from_secs(5), pf.take_error(8080).unwrap()).await.unwrap();
+    let err = tokio::time::timeout(Duration::from_secs(5), pf.take_error(8080).unwrap())
+        .await
+        .unwrap();
     assert!(err.unwrap().contains("error forwarding port 8080"));
     sim.shutdown().await;
 }
@@ -102,10 +135,20 @@ async fn unknown_image_goes_err_image_pull_then_back_off() {
     let sim = start().await;
     let pods: Api<Pod> = Api::default_namespaced(client(&sim));
     create(&pods, &pod("nope", "nope:404")).await;
-    wait_for(&pods, "nope", "ErrImagePull", |p: Option<&Pod>| waiting_reason(p).as_deref() == Some("ErrImagePull")).await;
-    let p = wait_for(&pods, "nope", "ImagePullBackOff", |p: Option<&Pod>| waiting_reason(p).as_deref() == Some("ImagePullBackOff")).await;
+    wait_for(&pods, "nope", "ErrImagePull", |p: Option<&Pod>| {
+        waiting_reason(p).as_deref() == Some("ErrImagePull")
+    })
+    .await;
+    let p = wait_for(&pods, "nope", "ImagePullBackOff", |p: Option<&Pod>| {
+        waiting_reason(p).as_deref() == Some("ImagePullBackOff")
+    })
+    .await;
     assert_eq!(phase(Some(&p)).as_deref(), Some("Pending"));
-    let err = pods.attach("nope", &AttachParams::default()).await.err().expect("attach refused");
+    let err = pods
+        .attach("nope", &AttachParams::default())
+        .await
+        .err()
+        .expect("attach refused");
     assert!(err.to_string().contains("waiting to start"), "{err}");
     sim.shutdown().await;
 }
@@ -115,23 +158,28 @@ async fn root_image_with_run_as_non_root_is_a_config_error() {
     let sim = start().await;
     let pods: Api<Pod> = Api::default_namespaced(client(&sim));
     let mut p = pod("rooty", "root:1");
-    p.spec.as_mut().unwrap().security_context = Some(k8s_openapi::api::core::v1::PodSecurityContext {
-        run_as_non_root: Some(true),
-        ..Default::default()
-    });
+    p.spec.as_mut().unwrap().security_context =
+        Some(k8s_openapi::api::core::v1::PodSecurityContext {
+            run_as_non_root: Some(true),
+            ..Default::default()
+        });
     create(&pods, &p).await;
-    let got = wait_for(&pods, "rooty", "CreateContainerConfigError", |p: Option<&Pod>| {
-        waiting_reason(p).as_deref() == Some("CreateContainerConfigError")
-    })
+    let got = wait_for(
+        &pods,
+        "rooty",
+        "CreateContainerConfigError",
+        |p: Option<&Pod>| waiting_reason(p).as_deref() == Some("CreateContainerConfigError"),
+    )
     .await;
     assert_eq!(phase(Some(&got)).as_deref(), Some("Pending"));
     // A numeric non-root user makes the same image start.
     let mut ok = pod("rooty-ok", "root:1");
-    ok.spec.as_mut().unwrap().security_context = Some(k8s_openapi::api::core::v1::PodSecurityContext {
-        run_as_non_root: Some(true),
-        run_as_user: Some(65532),
-        ..Default::default()
-    });
+    ok.spec.as_mut().unwrap().security_context =
+        Some(k8s_openapi::api::core::v1::PodSecurityContext {
+            run_as_non_root: Some(true),
+            run_as_user: Some(65532),
+            ..Default::default()
+        });
     create(&pods, &ok).await;
     wait_for(&pods, "rooty-ok", "Running", is_running()).await;
     sim.shutdown().await;
@@ -142,8 +190,16 @@ async fn failing_process_ends_failed_with_its_exit_code_and_logs() {
     let sim = start().await;
     let pods: Api<Pod> = Api::default_namespaced(client(&sim));
     create(&pods, &pod("fails", "fail:1")).await;
-    let p = wait_for(&pods, "fails", "Failed", |p: Option<&Pod>| phase(p).as_deref() == Some("Failed")).await;
-    let term = p.status.unwrap().container_statuses.unwrap()[0].state.clone().unwrap().terminated.unwrap();
+    let p = wait_for(&pods, "fails", "Failed", |p: Option<&Pod>| {
+        phase(p).as_deref() == Some("Failed")
+    })
+    .await;
+    let term = p.status.unwrap().container_statuses.unwrap()[0]
+        .state
+        .clone()
+        .unwrap()
+        .terminated
+        .unwrap();
     assert_eq!((term.exit_code, term.reason.as_deref()), (3, Some("Error")));
     let logs = pods.logs("fails", &LogParams::default()).await.unwrap();
     assert!(logs.contains("out\n") && logs.contains("err\n"), "{logs:?}");
@@ -154,12 +210,21 @@ async fn failing_process_ends_failed_with_its_exit_code_and_logs() {
 async fn container_creating_precedes_running_for_a_slow_image() {
     let sim = start().await;
     let pods: Api<Pod> = Api::default_namespaced(client(&sim));
-    let mut watch = pods.watch(&WatchParams::default().fields("metadata.name=slow"), "0").await.unwrap().boxed();
+    let mut watch = pods
+        .watch(&WatchParams::default().fields("metadata.name=slow"), "0")
+        .await
+        .unwrap()
+        .boxed();
     create(&pods, &pod("slow", "slow:1")).await;
     let mut reasons = Vec::new();
-    while let Some(ev) = tokio::time::timeout(Duration::from_secs(10), watch.next()).await.unwrap() {
+    while let Some(ev) = tokio::time::timeout(Duration::from_secs(10), watch.next())
+        .await
+        .unwrap()
+    {
         if let WatchEvent::Added(p) | WatchEvent::Modified(p) = ev.unwrap() {
-            let label = waiting_reason(Some(&p)).or_else(|| phase(Some(&p))).unwrap_or_default();
+            let label = waiting_reason(Some(&p))
+                .or_else(|| phase(Some(&p)))
+                .unwrap_or_default();
             if reasons.last() != Some(&label) {
                 reasons.push(label.clone());
             }
@@ -198,8 +263,14 @@ async fn pod_env_and_args_reach_the_process() {
     q.spec.as_mut().unwrap().containers[0].command = Some(vec!["sh".into(), "-c".into()]);
     q.spec.as_mut().unwrap().containers[0].args = Some(vec!["echo overridden".into()]);
     create(&pods, &q).await;
-    wait_for(&pods, "override", "Succeeded", |p: Option<&Pod>| phase(p).as_deref() == Some("Succeeded")).await;
-    assert_eq!(pods.logs("override", &LogParams::default()).await.unwrap(), "overridden\n");
+    wait_for(&pods, "override", "Succeeded", |p: Option<&Pod>| {
+        phase(p).as_deref() == Some("Succeeded")
+    })
+    .await;
+    assert_eq!(
+        pods.logs("override", &LogParams::default()).await.unwrap(),
+        "overridden\n"
+    );
     sim.shutdown().await;
 }
 
@@ -227,8 +298,14 @@ async fn active_deadline_fails_the_pod_without_deleting_it() {
     p.spec.as_mut().unwrap().active_deadline_seconds = Some(1);
     create(&pods, &p).await;
     wait_for(&pods, "deadline", "Running", is_running()).await;
-    let failed = wait_for(&pods, "deadline", "Failed", |p: Option<&Pod>| phase(p).as_deref() == Some("Failed")).await;
-    assert_eq!(failed.status.unwrap().reason.as_deref(), Some("DeadlineExceeded"));
+    let failed = wait_for(&pods, "deadline", "Failed", |p: Option<&Pod>| {
+        phase(p).as_deref() == Some("Failed")
+    })
+    .await;
+    assert_eq!(
+        failed.status.unwrap().reason.as_deref(),
+        Some("DeadlineExceeded")
+    );
     assert_eq!(sim.live_processes(), 0);
     sim.shutdown().await;
 }

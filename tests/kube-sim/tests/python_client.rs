@@ -42,7 +42,9 @@ print(json.dumps(out))
 fn python() -> PathBuf {
     std::env::var_os("KUBE_SIM_PYTHON")
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../.deps/venv/bin/python"))
+        .unwrap_or_else(|| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../.deps/venv/bin/python")
+        })
 }
 
 #[tokio::test]
@@ -64,10 +66,14 @@ async fn python_client_create_get_watch_delete() {
         .arg(sim.kubeconfig_path())
         .kill_on_drop(true)
         .output();
-    let out = tokio::time::timeout(Duration::from_secs(60), child).await.expect("python in time").unwrap();
+    let out = tokio::time::timeout(Duration::from_secs(60), child)
+        .await
+        .expect("python in time")
+        .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "python failed: {stderr}");
-    let got: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {stderr}"));
+    let got: serde_json::Value =
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {stderr}"));
     assert_eq!(
         got,
         serde_json::json!({

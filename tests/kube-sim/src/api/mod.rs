@@ -15,7 +15,9 @@ use crate::store::Kind;
 /// Fills in `metadata.name` from `generateName` and checks the name and namespace.
 pub fn prepare_metadata(kind: Kind, namespace: &str, obj: &mut Value) -> Result<String, ApiError> {
     if !obj.is_object() {
-        return Err(ApiError::bad_request("the body of the request must be an object"));
+        return Err(ApiError::bad_request(
+            "the body of the request must be an object",
+        ));
     }
     if let Some(ns) = obj["metadata"]["namespace"].as_str() {
         if ns != namespace {
@@ -24,10 +26,18 @@ pub fn prepare_metadata(kind: Kind, namespace: &str, obj: &mut Value) -> Result<
             ));
         }
     }
-    let mut name = obj["metadata"]["name"].as_str().unwrap_or_default().to_owned();
+    let mut name = obj["metadata"]["name"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
     if name.is_empty() {
         if let Some(prefix) = obj["metadata"]["generateName"].as_str() {
-            let suffix: String = uuid::Uuid::new_v4().simple().to_string().chars().take(5).collect();
+            let suffix: String = uuid::Uuid::new_v4()
+                .simple()
+                .to_string()
+                .chars()
+                .take(5)
+                .collect();
             name = format!("{}{suffix}", &prefix[..prefix.len().min(58)]);
             obj["metadata"]["name"] = Value::String(name.clone());
         }
@@ -36,11 +46,21 @@ pub fn prepare_metadata(kind: Kind, namespace: &str, obj: &mut Value) -> Result<
         return Err(ApiError::invalid(
             kind,
             "",
-            vec![("metadata.name".into(), "Required value: name or generateName is required".into())],
+            vec![(
+                "metadata.name".into(),
+                "Required value: name or generateName is required".into(),
+            )],
         ));
     }
     if let Some(msg) = dns1123_label_error(&name) {
-        return Err(ApiError::invalid(kind, &name, vec![("metadata.name".into(), format!("Invalid value: \"{name}\": {msg}"))]));
+        return Err(ApiError::invalid(
+            kind,
+            &name,
+            vec![(
+                "metadata.name".into(),
+                format!("Invalid value: \"{name}\": {msg}"),
+            )],
+        ));
     }
     Ok(name)
 }
@@ -54,17 +74,27 @@ pub struct DeleteOptions {
 impl DeleteOptions {
     pub fn from(query: &Query, body: &Value) -> Result<Self, ApiError> {
         let grace = match query.get("gracePeriodSeconds") {
-            Some(g) => Some(g.parse().map_err(|_| ApiError::bad_request("invalid gracePeriodSeconds"))?),
+            Some(g) => Some(
+                g.parse()
+                    .map_err(|_| ApiError::bad_request("invalid gracePeriodSeconds"))?,
+            ),
             None => body["gracePeriodSeconds"].as_i64(),
         };
         let propagation = query
             .get("propagationPolicy")
             .cloned()
             .or_else(|| body["propagationPolicy"].as_str().map(str::to_owned))
-            .or_else(|| body["orphanDependents"].as_bool().filter(|o| *o).map(|_| "Orphan".into()))
+            .or_else(|| {
+                body["orphanDependents"]
+                    .as_bool()
+                    .filter(|o| *o)
+                    .map(|_| "Orphan".into())
+            })
             .unwrap_or_else(|| "Background".into());
         if !matches!(propagation.as_str(), "Background" | "Foreground" | "Orphan") {
-            return Err(ApiError::bad_request(format!("unsupported propagationPolicy {propagation:?}")));
+            return Err(ApiError::bad_request(format!(
+                "unsupported propagationPolicy {propagation:?}"
+            )));
         }
         Ok(DeleteOptions { grace, propagation })
     }

@@ -11,13 +11,23 @@ pub fn handle(method: &Method, target: &Target) -> Result<Resp, ApiError> {
         return Err(ApiError::method_not_allowed());
     }
     let Some(name) = &target.name else {
-        let items: Vec<_> = ["default", "kube-system"].iter().map(|n| namespace(n)).collect();
-        return Ok(json_response(200, &json!({
-            "kind": "NamespaceList", "apiVersion": "v1", "metadata": {"resourceVersion": "1"}, "items": items,
-        })));
+        let items: Vec<_> = ["default", "kube-system"]
+            .iter()
+            .map(|n| namespace(n))
+            .collect();
+        return Ok(json_response(
+            200,
+            &json!({
+                "kind": "NamespaceList", "apiVersion": "v1", "metadata": {"resourceVersion": "1"}, "items": items,
+            }),
+        ));
     };
     if dns1123_label_error(name).is_some() {
-        return Err(ApiError::new(404, "NotFound", format!("namespaces \"{name}\" not found")));
+        return Err(ApiError::new(
+            404,
+            "NotFound",
+            format!("namespaces \"{name}\" not found"),
+        ));
     }
     Ok(json_response(200, &namespace(name)))
 }

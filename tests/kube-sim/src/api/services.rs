@@ -17,25 +17,48 @@ use crate::Ctx;
 
 static NEXT_IP: AtomicU32 = AtomicU32::new(10);
 
-pub async fn handle(ctx: &Arc<Ctx>, req: Request<Incoming>, t: Target, q: Query, verb: &str) -> Result<Resp, ApiError> {
+pub async fn handle(
+    ctx: &Arc<Ctx>,
+    req: Request<Incoming>,
+    t: Target,
+    q: Query,
+    verb: &str,
+) -> Result<Resp, ApiError> {
     let ns = t.namespace.clone();
     let wants_table = req
         .headers()
         .get(hyper::header::ACCEPT)
         .and_then(|a| a.to_str().ok())
         .is_some_and(|a| a.contains("as=Table"));
-    match (req.method().clone(), t.name.as_deref(), t.subresource.as_deref()) {
-        (Method::GET, None, None) if verb == "watch" => super::watch::watch(ctx, Kind::Service, ns.as_deref(), &q),
-        (Method::GET, None, None) if wants_table => super::table::list(ctx, Kind::Service, ns.as_deref(), &q),
+    match (
+        req.method().clone(),
+        t.name.as_deref(),
+        t.subresource.as_deref(),
+    ) {
+        (Method::GET, None, None) if verb == "watch" => {
+            super::watch::watch(ctx, Kind::Service, ns.as_deref(), &q)
+        }
+        (Method::GET, None, None) if wants_table => {
+            super::table::list(ctx, Kind::Service, ns.as_deref(), &q)
+        }
         (Method::GET, None, None) => super::watch::list(ctx, Kind::Service, ns.as_deref(), &q),
         (Method::POST, None, None) => {
             let ns = ns.ok_or_else(ApiError::method_not_allowed)?;
             create(ctx, &ns, read_json(req).await?)
         }
         (method, Some(name), None) => {
-            let ns = ns.ok_or_else(|| ApiError::new(404, "NotFound", "the server could not find the requested resource"))?;
+            let ns = ns.ok_or_else(|| {
+                ApiError::new(
+                    404,
+                    "NotFound",
+                    "the server could not find the requested resource",
+                )
+            })?;
             let key = Key::new(Kind::Service, &ns, name);
-            let svc = ctx.store.get(&key).ok_or_else(|| ApiError::not_found(Kind::Service, name))?;
+            let svc = ctx
+                .store
+                .get(&key)
+                .ok_or_else(|| ApiError::not_found(Kind::Service, name))?;
             match method {
                 Method::GET if wants_table => Ok(super::table::single(Kind::Service, &svc)),
                 Method::GET => Ok(object_response(StatusCode::OK, &svc)),
@@ -58,8 +81,11 @@ pub async fn handle(ctx: &Arc<Ctx>, req: Request<Incoming>, t: Target, q: Query,
 
 fn create(ctx: &Ctx, ns: &str, mut body: Value) -> Result<Resp, ApiError> {
     let name = prepare_metadata(Kind::Service, ns, &mut body)?;
-    let mut svc: Service = serde_json::from_value(body)
-        .map_err(|e| ApiError::bad_request(format!("Service in version \"v1\" cannot be handled as a Service: {e}")))?;
+    let mut svc: Service = serde_json::from_value(body).map_err(|e| {
+        ApiError::bad_request(format!(
+            "Service in version \"v1\" cannot be handled as a Service: {e}"
+        ))
+    })?;
     let spec = svc.spec.get_or_insert_with(Default::default);
     let kind = spec.type_.get_or_insert_with(|| "ClusterIP".into()).clone();
     if kind != "ExternalName" && spec.cluster_ip.as_deref() != Some("None") {
@@ -74,7 +100,13 @@ fn create(ctx: &Ctx, ns: &str, mut body: Value) -> Result<Resp, ApiError> {
         p.protocol.get_or_insert_with(|| "TCP".into());
         p.target_port.get_or_insert(IntOrString::Int(p.port));
         if !(1..=65535).contains(&p.port) {
-            causes.push((format!("spec.ports[{i}].port"), format!("Invalid value: {}: must be between 1 and 65535, inclusive", p.port)));
+            causes.push((
+                format!("spec.ports[{i}].port"),
+                format!(
+                    "Invalid value: {}: must be between 1 and 65535, inclusive",
+                    p.port
+                ),
+            ));
         }
     }
     if !causes.is_empty() {
@@ -82,7 +114,9 @@ fn create(ctx: &Ctx, ns: &str, mut body: Value) -> Result<Resp, ApiError> {
     }
     let mut value = serde_json::to_value(&svc).map_err(|e| ApiError::internal(e.to_string()))?;
     value["status"] = json!({"loadBalancer": {}});
-    let stored = ctx.store.create(Key::new(Kind::Service, ns, &name), value)?;
+    let stored = ctx
+        .store
+        .create(Key::new(Kind::Service, ns, &name), value)?;
     Ok(object_response(StatusCode::CREATED, &stored))
 }
 
@@ -93,12 +127,16 @@ pub fn resolve(ctx: &Ctx, ns: &str, name: &str, port: Option<u16>) -> Option<u16
     let selector = LabelSelector::from_map(svc["spec"]["selector"].as_object()?);
     let ports = svc["spec"]["ports"].as_array()?;
     let svc_port = match port {
-        Some(p) => ports.iter().find(|sp| sp["port"].as_u64() == Some(u64::from(p)))?,
+        Some(p) => ports
+            .iter()
+            .find(|sp| sp["port"].as_u64() == Some(u64::from(p)))?,
         None => ports.first()?,
     };
     let (pods, _) = ctx.store.list(Kind::Pod, Some(ns));
     let pod = pods.into_iter().find(|p| {
-        selector.matches(p) && p["status"]["phase"] == "Running" && p["metadata"]["deletionTimestamp"].is_null()
+        selector.matches(p)
+            && p["status"]["phase"] == "Running"
+            && p["metadata"]["deletionTimestamp"].is_null()
     })?;
     let target = &svc_port["targetPort"];
     let container_port = match target {
@@ -112,5 +150,10 @@ pub fn resolve(ctx: &Ctx, ns: &str, name: &str, port: Option<u16>) -> Option<u16
         _ => svc_port["port"].as_u64()? as u16,
     };
     let rt = ctx.kubelet.runtime_of(&pod)?;
-    Some(rt.ports.get(&container_port).copied().unwrap_or(container_port))
+    Some(
+        rt.ports
+            .get(&container_port)
+            .copied()
+            .unwrap_or(container_port),
+    )
 }

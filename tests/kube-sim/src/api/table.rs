@@ -31,9 +31,16 @@ fn columns(kind: Kind) -> Vec<Value> {
 }
 
 fn age(obj: &Value) -> String {
-    let created = obj["metadata"]["creationTimestamp"].as_str().and_then(|t| t.parse::<jiff::Timestamp>().ok());
-    let Some(created) = created else { return "<unknown>".into() };
-    let secs = jiff::Timestamp::now().duration_since(created).as_secs().max(0);
+    let created = obj["metadata"]["creationTimestamp"]
+        .as_str()
+        .and_then(|t| t.parse::<jiff::Timestamp>().ok());
+    let Some(created) = created else {
+        return "<unknown>".into();
+    };
+    let secs = jiff::Timestamp::now()
+        .duration_since(created)
+        .as_secs()
+        .max(0);
     match secs {
         s if s < 120 => format!("{s}s"),
         s if s < 7200 => format!("{}m", s / 60),
@@ -43,8 +50,16 @@ fn age(obj: &Value) -> String {
 
 /// The STATUS column as kubectl's pod printer computes it.
 pub fn pod_status_column(pod: &Value) -> String {
-    let mut reason = pod["status"]["reason"].as_str().or(pod["status"]["phase"].as_str()).unwrap_or("Pending").to_owned();
-    for cs in pod["status"]["containerStatuses"].as_array().into_iter().flatten() {
+    let mut reason = pod["status"]["reason"]
+        .as_str()
+        .or(pod["status"]["phase"].as_str())
+        .unwrap_or("Pending")
+        .to_owned();
+    for cs in pod["status"]["containerStatuses"]
+        .as_array()
+        .into_iter()
+        .flatten()
+    {
         let state = &cs["state"];
         if let Some(r) = state["waiting"]["reason"].as_str() {
             reason = r.to_owned();
@@ -62,11 +77,23 @@ fn cells(kind: Kind, obj: &Value) -> Vec<Value> {
     let name = obj["metadata"]["name"].clone();
     match kind {
         Kind::Pod => {
-            let statuses = obj["status"]["containerStatuses"].as_array().cloned().unwrap_or_default();
+            let statuses = obj["status"]["containerStatuses"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default();
             let total = obj["spec"]["containers"].as_array().map_or(0, Vec::len);
             let ready = statuses.iter().filter(|c| c["ready"] == true).count();
-            let restarts: u64 = statuses.iter().filter_map(|c| c["restartCount"].as_u64()).sum();
-            vec![name, json!(format!("{ready}/{total}")), json!(pod_status_column(obj)), json!(restarts), json!(age(obj))]
+            let restarts: u64 = statuses
+                .iter()
+                .filter_map(|c| c["restartCount"].as_u64())
+                .sum();
+            vec![
+                name,
+                json!(format!("{ready}/{total}")),
+                json!(pod_status_column(obj)),
+                json!(restarts),
+                json!(age(obj)),
+            ]
         }
         Kind::Service => {
             let ports: Vec<String> = obj["spec"]["ports"]
@@ -79,7 +106,11 @@ fn cells(kind: Kind, obj: &Value) -> Vec<Value> {
                 name,
                 obj["spec"]["type"].clone(),
                 obj["spec"]["clusterIP"].clone(),
-                json!(if ports.is_empty() { "<none>".into() } else { ports.join(",") }),
+                json!(if ports.is_empty() {
+                    "<none>".into()
+                } else {
+                    ports.join(",")
+                }),
                 json!(age(obj)),
             ]
         }
@@ -101,7 +132,12 @@ fn table(kind: Kind, objs: &[Value], rv: u64) -> Value {
     })
 }
 
-pub fn list(ctx: &Ctx, kind: Kind, namespace: Option<&str>, query: &Query) -> Result<Resp, ApiError> {
+pub fn list(
+    ctx: &Ctx,
+    kind: Kind,
+    namespace: Option<&str>,
+    query: &Query,
+) -> Result<Resp, ApiError> {
     let filter = Filter::from_query(query, kind)?;
     let (items, rv) = ctx.store.list(kind, namespace);
     let items: Vec<Value> = items.into_iter().filter(|o| filter.matches(o)).collect();
@@ -109,6 +145,9 @@ pub fn list(ctx: &Ctx, kind: Kind, namespace: Option<&str>, query: &Query) -> Re
 }
 
 pub fn single(kind: Kind, obj: &Value) -> Resp {
-    let rv = obj["metadata"]["resourceVersion"].as_str().and_then(|r| r.parse().ok()).unwrap_or(0);
+    let rv = obj["metadata"]["resourceVersion"]
+        .as_str()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(0);
     json_response(200, &table(kind, std::slice::from_ref(obj), rv))
 }

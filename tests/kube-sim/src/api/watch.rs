@@ -27,7 +27,10 @@ impl Filter {
     pub fn from_query(query: &Query, kind: Kind) -> Result<Self, ApiError> {
         Ok(Filter {
             labels: LabelSelector::parse(query.get("labelSelector").map_or("", String::as_str))?,
-            fields: FieldSelector::parse(query.get("fieldSelector").map_or("", String::as_str), kind)?,
+            fields: FieldSelector::parse(
+                query.get("fieldSelector").map_or("", String::as_str),
+                kind,
+            )?,
         })
     }
     pub fn matches(&self, obj: &Value) -> bool {
@@ -35,7 +38,12 @@ impl Filter {
     }
 }
 
-pub fn list(ctx: &Ctx, kind: Kind, namespace: Option<&str>, query: &Query) -> Result<Resp, ApiError> {
+pub fn list(
+    ctx: &Ctx,
+    kind: Kind,
+    namespace: Option<&str>,
+    query: &Query,
+) -> Result<Resp, ApiError> {
     let filter = Filter::from_query(query, kind)?;
     let (items, rv) = ctx.store.list(kind, namespace);
     let items: Vec<Value> = items.into_iter().filter(|o| filter.matches(o)).collect();
@@ -63,7 +71,10 @@ fn bookmark(kind: Kind, rv: u64, initial_end: bool) -> Bytes {
     if initial_end {
         meta["annotations"] = json!({"k8s.io/initial-events-end": "true"});
     }
-    frame("BOOKMARK", &json!({"kind": kind.name(), "apiVersion": "v1", "metadata": meta}))
+    frame(
+        "BOOKMARK",
+        &json!({"kind": kind.name(), "apiVersion": "v1", "metadata": meta}),
+    )
 }
 
 /// What an event looks like to a watcher with a selector: objects that start or stop matching
@@ -82,11 +93,19 @@ fn translate(filter: &Filter, ev: &Event) -> Option<&'static str> {
     }
 }
 
-pub fn watch(ctx: &Arc<Ctx>, kind: Kind, namespace: Option<&str>, query: &Query) -> Result<Resp, ApiError> {
+pub fn watch(
+    ctx: &Arc<Ctx>,
+    kind: Kind,
+    namespace: Option<&str>,
+    query: &Query,
+) -> Result<Resp, ApiError> {
     let filter = Filter::from_query(query, kind)?;
     let since = match query.get("resourceVersion").map(String::as_str) {
         None | Some("") => None,
-        Some(rv) => Some(rv.parse::<u64>().map_err(|_| ApiError::bad_request(format!("invalid resource version: {rv}")))?),
+        Some(rv) => Some(
+            rv.parse::<u64>()
+                .map_err(|_| ApiError::bad_request(format!("invalid resource version: {rv}")))?,
+        ),
     };
     let timeout = query
         .get("timeoutSeconds")
@@ -99,14 +118,33 @@ pub fn watch(ctx: &Arc<Ctx>, kind: Kind, namespace: Option<&str>, query: &Query)
         // A too-old resourceVersion is reported inside the stream, as the API server does.
         Err(err) if err.code == 410 => {
             let body = frame("ERROR", &err.status());
-            return Ok(stream_response(futures_util::stream::once(async move { body }).boxed()));
+            return Ok(stream_response(
+                futures_util::stream::once(async move { body }).boxed(),
+            ));
         }
         Err(err) => return Err(err),
     };
     let (tx, out) = mpsc::channel::<Bytes>(256);
-    let scope = Scope { kind, namespace: namespace.map(str::to_owned) };
-    tokio::spawn(run_watch(ctx.clone(), scope, filter, start, rx, tx, timeout, bookmarks, initial_events));
-    let stream = futures_util::stream::unfold(out, |mut out| async move { out.recv().await.map(|b| (b, out)) });
+    let scope = Scope {
+        kind,
+        namespace: namespace.map(str::to_owned),
+    };
+    tokio::spawn(run_watch(
+        ctx.clone(),
+        scope,
+        filter,
+        start,
+        rx,
+        tx,
+        timeout,
+        bookmarks,
+        initial_events,
+    ));
+    let stream =
+        futures_util::stream::unfold(
+            out,
+            |mut out| async move { out.recv().await.map(|b| (b, out)) },
+        );
     Ok(stream_response(stream.boxed()))
 }
 
@@ -141,7 +179,11 @@ async fn run_watch(
     let deadline = tokio::time::sleep(timeout);
     tokio::pin!(deadline);
     let mut initial: Vec<Bytes> = match start {
-        WatchStart::Current(objs) => objs.iter().filter(|o| filter.matches(o)).map(|o| frame("ADDED", o)).collect(),
+        WatchStart::Current(objs) => objs
+            .iter()
+            .filter(|o| filter.matches(o))
+            .map(|o| frame("ADDED", o))
+            .collect(),
         WatchStart::Since(events) => events
             .iter()
             .filter_map(|e| translate(&filter, e).map(|t| frame(t, &e.object)))
@@ -181,7 +223,9 @@ async fn run_watch(
                 Err(_) => return,
             },
         };
-        if !forward(&filter, &scope, &ev, &tx, &mut sent, &mut last_rv).await || limit.is_some_and(|l| sent >= l) {
+        if !forward(&filter, &scope, &ev, &tx, &mut sent, &mut last_rv).await
+            || limit.is_some_and(|l| sent >= l)
+        {
             return;
         }
     }
@@ -201,7 +245,12 @@ async fn forward(
     sent: &mut usize,
     last_rv: &mut u64,
 ) -> bool {
-    if ev.key.kind != scope.kind || scope.namespace.as_ref().is_some_and(|ns| *ns != ev.key.namespace) {
+    if ev.key.kind != scope.kind
+        || scope
+            .namespace
+            .as_ref()
+            .is_some_and(|ns| *ns != ev.key.namespace)
+    {
         return true;
     }
     *last_rv = ev.rv;

@@ -66,7 +66,11 @@ impl LogBuffer {
     pub fn read_from(&self, from: usize) -> (Vec<Line>, usize, bool) {
         let st = self.lock();
         let start = from.saturating_sub(st.dropped).min(st.lines.len());
-        (st.lines[start..].to_vec(), st.dropped + st.lines.len(), st.closed)
+        (
+            st.lines[start..].to_vec(),
+            st.dropped + st.lines.len(),
+            st.closed,
+        )
     }
 
     /// The absolute index of the first of the last `n` lines.
@@ -89,5 +93,8 @@ fn push(st: &mut State, line: Vec<u8>) {
         st.lines.remove(0);
         st.dropped += 1;
     }
-    st.lines.push(Line { time: crate::now_rfc3339_nanos(), bytes: line });
+    st.lines.push(Line {
+        time: crate::now_rfc3339_nanos(),
+        bytes: line,
+    });
 }

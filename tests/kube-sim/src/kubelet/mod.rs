@@ -16,8 +16,8 @@ use serde_json::{json, Value};
 use crate::error::ApiError;
 use crate::store::Key;
 use crate::Ctx;
-pub use runtime::{ContainerRuntime, ContainerState, Output, PodRuntime, Terminated};
 use runtime::lock;
+pub use runtime::{ContainerRuntime, ContainerState, Output, PodRuntime, Terminated};
 
 /// Node name every pod is bound to.
 pub const NODE_NAME: &str = "kube-sim";
@@ -28,7 +28,9 @@ pub struct Kubelet {
 }
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map_or(0, |a| a.port())
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map_or(0, |a| a.port())
 }
 
 impl Kubelet {
@@ -49,8 +51,14 @@ impl Kubelet {
         let uid = pod.metadata.uid.clone().unwrap_or_default();
         let spec = pod.spec.clone().unwrap_or_default();
         let mut ports = HashMap::new();
-        for p in spec.containers.iter().flat_map(|c| c.ports.iter().flatten()) {
-            ports.entry(p.container_port as u16).or_insert_with(free_port);
+        for p in spec
+            .containers
+            .iter()
+            .flat_map(|c| c.ports.iter().flatten())
+        {
+            ports
+                .entry(p.container_port as u16)
+                .or_insert_with(free_port);
         }
         let containers = spec
             .containers
@@ -147,8 +155,12 @@ async fn run_pod(ctx: Arc<Ctx>, rt: Arc<PodRuntime>) {
 fn runs_as_non_root(pod: &Pod, c: &Container) -> (bool, Option<i64>) {
     let pod_sc = pod.spec.as_ref().and_then(|s| s.security_context.as_ref());
     let c_sc = c.security_context.as_ref();
-    let non_root = c_sc.and_then(|s| s.run_as_non_root).or(pod_sc.and_then(|s| s.run_as_non_root));
-    let user = c_sc.and_then(|s| s.run_as_user).or(pod_sc.and_then(|s| s.run_as_user));
+    let non_root = c_sc
+        .and_then(|s| s.run_as_non_root)
+        .or(pod_sc.and_then(|s| s.run_as_non_root));
+    let user = c_sc
+        .and_then(|s| s.run_as_user)
+        .or(pod_sc.and_then(|s| s.run_as_user));
     (non_root.unwrap_or(false), user)
 }
 
@@ -159,17 +171,28 @@ async fn wait_or_stop(rt: &PodRuntime, d: Duration) -> bool {
     }
 }
 
-async fn run_container(ctx: Arc<Ctx>, rt: Arc<PodRuntime>, spec: Container, c: Arc<ContainerRuntime>) {
+async fn run_container(
+    ctx: Arc<Ctx>,
+    rt: Arc<PodRuntime>,
+    spec: Container,
+    c: Arc<ContainerRuntime>,
+) {
     let image_ref = spec.image.clone().unwrap_or_default();
     let Some(image) = ctx.images.resolve(&image_ref).cloned() else {
         let msg = format!(
             "failed to pull and unpack image \"{image_ref}\": failed to resolve reference \"{image_ref}\": not found"
         );
-        c.set_state(ContainerState::Waiting { reason: "ErrImagePull".into(), message: Some(msg) });
+        c.set_state(ContainerState::Waiting {
+            reason: "ErrImagePull".into(),
+            message: Some(msg),
+        });
         publish(&ctx, &rt);
         if wait_or_stop(&rt, ctx.pull_backoff).await {
             let msg = format!("Back-off pulling image \"{image_ref}\"");
-            c.set_state(ContainerState::Waiting { reason: "ImagePullBackOff".into(), message: Some(msg) });
+            c.set_state(ContainerState::Waiting {
+                reason: "ImagePullBackOff".into(),
+                message: Some(msg),
+            });
             publish(&ctx, &rt);
             rt.stopped().await;
         }
@@ -181,7 +204,10 @@ async fn run_container(ctx: Arc<Ctx>, rt: Arc<PodRuntime>, spec: Container, c: A
             "container has runAsNonRoot and image will run as root (pod: \"{}_{}({})\", container: {})",
             rt.key.name, rt.key.namespace, rt.uid, spec.name
         );
-        c.set_state(ContainerState::Waiting { reason: "CreateContainerConfigError".into(), message: Some(msg) });
+        c.set_state(ContainerState::Waiting {
+            reason: "CreateContainerConfigError".into(),
+            message: Some(msg),
+        });
         publish(&ctx, &rt);
         rt.stopped().await;
         return;
@@ -212,8 +238,16 @@ async fn run_container(ctx: Arc<Ctx>, rt: Arc<PodRuntime>, spec: Container, c: A
         // CrashLoopBackOff: the kubelet waits 10 s, doubling up to five minutes.
         *lock(&c.last_state) = Some(terminated);
         c.restart_count.fetch_add(1, Ordering::SeqCst);
-        let msg = format!("back-off {}s restarting failed container={} pod={}", backoff.as_secs(), c.name, rt.key.name);
-        c.set_state(ContainerState::Waiting { reason: "CrashLoopBackOff".into(), message: Some(msg) });
+        let msg = format!(
+            "back-off {}s restarting failed container={} pod={}",
+            backoff.as_secs(),
+            c.name,
+            rt.key.name
+        );
+        c.set_state(ContainerState::Waiting {
+            reason: "CrashLoopBackOff".into(),
+            message: Some(msg),
+        });
         publish(&ctx, &rt);
         if !wait_or_stop(&rt, backoff).await {
             return;
@@ -243,14 +277,20 @@ async fn run_once(
                 exit_code: 128,
                 signal: None,
                 reason: "StartError".into(),
-                message: Some(format!("failed to start container process: exec: \"{}\": {e}", argv[0])),
+                message: Some(format!(
+                    "failed to start container process: exec: \"{}\": {e}",
+                    argv[0]
+                )),
                 started_at: started_at.clone(),
                 finished_at: started_at,
                 container_id,
             };
         }
     };
-    c.set_state(ContainerState::Running { started_at: started_at.clone(), container_id: container_id.clone() });
+    c.set_state(ContainerState::Running {
+        started_at: started_at.clone(),
+        container_id: container_id.clone(),
+    });
     publish(ctx, rt);
     let status = child.wait().await;
     // PID 1 of a container exiting ends the whole container: its process group goes with it.
@@ -270,7 +310,11 @@ async fn run_once(
     Terminated {
         exit_code,
         signal: None,
-        reason: if exit_code == 0 { "Completed".into() } else { "Error".into() },
+        reason: if exit_code == 0 {
+            "Completed".into()
+        } else {
+            "Error".into()
+        },
         message: None,
         started_at,
         finished_at: crate::now_rfc3339(),
@@ -281,13 +325,19 @@ async fn run_once(
 /// Deletes a pod the way the API server and kubelet do together: graceful (deletionTimestamp,
 /// SIGTERM, SIGKILL after the grace period, then removal) or immediate.
 pub fn delete_pod(ctx: &Arc<Ctx>, key: &Key, grace: Option<i64>) -> Result<Value, ApiError> {
-    let pod = ctx.store.get(key).ok_or_else(|| ApiError::not_found(crate::store::Kind::Pod, &key.name))?;
+    let pod = ctx
+        .store
+        .get(key)
+        .ok_or_else(|| ApiError::not_found(crate::store::Kind::Pod, &key.name))?;
     let rt = ctx.kubelet.runtime_of(&pod);
     let grace = grace
         .or_else(|| pod["spec"]["terminationGracePeriodSeconds"].as_i64())
         .unwrap_or(30)
         .max(0);
-    let terminal = matches!(pod["status"]["phase"].as_str(), Some("Succeeded" | "Failed"));
+    let terminal = matches!(
+        pod["status"]["phase"].as_str(),
+        Some("Succeeded" | "Failed")
+    );
     let live = rt.as_ref().is_some_and(|r| r.has_live_process());
     if grace == 0 || terminal || !live {
         if let Some(rt) = &rt {
@@ -296,7 +346,10 @@ pub fn delete_pod(ctx: &Arc<Ctx>, key: &Key, grace: Option<i64>) -> Result<Value
             rt.signal_all(libc::SIGKILL);
             lock(&ctx.kubelet.pods).remove(&rt.uid);
         }
-        let removed = ctx.store.remove(key).ok_or_else(|| ApiError::not_found(crate::store::Kind::Pod, &key.name))?;
+        let removed = ctx
+            .store
+            .remove(key)
+            .ok_or_else(|| ApiError::not_found(crate::store::Kind::Pod, &key.name))?;
         crate::gc::collect(ctx, &removed);
         return Ok(removed);
     }
@@ -318,13 +371,19 @@ pub fn delete_pod(ctx: &Arc<Ctx>, key: &Key, grace: Option<i64>) -> Result<Value
     let ctx = ctx.clone();
     let key = key.clone();
     tokio::spawn(async move {
-        if tokio::time::timeout(Duration::from_secs(grace as u64), rt.processes_gone()).await.is_err() {
+        if tokio::time::timeout(Duration::from_secs(grace as u64), rt.processes_gone())
+            .await
+            .is_err()
+        {
             rt.signal_all(libc::SIGKILL);
             rt.processes_gone().await;
         }
         publish(&ctx, &rt);
         lock(&ctx.kubelet.pods).remove(&rt.uid);
-        let same = ctx.store.get(&key).is_some_and(|p| p["metadata"]["uid"] == json!(rt.uid));
+        let same = ctx
+            .store
+            .get(&key)
+            .is_some_and(|p| p["metadata"]["uid"] == json!(rt.uid));
         if same {
             if let Some(removed) = ctx.store.remove(&key) {
                 crate::gc::collect(&ctx, &removed);

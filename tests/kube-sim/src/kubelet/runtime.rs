@@ -32,8 +32,14 @@ pub struct Terminated {
 
 #[derive(Clone, Debug)]
 pub enum ContainerState {
-    Waiting { reason: String, message: Option<String> },
-    Running { started_at: String, container_id: String },
+    Waiting {
+        reason: String,
+        message: Option<String>,
+    },
+    Running {
+        started_at: String,
+        container_id: String,
+    },
     Terminated(Terminated),
 }
 
@@ -66,7 +72,10 @@ impl ContainerRuntime {
             output: broadcast::channel(4096).0,
             logs: Mutex::new(Arc::new(LogBuffer::default())),
             previous_logs: Mutex::new(None),
-            state: Mutex::new(ContainerState::Waiting { reason: "ContainerCreating".into(), message: None }),
+            state: Mutex::new(ContainerState::Waiting {
+                reason: "ContainerCreating".into(),
+                message: None,
+            }),
             last_state: Mutex::new(None),
             restart_count: AtomicU32::new(0),
             pgid: Mutex::new(None),
@@ -146,7 +155,11 @@ impl PodRuntime {
         }
     }
     pub fn restart_policy(&self) -> &str {
-        self.spec.spec.as_ref().and_then(|s| s.restart_policy.as_deref()).unwrap_or("Always")
+        self.spec
+            .spec
+            .as_ref()
+            .and_then(|s| s.restart_policy.as_deref())
+            .unwrap_or("Always")
     }
     pub fn is_deleting(&self) -> bool {
         self.deleting.load(Ordering::SeqCst)

@@ -39,12 +39,24 @@ fn phase(rt: &PodRuntime, states: &[ContainerState]) -> &'static str {
     if rt.deadline_exceeded.load(Ordering::SeqCst) {
         return "Failed";
     }
-    let running = states.iter().filter(|s| matches!(s, ContainerState::Running { .. })).count();
+    let running = states
+        .iter()
+        .filter(|s| matches!(s, ContainerState::Running { .. }))
+        .count();
     let terminated: Vec<&Terminated> = states
         .iter()
-        .filter_map(|s| if let ContainerState::Terminated(t) = s { Some(t) } else { None })
+        .filter_map(|s| {
+            if let ContainerState::Terminated(t) = s {
+                Some(t)
+            } else {
+                None
+            }
+        })
         .collect();
-    let restarted = rt.containers.iter().any(|c| c.restart_count.load(Ordering::SeqCst) > 0);
+    let restarted = rt
+        .containers
+        .iter()
+        .any(|c| c.restart_count.load(Ordering::SeqCst) > 0);
     let waiting = states.len() - running - terminated.len();
     if running > 0 || (restarted && !rt.is_deleting()) && waiting > 0 {
         return "Running";
@@ -53,7 +65,11 @@ fn phase(rt: &PodRuntime, states: &[ContainerState]) -> &'static str {
         return "Pending";
     }
     let all_ok = terminated.iter().all(|t| t.exit_code == 0);
-    let policy = if rt.is_deleting() { "Never" } else { rt.restart_policy() };
+    let policy = if rt.is_deleting() {
+        "Never"
+    } else {
+        rt.restart_policy()
+    };
     match (policy, all_ok) {
         (_, true) => "Succeeded",
         ("Always", false) | ("OnFailure", false) => "Running",
@@ -63,7 +79,9 @@ fn phase(rt: &PodRuntime, states: &[ContainerState]) -> &'static str {
 
 fn condition(rt: &PodRuntime, kind: &'static str, status: bool, reason: Option<&str>) -> Value {
     let mut conds = lock(&rt.conditions);
-    let entry = conds.entry(kind).or_insert_with(|| (status, crate::now_rfc3339()));
+    let entry = conds
+        .entry(kind)
+        .or_insert_with(|| (status, crate::now_rfc3339()));
     if entry.0 != status {
         *entry = (status, crate::now_rfc3339());
     }
@@ -85,9 +103,15 @@ pub fn pod_status(rt: &PodRuntime, scheduled_only: bool) -> Value {
     }
     let states: Vec<ContainerState> = rt.containers.iter().map(|c| c.state()).collect();
     let phase = phase(rt, &states);
-    let all_running = states.iter().all(|s| matches!(s, ContainerState::Running { .. }));
+    let all_running = states
+        .iter()
+        .all(|s| matches!(s, ContainerState::Running { .. }));
     let ready = all_running && phase == "Running";
-    let not_ready_reason = if matches!(phase, "Succeeded" | "Failed") { "PodCompleted" } else { "ContainersNotReady" };
+    let not_ready_reason = if matches!(phase, "Succeeded" | "Failed") {
+        "PodCompleted"
+    } else {
+        "ContainersNotReady"
+    };
     let sandbox = !matches!(phase, "Succeeded" | "Failed") || !rt.has_live_process();
     let statuses: Vec<Value> = rt
         .containers
