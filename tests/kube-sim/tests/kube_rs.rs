@@ -309,3 +309,67 @@ async fn active_deadline_fails_the_pod_without_deleting_it() {
     assert_eq!(sim.live_processes(), 0);
     sim.shutdown().await;
 }
+
+#[tokio::test]
+async fn restart_policy_always_goes_crash_loop_back_off() {
+    let sim = start().await;
+    let pods: Api<Pod> = Api::default_namespaced(client(&sim));
+    let mut p = pod("crashy", "fail:1");
+    p.spec.as_mut().unwrap().restart_policy = Some("Always".into());
+    create(&pods, &p).await;
+    let got = wait_for(&pods, "crashy", "CrashLoopBackOff", |p: Option<&Pod>| {
+        waiting_reason(p).as_deref() == Some("CrashLoopBackOff")
+    })
+    .await;
+    let cs = got
+        .status
+        .as_ref()
+        .unwrap()
+        .container_statuses
+        .as_ref()
+        .unwrap()[0]
+        .clone();
+    assert_eq!(cs.restart_count, 1);
+    assert_eq!(cs.last_state.unwrap().terminated.unwrap().exit_code, 3);
+    assert_eq!(phase(Some(&got)).as_deref(), Some("Running"));
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn follow_logs_stream_until_the_container_ends() {
+    let sim = start().await;
+    let pods: Api<Pod> = Api::default_namespaced(client(&sim));
+    create(&pods, &pod("follow", "echo:1")).await;
+    wait_for(&pods, "follow", "Running", is_running()).await;
+    let lp = LogParams {
+        follow: true,
+        ..LogParams::default()
+    };
+    let mut lines = pods.log_stream("follow", &lp).await.unwrap();
+    let mut at = pods
+        .attach(
+            "follow",
+            &AttachParams::default()
+                .stdin(true)
+                .stdout(true)
+                .stderr(false),
+        )
+        .await
+        .unwrap();
+    let mut stdin = at.stdin().unwrap();
+    let mut stdout = at.stdout().unwrap();
+    stdin.write_all(b"one\ntwo\n").await.unwrap();
+    stdin.shutdown().await.unwrap();
+    let mut sink = Vec::new();
+    stdout.read_to_end(&mut sink).await.unwrap();
+    let mut followed = Vec::new();
+    tokio::time::timeout(
+        Duration::from_secs(10),
+        futures_util::AsyncReadExt::read_to_end(&mut lines, &mut followed),
+    )
+    .await
+    .expect("follow ends with the container")
+    .unwrap();
+    assert_eq!(followed, b"one\ntwo\n");
+    sim.shutdown().await;
+}

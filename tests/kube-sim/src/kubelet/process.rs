@@ -14,12 +14,18 @@ use crate::store::Key;
 
 /// Expands `$(NAME)` from `env` like the kubelet does (`$$` escapes, unknown names stay).
 pub fn expand(s: &str, env: &HashMap<String, String>) -> String {
+    expand_with(s, env, true)
+}
+
+/// `escapes: false` keeps `$$` as is: image-table entries are configuration, not pod spec, so
+/// only their `$(NAME)` references are filled in.
+fn expand_with(s: &str, env: &HashMap<String, String>, escapes: bool) -> String {
     let mut out = String::with_capacity(s.len());
     let mut rest = s;
     while let Some(pos) = rest.find('$') {
         out.push_str(&rest[..pos]);
         let after = &rest[pos + 1..];
-        if let Some(tail) = after.strip_prefix('$') {
+        if let Some(tail) = after.strip_prefix('$').filter(|_| escapes) {
             out.push('$');
             rest = tail;
         } else if let Some((name, tail)) = after.strip_prefix('(').and_then(|a| a.split_once(')')) {
@@ -71,18 +77,51 @@ pub fn environment(
 /// Docker semantics: `command` replaces the entrypoint (and drops the image's args), `args`
 /// replaces the image's default arguments.
 pub fn argv(image: &Image, container: &Container, env: &HashMap<String, String>) -> Vec<String> {
-    let mut argv = match &container.command {
-        Some(cmd) if !cmd.is_empty() => cmd.clone(),
-        _ => image.command.clone(),
+    let from_pod = |v: &Vec<String>| v.iter().map(|a| expand(a, env)).collect::<Vec<_>>();
+    let from_image = |v: &Vec<String>| {
+        v.iter()
+            .map(|a| expand_with(a, env, false))
+            .collect::<Vec<_>>()
+    };
+    let own_command = container.command.as_ref().filter(|c| !c.is_empty());
+    let mut argv = match own_command {
+        Some(cmd) => from_pod(cmd),
+        None => from_image(&image.command),
     };
     match &container.args {
-        Some(args) => argv.extend(args.iter().cloned()),
-        None if container.command.as_ref().is_none_or(Vec::is_empty) => {
-            argv.extend(image.args.iter().cloned())
-        }
+        Some(args) => argv.extend(from_pod(args)),
+        None if own_command.is_none() => argv.extend(from_image(&image.args)),
         None => {}
     }
-    argv.iter().map(|a| expand(a, env)).collect()
+    argv
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn expansion_follows_the_kubelet() {
+        let env: HashMap<String, String> = [("A".to_string(), "1".to_string())].into();
+        assert_eq!(expand("x$(A)y$(B)$$(A)$", &env), "x1y$(B)$(A)$");
+        assert_eq!(expand_with("$$ $(A)", &env, false), "$$ 1");
+        let image = Image {
+            command: vec!["sh".into(), "-c".into(), "echo $$ $(A)".into()],
+            ..Image::default()
+        };
+        assert_eq!(
+            argv(&image, &Container::default(), &env),
+            ["sh", "-c", "echo $$ 1"]
+        );
+        let pod = Container {
+            args: Some(vec!["$$(A) $(A)".into()]),
+            ..Container::default()
+        };
+        assert_eq!(
+            argv(&image, &pod, &env),
+            ["sh", "-c", "echo $$ 1", "$(A) 1"]
+        );
+    }
 }
 
 /// Finds `program` on the container's PATH. Spawning an absolute path also lets std use
