@@ -403,3 +403,29 @@ async fn close_all_watches_ends_open_streams() {
         .unwrap();
     sim.shutdown().await;
 }
+
+#[tokio::test]
+async fn status_subresource_get_and_replace() {
+    let sim = start().await;
+    let pods: Api<Pod> = Api::default_namespaced(client(&sim));
+    create(&pods, &pod("st", "nope:1")).await;
+    let got = pods.get_status("st").await.unwrap();
+    let mut changed = got.clone();
+    changed.status.as_mut().unwrap().message = Some("set by a test".into());
+    let replaced = pods
+        .replace_status("st", &PostParams::default(), &changed)
+        .await
+        .unwrap();
+    assert_eq!(
+        replaced.status.unwrap().message.as_deref(),
+        Some("set by a test")
+    );
+    // A stale resourceVersion conflicts.
+    let e = api_err(
+        pods.replace_status("st", &PostParams::default(), &got)
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!((e.code, e.reason.as_str()), (409, "Conflict"));
+    sim.shutdown().await;
+}

@@ -203,6 +203,21 @@ async fn failing_process_ends_failed_with_its_exit_code_and_logs() {
     assert_eq!((term.exit_code, term.reason.as_deref()), (3, Some("Error")));
     let logs = pods.logs("fails", &LogParams::default()).await.unwrap();
     assert!(logs.contains("out\n") && logs.contains("err\n"), "{logs:?}");
+    let tail = pods
+        .logs(
+            "fails",
+            &LogParams {
+                tail_lines: Some(1),
+                timestamps: true,
+                ..LogParams::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(tail.lines().count(), 1, "{tail:?}");
+    let (stamp, line) = tail.trim_end().split_once(' ').unwrap();
+    assert!(stamp.parse::<jiff::Timestamp>().is_ok(), "{stamp}");
+    assert!(["out", "err"].contains(&line));
     sim.shutdown().await;
 }
 
