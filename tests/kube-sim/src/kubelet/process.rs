@@ -96,34 +96,6 @@ pub fn argv(image: &Image, container: &Container, env: &HashMap<String, String>)
     argv
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn expansion_follows_the_kubelet() {
-        let env: HashMap<String, String> = [("A".to_string(), "1".to_string())].into();
-        assert_eq!(expand("x$(A)y$(B)$$(A)$", &env), "x1y$(B)$(A)$");
-        assert_eq!(expand_with("$$ $(A)", &env, false), "$$ 1");
-        let image = Image {
-            command: vec!["sh".into(), "-c".into(), "echo $$ $(A)".into()],
-            ..Image::default()
-        };
-        assert_eq!(
-            argv(&image, &Container::default(), &env),
-            ["sh", "-c", "echo $$ 1"]
-        );
-        let pod = Container {
-            args: Some(vec!["$$(A) $(A)".into()]),
-            ..Container::default()
-        };
-        assert_eq!(
-            argv(&image, &pod, &env),
-            ["sh", "-c", "echo $$ 1", "$(A) 1"]
-        );
-    }
-}
-
 /// Finds `program` on the container's PATH. Spawning an absolute path also lets std use
 /// posix_spawn instead of fork, which matters with hundreds of pods.
 fn resolve_program(
@@ -210,4 +182,32 @@ pub fn spawn(
         }));
     }
     Ok((child, pumps))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn expansion_follows_the_kubelet() {
+        let env: HashMap<String, String> = [("A".to_string(), "1".to_string())].into();
+        assert_eq!(expand("x$(A)y$(B)$$(A)$", &env), "x1y$(B)$(A)$");
+        assert_eq!(expand_with("$$ $(A)", &env, false), "$$ 1");
+        let image = Image {
+            command: vec!["sh".into(), "-c".into(), "echo $$ $(A)".into()],
+            ..Image::default()
+        };
+        assert_eq!(
+            argv(&image, &Container::default(), &env),
+            ["sh", "-c", "echo $$ 1"]
+        );
+        let pod = Container {
+            args: Some(vec!["$$(A) $(A)".into()]),
+            ..Container::default()
+        };
+        assert_eq!(
+            argv(&image, &pod, &env),
+            ["sh", "-c", "echo $$ 1", "$(A) 1"]
+        );
+    }
 }
