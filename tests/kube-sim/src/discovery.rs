@@ -25,7 +25,7 @@ fn kind_lower(kind: &str) -> &'static str {
     }
 }
 
-const CRUD: &[&str] = &["create", "delete", "get", "list", "watch"];
+const CRUD: &[&str] = &["create", "delete", "get", "list", "patch", "watch"];
 
 /// Answers discovery paths; `None` for everything else.
 pub fn route(path: &str) -> Option<Resp> {
@@ -44,11 +44,11 @@ pub fn route(path: &str) -> Option<Resp> {
         "/api/v1" => json!({
             "kind": "APIResourceList", "groupVersion": "v1",
             "resources": [
-                resource("pods", "Pod", true, &["create", "delete", "deletecollection", "get", "list", "watch"], &["po"]),
+                resource("pods", "Pod", true, &["create", "delete", "get", "list", "patch", "watch"], &["po"]),
                 resource("pods/attach", "PodAttachOptions", true, &["create", "get"], &[]),
                 resource("pods/log", "Pod", true, &["get"], &[]),
                 resource("pods/portforward", "PodPortForwardOptions", true, &["create", "get"], &[]),
-                resource("pods/status", "Pod", true, &["get", "update"], &[]),
+                resource("pods/status", "Pod", true, &["get", "patch", "update"], &[]),
                 resource("services", "Service", true, CRUD, &["svc"]),
                 resource("namespaces", "Namespace", false, &["get"], &["ns"]),
             ],

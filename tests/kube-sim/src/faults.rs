@@ -143,7 +143,7 @@ impl Faults {
     pub fn close_all_watches(&self) {
         self.close_watches.notify_waiters();
     }
-    /// Removes every fault and every run-time deny (rules-file denies stay removed too).
+    /// Removes every fault and every deny, including those from the rules file.
     pub fn clear(&self) {
         *self.lock() = State::default();
     }

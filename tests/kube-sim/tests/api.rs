@@ -209,16 +209,19 @@ async fn a_label_watch_sees_objects_leave_the_selection() {
     create(&pods, &pod("lbl", "sleeper:1")).await;
     let wp = WatchParams::default().labels("app=lbl");
     let mut stream = pods.watch(&wp, "0").await.unwrap().boxed();
-    pods.patch_metadata(
-        "lbl",
-        &kube::api::PatchParams::default(),
-        &kube::api::Patch::Merge(json!({"metadata": {"labels": {"app": "other"}}})),
-    )
-    .await
-    .expect_err("patch is not served");
-    pods.delete("lbl", &DeleteParams::default().grace_period(0))
+    let relabel = kube::api::Patch::Merge(json!({"metadata": {"labels": {"app": "other"}}}));
+    let patched = pods
+        .patch_metadata("lbl", &kube::api::PatchParams::default(), &relabel)
         .await
         .unwrap();
+    assert_eq!(patched.metadata.labels.unwrap()["app"], "other");
+    let spec_change = kube::api::Patch::Merge(json!({"spec": {"restartPolicy": "Always"}}));
+    let e = api_err(
+        pods.patch("lbl", &kube::api::PatchParams::default(), &spec_change)
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!(e.code, 422);
     let mut kinds = Vec::new();
     while let Some(ev) = tokio::time::timeout(Duration::from_secs(5), stream.next())
         .await
@@ -235,8 +238,10 @@ async fn a_label_watch_sees_objects_leave_the_selection() {
             break;
         }
     }
+    // Leaving the selection reads as DELETED, though the pod still exists.
     assert_eq!(kinds.first(), Some(&"ADDED"));
     assert_eq!(kinds.last(), Some(&"DELETED"));
+    assert!(pods.get_opt("lbl").await.unwrap().is_some());
     sim.shutdown().await;
 }
 

@@ -113,6 +113,16 @@ async fn kubectl_create_get_attach_logs_delete() {
     .await;
     assert_eq!(out.code, 0, "{}", out.stderr);
 
+    let out = kubectl(&kc, &["label", "pod", "kecho", "probe=yes"], None).await;
+    assert_eq!(
+        (out.code, out.stdout.trim()),
+        (0, "pod/kecho labeled"),
+        "{}",
+        out.stderr
+    );
+    let out = kubectl(&kc, &["get", "pods", "-l", "probe=yes", "-o", "name"], None).await;
+    assert_eq!(out.stdout.trim(), "pod/kecho");
+
     let out = kubectl(&kc, &["get", "pods"], None).await;
     assert_eq!(out.code, 0, "{}", out.stderr);
     let row: Vec<&str> = out

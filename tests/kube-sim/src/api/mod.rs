@@ -1,5 +1,6 @@
 //! core/v1 resource handlers.
 pub mod namespaces;
+pub mod patch;
 pub mod pods;
 pub mod services;
 pub mod table;

@@ -55,6 +55,9 @@ pub async fn handle(
                     }
                     Ok(object_response(StatusCode::OK, &pod))
                 }
+                (&Method::PATCH, None | Some("status")) => {
+                    super::patch::handle(ctx, req, &key).await
+                }
                 (&Method::PUT, Some("status")) => update_status(ctx, &key, read_json(req).await?),
                 (&Method::DELETE, None) => {
                     let body = read_json(req).await?;

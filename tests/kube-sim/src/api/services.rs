@@ -62,6 +62,7 @@ pub async fn handle(
             match method {
                 Method::GET if wants_table => Ok(super::table::single(Kind::Service, &svc)),
                 Method::GET => Ok(object_response(StatusCode::OK, &svc)),
+                Method::PATCH => super::patch::handle(ctx, req, &key).await,
                 Method::DELETE => {
                     let opts = DeleteOptions::from(&q, &read_json(req).await?)?;
                     if opts.propagation == "Orphan" {
