@@ -55,6 +55,8 @@ pub struct Config {
     pub bookmark_interval: Duration,
     /// Time between ErrImagePull and ImagePullBackOff.
     pub pull_backoff: Duration,
+    /// Events kept for watches resuming from a resourceVersion; older ones get 410 Expired.
+    pub watch_history: usize,
 }
 
 impl Default for Config {
@@ -65,6 +67,7 @@ impl Default for Config {
             rules: Rules::default(),
             bookmark_interval: Duration::from_secs(5),
             pull_backoff: Duration::from_millis(500),
+            watch_history: store::DEFAULT_HISTORY,
         }
     }
 }
@@ -91,7 +94,7 @@ impl Simulator {
         let kubeconfig = dir.path().join("kubeconfig");
         std::fs::write(&kubeconfig, kubeconfig_text(addr)).map_err(SimError::Kubeconfig)?;
         let ctx = Arc::new(Ctx {
-            store: store::Store::default(),
+            store: store::Store::with_history(config.watch_history),
             faults: Arc::new(Faults::with_rules(config.rules)),
             kubelet: kubelet::Kubelet::default(),
             images: config.images,

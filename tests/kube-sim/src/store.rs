@@ -8,8 +8,8 @@ use tokio::sync::broadcast;
 
 use crate::error::ApiError;
 
-/// How many past events a watch can resume from before it gets 410 Gone.
-const HISTORY: usize = 10_000;
+/// How many past events a watch can resume from before it gets 410 Gone, by default.
+pub const DEFAULT_HISTORY: usize = 10_000;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Kind {
@@ -93,11 +93,19 @@ pub enum WatchStart {
 pub struct Store {
     state: Mutex<State>,
     events: broadcast::Sender<Event>,
+    history: usize,
 }
 
 impl Default for Store {
     fn default() -> Self {
-        let (events, _) = broadcast::channel(HISTORY);
+        Store::with_history(DEFAULT_HISTORY)
+    }
+}
+
+impl Store {
+    pub fn with_history(history: usize) -> Self {
+        let history = history.max(1);
+        let (events, _) = broadcast::channel(history);
         Store {
             state: Mutex::new(State {
                 rv: 1,
@@ -105,6 +113,7 @@ impl Default for Store {
                 history: VecDeque::new(),
             }),
             events,
+            history,
         }
     }
 }
@@ -133,7 +142,7 @@ impl Store {
             object: Arc::new(object),
             prev: prev.map(Arc::new),
         };
-        if st.history.len() == HISTORY {
+        if st.history.len() >= self.history {
             st.history.pop_front();
         }
         st.history.push_back(ev.clone());

@@ -434,3 +434,41 @@ async fn status_subresource_get_and_replace() {
     assert_eq!((e.code, e.reason.as_str()), (409, "Conflict"));
     sim.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_too_old_resource_version_gets_410_expired_in_the_stream() {
+    let sim = start_with(Config {
+        images: images(),
+        watch_history: 3,
+        ..Config::default()
+    })
+    .await;
+    let svcs: Api<Service> = Api::default_namespaced(client(&sim));
+    let first = svcs
+        .list(&ListParams::default())
+        .await
+        .unwrap()
+        .metadata
+        .resource_version
+        .unwrap();
+    for i in 0..6 {
+        let svc: Service = serde_json::from_value(
+            json!({"metadata": {"name": format!("s{i}")}, "spec": {"ports": [{"port": 80}]}}),
+        )
+        .unwrap();
+        svcs.create(&PostParams::default(), &svc).await.unwrap();
+    }
+    let mut stream = svcs
+        .watch(&WatchParams::default(), &first)
+        .await
+        .unwrap()
+        .boxed();
+    match tokio::time::timeout(Duration::from_secs(5), stream.next())
+        .await
+        .unwrap()
+    {
+        Some(Ok(WatchEvent::Error(e))) => assert_eq!((e.code, e.reason.as_str()), (410, "Expired")),
+        other => panic!("expected a 410 ERROR event, got {other:?}"),
+    }
+    sim.shutdown().await;
+}
