@@ -70,9 +70,10 @@ fn phase(rt: &PodRuntime, states: &[ContainerState]) -> &'static str {
     } else {
         rt.restart_policy()
     };
+    // A container that will be restarted keeps the pod Running, whatever its exit code.
     match (policy, all_ok) {
+        ("Always", _) | ("OnFailure", false) => "Running",
         (_, true) => "Succeeded",
-        ("Always", false) | ("OnFailure", false) => "Running",
         _ => "Failed",
     }
 }
