@@ -1,0 +1,196 @@
+//! /api/v1/namespaces/NS/pods and its subresources.
+use std::sync::Arc;
+
+use hyper::body::Incoming;
+use hyper::{Method, Request, StatusCode};
+use k8s_openapi::api::core::v1::Pod;
+use serde_json::{json, Value};
+
+use super::{prepare_metadata, DeleteOptions};
+use crate::error::ApiError;
+use crate::server::{object_response, read_json, Query, Resp, Target};
+use crate::store::{Key, Kind};
+use crate::Ctx;
+
+pub async fn handle(
+    ctx: &Arc<Ctx>,
+    req: Request<Incoming>,
+    t: Target,
+    q: Query,
+    verb: &str,
+) -> Result<Resp, ApiError> {
+    let ns = t.namespace.clone();
+    let method = req.method().clone();
+    let wants_table = req
+        .headers()
+        .get(hyper::header::ACCEPT)
+        .and_then(|a| a.to_str().ok())
+        .is_some_and(|a| a.contains("as=Table"));
+    match (&method, t.name.as_deref(), t.subresource.as_deref()) {
+        (&Method::GET, None, None) if verb == "watch" => {
+            super::watch::watch(ctx, Kind::Pod, ns.as_deref(), &q)
+        }
+        (&Method::GET, None, None) if wants_table => {
+            super::table::list(ctx, Kind::Pod, ns.as_deref(), &q)
+        }
+        (&Method::GET, None, None) => super::watch::list(ctx, Kind::Pod, ns.as_deref(), &q),
+        (&Method::POST, None, None) => {
+            let ns = ns.ok_or_else(ApiError::method_not_allowed)?;
+            create(ctx, &ns, read_json(req).await?)
+        }
+        (_, Some(name), sub) => {
+            let ns = ns.ok_or_else(|| {
+                ApiError::new(
+                    404,
+                    "NotFound",
+                    "the server could not find the requested resource",
+                )
+            })?;
+            let key = Key::new(Kind::Pod, &ns, name);
+            match (&method, sub) {
+                (&Method::GET, None | Some("status")) => {
+                    let pod = get(ctx, &key)?;
+                    if wants_table && sub.is_none() {
+                        return Ok(super::table::single(Kind::Pod, &pod));
+                    }
+                    Ok(object_response(StatusCode::OK, &pod))
+                }
+                (&Method::PATCH, None | Some("status")) => {
+                    super::patch::handle(ctx, req, &key).await
+                }
+                (&Method::PUT, Some("status")) => update_status(ctx, &key, read_json(req).await?),
+                (&Method::DELETE, None) => {
+                    let body = read_json(req).await?;
+                    delete(ctx, &key, DeleteOptions::from(&q, &body)?).await
+                }
+                (&Method::GET, Some("log")) => crate::logs_api::handle(ctx, &key, &q).await,
+                (&Method::GET | &Method::POST, Some("attach")) => {
+                    crate::attach::handle(ctx, req, &key, &q).await
+                }
+                (&Method::GET | &Method::POST, Some("portforward")) => {
+                    crate::portforward::handle(ctx, req, &key, &q).await
+                }
+                _ => Err(ApiError::method_not_allowed()),
+            }
+        }
+        _ => Err(ApiError::method_not_allowed()),
+    }
+}
+
+pub fn get(ctx: &Ctx, key: &Key) -> Result<Value, ApiError> {
+    ctx.store
+        .get(key)
+        .ok_or_else(|| ApiError::not_found(Kind::Pod, &key.name))
+}
+
+fn validate(name: &str, pod: &Pod) -> Result<(), ApiError> {
+    let mut causes = Vec::new();
+    let containers = pod
+        .spec
+        .as_ref()
+        .map(|s| s.containers.as_slice())
+        .unwrap_or_default();
+    if containers.is_empty() {
+        causes.push(("spec.containers".into(), "Required value".into()));
+    }
+    for (i, c) in containers.iter().enumerate() {
+        if let Some(msg) = crate::selectors::dns1123_label_error(&c.name) {
+            causes.push((
+                format!("spec.containers[{i}].name"),
+                format!("Invalid value: \"{}\": {msg}", c.name),
+            ));
+        }
+        if c.image.as_deref().unwrap_or_default().trim().is_empty() {
+            causes.push((
+                format!("spec.containers[{i}].image"),
+                "Required value".into(),
+            ));
+        }
+    }
+    match causes.is_empty() {
+        true => Ok(()),
+        false => Err(ApiError::invalid(Kind::Pod, name, causes)),
+    }
+}
+
+fn create(ctx: &Arc<Ctx>, ns: &str, mut body: Value) -> Result<Resp, ApiError> {
+    let name = prepare_metadata(Kind::Pod, ns, &mut body)?;
+    let mut pod: Pod = serde_json::from_value(body).map_err(|e| {
+        ApiError::bad_request(format!(
+            "Pod in version \"v1\" cannot be handled as a Pod: {e}"
+        ))
+    })?;
+    validate(&name, &pod)?;
+    // Defaults the API server fills in.
+    let spec = pod.spec.get_or_insert_with(Default::default);
+    spec.restart_policy.get_or_insert_with(|| "Always".into());
+    spec.termination_grace_period_seconds.get_or_insert(30);
+    spec.dns_policy.get_or_insert_with(|| "ClusterFirst".into());
+    spec.scheduler_name
+        .get_or_insert_with(|| "default-scheduler".into());
+    spec.service_account_name
+        .get_or_insert_with(|| "default".into());
+    spec.enable_service_links.get_or_insert(true);
+    for c in &mut spec.containers {
+        let image = c.image.clone().unwrap_or_default();
+        let latest = !image.rsplit('/').next().unwrap_or_default().contains(':')
+            || image.ends_with(":latest");
+        c.image_pull_policy
+            .get_or_insert_with(|| if latest { "Always" } else { "IfNotPresent" }.into());
+        c.termination_message_path
+            .get_or_insert_with(|| "/dev/termination-log".into());
+        c.termination_message_policy
+            .get_or_insert_with(|| "File".into());
+    }
+    pod.status = None;
+    let mut value = serde_json::to_value(&pod).map_err(|e| ApiError::internal(e.to_string()))?;
+    value["status"] = json!({"phase": "Pending", "qosClass": "BestEffort"});
+    let key = Key::new(Kind::Pod, ns, &name);
+    let stored = ctx.store.create(key.clone(), value)?;
+    let typed: Pod =
+        serde_json::from_value(stored.clone()).map_err(|e| ApiError::internal(e.to_string()))?;
+    crate::kubelet::Kubelet::start(ctx, key, typed);
+    Ok(object_response(StatusCode::CREATED, &stored))
+}
+
+fn update_status(ctx: &Ctx, key: &Key, body: Value) -> Result<Resp, ApiError> {
+    let current = get(ctx, key)?;
+    let want_rv = body["metadata"]["resourceVersion"].as_str();
+    if want_rv.is_some_and(|rv| Some(rv) != current["metadata"]["resourceVersion"].as_str()) {
+        return Err(ApiError::new(
+            409,
+            "Conflict",
+            format!("Operation cannot be fulfilled on pods \"{}\": the object has been modified; please apply your changes to the latest version and try again", key.name),
+        ));
+    }
+    let updated = ctx
+        .store
+        .update(key, |p| p["status"] = body["status"].clone())
+        .ok_or_else(|| ApiError::not_found(Kind::Pod, &key.name))?;
+    Ok(object_response(StatusCode::OK, &updated))
+}
+
+pub async fn delete(ctx: &Arc<Ctx>, key: &Key, opts: DeleteOptions) -> Result<Resp, ApiError> {
+    let pod = get(ctx, key)?;
+    match opts.propagation.as_str() {
+        "Orphan" => crate::gc::orphan(ctx, &pod),
+        "Foreground"
+            if !crate::gc::dependents(ctx, pod["metadata"]["uid"].as_str().unwrap_or_default())
+                .is_empty() =>
+        {
+            let marked = ctx.store.update(key, |p| {
+                p["metadata"]["deletionTimestamp"] = json!(crate::now_rfc3339());
+                p["metadata"]["finalizers"] = json!(["foregroundDeletion"]);
+            });
+            let (ctx, key, grace) = (ctx.clone(), key.clone(), opts.grace);
+            tokio::spawn(async move {
+                crate::gc::delete_dependents_first(&ctx, &pod).await;
+                let _ = crate::kubelet::delete_pod(&ctx, &key, grace);
+            });
+            return Ok(object_response(StatusCode::OK, &marked.unwrap_or_default()));
+        }
+        _ => {}
+    }
+    let obj = crate::kubelet::delete_pod(ctx, key, opts.grace)?;
+    Ok(object_response(StatusCode::OK, &obj))
+}

@@ -1,0 +1,154 @@
+//! Errors: `ApiError` is what the API answers (a metav1 `Status`), `SimError` is what the
+//! library returns to its callers.
+use serde_json::{json, Value};
+
+use crate::store::Kind;
+
+/// Errors of the simulator as a library (configuration, start-up).
+#[derive(Debug, thiserror::Error)]
+pub enum SimError {
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("invalid {what} file {path}: {message}")]
+    Parse {
+        what: &'static str,
+        path: String,
+        message: String,
+    },
+    #[error("cannot listen on 127.0.0.1:{port}: {source}")]
+    Bind { port: u16, source: std::io::Error },
+    #[error("cannot write kubeconfig: {0}")]
+    Kubeconfig(std::io::Error),
+}
+
+/// An API error, answered as a `Status` object with its HTTP code.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{code} {reason}: {message}")]
+pub struct ApiError {
+    pub code: u16,
+    pub reason: &'static str,
+    pub message: String,
+    pub details: Option<Value>,
+}
+
+impl ApiError {
+    pub fn new(code: u16, reason: &'static str, message: impl Into<String>) -> Self {
+        ApiError {
+            code,
+            reason,
+            message: message.into(),
+            details: None,
+        }
+    }
+
+    fn with_details(mut self, kind: Kind, name: &str) -> Self {
+        self.details = Some(json!({"name": name, "kind": kind.plural()}));
+        self
+    }
+
+    pub fn not_found(kind: Kind, name: &str) -> Self {
+        Self::new(
+            404,
+            "NotFound",
+            format!("{} \"{name}\" not found", kind.plural()),
+        )
+        .with_details(kind, name)
+    }
+
+    pub fn already_exists(kind: Kind, name: &str) -> Self {
+        Self::new(
+            409,
+            "AlreadyExists",
+            format!("{} \"{name}\" already exists", kind.plural()),
+        )
+        .with_details(kind, name)
+    }
+
+    /// 422 with one cause per invalid field, as the API server reports validation failures.
+    pub fn invalid(kind: Kind, name: &str, causes: Vec<(String, String)>) -> Self {
+        let summary: Vec<String> = causes.iter().map(|(f, m)| format!("{f}: {m}")).collect();
+        let mut err = Self::new(
+            422,
+            "Invalid",
+            format!(
+                "{} \"{name}\" is invalid: {}",
+                kind.name(),
+                summary.join(", ")
+            ),
+        );
+        err.details = Some(json!({
+            "name": name,
+            "kind": kind.name(),
+            "causes": causes.iter().map(|(f, m)| json!({
+                "reason": "FieldValueInvalid", "message": m, "field": f
+            })).collect::<Vec<_>>(),
+        }));
+        err
+    }
+
+    pub fn forbidden(verb: &str, resource: &str, namespace: &str, name: &str) -> Self {
+        let (res, sub) = resource.split_once('/').unwrap_or((resource, ""));
+        let what = if sub.is_empty() {
+            res.to_owned()
+        } else {
+            format!("{res}/{sub}")
+        };
+        let subject = if name.is_empty() {
+            what.clone()
+        } else {
+            format!("{res} \"{name}\"")
+        };
+        Self::new(
+            403,
+            "Forbidden",
+            format!(
+                "{subject} is forbidden: User \"system:serviceaccount:kube-sim:tester\" cannot \
+                 {verb} resource \"{what}\" in API group \"\" in the namespace \"{namespace}\""
+            ),
+        )
+    }
+
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        Self::new(400, "BadRequest", message)
+    }
+
+    pub fn internal(message: impl Into<String>) -> Self {
+        Self::new(500, "InternalError", message)
+    }
+
+    pub fn gone(rv: u64, oldest: u64) -> Self {
+        Self::new(
+            410,
+            "Expired",
+            format!("too old resource version: {rv} ({oldest})"),
+        )
+    }
+
+    pub fn method_not_allowed() -> Self {
+        Self::new(
+            405,
+            "MethodNotAllowed",
+            "the server does not allow this method on the requested resource",
+        )
+    }
+
+    /// The `Status` object of this error.
+    pub fn status(&self) -> Value {
+        let mut s = json!({
+            "kind": "Status",
+            "apiVersion": "v1",
+            "metadata": {},
+            "status": "Failure",
+            "message": self.message,
+            "reason": self.reason,
+            "code": self.code,
+        });
+        if let Some(d) = &self.details {
+            s["details"] = d.clone();
+        }
+        s
+    }
+}

@@ -1,0 +1,110 @@
+//! The image table: which local command plays a container image.
+use std::collections::HashMap;
+use std::path::Path;
+
+use serde::Deserialize;
+
+use crate::error::SimError;
+
+/// One image: its entrypoint (`command`) and default arguments (`args`), like a Docker image's
+/// ENTRYPOINT and CMD, which a container's `command` and `args` override the same way.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Image {
+    pub command: Vec<String>,
+    #[serde(default)]
+    pub args: Vec<String>,
+    #[serde(default)]
+    pub env: HashMap<String, String>,
+    /// The image's USER is root: pods with `runAsNonRoot: true` fail to start it.
+    #[serde(default)]
+    pub runs_as_root: bool,
+    /// Time between "ContainerCreating" and the process start.
+    #[serde(default)]
+    pub start_delay_ms: u64,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ImageTable {
+    #[serde(default)]
+    pub images: HashMap<String, Image>,
+}
+
+impl ImageTable {
+    pub fn load(path: &Path) -> Result<Self, SimError> {
+        let text = std::fs::read_to_string(path).map_err(|source| SimError::Read {
+            path: path.display().to_string(),
+            source,
+        })?;
+        Self::parse(&text).map_err(|message| SimError::Parse {
+            what: "image table",
+            path: path.display().to_string(),
+            message,
+        })
+    }
+
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let table: ImageTable = toml::from_str(text).map_err(|e| e.message().to_owned())?;
+        if let Some((name, _)) = table.images.iter().find(|(_, i)| i.command.is_empty()) {
+            return Err(format!("image {name:?} has an empty command"));
+        }
+        Ok(table)
+    }
+
+    pub fn insert(&mut self, reference: &str, image: Image) {
+        self.images.insert(reference.to_owned(), image);
+    }
+
+    /// Looks an image up by its reference; `name` also matches `name:latest` and
+    /// `docker.io/library/name:latest`, as a runtime would normalize it.
+    pub fn resolve(&self, reference: &str) -> Option<&Image> {
+        let short = reference
+            .strip_prefix("docker.io/library/")
+            .unwrap_or(reference);
+        let has_tag = short
+            .rsplit('/')
+            .next()
+            .is_some_and(|last| last.contains(':') || last.contains('@'));
+        let tagged = if has_tag {
+            short.to_owned()
+        } else {
+            format!("{short}:latest")
+        };
+        let untagged = short.strip_suffix(":latest").unwrap_or(short);
+        [reference, short, tagged.as_str(), untagged]
+            .iter()
+            .find_map(|r| self.images.get(*r))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_and_normalizes_references() {
+        let t = ImageTable::parse(
+            r#"
+            [images."echo:1"]
+            command = ["cat"]
+            [images.busybox]
+            command = ["sh", "-c"]
+            args = ["echo hi"]
+            runs_as_root = true
+            start_delay_ms = 5
+            "#,
+        )
+        .unwrap();
+        assert!(t.resolve("echo:1").is_some());
+        assert!(
+            t.resolve("docker.io/library/busybox:latest")
+                .unwrap()
+                .runs_as_root
+        );
+        assert!(t.resolve("busybox:latest").is_some());
+        assert!(t.resolve("echo:2").is_none());
+        assert!(ImageTable::parse("[images.x]\ncommand = []").is_err());
+        assert!(ImageTable::parse("[images.x]\ncmd = [\"a\"]").is_err());
+    }
+}

@@ -1,0 +1,228 @@
+//! Label and field selectors as the API server parses them, plus name validation.
+use serde_json::Value;
+
+use crate::error::ApiError;
+
+#[derive(Debug, Clone)]
+enum Requirement {
+    Equals(String, String),
+    NotEquals(String, String),
+    In(String, Vec<String>),
+    NotIn(String, Vec<String>),
+    Exists(String),
+    NotExists(String),
+}
+
+/// A parsed label selector (`a=b,c!=d,e in (f,g),!h`).
+#[derive(Debug, Clone, Default)]
+pub struct LabelSelector(Vec<Requirement>);
+
+/// Splits on commas that are not inside parentheses.
+fn split_top(s: &str) -> Vec<&str> {
+    let (mut parts, mut depth, mut start) = (Vec::new(), 0, 0);
+    for (i, c) in s.char_indices() {
+        match c {
+            '(' => depth += 1,
+            ')' => depth -= 1,
+            ',' if depth == 0 => {
+                parts.push(&s[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    parts.push(&s[start..]);
+    parts
+        .into_iter()
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .collect()
+}
+
+fn set_values(rest: &str) -> Option<Vec<String>> {
+    let inner = rest.trim().strip_prefix('(')?.strip_suffix(')')?;
+    Some(inner.split(',').map(|v| v.trim().to_owned()).collect())
+}
+
+impl LabelSelector {
+    pub fn parse(s: &str) -> Result<Self, ApiError> {
+        let bad = || {
+            ApiError::bad_request(format!(
+                "unable to parse requirement: invalid label selector \"{s}\""
+            ))
+        };
+        let mut reqs = Vec::new();
+        for part in split_top(s) {
+            let req = if let Some(key) = part.strip_prefix('!') {
+                Requirement::NotExists(key.trim().to_owned())
+            } else if let Some((k, v)) = part.split_once("!=") {
+                Requirement::NotEquals(k.trim().to_owned(), v.trim().to_owned())
+            } else if let Some((k, v)) = part.split_once("==").or_else(|| part.split_once('=')) {
+                Requirement::Equals(k.trim().to_owned(), v.trim().to_owned())
+            } else if let Some((k, rest)) = part.split_once(" notin ") {
+                Requirement::NotIn(k.trim().to_owned(), set_values(rest).ok_or_else(bad)?)
+            } else if let Some((k, rest)) = part.split_once(" in ") {
+                Requirement::In(k.trim().to_owned(), set_values(rest).ok_or_else(bad)?)
+            } else if part.contains(char::is_whitespace) {
+                return Err(bad());
+            } else {
+                Requirement::Exists(part.to_owned())
+            };
+            reqs.push(req);
+        }
+        Ok(LabelSelector(reqs))
+    }
+
+    /// A selector from a Service's `spec.selector` map.
+    pub fn from_map(map: &serde_json::Map<String, Value>) -> Self {
+        LabelSelector(
+            map.iter()
+                .map(|(k, v)| {
+                    Requirement::Equals(k.clone(), v.as_str().unwrap_or_default().to_owned())
+                })
+                .collect(),
+        )
+    }
+
+    pub fn matches(&self, obj: &Value) -> bool {
+        let labels = &obj["metadata"]["labels"];
+        let get = |k: &str| labels.get(k).and_then(Value::as_str);
+        self.0.iter().all(|r| match r {
+            Requirement::Equals(k, v) => get(k) == Some(v),
+            Requirement::NotEquals(k, v) => get(k) != Some(v),
+            Requirement::In(k, vs) => get(k).is_some_and(|x| vs.iter().any(|v| v == x)),
+            Requirement::NotIn(k, vs) => get(k).is_none_or(|x| vs.iter().all(|v| v != x)),
+            Requirement::Exists(k) => get(k).is_some(),
+            Requirement::NotExists(k) => get(k).is_none(),
+        })
+    }
+}
+
+/// A parsed field selector (`metadata.name=x,status.phase!=Running`).
+#[derive(Debug, Clone, Default)]
+pub struct FieldSelector(Vec<(String, bool, String)>);
+
+/// Fields the API server accepts in pod and service field selectors.
+const POD_FIELDS: &[&str] = &[
+    "metadata.name",
+    "metadata.namespace",
+    "spec.nodeName",
+    "spec.restartPolicy",
+    "spec.schedulerName",
+    "spec.serviceAccountName",
+    "spec.hostNetwork",
+    "status.phase",
+    "status.podIP",
+    "status.nominatedNodeName",
+];
+
+impl FieldSelector {
+    pub fn parse(s: &str, kind: crate::store::Kind) -> Result<Self, ApiError> {
+        let mut reqs = Vec::new();
+        for part in split_top(s) {
+            let (field, eq, value) = if let Some((f, v)) = part.split_once("!=") {
+                (f, false, v)
+            } else if let Some((f, v)) = part.split_once("==").or_else(|| part.split_once('=')) {
+                (f, true, v)
+            } else {
+                return Err(ApiError::bad_request(format!(
+                    "invalid selector: '{s}'; can't understand '{part}'"
+                )));
+            };
+            let field = field.trim();
+            let allowed = match kind {
+                crate::store::Kind::Pod => POD_FIELDS.contains(&field),
+                crate::store::Kind::Service => {
+                    matches!(field, "metadata.name" | "metadata.namespace")
+                }
+            };
+            if !allowed {
+                return Err(ApiError::bad_request(format!(
+                    "field label not supported: {field}"
+                )));
+            }
+            reqs.push((field.to_owned(), eq, value.trim().to_owned()));
+        }
+        Ok(FieldSelector(reqs))
+    }
+
+    pub fn matches(&self, obj: &Value) -> bool {
+        self.0.iter().all(|(field, eq, want)| {
+            let got = field.split('.').fold(obj, |v, seg| &v[seg]);
+            let got = match got {
+                Value::String(s) => s.clone(),
+                Value::Bool(b) => b.to_string(),
+                _ => String::new(),
+            };
+            (got == *want) == *eq
+        })
+    }
+}
+
+/// Why `name` is not a DNS-1123 label (lower-case alphanumerics and '-', ≤ 63, alphanumeric ends).
+pub fn dns1123_label_error(name: &str) -> Option<String> {
+    if name.len() > 63 {
+        return Some("must be no more than 63 characters".into());
+    }
+    let ok_chars = name
+        .bytes()
+        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+    let ok_ends = name
+        .bytes()
+        .next()
+        .is_some_and(|b| b.is_ascii_alphanumeric())
+        && name
+            .bytes()
+            .last()
+            .is_some_and(|b| b.is_ascii_alphanumeric());
+    if name.is_empty() || !ok_chars || !ok_ends {
+        return Some(
+            "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', \
+             and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', \
+             regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')"
+                .into(),
+        );
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn label_selectors_match_like_the_api_server() {
+        let pod = json!({"metadata": {"labels": {"app": "x", "tier": "web"}}});
+        let m = |s: &str| LabelSelector::parse(s).unwrap().matches(&pod);
+        assert!(m("app=x"));
+        assert!(m("app==x,tier"));
+        assert!(!m("app!=x"));
+        assert!(m("tier in (web, db)"));
+        assert!(!m("tier notin (web)"));
+        assert!(m("!missing"));
+        assert!(!m("missing"));
+        assert!(LabelSelector::parse("a b").is_err());
+    }
+
+    #[test]
+    fn field_selectors_reject_unknown_fields() {
+        let pod = json!({"metadata": {"name": "p"}, "status": {"phase": "Running"}});
+        let sel = FieldSelector::parse(
+            "metadata.name=p,status.phase!=Failed",
+            crate::store::Kind::Pod,
+        )
+        .unwrap();
+        assert!(sel.matches(&pod));
+        assert!(FieldSelector::parse("spec.containers=x", crate::store::Kind::Pod).is_err());
+    }
+
+    #[test]
+    fn dns_labels() {
+        assert!(dns1123_label_error("ok-name-1").is_none());
+        assert!(dns1123_label_error("Bad").is_some());
+        assert!(dns1123_label_error("-x").is_some());
+        assert!(dns1123_label_error(&"a".repeat(64)).is_some());
+        assert!(dns1123_label_error(&"a".repeat(63)).is_none());
+    }
+}

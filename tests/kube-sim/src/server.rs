@@ -1,0 +1,201 @@
+//! The HTTP server: connection handling, routing, authorization and fault hooks.
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http_body_util::{combinators::UnsyncBoxBody, BodyExt, Full};
+use hyper::body::Incoming;
+use hyper::{Method, Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use serde_json::Value;
+use tokio::net::TcpListener;
+
+use crate::api;
+use crate::error::ApiError;
+use crate::faults::{Decision, RequestInfo};
+use crate::Ctx;
+
+pub type Body = UnsyncBoxBody<Bytes, Infallible>;
+pub type Resp = Response<Body>;
+pub type Query = HashMap<String, String>;
+
+pub fn full(bytes: impl Into<Bytes>) -> Body {
+    Full::new(bytes.into()).boxed_unsync()
+}
+
+pub fn json_response(code: u16, value: &Value) -> Resp {
+    Response::builder()
+        .status(code)
+        .header("content-type", "application/json")
+        .body(full(serde_json::to_vec(value).unwrap_or_default()))
+        .unwrap_or_else(|_| Response::new(full("")))
+}
+
+pub fn error_response(err: ApiError) -> Resp {
+    json_response(err.code, &err.status())
+}
+
+/// Accepts connections until `shutdown` fires.
+pub async fn serve(
+    listener: TcpListener,
+    ctx: Arc<Ctx>,
+    mut shutdown: tokio::sync::watch::Receiver<bool>,
+) {
+    loop {
+        let (stream, _) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(conn) => conn,
+                Err(_) => continue,
+            },
+            _ = shutdown.changed() => return,
+        };
+        let _ = stream.set_nodelay(true);
+        let ctx = ctx.clone();
+        let mut conn_shutdown = shutdown.clone();
+        tokio::spawn(async move {
+            let svc = hyper::service::service_fn(move |req| {
+                let ctx = ctx.clone();
+                async move { Ok::<_, Infallible>(handle(ctx, req).await) }
+            });
+            let conn = hyper::server::conn::http1::Builder::new()
+                .serve_connection(TokioIo::new(stream), svc)
+                .with_upgrades();
+            tokio::select! {
+                _ = conn => {}
+                _ = conn_shutdown.changed() => {}
+            }
+        });
+    }
+}
+
+pub fn parse_query(req: &Request<Incoming>) -> Query {
+    req.uri()
+        .query()
+        .map(|q| form_urlencoded::parse(q.as_bytes()).into_owned().collect())
+        .unwrap_or_default()
+}
+
+pub async fn read_json(req: Request<Incoming>) -> Result<Value, ApiError> {
+    let bytes = req
+        .into_body()
+        .collect()
+        .await
+        .map_err(|e| ApiError::bad_request(format!("cannot read body: {e}")))?
+        .to_bytes();
+    if bytes.is_empty() {
+        return Ok(Value::Null);
+    }
+    serde_json::from_slice(&bytes).map_err(|e| {
+        ApiError::bad_request(format!(
+            "the body of the request was in an unknown format: {e}"
+        ))
+    })
+}
+
+/// A parsed `/api/v1/...` resource path.
+pub struct Target {
+    pub namespace: Option<String>,
+    pub resource: String,
+    pub name: Option<String>,
+    pub subresource: Option<String>,
+}
+
+fn parse_target(path: &str) -> Option<Target> {
+    let rest = path.strip_prefix("/api/v1/")?;
+    let segs: Vec<&str> = rest.split('/').filter(|s| !s.is_empty()).collect();
+    let owned = |s: &&str| s.to_string();
+    match segs.as_slice() {
+        ["namespaces", ns] => Some(Target {
+            namespace: None,
+            resource: "namespaces".into(),
+            name: Some(ns.to_string()),
+            subresource: None,
+        }),
+        ["namespaces", ns, res, tail @ ..] if tail.len() <= 2 => Some(Target {
+            namespace: Some(ns.to_string()),
+            resource: res.to_string(),
+            name: tail.first().map(owned),
+            subresource: tail.get(1).map(owned),
+        }),
+        [res, tail @ ..] if tail.len() <= 2 => Some(Target {
+            namespace: None,
+            resource: res.to_string(),
+            name: tail.first().map(owned),
+            subresource: tail.get(1).map(owned),
+        }),
+        _ => None,
+    }
+}
+
+fn verb_of(method: &Method, target: &Target, query: &Query, upgrade: bool) -> &'static str {
+    let watch = query.get("watch").is_some_and(|w| w == "true" || w == "1");
+    match *method {
+        _ if upgrade => "create",
+        Method::GET if target.name.is_none() && watch => "watch",
+        Method::GET if target.name.is_none() => "list",
+        Method::GET => "get",
+        Method::POST => "create",
+        Method::PUT => "update",
+        Method::PATCH => "patch",
+        Method::DELETE if target.name.is_none() => "deletecollection",
+        Method::DELETE => "delete",
+        _ => "unknown",
+    }
+}
+
+async fn handle(ctx: Arc<Ctx>, req: Request<Incoming>) -> Resp {
+    let path = req.uri().path().to_owned();
+    if let Some(resp) = crate::discovery::route(&path) {
+        return resp;
+    }
+    let Some(target) = parse_target(&path) else {
+        return error_response(ApiError::new(
+            404,
+            "NotFound",
+            "the server could not find the requested resource",
+        ));
+    };
+    let query = parse_query(&req);
+    let upgrade = req.headers().get(hyper::header::UPGRADE).is_some();
+    let resource = match &target.subresource {
+        Some(sub) => format!("{}/{sub}", target.resource),
+        None => target.resource.clone(),
+    };
+    let info = RequestInfo {
+        verb: verb_of(req.method(), &target, &query, upgrade).to_owned(),
+        resource,
+        namespace: target.namespace.clone().unwrap_or_default(),
+        name: target.name.clone().unwrap_or_default(),
+    };
+    match ctx.faults.check(&info).await {
+        Decision::Proceed => {}
+        Decision::Forbidden => {
+            return error_response(ApiError::forbidden(
+                &info.verb,
+                &info.resource,
+                &info.namespace,
+                &info.name,
+            ))
+        }
+        Decision::Fail => {
+            return error_response(ApiError::internal("injected fault: internal error"))
+        }
+    }
+    let result = match target.resource.as_str() {
+        "pods" => api::pods::handle(&ctx, req, target, query, &info.verb).await,
+        "services" => api::services::handle(&ctx, req, target, query, &info.verb).await,
+        "namespaces" => api::namespaces::handle(req.method(), &target),
+        _ => Err(ApiError::new(
+            404,
+            "NotFound",
+            "the server could not find the requested resource",
+        )),
+    };
+    result.unwrap_or_else(error_response)
+}
+
+/// 201/200 answer with an object.
+pub fn object_response(code: StatusCode, obj: &Value) -> Resp {
+    json_response(code.as_u16(), obj)
+}
