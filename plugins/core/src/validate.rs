@@ -1,0 +1,188 @@
+//! The default validator: judges a tool list against a [`Policy`].
+
+use crate::policy::{wildcard_match, Policy};
+use crate::{pin, Finding, Tool};
+use serde_json::Value;
+use std::collections::BTreeSet;
+
+/// Every finding the policy's rules produce for `tools`, tool by tool, then list-wide ones.
+pub fn validate(tools: &[Tool], policy: &Policy) -> Vec<Finding> {
+    let mut report = Report {
+        policy,
+        findings: Vec::new(),
+    };
+    let mut seen = BTreeSet::new();
+    for tool in tools {
+        let json = tool.to_json();
+        check_tool(&mut report, tool, &json);
+        if !seen.insert(tool.name.as_str()) {
+            report.add(Some(&tool.name), "duplicate-name", "the name appears more than once in the list".into());
+        }
+        if let Some(pins) = &policy.pins {
+            match pins.get(&tool.name) {
+                None => report.add(Some(&tool.name), "pin-new-tool", "a tool the lock file does not pin (new since it was written)".into()),
+                Some(expected) => {
+                    let actual = pin::tool_hash(&json);
+                    if &actual != expected {
+                        report.add(Some(&tool.name), "pin-mismatch", format!("definition changed since it was pinned: sha256 {} (pinned {})", &actual[..12], &expected[..12]));
+                    }
+                }
+            }
+        }
+    }
+    if let Some(pins) = &policy.pins {
+        for name in pins.keys().filter(|name| !seen.contains(name.as_str())) {
+            report.add(Some(name), "pin-removed", "a pinned tool is no longer offered".into());
+        }
+    }
+    if let Some(max) = policy.max_tools.filter(|max| tools.len() > *max) {
+        report.add(None, "max-tools", format!("{} tools, more than the policy's maximum of {max}", tools.len()));
+    }
+    report.findings
+}
+
+struct Report<'p> {
+    policy: &'p Policy,
+    findings: Vec<Finding>,
+}
+
+impl Report<'_> {
+    /// Records a finding unless the policy turned the rule off.
+    fn add(&mut self, tool: Option<&str>, rule: &str, message: String) {
+        if let Some(severity) = self.policy.severity(rule) {
+            self.findings.push(Finding::new(tool, rule, severity, message));
+        }
+    }
+
+    fn enabled(&self, rule: &str) -> bool {
+        self.policy.severity(rule).is_some()
+    }
+}
+
+fn check_tool(report: &mut Report, tool: &Tool, json: &Value) {
+    let policy = report.policy;
+    let name = Some(tool.name.as_str());
+    if !policy.name_pattern.is_match(&tool.name) {
+        report.add(name, "name-pattern", format!("name {:?} does not match {}", tool.name, policy.name_pattern.as_str()));
+    }
+    if policy.deny.iter().any(|p| wildcard_match(p, &tool.name)) {
+        report.add(name, "tool-denied", "the policy denies this tool".into());
+    }
+    if let Some(allow) = &policy.allow {
+        if !allow.iter().any(|p| wildcard_match(p, &tool.name)) {
+            report.add(name, "tool-not-allowed", "not in the policy's allow list".into());
+        }
+    }
+    match tool.description.as_deref().map(str::trim) {
+        None | Some("") => report.add(name, "description-required", "no description".into()),
+        Some(d) => {
+            let length = d.chars().count();
+            if length > policy.description_max_length {
+                report.add(name, "description-too-long", format!("description is {length} characters, more than {}", policy.description_max_length));
+            }
+        }
+    }
+    match &tool.input_schema {
+        None => report.add(name, "input-schema-missing", "no inputSchema".into()),
+        Some(schema) => {
+            if let Some(problem) = object_schema_problem(schema) {
+                report.add(name, "input-schema-invalid", format!("inputSchema {problem}"));
+            }
+        }
+    }
+    if let Some(problem) = tool.output_schema.as_ref().and_then(object_schema_problem) {
+        report.add(name, "output-schema-invalid", format!("outputSchema {problem}"));
+    }
+    check_annotations(report, tool);
+    if report.enabled("hidden-characters") || report.enabled("prompt-injection") {
+        check_text(report, tool, json);
+    }
+}
+
+/// MCP requires both schemas to be JSON Schema objects with `"type": "object"`.
+fn object_schema_problem(schema: &Value) -> Option<String> {
+    match schema {
+        Value::Object(map) => match map.get("type") {
+            Some(Value::String(t)) if t == "object" => None,
+            Some(other) => Some(format!("has type {other}, not \"object\"")),
+            None => Some("has no \"type\": \"object\"".into()),
+        },
+        other => Some(format!("is not a JSON object: {}", kind(other))),
+    }
+}
+
+fn kind(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+fn check_annotations(report: &mut Report, tool: &Tool) {
+    let name = Some(tool.name.as_str());
+    let annotations = tool.annotations.as_ref().and_then(Value::as_object);
+    if annotations.is_none_or(|a| a.is_empty()) {
+        report.add(name, "annotations-missing", "no annotations (readOnlyHint, destructiveHint, ...)".into());
+    }
+    for key in &report.policy.required_annotations {
+        if annotations.is_none_or(|a| !a.contains_key(key)) {
+            report.add(name, "annotation-required", format!("annotation {key:?} is required by the policy"));
+        }
+    }
+}
+
+/// Looks through every string (and object key) of the tool for hidden characters and
+/// prompt-injection markers: tool poisoning often hides in a parameter's description.
+fn check_text(report: &mut Report, tool: &Tool, json: &Value) {
+    let mut texts = Vec::new();
+    collect_strings(json, String::new(), &mut texts);
+    let name = Some(tool.name.as_str());
+    let mut hidden: Vec<(String, char)> = Vec::new();
+    for (path, text) in &texts {
+        if let Some(c) = text.chars().find(|c| is_hidden(*c)) {
+            hidden.push((path.clone(), c));
+        }
+    }
+    if let Some((path, c)) = hidden.first() {
+        let more = if hidden.len() > 1 { format!(" and {} more places", hidden.len() - 1) } else { String::new() };
+        report.add(name, "hidden-characters", format!("invisible character U+{:04X} in {path}{more}", *c as u32));
+    }
+    for (regex, source) in &report.policy.forbidden_patterns {
+        let hit = texts.iter().find_map(|(path, text)| regex.find(text).map(|m| (path, m.as_str().to_owned())));
+        if let Some((path, matched)) = hit {
+            let excerpt: String = matched.chars().take(60).collect();
+            report.add(name, "prompt-injection", format!("{excerpt:?} in {path} matches forbidden pattern {source}"));
+        }
+    }
+}
+
+fn collect_strings<'v>(value: &'v Value, path: String, out: &mut Vec<(String, &'v str)>) {
+    match value {
+        Value::String(s) => out.push((path, s)),
+        Value::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                collect_strings(item, format!("{path}[{i}]"), out);
+            }
+        }
+        Value::Object(map) => {
+            for (key, item) in map {
+                let child = if path.is_empty() { key.clone() } else { format!("{path}.{key}") };
+                out.push((format!("{child} (key)"), key));
+                collect_strings(item, child, out);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Zero-width characters, invisible operators, BOM, Unicode tag characters, bidi overrides.
+pub fn is_hidden(c: char) -> bool {
+    matches!(c as u32,
+        0x200B..=0x200D | 0x2060..=0x2064 | 0xFEFF | 0xE0000..=0xE007F
+        | 0x202A..=0x202E | 0x2066..=0x2069)
+}
+
