@@ -50,8 +50,12 @@ pub fn normalize(tools: Vec<Tool>, config: &NormalizeConfig) -> Normalized {
                 Some(other) => format!("tool #{index} dropped: its name is not a string ({other})"),
                 None => format!("tool #{index} dropped: it has no name"),
             };
-            out.findings
-                .push(Finding::new(None, "tool-without-name", Severity::Warning, message));
+            out.findings.push(Finding::new(
+                None,
+                "tool-without-name",
+                Severity::Warning,
+                message,
+            ));
             continue;
         }
         if trimmed_name.len() != tool.name.len() {

@@ -128,19 +128,29 @@ fn pick(values: &[Value], config: &ParseConfig, stream: &str) -> Option<Parsed> 
             }
             Event::Page(page) => {
                 let known = page.id.as_ref().and_then(|id| requests.get(id)).cloned();
-                let listings = if page.id.is_some() { &mut rpc } else { &mut bare };
+                let listings = if page.id.is_some() {
+                    &mut rpc
+                } else {
+                    &mut bare
+                };
                 join(listings, page, known);
             }
         }
     }
-    let choice = [(&rpc, true, "JSON-RPC tools/list result"), (&bare, true, "tool list printed in the output")]
-        .into_iter()
-        .chain([(&rpc, false, "JSON-RPC tools/list result"), (&bare, false, "tool list printed in the output")])
-        .filter(|(_, complete, _)| *complete || config.accept_partial)
-        .find_map(|(listings, complete, what)| {
-            let found = listings.iter().rev().find(|l| !complete || l.complete())?;
-            Some((found, what))
-        });
+    let choice = [
+        (&rpc, true, "JSON-RPC tools/list result"),
+        (&bare, true, "tool list printed in the output"),
+    ]
+    .into_iter()
+    .chain([
+        (&rpc, false, "JSON-RPC tools/list result"),
+        (&bare, false, "tool list printed in the output"),
+    ])
+    .filter(|(_, complete, _)| *complete || config.accept_partial)
+    .find_map(|(listings, complete, what)| {
+        let found = listings.iter().rev().find(|l| !complete || l.complete())?;
+        Some((found, what))
+    });
     let (listing, what) = choice?;
     let tools = listing
         .pages
@@ -164,7 +174,10 @@ fn join(listings: &mut Vec<Listing>, page: Page, requested_with: Option<Option<S
         Some(Some(cursor)) => listings
             .iter()
             .rposition(|l| l.pages.last().and_then(|p| p.next_cursor.as_ref()) == Some(cursor)),
-        None => listings.len().checked_sub(1).filter(|i| listings[*i].awaits_more()),
+        None => listings
+            .len()
+            .checked_sub(1)
+            .filter(|i| listings[*i].awaits_more()),
     };
     match target {
         Some(i) => {
@@ -202,7 +215,11 @@ fn classify(value: &Value, depth: usize, events: &mut Vec<Event>) {
         }
         Value::Array(items) => {
             if looks_like_tool_array(items) {
-                events.push(Event::Page(Page { id: None, tools: items.clone(), next_cursor: None }));
+                events.push(Event::Page(Page {
+                    id: None,
+                    tools: items.clone(),
+                    next_cursor: None,
+                }));
                 return;
             }
             for item in items {
@@ -220,7 +237,10 @@ fn classify(value: &Value, depth: usize, events: &mut Vec<Event>) {
 }
 
 fn rpc_event(obj: &Map<String, Value>) -> Option<Event> {
-    let id = obj.get("id").filter(|id| id.is_string() || id.is_number())?.to_string();
+    let id = obj
+        .get("id")
+        .filter(|id| id.is_string() || id.is_number())?
+        .to_string();
     if obj.get("method").and_then(Value::as_str) == Some("tools/list") {
         let cursor = obj
             .get("params")
@@ -231,7 +251,11 @@ fn rpc_event(obj: &Map<String, Value>) -> Option<Event> {
     }
     let result = obj.get("result")?.as_object()?;
     let tools = tools_member(result)?;
-    Some(Event::Page(Page { id: Some(id), tools, next_cursor: next_cursor(result) }))
+    Some(Event::Page(Page {
+        id: Some(id),
+        tools,
+        next_cursor: next_cursor(result),
+    }))
 }
 
 fn bare_tools_object(obj: &Map<String, Value>) -> Option<Event> {
@@ -239,7 +263,11 @@ fn bare_tools_object(obj: &Map<String, Value>) -> Option<Event> {
         return None;
     }
     let tools = tools_member(obj)?;
-    Some(Event::Page(Page { id: None, tools, next_cursor: next_cursor(obj) }))
+    Some(Event::Page(Page {
+        id: None,
+        tools,
+        next_cursor: next_cursor(obj),
+    }))
 }
 
 /// `tools` when it is an array of objects at least one of which has a string name
@@ -247,7 +275,10 @@ fn bare_tools_object(obj: &Map<String, Value>) -> Option<Event> {
 fn tools_member(obj: &Map<String, Value>) -> Option<Vec<Value>> {
     let items = obj.get("tools")?.as_array()?;
     let plausible = items.iter().all(Value::is_object)
-        && (items.is_empty() || items.iter().any(|t| t.get("name").is_some_and(Value::is_string)));
+        && (items.is_empty()
+            || items
+                .iter()
+                .any(|t| t.get("name").is_some_and(Value::is_string)));
     plausible.then(|| items.clone())
 }
 
@@ -255,10 +286,16 @@ fn tools_member(obj: &Map<String, Value>) -> Option<Vec<Value>> {
 /// entry carries a schema or description, so that unrelated arrays of names are not taken.
 fn looks_like_tool_array(items: &[Value]) -> bool {
     !items.is_empty()
-        && items.iter().all(|t| t.get("name").is_some_and(Value::is_string))
-        && items.iter().any(|t| t.get("inputSchema").is_some() || t.get("description").is_some())
+        && items
+            .iter()
+            .all(|t| t.get("name").is_some_and(Value::is_string))
+        && items
+            .iter()
+            .any(|t| t.get("inputSchema").is_some() || t.get("description").is_some())
 }
 
 fn next_cursor(obj: &Map<String, Value>) -> Option<String> {
-    obj.get("nextCursor").and_then(Value::as_str).map(str::to_owned)
+    obj.get("nextCursor")
+        .and_then(Value::as_str)
+        .map(str::to_owned)
 }

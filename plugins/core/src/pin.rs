@@ -102,6 +102,9 @@ mod tests {
     fn hash_tool_matches_hash_of_its_json() {
         let tool = Tool::from_json(json!({"name": "t", "description": "d", "x": 1})).unwrap();
         assert_eq!(hash_tool(&tool), tool_hash(&tool.to_json()));
-        assert_eq!(pins(std::slice::from_ref(&tool)).get("t"), Some(&hash_tool(&tool)));
+        assert_eq!(
+            pins(std::slice::from_ref(&tool)).get("t"),
+            Some(&hash_tool(&tool))
+        );
     }
 }

@@ -111,17 +111,27 @@ impl Policy {
         let file: PolicyFile = if text.trim().is_empty() {
             PolicyFile::default()
         } else {
-            serde_json::from_str(text).map_err(|e| PolicyError(e.to_string()))?
+            let value: Value =
+                serde_json::from_str(text).map_err(|e| PolicyError(e.to_string()))?;
+            if !value.is_object() {
+                return Err(PolicyError("the policy must be a JSON object".into()));
+            }
+            serde_json::from_value(value).map_err(|e| PolicyError(e.to_string()))?
         };
         if let Some(version) = file.version.filter(|v| *v != 1) {
-            return Err(PolicyError(format!("version {version} is not supported (only 1)")));
+            return Err(PolicyError(format!(
+                "version {version} is not supported (only 1)"
+            )));
         }
         let name_pattern = file.name_pattern.as_deref().unwrap_or(DEFAULT_NAME_PATTERN);
         let name_pattern = compile(name_pattern, "name_pattern")?;
         let mut forbidden_patterns = Vec::new();
         let builtin = file.builtin_forbidden_patterns.unwrap_or(true);
         let builtins = BUILTIN_FORBIDDEN_PATTERNS.iter().filter(|_| builtin);
-        for pattern in builtins.copied().chain(file.forbidden_patterns.iter().map(String::as_str)) {
+        for pattern in builtins
+            .copied()
+            .chain(file.forbidden_patterns.iter().map(String::as_str))
+        {
             forbidden_patterns.push((compile(pattern, "forbidden_patterns")?, pattern.to_owned()));
         }
         let mut severities: BTreeMap<&'static str, Option<Severity>> =
@@ -182,7 +192,10 @@ fn compile(pattern: &str, key: &str) -> Result<Regex, PolicyError> {
 
 /// Accepts `sha256:`-prefixed and upper-case hex; insists on 64 hex digits.
 fn normalize_hash(name: &str, hash: &str) -> Result<String, PolicyError> {
-    let hex = hash.strip_prefix("sha256:").unwrap_or(hash).to_ascii_lowercase();
+    let hex = hash
+        .strip_prefix("sha256:")
+        .unwrap_or(hash)
+        .to_ascii_lowercase();
     if hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_hexdigit()) {
         Ok(hex)
     } else {

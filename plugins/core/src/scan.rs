@@ -6,7 +6,7 @@ use serde_json::Value;
 /// How much failed parsing may cost, as a multiple of the text's length, before the scan
 /// gives up: bounds the time on hostile input (a long truncated document re-parsed from each
 /// of its nested openings).
-const WORK_FACTOR: usize = 16;
+const WORK_FACTOR: usize = 4;
 /// Truncated documents (parse ran into the end of the text) tried before the scan stops
 /// trying openings inside them.
 const MAX_TRUNCATED: usize = 8;
@@ -38,7 +38,14 @@ pub(crate) fn json_values(text: &str) -> Vec<Value> {
                     break;
                 }
                 budget -= cost;
-                pos = start + 1;
+                // Past serde_json's nesting limit nothing in between can parse either: every
+                // opening there starts an even deeper chain. Skip it.
+                let too_deep = error.to_string().starts_with("recursion limit exceeded");
+                pos = if too_deep {
+                    (start + cost).min(text.len())
+                } else {
+                    start + 1
+                };
             }
             None => break,
         }

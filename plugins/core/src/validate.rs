@@ -16,15 +16,31 @@ pub fn validate(tools: &[Tool], policy: &Policy) -> Vec<Finding> {
         let json = tool.to_json();
         check_tool(&mut report, tool, &json);
         if !seen.insert(tool.name.as_str()) {
-            report.add(Some(&tool.name), "duplicate-name", "the name appears more than once in the list".into());
+            report.add(
+                Some(&tool.name),
+                "duplicate-name",
+                "the name appears more than once in the list".into(),
+            );
         }
         if let Some(pins) = &policy.pins {
             match pins.get(&tool.name) {
-                None => report.add(Some(&tool.name), "pin-new-tool", "a tool the lock file does not pin (new since it was written)".into()),
+                None => report.add(
+                    Some(&tool.name),
+                    "pin-new-tool",
+                    "a tool the lock file does not pin (new since it was written)".into(),
+                ),
                 Some(expected) => {
                     let actual = pin::tool_hash(&json);
                     if &actual != expected {
-                        report.add(Some(&tool.name), "pin-mismatch", format!("definition changed since it was pinned: sha256 {} (pinned {})", &actual[..12], &expected[..12]));
+                        report.add(
+                            Some(&tool.name),
+                            "pin-mismatch",
+                            format!(
+                                "definition changed since it was pinned: sha256 {} (pinned {})",
+                                &actual[..12],
+                                &expected[..12]
+                            ),
+                        );
                     }
                 }
             }
@@ -32,11 +48,22 @@ pub fn validate(tools: &[Tool], policy: &Policy) -> Vec<Finding> {
     }
     if let Some(pins) = &policy.pins {
         for name in pins.keys().filter(|name| !seen.contains(name.as_str())) {
-            report.add(Some(name), "pin-removed", "a pinned tool is no longer offered".into());
+            report.add(
+                Some(name),
+                "pin-removed",
+                "a pinned tool is no longer offered".into(),
+            );
         }
     }
     if let Some(max) = policy.max_tools.filter(|max| tools.len() > *max) {
-        report.add(None, "max-tools", format!("{} tools, more than the policy's maximum of {max}", tools.len()));
+        report.add(
+            None,
+            "max-tools",
+            format!(
+                "{} tools, more than the policy's maximum of {max}",
+                tools.len()
+            ),
+        );
     }
     report.findings
 }
@@ -50,7 +77,8 @@ impl Report<'_> {
     /// Records a finding unless the policy turned the rule off.
     fn add(&mut self, tool: Option<&str>, rule: &str, message: String) {
         if let Some(severity) = self.policy.severity(rule) {
-            self.findings.push(Finding::new(tool, rule, severity, message));
+            self.findings
+                .push(Finding::new(tool, rule, severity, message));
         }
     }
 
@@ -63,14 +91,26 @@ fn check_tool(report: &mut Report, tool: &Tool, json: &Value) {
     let policy = report.policy;
     let name = Some(tool.name.as_str());
     if !policy.name_pattern.is_match(&tool.name) {
-        report.add(name, "name-pattern", format!("name {:?} does not match {}", tool.name, policy.name_pattern.as_str()));
+        report.add(
+            name,
+            "name-pattern",
+            format!(
+                "name {:?} does not match {}",
+                tool.name,
+                policy.name_pattern.as_str()
+            ),
+        );
     }
     if policy.deny.iter().any(|p| wildcard_match(p, &tool.name)) {
         report.add(name, "tool-denied", "the policy denies this tool".into());
     }
     if let Some(allow) = &policy.allow {
         if !allow.iter().any(|p| wildcard_match(p, &tool.name)) {
-            report.add(name, "tool-not-allowed", "not in the policy's allow list".into());
+            report.add(
+                name,
+                "tool-not-allowed",
+                "not in the policy's allow list".into(),
+            );
         }
     }
     match tool.description.as_deref().map(str::trim) {
@@ -78,7 +118,14 @@ fn check_tool(report: &mut Report, tool: &Tool, json: &Value) {
         Some(d) => {
             let length = d.chars().count();
             if length > policy.description_max_length {
-                report.add(name, "description-too-long", format!("description is {length} characters, more than {}", policy.description_max_length));
+                report.add(
+                    name,
+                    "description-too-long",
+                    format!(
+                        "description is {length} characters, more than {}",
+                        policy.description_max_length
+                    ),
+                );
             }
         }
     }
@@ -86,12 +133,20 @@ fn check_tool(report: &mut Report, tool: &Tool, json: &Value) {
         None => report.add(name, "input-schema-missing", "no inputSchema".into()),
         Some(schema) => {
             if let Some(problem) = object_schema_problem(schema) {
-                report.add(name, "input-schema-invalid", format!("inputSchema {problem}"));
+                report.add(
+                    name,
+                    "input-schema-invalid",
+                    format!("inputSchema {problem}"),
+                );
             }
         }
     }
     if let Some(problem) = tool.output_schema.as_ref().and_then(object_schema_problem) {
-        report.add(name, "output-schema-invalid", format!("outputSchema {problem}"));
+        report.add(
+            name,
+            "output-schema-invalid",
+            format!("outputSchema {problem}"),
+        );
     }
     check_annotations(report, tool);
     if report.enabled("hidden-characters") || report.enabled("prompt-injection") {
@@ -126,11 +181,19 @@ fn check_annotations(report: &mut Report, tool: &Tool) {
     let name = Some(tool.name.as_str());
     let annotations = tool.annotations.as_ref().and_then(Value::as_object);
     if annotations.is_none_or(|a| a.is_empty()) {
-        report.add(name, "annotations-missing", "no annotations (readOnlyHint, destructiveHint, ...)".into());
+        report.add(
+            name,
+            "annotations-missing",
+            "no annotations (readOnlyHint, destructiveHint, ...)".into(),
+        );
     }
     for key in &report.policy.required_annotations {
         if annotations.is_none_or(|a| !a.contains_key(key)) {
-            report.add(name, "annotation-required", format!("annotation {key:?} is required by the policy"));
+            report.add(
+                name,
+                "annotation-required",
+                format!("annotation {key:?} is required by the policy"),
+            );
         }
     }
 }
@@ -148,14 +211,28 @@ fn check_text(report: &mut Report, tool: &Tool, json: &Value) {
         }
     }
     if let Some((path, c)) = hidden.first() {
-        let more = if hidden.len() > 1 { format!(" and {} more places", hidden.len() - 1) } else { String::new() };
-        report.add(name, "hidden-characters", format!("invisible character U+{:04X} in {path}{more}", *c as u32));
+        let more = if hidden.len() > 1 {
+            format!(" and {} more places", hidden.len() - 1)
+        } else {
+            String::new()
+        };
+        report.add(
+            name,
+            "hidden-characters",
+            format!("invisible character U+{:04X} in {path}{more}", *c as u32),
+        );
     }
     for (regex, source) in &report.policy.forbidden_patterns {
-        let hit = texts.iter().find_map(|(path, text)| regex.find(text).map(|m| (path, m.as_str().to_owned())));
+        let hit = texts
+            .iter()
+            .find_map(|(path, text)| regex.find(text).map(|m| (path, m.as_str().to_owned())));
         if let Some((path, matched)) = hit {
             let excerpt: String = matched.chars().take(60).collect();
-            report.add(name, "prompt-injection", format!("{excerpt:?} in {path} matches forbidden pattern {source}"));
+            report.add(
+                name,
+                "prompt-injection",
+                format!("{excerpt:?} in {path} matches forbidden pattern {source}"),
+            );
         }
     }
 }
@@ -170,7 +247,11 @@ fn collect_strings<'v>(value: &'v Value, path: String, out: &mut Vec<(String, &'
         }
         Value::Object(map) => {
             for (key, item) in map {
-                let child = if path.is_empty() { key.clone() } else { format!("{path}.{key}") };
+                let child = if path.is_empty() {
+                    key.clone()
+                } else {
+                    format!("{path}.{key}")
+                };
                 out.push((format!("{child} (key)"), key));
                 collect_strings(item, child, out);
             }
@@ -185,4 +266,3 @@ pub fn is_hidden(c: char) -> bool {
         0x200B..=0x200D | 0x2060..=0x2064 | 0xFEFF | 0xE0000..=0xE007F
         | 0x202A..=0x202E | 0x2066..=0x2069)
 }
-

@@ -26,7 +26,9 @@ fn adds_mcp_platform_members_and_keeps_mcp_fields() {
 
 #[test]
 fn exact_mode_gives_the_old_shape_with_its_defaults() {
-    let tool = Tool::from_json(json!({"name": "", "outputSchema": {"type": "object"}, "icons": []})).unwrap();
+    let tool =
+        Tool::from_json(json!({"name": "", "outputSchema": {"type": "object"}, "icons": []}))
+            .unwrap();
     let config = CompatConfig::from_json_text(Some(r#"{"exact": true}"#)).unwrap();
     let (tools, findings) = reshape(vec![tool], &config);
     assert_eq!(

@@ -2,7 +2,13 @@ use mcp_probe_plugin_core::{normalize, NormalizeConfig, Severity, Tool};
 use serde_json::{json, Value};
 
 fn tools(values: Value) -> Vec<Tool> {
-    values.as_array().unwrap().iter().cloned().filter_map(Tool::from_json).collect()
+    values
+        .as_array()
+        .unwrap()
+        .iter()
+        .cloned()
+        .filter_map(Tool::from_json)
+        .collect()
 }
 
 fn rules(findings: &[mcp_probe_plugin_core::Finding]) -> Vec<&str> {
@@ -28,9 +34,17 @@ fn trims_fills_and_keeps_every_field() {
     );
     assert_eq!(
         rules(&out.findings),
-        ["whitespace-trimmed", "whitespace-trimmed", "whitespace-trimmed", "input-schema-filled"]
+        [
+            "whitespace-trimmed",
+            "whitespace-trimmed",
+            "whitespace-trimmed",
+            "input-schema-filled"
+        ]
     );
-    assert!(out.findings.iter().all(|f| f.severity == Severity::Info && f.tool.as_deref() == Some("echo")));
+    assert!(out
+        .findings
+        .iter()
+        .all(|f| f.severity == Severity::Info && f.tool.as_deref() == Some("echo")));
 }
 
 #[test]
@@ -41,9 +55,15 @@ fn fills_missing_and_empty_descriptions() {
     ]));
     let out = normalize(input, &NormalizeConfig::default());
     for tool in &out.tools {
-        assert_eq!(tool.description.as_deref(), Some("No description available"));
+        assert_eq!(
+            tool.description.as_deref(),
+            Some("No description available")
+        );
     }
-    assert_eq!(rules(&out.findings), ["description-filled", "description-filled"]);
+    assert_eq!(
+        rules(&out.findings),
+        ["description-filled", "description-filled"]
+    );
 }
 
 #[test]
@@ -55,13 +75,22 @@ fn drops_unnamed_entries_and_says_so() {
     assert_eq!(out.tools.len(), 1);
     assert_eq!(out.tools[0].name, "ok");
     assert_eq!(rules(&out.findings), ["tool-without-name"; 3]);
-    assert!(out.findings[2].message.contains("not a string (42)"), "{}", out.findings[2].message);
-    assert!(out.findings.iter().all(|f| f.severity == Severity::Warning && f.tool.is_none()));
+    assert!(
+        out.findings[2].message.contains("not a string (42)"),
+        "{}",
+        out.findings[2].message
+    );
+    assert!(out
+        .findings
+        .iter()
+        .all(|f| f.severity == Severity::Warning && f.tool.is_none()));
 }
 
 #[test]
 fn clean_tools_pass_unchanged_without_findings() {
-    let input = tools(json!([{"name": "a", "description": "d", "inputSchema": {"type": "object", "properties": {}}}]));
+    let input = tools(
+        json!([{"name": "a", "description": "d", "inputSchema": {"type": "object", "properties": {}}}]),
+    );
     let out = normalize(input.clone(), &NormalizeConfig::default());
     assert_eq!(out.tools, input);
     assert!(out.findings.is_empty());
@@ -69,7 +98,8 @@ fn clean_tools_pass_unchanged_without_findings() {
 
 #[test]
 fn empty_title_is_removed_and_config_sets_the_default_description() {
-    let config = NormalizeConfig::from_json_text(Some(r#"{"default_description": "TBD"}"#)).unwrap();
+    let config =
+        NormalizeConfig::from_json_text(Some(r#"{"default_description": "TBD"}"#)).unwrap();
     let out = normalize(tools(json!([{"name": "a", "title": " "}])), &config);
     assert_eq!(out.tools[0].title, None);
     assert_eq!(out.tools[0].description.as_deref(), Some("TBD"));

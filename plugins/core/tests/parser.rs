@@ -17,7 +17,11 @@ fn result(id: u64, names: &[&str], next: Option<&str>) -> Value {
 }
 
 fn stdout(text: &str) -> Transcript {
-    Transcript { stdout: text.into(), error: "EOF before the tools/list reply".into(), ..Transcript::default() }
+    Transcript {
+        stdout: text.into(),
+        error: "EOF before the tools/list reply".into(),
+        ..Transcript::default()
+    }
 }
 
 fn run(transcript: &Transcript) -> Option<Parsed> {
@@ -46,37 +50,56 @@ fn json_rpc_lines_mixed_with_logs() {
 fn content_length_framed_messages() {
     let frame = |v: Value| {
         let body = v.to_string();
-        format!("Content-Length: {}\r\nContent-Type: application/vscode-jsonrpc\r\n\r\n{body}", body.len())
+        format!(
+            "Content-Length: {}\r\nContent-Type: application/vscode-jsonrpc\r\n\r\n{body}",
+            body.len()
+        )
     };
-    let text = frame(json!({"jsonrpc": "2.0", "id": 1, "result": {}})) + &frame(result(2, &["a", "b", "c"], None));
+    let text = frame(json!({"jsonrpc": "2.0", "id": 1, "result": {}}))
+        + &frame(result(2, &["a", "b", "c"], None));
     assert_eq!(names(&run(&stdout(&text)).unwrap()), ["a", "b", "c"]);
 }
 
 #[test]
 fn pretty_printed_multi_line_response() {
-    let text = format!("debug: reply follows\n{}\n-- end --\n", serde_json::to_string_pretty(&result(7, &["x"], None)).unwrap());
+    let text = format!(
+        "debug: reply follows\n{}\n-- end --\n",
+        serde_json::to_string_pretty(&result(7, &["x"], None)).unwrap()
+    );
     let parsed = run(&stdout(&text)).unwrap();
     assert_eq!(names(&parsed), ["x"]);
-    assert_eq!(parsed.tools[0].input_schema, Some(json!({"type": "object"})));
+    assert_eq!(
+        parsed.tools[0].input_schema,
+        Some(json!({"type": "object"}))
+    );
 }
 
 #[test]
 fn bare_tools_object_printed_in_stderr_logs() {
     let transcript = Transcript {
         stdout: "garbage that is not json\n".into(),
-        stderr_tail: format!("2026-11-25T10:00:00Z INFO registered {}\n", json!({"tools": [tool("ping")]})),
+        stderr_tail: format!(
+            "2026-11-25T10:00:00Z INFO registered {}\n",
+            json!({"tools": [tool("ping")]})
+        ),
         ..Transcript::default()
     };
     let parsed = run(&transcript).unwrap();
     assert_eq!(names(&parsed), ["ping"]);
     assert_eq!(parsed.origin, "stderr: tool list printed in the output");
-    let no_stderr = ParseConfig { scan_stderr: false, ..ParseConfig::default() };
+    let no_stderr = ParseConfig {
+        scan_stderr: false,
+        ..ParseConfig::default()
+    };
     assert_eq!(parse(&transcript, &no_stderr), None);
 }
 
 #[test]
 fn bare_array_of_tools_in_a_log_line() {
-    let text = format!("[INFO] [2026-11-25 10:00] tools: {}\n[1, 2, 3]\n", json!([tool("a"), tool("b")]));
+    let text = format!(
+        "[INFO] [2026-11-25 10:00] tools: {}\n[1, 2, 3]\n",
+        json!([tool("a"), tool("b")])
+    );
     assert_eq!(names(&run(&stdout(&text)).unwrap()), ["a", "b"]);
 }
 
@@ -122,20 +145,30 @@ fn structured_logs_with_json_inside_a_string() {
     let inner = result(2, &["nested"], None).to_string();
     let text = json!({"level": 30, "time": 1764109999, "msg": inner}).to_string() + "\n";
     assert_eq!(names(&run(&stdout(&text)).unwrap()), ["nested"]);
-    let wrapped = json!({"level": "debug", "event": "send", "message": result(3, &["wrapped"], None)});
-    assert_eq!(names(&run(&stdout(&wrapped.to_string())).unwrap()), ["wrapped"]);
+    let wrapped =
+        json!({"level": "debug", "event": "send", "message": result(3, &["wrapped"], None)});
+    assert_eq!(
+        names(&run(&stdout(&wrapped.to_string())).unwrap()),
+        ["wrapped"]
+    );
 }
 
 #[test]
 fn json_rpc_batch_array() {
     let batch = json!([{"jsonrpc": "2.0", "id": 1, "result": {}}, result(2, &["batched"], None)]);
-    assert_eq!(names(&run(&stdout(&batch.to_string())).unwrap()), ["batched"]);
+    assert_eq!(
+        names(&run(&stdout(&batch.to_string())).unwrap()),
+        ["batched"]
+    );
 }
 
 #[test]
 fn parsed_messages_when_stdout_is_empty() {
     let transcript = Transcript {
-        parsed_messages: vec![result(2, &["p1"], Some("c")).to_string(), result(3, &["p2"], None).to_string()],
+        parsed_messages: vec![
+            result(2, &["p1"], Some("c")).to_string(),
+            result(3, &["p2"], None).to_string(),
+        ],
         ..Transcript::default()
     };
     let parsed = run(&transcript).unwrap();
@@ -157,14 +190,20 @@ fn parsed_messages_repeating_stdout_are_not_counted_twice() {
 #[test]
 fn requests_with_cursors_route_pages_of_interleaved_listings() {
     let request = |id: u64, cursor: Option<&str>| match cursor {
-        Some(c) => json!({"jsonrpc": "2.0", "id": id, "method": "tools/list", "params": {"cursor": c}}),
+        Some(c) => {
+            json!({"jsonrpc": "2.0", "id": id, "method": "tools/list", "params": {"cursor": c}})
+        }
         None => json!({"jsonrpc": "2.0", "id": id, "method": "tools/list"}),
     };
     let text = [
-        request(1, None), result(1, &["a1"], Some("A")),
-        request(2, None), result(2, &["b1"], Some("B")),
-        request(3, Some("A")), result(3, &["a2"], None),
-        request(4, Some("B")), result(4, &["b2"], Some("B2")),
+        request(1, None),
+        result(1, &["a1"], Some("A")),
+        request(2, None),
+        result(2, &["b1"], Some("B")),
+        request(3, Some("A")),
+        result(3, &["a2"], None),
+        request(4, Some("B")),
+        result(4, &["b2"], Some("B2")),
     ]
     .map(|v| format!("--> {v}"))
     .join("\n");
@@ -180,7 +219,10 @@ fn a_broken_chain_is_partial_and_can_be_refused() {
     let parsed = run(&stdout(&text)).unwrap();
     assert_eq!(names(&parsed), ["first"]);
     assert!(!parsed.complete);
-    let strict = ParseConfig { accept_partial: false, ..ParseConfig::default() };
+    let strict = ParseConfig {
+        accept_partial: false,
+        ..ParseConfig::default()
+    };
     assert_eq!(parse(&stdout(&text), &strict), None);
 }
 
@@ -203,8 +245,16 @@ fn hostile_deeply_nested_truncated_output_ends() {
     // bound must stop it rather than re-parse from each opening.
     let text = "{\"a\":[".repeat(200_000);
     assert_eq!(run(&stdout(&text)), None);
-    let flat = format!("{}{}", "[{\"x\":1},".repeat(100_000), result(2, &["after"], None));
-    assert_eq!(run(&stdout(&flat)), None, "the tail sits inside the unclosed array");
+    let flat = format!(
+        "{}{}",
+        "[{\"x\":1},".repeat(100_000),
+        result(2, &["after"], None)
+    );
+    assert_eq!(
+        run(&stdout(&flat)),
+        None,
+        "the tail sits inside the unclosed array"
+    );
 }
 
 #[test]

@@ -13,7 +13,11 @@ impl Guest for Normalize {
         let config = core_logic::NormalizeConfig::from_json_text(ctx.config.as_deref())?;
         let out = core_logic::normalize(tools_from_wit(tools)?, &config);
         if !out.findings.is_empty() {
-            log_info(&format!("normalize: {} change(s) to {} tool(s)", out.findings.len(), out.tools.len()));
+            log_info(&format!(
+                "normalize: {} change(s) to {} tool(s)",
+                out.findings.len(),
+                out.tools.len()
+            ));
         }
         Ok(Normalized {
             tools: out.tools.into_iter().map(tool_to_wit).collect(),

@@ -9,7 +9,10 @@ use exports::mcp_probe::plugin::parser::{Guest, Transcript};
 struct Parse;
 
 impl Guest for Parse {
-    fn parse(transcript: Transcript, config: Option<String>) -> Result<Option<Vec<wit::Tool>>, String> {
+    fn parse(
+        transcript: Transcript,
+        config: Option<String>,
+    ) -> Result<Option<Vec<wit::Tool>>, String> {
         let config = core_logic::ParseConfig::from_json_text(config.as_deref())?;
         let transcript = core_logic::Transcript {
             stdout: transcript.stdout,
@@ -21,11 +24,18 @@ impl Guest for Parse {
             log_info("parse: no tool list found in the transcript");
             return Ok(None);
         };
-        let message = format!("parse: {} tool(s) in {} page(s) from {}", found.tools.len(), found.pages, found.origin);
+        let message = format!(
+            "parse: {} tool(s) in {} page(s) from {}",
+            found.tools.len(),
+            found.pages,
+            found.origin
+        );
         if found.complete {
             log_info(&message);
         } else {
-            log_warn(&format!("{message}; INCOMPLETE: the next page was not in the output"));
+            log_warn(&format!(
+                "{message}; INCOMPLETE: the next page was not in the output"
+            ));
         }
         Ok(Some(found.tools.into_iter().map(tool_to_wit).collect()))
     }

@@ -9,7 +9,11 @@ use exports::mcp_probe::plugin::validator::Guest;
 struct Validate;
 
 impl Guest for Validate {
-    fn validate(tools: Vec<wit::Tool>, policy: String, _ctx: wit::Context) -> Result<Vec<wit::Finding>, String> {
+    fn validate(
+        tools: Vec<wit::Tool>,
+        policy: String,
+        _ctx: wit::Context,
+    ) -> Result<Vec<wit::Finding>, String> {
         let policy = core_logic::Policy::from_json_text(&policy).map_err(|e| e.to_string())?;
         let findings = core_logic::validate(&tools_from_wit(tools)?, &policy);
         Ok(findings.into_iter().map(finding_to_wit).collect())
