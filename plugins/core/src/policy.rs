@@ -41,7 +41,8 @@ pub const BUILTIN_FORBIDDEN_PATTERNS: &[&str] = &[
     r"(?i)<\|im_start\|>|\[/?INST\]|<<SYS>>",
 ];
 
-/// The policy file as written. Unknown keys are refused so that a typo is not a silent no-op.
+/// The policy file as written. Unknown keys are refused so that a typo is not a silent no-op;
+/// keys starting with `x-` are left to other validator plugins.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 struct PolicyFile {
@@ -113,10 +114,13 @@ impl Policy {
         } else {
             let value: Value =
                 serde_json::from_str(text).map_err(|e| PolicyError(e.to_string()))?;
-            if !value.is_object() {
+            let Value::Object(mut members) = value else {
                 return Err(PolicyError("the policy must be a JSON object".into()));
-            }
-            serde_json::from_value(value).map_err(|e| PolicyError(e.to_string()))?
+            };
+            // `x-` members belong to other validator plugins sharing the policy file.
+            members.retain(|key, _| !key.starts_with("x-"));
+            serde_json::from_value(Value::Object(members))
+                .map_err(|e| PolicyError(e.to_string()))?
         };
         if let Some(version) = file.version.filter(|v| *v != 1) {
             return Err(PolicyError(format!(

@@ -331,4 +331,8 @@ fn bad_policies_are_refused_with_a_reason() {
         assert!(error.contains(needle), "{policy}: {error}");
     }
     assert!(Policy::from_json_text("").is_ok());
+    assert!(
+        Policy::from_json_text(r#"{"x-python": {"verbs": []}}"#).is_ok(),
+        "x- keys belong to other plugins"
+    );
 }

@@ -13,6 +13,10 @@ impl Guest for Compat {
     fn normalize(tools: Vec<wit::Tool>, ctx: wit::Context) -> Result<Normalized, String> {
         let config = core_logic::compat::CompatConfig::from_json_text(ctx.config.as_deref())?;
         let (tools, findings) = core_logic::compat::reshape(tools_from_wit(tools)?, &config);
+        log_info(&format!(
+            "mcp-platform-compat: reshaped {} tool(s)",
+            tools.len()
+        ));
         Ok(Normalized {
             tools: tools.into_iter().map(tool_to_wit).collect(),
             findings: findings.into_iter().map(finding_to_wit).collect(),

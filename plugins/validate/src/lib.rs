@@ -15,7 +15,13 @@ impl Guest for Validate {
         _ctx: wit::Context,
     ) -> Result<Vec<wit::Finding>, String> {
         let policy = core_logic::Policy::from_json_text(&policy).map_err(|e| e.to_string())?;
-        let findings = core_logic::validate(&tools_from_wit(tools)?, &policy);
+        let tools = tools_from_wit(tools)?;
+        let findings = core_logic::validate(&tools, &policy);
+        log_info(&format!(
+            "validate: {} finding(s) on {} tool(s)",
+            findings.len(),
+            tools.len()
+        ));
         Ok(findings.into_iter().map(finding_to_wit).collect())
     }
 }
