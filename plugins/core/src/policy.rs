@@ -32,14 +32,59 @@ pub const RULES: &[(&str, Severity)] = &[
 pub const DEFAULT_NAME_PATTERN: &str = "^[A-Za-z0-9_.-]{1,128}$";
 pub const DEFAULT_DESCRIPTION_MAX_LENGTH: usize = 10_000;
 
-/// Prompt-injection markers checked unless `builtin_forbidden_patterns` is false.
-pub const BUILTIN_FORBIDDEN_PATTERNS: &[&str] = &[
-    r"(?i)</?important>",
-    r"(?i)\b(ignore|disregard|forget|override)\s+(all\s+|any\s+)?(the\s+|your\s+)?(previous|prior|above|earlier|preceding|system)\s+(instructions|prompts?|rules|directions)",
-    r"(?i)\bdo\s+not\s+(tell|inform|mention\s+(this\s+)?to|reveal\s+(this\s+)?to|notify)\s+the\s+user",
-    r"(?i)</?(system|instructions?|secret)>",
-    r"(?i)<\|im_start\|>|\[/?INST\]|<<SYS>>",
+/// Prompt-injection markers checked unless `builtin_forbidden_patterns` is false, each with
+/// lower-case needle groups: a text must contain a needle of every group before the regex runs (regex-lite has
+/// no literal prefilter of its own, and this check runs on every string of every tool).
+pub const BUILTIN_FORBIDDEN_PATTERNS: &[(&str, Needles)] = &[
+    (r"(?i)</?important>", &[&["important>"]]),
+    (
+        r"(?i)\b(ignore|disregard|forget|override)\s+(all\s+|any\s+)?(the\s+|your\s+)?(previous|prior|above|earlier|preceding|system)\s+(instructions|prompts?|rules|directions)",
+        &[
+            &["ignore", "disregard", "forget", "override"],
+            &["instructions", "prompt", "rules", "directions"],
+        ],
+    ),
+    (
+        r"(?i)\bdo\s+not\s+(tell|inform|mention\s+(this\s+)?to|reveal\s+(this\s+)?to|notify)\s+the\s+user",
+        &[
+            &["user"],
+            &["not"],
+            &["tell", "inform", "mention", "reveal", "notify"],
+        ],
+    ),
+    (
+        r"(?i)</?(system|instructions?|secret)>",
+        &[&["system>", "instruction", "secret>"]],
+    ),
+    (
+        r"(?i)<\|im_start\|>|\[/?INST\]|<<SYS>>",
+        &[&["im_start", "inst]", "<<sys>>"]],
+    ),
 ];
+
+/// Groups of needles (see [`ForbiddenPattern::needles`]).
+pub type Needles = &'static [&'static [&'static str]];
+
+/// One compiled forbidden pattern.
+#[derive(Debug, Clone)]
+pub struct ForbiddenPattern {
+    pub regex: Regex,
+    /// The pattern as written, for messages.
+    pub source: String,
+    /// Lower-case literals: one of each group must occur for a match; empty: always search.
+    pub needles: Needles,
+}
+
+impl ForbiddenPattern {
+    /// `lowered` is `text` in ASCII lower case, computed once per text by the caller.
+    pub fn find<'t>(&self, text: &'t str, lowered: &str) -> Option<&'t str> {
+        let present = |group: &&[&str]| group.iter().any(|n| lowered.contains(n));
+        if !self.needles.iter().all(present) {
+            return None;
+        }
+        self.regex.find(text).map(|m| m.as_str())
+    }
+}
 
 /// The policy file as written. Unknown keys are refused so that a typo is not a silent no-op;
 /// keys starting with `x-` are left to other validator plugins.
@@ -89,7 +134,7 @@ pub struct Policy {
     /// In characters; turn the limit off with the rule `description-too-long: off`.
     pub description_max_length: usize,
     /// Each pattern with its source text, for messages.
-    pub forbidden_patterns: Vec<(Regex, String)>,
+    pub forbidden_patterns: Vec<ForbiddenPattern>,
     pub max_tools: Option<usize>,
     /// `None`: every name is allowed. Entries may use `*` and `?` wildcards.
     pub allow: Option<Vec<String>>,
@@ -132,11 +177,16 @@ impl Policy {
         let mut forbidden_patterns = Vec::new();
         let builtin = file.builtin_forbidden_patterns.unwrap_or(true);
         let builtins = BUILTIN_FORBIDDEN_PATTERNS.iter().filter(|_| builtin);
-        for pattern in builtins
-            .copied()
-            .chain(file.forbidden_patterns.iter().map(String::as_str))
-        {
-            forbidden_patterns.push((compile(pattern, "forbidden_patterns")?, pattern.to_owned()));
+        let user = file
+            .forbidden_patterns
+            .iter()
+            .map(|p| (p.as_str(), &[][..]));
+        for (pattern, needles) in builtins.copied().chain(user) {
+            forbidden_patterns.push(ForbiddenPattern {
+                regex: compile(pattern, "forbidden_patterns")?,
+                source: pattern.to_owned(),
+                needles,
+            });
         }
         let mut severities: BTreeMap<&'static str, Option<Severity>> =
             RULES.iter().map(|(id, sev)| (*id, Some(*sev))).collect();

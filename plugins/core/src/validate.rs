@@ -201,63 +201,104 @@ fn check_annotations(report: &mut Report, tool: &Tool) {
 /// Looks through every string (and object key) of the tool for hidden characters and
 /// prompt-injection markers: tool poisoning often hides in a parameter's description.
 fn check_text(report: &mut Report, tool: &Tool, json: &Value) {
-    let mut texts = Vec::new();
-    collect_strings(json, String::new(), &mut texts);
-    let name = Some(tool.name.as_str());
-    let mut hidden: Vec<(String, char)> = Vec::new();
-    for (path, text) in &texts {
-        if let Some(c) = text.chars().find(|c| is_hidden(*c)) {
-            hidden.push((path.clone(), c));
+    let policy = report.policy;
+    let mut hidden: Option<(String, char)> = None;
+    let mut hidden_count = 0;
+    // One finding per pattern: the first place it matches.
+    let mut injections: Vec<Option<(String, String)>> = vec![None; policy.forbidden_patterns.len()];
+    visit_strings(json, &mut Vec::new(), &mut |path, text| {
+        if !text.is_ascii() {
+            if let Some(c) = text.chars().find(|c| is_hidden(*c)) {
+                hidden_count += 1;
+                hidden.get_or_insert_with(|| (render(path), c));
+            }
         }
-    }
-    if let Some((path, c)) = hidden.first() {
-        let more = if hidden.len() > 1 {
-            format!(" and {} more places", hidden.len() - 1)
-        } else {
-            String::new()
+        let lowered = text.to_ascii_lowercase();
+        for (pattern, slot) in policy.forbidden_patterns.iter().zip(injections.iter_mut()) {
+            if slot.is_none() {
+                if let Some(matched) = pattern.find(text, &lowered) {
+                    *slot = Some((render(path), matched.chars().take(60).collect()));
+                }
+            }
+        }
+    });
+    let name = Some(tool.name.as_str());
+    if let Some((path, c)) = hidden {
+        let more = match hidden_count {
+            1 => String::new(),
+            n => format!(" and {} more places", n - 1),
         };
         report.add(
             name,
             "hidden-characters",
-            format!("invisible character U+{:04X} in {path}{more}", *c as u32),
+            format!("invisible character U+{:04X} in {path}{more}", c as u32),
         );
     }
-    for (regex, source) in &report.policy.forbidden_patterns {
-        let hit = texts
-            .iter()
-            .find_map(|(path, text)| regex.find(text).map(|m| (path, m.as_str().to_owned())));
-        if let Some((path, matched)) = hit {
-            let excerpt: String = matched.chars().take(60).collect();
+    for (pattern, slot) in policy.forbidden_patterns.iter().zip(injections) {
+        if let Some((path, excerpt)) = slot {
             report.add(
                 name,
                 "prompt-injection",
-                format!("{excerpt:?} in {path} matches forbidden pattern {source}"),
+                format!(
+                    "{excerpt:?} in {path} matches forbidden pattern {}",
+                    pattern.source
+                ),
             );
         }
     }
 }
 
-fn collect_strings<'v>(value: &'v Value, path: String, out: &mut Vec<(String, &'v str)>) {
+/// A step on the way to a string inside the tool's JSON.
+enum Step<'v> {
+    Key(&'v str),
+    Index(usize),
+    /// The string is the object key itself (a property name).
+    KeyItself,
+}
+
+/// Calls `visit` with each string and object key, and the path to it (rendered only on a hit).
+fn visit_strings<'v>(
+    value: &'v Value,
+    path: &mut Vec<Step<'v>>,
+    visit: &mut impl FnMut(&[Step<'v>], &'v str),
+) {
     match value {
-        Value::String(s) => out.push((path, s)),
+        Value::String(s) => visit(path, s),
         Value::Array(items) => {
             for (i, item) in items.iter().enumerate() {
-                collect_strings(item, format!("{path}[{i}]"), out);
+                path.push(Step::Index(i));
+                visit_strings(item, path, visit);
+                path.pop();
             }
         }
         Value::Object(map) => {
             for (key, item) in map {
-                let child = if path.is_empty() {
-                    key.clone()
-                } else {
-                    format!("{path}.{key}")
-                };
-                out.push((format!("{child} (key)"), key));
-                collect_strings(item, child, out);
+                path.push(Step::Key(key));
+                path.push(Step::KeyItself);
+                visit(path, key);
+                path.pop();
+                visit_strings(item, path, visit);
+                path.pop();
             }
         }
         _ => {}
     }
+}
+
+fn render(path: &[Step]) -> String {
+    let mut out = String::new();
+    for step in path {
+        match step {
+            Step::Key(key) if out.is_empty() => out.push_str(key),
+            Step::Key(key) => {
+                out.push('.');
+                out.push_str(key);
+            }
+            Step::Index(i) => out.push_str(&format!("[{i}]")),
+            Step::KeyItself => out.push_str(" (key)"),
+        }
+    }
+    out
 }
 
 /// Zero-width characters, invisible operators, BOM, Unicode tag characters, bidi overrides.
