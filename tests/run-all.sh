@@ -2,4 +2,9 @@
 # The whole test suite, on a clean machine: installs what the tests need, then runs them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# Plugins: rebuild every built-in from source and prove plugins/dist/ (what the host embeds)
+# is byte-identical; test their logic natively; build the Python example plugin for its test.
+bash plugins/build.sh --check
+cargo test --manifest-path plugins/Cargo.toml
+bash examples/python-validator/build.sh
 cargo test --workspace
