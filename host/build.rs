@@ -9,23 +9,17 @@ const BUILTINS: [&str; 3] = ["normalize", "validate", "parse"];
 fn main() {
     let manifest = PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").unwrap());
     let dist = manifest.join("../plugins/dist");
-    let out = PathBuf::from(std::env::var_os("OUT_DIR").unwrap());
     for name in BUILTINS {
         let file = dist.join(format!("{name}.wasm"));
         println!("cargo:rerun-if-changed={}", file.display());
-        let embedded = if file.is_file() {
-            file
-        } else {
-            // Keeps the host buildable before the guest artifacts exist; the built-in then
-            // reports clearly that it was not embedded.
-            println!(
-                "cargo:warning=built-in plugin {} is missing; `{name}` will be unavailable",
+        if !file.is_file() {
+            panic!(
+                "built-in plugin {} is missing: it is a committed artifact; restore it with \
+                 `git checkout plugins/dist` or rebuild it with `bash plugins/build.sh`",
                 file.display()
             );
-            let empty = out.join(format!("{name}.missing.wasm"));
-            std::fs::write(&empty, b"").unwrap();
-            empty
-        };
+        }
+        let embedded = file;
         println!(
             "cargo:rustc-env=MCP_PROBE_BUILTIN_{}={}",
             name.to_uppercase(),

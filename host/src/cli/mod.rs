@@ -1,6 +1,6 @@
 //! Command-line parsing and dispatch. Errors are reported here, once, as one line.
 
-// mod lock; (enabled once plugins/core lands)
+mod lock;
 mod plugins;
 mod validate;
 
@@ -37,6 +37,8 @@ pub struct Cli {
 pub enum Command {
     /// Run the plugin pipeline on a saved tool list (exit 3 on an error finding).
     Validate(validate::ValidateArgs),
+    /// Write a pin file: tool name -> sha256 of its canonical definition.
+    Lock(lock::LockArgs),
     /// Inspect plugins.
     Plugins(plugins::PluginsArgs),
 }
@@ -67,6 +69,7 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Validate(args) => validate::run(args),
+        Command::Lock(args) => lock::run(args),
         Command::Plugins(args) => plugins::run(args),
     };
     match result {
