@@ -66,7 +66,10 @@ pub fn bad_input(e: PluginError) -> anyhow::Error {
 fn list(pipeline: Option<PathBuf>, output: Option<OutputFormat>) -> Result<u8> {
     let mut rows = Vec::new();
     for b in builtin::ALL {
-        rows.push(describe(&format!("{}{}", builtin::PREFIX, b.name), "built-in")?);
+        rows.push(describe(
+            &format!("{}{}", builtin::PREFIX, b.name),
+            "built-in",
+        )?);
     }
     if let Some(path) = pipeline {
         let config = PipelineConfig::load(&path).map_err(bad_input)?;

@@ -93,7 +93,10 @@ pub fn read_tools(path: &Path) -> Result<(Vec<Tool>, DiscoveryContext)> {
     let mut tools = Vec::with_capacity(entries.len());
     for (index, entry) in entries.into_iter().enumerate() {
         tools.push(Tool::from_json(entry).ok_or_else(|| {
-            BadInput(format!("{}: tool #{index} is not a JSON object", path.display()))
+            BadInput(format!(
+                "{}: tool #{index} is not a JSON object",
+                path.display()
+            ))
         })?);
     }
     Ok((tools, ctx))
@@ -121,7 +124,10 @@ pub fn run(args: ValidateArgs) -> Result<u8> {
     let mut policy = match &args.policy {
         Some(path) => match read_json(path, "policy")? {
             Value::Object(map) => map,
-            _ => Err(BadInput(format!("policy {}: expected a JSON object", path.display())))?,
+            _ => Err(BadInput(format!(
+                "policy {}: expected a JSON object",
+                path.display()
+            )))?,
         },
         None => Map::new(),
     };

@@ -119,7 +119,10 @@ impl ArtifactCache {
         }
         let artifact = engine.precompile_component(bytes)?;
         if let Err(e) = write_entry(&self.dir, &path, &artifact) {
-            tracing::warn!("could not store {} in the plugin cache: {e}", path.display());
+            tracing::warn!(
+                "could not store {} in the plugin cache: {e}",
+                path.display()
+            );
         }
         // SAFETY: `artifact` was produced just now by `precompile_component` on this engine.
         let component = unsafe { Component::deserialize(engine, &artifact)? };
@@ -144,7 +147,10 @@ impl ArtifactCache {
         match unsafe { Component::deserialize(engine, artifact) } {
             Ok(component) => Some(component),
             Err(e) => {
-                tracing::debug!("plugin cache entry {} unusable ({e}); recompiling", path.display());
+                tracing::debug!(
+                    "plugin cache entry {} unusable ({e}); recompiling",
+                    path.display()
+                );
                 None
             }
         }

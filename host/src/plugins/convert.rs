@@ -99,6 +99,9 @@ mod tests {
         });
         wit_tool.annotations = Some("{not json".into());
         let err = tool_from_wit(wit_tool).unwrap_err();
-        assert!(err.contains("\"t\"") && err.contains("annotations"), "{err}");
+        assert!(
+            err.contains("\"t\"") && err.contains("annotations"),
+            "{err}"
+        );
     }
 }

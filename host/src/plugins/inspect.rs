@@ -182,7 +182,11 @@ pub fn inspect(bytes: &[u8]) -> Result<ComponentInfo, Refusal> {
         [] => Err(Refusal::Incompatible(format!(
             "exports none of {WIT_PACKAGE}/{{normalizer,validator,parser}}@{} (it exports: {})",
             supported_range(),
-            if exports.is_empty() { "nothing".to_string() } else { exports.join(", ") }
+            if exports.is_empty() {
+                "nothing".to_string()
+            } else {
+                exports.join(", ")
+            }
         ))),
         _ => Err(Refusal::Incompatible(format!(
             "exports more than one world's interface ({}); a plugin targets exactly one",

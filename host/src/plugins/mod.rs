@@ -5,7 +5,7 @@
 //! each call in a fresh store bounded by [`engine`] → [`pipeline`] chains the stages and adds
 //! the host's own [`schema`] check.
 
-mod bindings;
+pub mod bindings;
 pub mod builtin;
 pub mod cache;
 pub mod config;

@@ -134,12 +134,7 @@ impl Pipeline {
     }
 
     fn context(ctx: &DiscoveryContext, stage: &Stage) -> wit::Context {
-        wit::Context {
-            source: ctx.source.clone(),
-            discovery_method: ctx.discovery_method.clone(),
-            server_info: ctx.server_info.as_ref().map(Value::to_string),
-            config: stage.config.as_ref().map(Value::to_string),
-        }
+        wit_context(ctx, stage.config.as_ref())
     }
 
     /// The policy text for a validator stage: its `config`, overlaid key by key with the
@@ -205,8 +200,15 @@ impl Pipeline {
             tools,
             findings: Vec::new(),
         };
-        for stage in self.stages.iter().filter(|s| s.plugin.world() == World::Normalizer) {
-            match stage.plugin.normalize(&out.tools, &Self::context(ctx, stage)) {
+        for stage in self
+            .stages
+            .iter()
+            .filter(|s| s.plugin.world() == World::Normalizer)
+        {
+            match stage
+                .plugin
+                .normalize(&out.tools, &Self::context(ctx, stage))
+            {
                 Ok((tools, findings)) => {
                     out.tools = tools;
                     out.findings.extend(findings);
@@ -219,7 +221,11 @@ impl Pipeline {
 
     /// Asks each parser stage in order for a tool list; the first `Some` wins.
     pub fn recover(&self, transcript: &Transcript) -> Result<Option<Recovered>, PluginError> {
-        for stage in self.stages.iter().filter(|s| s.plugin.world() == World::Parser) {
+        for stage in self
+            .stages
+            .iter()
+            .filter(|s| s.plugin.world() == World::Parser)
+        {
             let config = stage.config.as_ref().map(Value::to_string);
             match stage.plugin.parse(transcript, config.as_deref()) {
                 Ok(Some(tools)) => {
@@ -236,6 +242,16 @@ impl Pipeline {
             }
         }
         Ok(None)
+    }
+}
+
+/// The WIT `context` for a call, with a stage's `config`.
+pub fn wit_context(ctx: &DiscoveryContext, config: Option<&Value>) -> wit::Context {
+    wit::Context {
+        source: ctx.source.clone(),
+        discovery_method: ctx.discovery_method.clone(),
+        server_info: ctx.server_info.as_ref().map(Value::to_string),
+        config: config.map(Value::to_string),
     }
 }
 

@@ -76,11 +76,17 @@ impl LoadedPlugin {
                 CacheOutcome::Uncached,
             ),
         };
-        let instance_pre = engine.linker().instantiate_pre(&component).map_err(failed)?;
+        let instance_pre = engine
+            .linker()
+            .instantiate_pre(&component)
+            .map_err(failed)?;
         // The typed pre-instances check the export's signature against our bindings.
         let incompatible = |e: wasmtime::Error| PluginError::Incompatible {
             plugin: name.to_string(),
-            message: format!("its {} export does not match the contract: {e:#}", info.world),
+            message: format!(
+                "its {} export does not match the contract: {e:#}",
+                info.world
+            ),
         };
         let pre = match info.world {
             World::Normalizer => Pre::Normalizer(

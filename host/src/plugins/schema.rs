@@ -60,7 +60,10 @@ fn check_schema(tool: &str, field: &str, schema: &Value) -> Option<Finding> {
         return Some(finding(
             rule,
             Severity::Error,
-            format!("{field}Schema is not a valid JSON Schema: {e} (at {})", e.instance_path()),
+            format!(
+                "{field}Schema is not a valid JSON Schema: {e} (at {})",
+                e.instance_path()
+            ),
         ));
     }
     // The meta-schema passes some schemas that still cannot be used (a bad regex, a $ref
@@ -106,7 +109,8 @@ mod tests {
     fn valid_schemas_pass() {
         let t = tool(json!({"type": "object", "properties": {"a": {"type": "string"}}}));
         assert!(check_tools(&[t]).is_empty());
-        let t = tool(json!({"$schema": "http://json-schema.org/draft-07/schema#", "type": "object"}));
+        let t =
+            tool(json!({"$schema": "http://json-schema.org/draft-07/schema#", "type": "object"}));
         assert!(check_tools(&[t]).is_empty());
     }
 

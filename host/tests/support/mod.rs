@@ -104,13 +104,24 @@ impl Guest {
 
     /// The component, built against the real contract.
     pub fn component(&self) -> Vec<u8> {
-        component_from_wat(WIT, &format!("{}-plugin", self.interface), &self.wat("0.1.0"))
+        component_from_wat(
+            WIT,
+            &format!("{}-plugin", self.interface),
+            &self.wat("0.1.0"),
+        )
     }
 
     /// The component, built against the contract re-versioned as `version`.
     pub fn component_at_version(&self, version: &str) -> Vec<u8> {
-        let wit = WIT.replace("mcp-probe:plugin@0.1.0", &format!("mcp-probe:plugin@{version}"));
-        component_from_wat(&wit, &format!("{}-plugin", self.interface), &self.wat(version))
+        let wit = WIT.replace(
+            "mcp-probe:plugin@0.1.0",
+            &format!("mcp-probe:plugin@{version}"),
+        );
+        component_from_wat(
+            &wit,
+            &format!("{}-plugin", self.interface),
+            &self.wat(version),
+        )
     }
 }
 
@@ -122,7 +133,9 @@ fn escape(bytes: &[u8]) -> String {
 pub fn component_from_wat(wit: &str, world: &str, wat: &str) -> Vec<u8> {
     let mut resolve = Resolve::default();
     let package = resolve.push_str("plugin.wit", wit).expect("WIT parses");
-    let world = resolve.select_world(&[package], Some(world)).expect("world");
+    let world = resolve
+        .select_world(&[package], Some(world))
+        .expect("world");
     let mut module = wat::parse_str(wat).unwrap_or_else(|e| panic!("{e}\n{wat}"));
     wit_component::embed_component_metadata(&mut module, &resolve, world, StringEncoding::UTF8)
         .expect("embed metadata");
