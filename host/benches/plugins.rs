@@ -60,7 +60,11 @@ fn best_of<T>(rounds: usize, mut f: impl FnMut() -> T) -> Duration {
         .unwrap()
 }
 
-fn load_builtin(b: builtin::Builtin, cache: Option<&ArtifactCache>, limits: Limits) -> LoadedPlugin {
+fn load_builtin(
+    b: builtin::Builtin,
+    cache: Option<&ArtifactCache>,
+    limits: Limits,
+) -> LoadedPlugin {
     LoadedPlugin::load(&format!("builtin:{}", b.name), b.bytes, limits, cache).unwrap()
 }
 
@@ -105,8 +109,14 @@ fn main() {
     };
     println!("10 000 tools, normalize + validate:");
     println!("  wasm (built-in plugins)      {:>9.2} ms", ms(wasm));
-    println!("  native (plugins/core, incl. model->core conversion) {:>9.2} ms", ms(native));
-    println!("  native logic only (tools pre-converted, cloned)     {:>9.2} ms", ms(native_logic_only));
+    println!(
+        "  native (plugins/core, incl. model->core conversion) {:>9.2} ms",
+        ms(native)
+    );
+    println!(
+        "  native logic only (tools pre-converted, cloned)     {:>9.2} ms",
+        ms(native_logic_only)
+    );
     println!(
         "  ratio wasm/native = {:.2}x (target <= 2x); wasm/native-logic-only = {:.2}x",
         ratio(wasm, native),
@@ -146,24 +156,60 @@ fn main() {
             .collect();
         black_box(core::normalize(input, &config));
     });
+    let empty: Vec<Tool> = Vec::new();
+    let one = realistic_tools(1);
+    let warm_empty = per_call(&|| {
+        black_box(normalize_default.normalize(&empty, &ctx()).unwrap());
+    });
+    let warm_one = per_call(&|| {
+        black_box(normalize_default.normalize(&one, &ctx()).unwrap());
+    });
+    println!(
+        "warm call on 0 / 1 tools: normalize {:.1} µs / {:.1} µs (the fixed cost of a call)",
+        us(warm_empty),
+        us(warm_one)
+    );
     println!("warm call on 50 tools (fresh store + instantiate + call):");
-    println!("  normalize {:>8.1} µs (target <= 100 µs); native {:>8.1} µs; ratio {:.2}x",
-        us(warm_normalize), us(native_fifty), ratio(warm_normalize, native_fifty));
+    println!(
+        "  normalize {:>8.1} µs (target <= 100 µs); native {:>8.1} µs; ratio {:.2}x",
+        us(warm_normalize),
+        us(native_fifty),
+        ratio(warm_normalize, native_fifty)
+    );
     println!("  validate  {:>8.1} µs", us(warm_validate));
 
     // 3. Host start: the three built-ins from the cache vs compiled.
     let default = PipelineConfig::default();
     Pipeline::from_config_with_cache(&default, Some(&cache)).unwrap();
-    let cached = best_of(5, || Pipeline::from_config_with_cache(&default, Some(&cache)).unwrap());
-    let compiled = best_of(3, || Pipeline::from_config_with_cache(&default, None).unwrap());
+    let cached = best_of(5, || {
+        Pipeline::from_config_with_cache(&default, Some(&cache)).unwrap()
+    });
+    let compiled = best_of(3, || {
+        Pipeline::from_config_with_cache(&default, None).unwrap()
+    });
     let plugins = default.stages.len() as u32;
     println!("host start, {plugins} built-in plugins:");
-    println!("  cached   {:>8.2} ms ({:.2} ms per plugin, target <= 10 ms)", ms(cached), ms(cached / plugins));
-    println!("  compiled {:>8.2} ms ({:.2} ms per plugin)", ms(compiled), ms(compiled / plugins));
+    println!(
+        "  cached   {:>8.2} ms ({:.2} ms per plugin, target <= 10 ms)",
+        ms(cached),
+        ms(cached / plugins)
+    );
+    println!(
+        "  compiled {:>8.2} ms ({:.2} ms per plugin)",
+        ms(compiled),
+        ms(compiled / plugins)
+    );
     println!("  ratio compiled/cached = {:.1}x", ratio(compiled, cached));
     println!(
         "engine: pooling allocator {}",
-        if mcp_probe::plugins::engine::PluginEngine::shared().unwrap().pooling() { "on" } else { "off (fallback)" }
+        if mcp_probe::plugins::engine::PluginEngine::shared()
+            .unwrap()
+            .pooling()
+        {
+            "on"
+        } else {
+            "off (fallback)"
+        }
     );
 }
 

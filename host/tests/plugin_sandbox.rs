@@ -150,6 +150,29 @@ fn a_100_mb_result_is_stopped() {
     .unwrap();
     let err = normalize(&plugin).unwrap_err();
     assert!(matches!(err, PluginError::ResourceLimit { .. }), "{err}");
+    // With memory-mib raised to 256 it can build it: the host takes the 100 MB error text
+    // and keeps a bounded one-line message of it.
+    let roomy = Limits {
+        memory_bytes: 256 << 20,
+        ..Limits::default()
+    };
+    let plugin = load(
+        "big.wasm",
+        &Guest::new("normalizer", &build).component(),
+        roomy,
+    )
+    .unwrap();
+    match normalize(&plugin).unwrap_err() {
+        PluginError::Reported { plugin, message } => {
+            assert_eq!(plugin, "big.wasm");
+            assert!(message.len() < 1000, "{} bytes", message.len());
+            assert!(
+                message.ends_with("(104857600 bytes in all)"),
+                "{message:.80}"
+            );
+        }
+        other => panic!("{other}"),
+    }
     // Claiming 100 MB without having them: the host refuses to read past the guest's memory.
     let claim = format!(
         "(i32.store8 (i32.const {RET}) (i32.const 1))\n{}{}(i32.const {RET})",

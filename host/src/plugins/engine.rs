@@ -21,6 +21,8 @@ const MAX_TABLE_ELEMENTS: usize = 1 << 20;
 const MAX_INSTANCES: usize = 64;
 const MAX_TABLES: usize = 64;
 const MAX_MEMORIES: usize = 16;
+/// The longest log message kept from a plugin.
+const MAX_LOG_BYTES: usize = 4096;
 /// The wasm call stack; unbounded recursion hits this and traps.
 const MAX_WASM_STACK: usize = 1 << 20;
 
@@ -155,7 +157,16 @@ impl HostState {
 }
 
 impl log::Host for HostState {
-    fn log(&mut self, level: log::Level, message: String) {
+    fn log(&mut self, level: log::Level, mut message: String) {
+        // A plugin must not be able to flood the operator's terminal.
+        if message.len() > MAX_LOG_BYTES {
+            let mut cut = MAX_LOG_BYTES;
+            while !message.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            message.truncate(cut);
+            message.push_str("...");
+        }
         let plugin = &*self.plugin;
         match level {
             log::Level::Trace => tracing::trace!(plugin, "{message}"),

@@ -40,6 +40,18 @@ impl std::fmt::Debug for LoadedPlugin {
     }
 }
 
+/// The longest plugin-reported message kept: errors are one line on a terminal, and a
+/// hostile plugin may return megabytes.
+const MAX_REPORTED_CHARS: usize = 500;
+
+fn bounded_message(message: &str) -> String {
+    let one_line = message.replace(['\n', '\r'], " ");
+    match one_line.char_indices().nth(MAX_REPORTED_CHARS) {
+        Some((cut, _)) => format!("{}... ({} bytes in all)", &one_line[..cut], message.len()),
+        None => one_line,
+    }
+}
+
 /// Inspects `bytes` and turns a refusal into the error naming `plugin`.
 pub fn check(plugin: &str, bytes: &[u8]) -> Result<ComponentInfo, PluginError> {
     inspect(bytes).map_err(|refusal| {
@@ -152,7 +164,7 @@ impl LoadedPlugin {
             Ok(Ok(value)) => Ok(value),
             Ok(Err(message)) => Err(PluginError::Reported {
                 plugin: self.name.to_string(),
-                message,
+                message: bounded_message(&message),
             }),
             Err(e) => Err(classify(
                 &self.name,
