@@ -43,7 +43,7 @@ impl Tool {
         let Value::Object(mut obj) = value else {
             return None;
         };
-        let mut take_string = |key: &str, obj: &mut Map<String, Value>| match obj.get(key) {
+        let take_string = |key: &str, obj: &mut Map<String, Value>| match obj.get(key) {
             Some(Value::String(_)) => obj.remove(key).and_then(|v| v.as_str().map(str::to_owned)),
             Some(Value::Null) => {
                 obj.remove(key);
