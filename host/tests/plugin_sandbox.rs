@@ -137,9 +137,10 @@ fn a_trap_is_a_trap() {
 fn a_100_mb_result_is_stopped() {
     // Building it needs 100 MB of linear memory: the 64 MiB limit stops it.
     let hundred_mb = 100 * 1024 * 1024u32;
+    // The text sits in the freshly grown (zeroed, so valid UTF-8) pages after the first.
     let build = format!(
         "(drop (memory.grow (i32.const 1600)))\n(i32.store8 (i32.const {RET}) (i32.const 1))\n{}{}(i32.const {RET})",
-        store(RET + 4, "(i32.const 0)"),
+        store(RET + 4, "(i32.const 65536)"),
         store(RET + 8, &format!("(i32.const {hundred_mb})"))
     );
     let plugin = load(
