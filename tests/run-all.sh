@@ -5,4 +5,9 @@ cd "$(dirname "$0")/.."
 # Real MCP servers and clients (npm, PyPI) under tests/.deps; quick when already there.
 bash tests/install-deps.sh
 bash tests/kube-sim/scripts/install-deps.sh
+# Plugins: rebuild every built-in from source and prove plugins/dist/ (what the host embeds)
+# is byte-identical; test their logic natively; build the Python example plugin for its test.
+bash plugins/build.sh --check
+cargo test --manifest-path plugins/Cargo.toml
+bash examples/python-validator/build.sh
 cargo test --workspace

@@ -1,6 +1,8 @@
 //! `mcp-probe discover`: arguments, output, exit codes, Ctrl-C.
 
 use super::exit;
+use super::validate::{load_pipeline, PipelineArgs};
+use super::OutputFormat;
 use mcp_probe::discover::{discover, DiscoverError, DiscoverOptions};
 use mcp_probe::mcp::{ClientCapabilities, SessionOptions};
 use mcp_probe::plugins::Pipeline;
@@ -11,12 +13,6 @@ use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum OutputFormat {
-    Json,
-    Table,
-}
 
 /// List the tools (and prompts and resources) an MCP server offers.
 #[derive(Debug, clap::Args)]
@@ -56,16 +52,12 @@ pub struct DiscoverArgs {
     /// Extra HTTP header for a URL target, "Name: value" (repeatable).
     #[arg(short = 'H', long = "header", value_name = "HEADER", value_parser = parse_header, conflicts_with = "command")]
     pub headers: Vec<(String, String)>,
-    /// Pipeline configuration (stages in order).
-    #[arg(long, value_name = "FILE")]
-    pub pipeline: Option<PathBuf>,
-    /// Add a plugin stage (repeatable).
-    #[arg(long, value_name = "PATH")]
-    pub plugin: Vec<PathBuf>,
-    /// Validator policy.
+    #[command(flatten)]
+    pub stages: PipelineArgs,
+    /// Validator policy (JSON, or TOML when the name ends in .toml).
     #[arg(long, value_name = "FILE")]
     pub policy: Option<PathBuf>,
-    /// Pin file.
+    /// Pin file written by `mcp-probe lock`; its pins join the policy under `pins`.
     #[arg(long, value_name = "FILE")]
     pub lock: Option<PathBuf>,
     /// Write the report to FILE (atomically) instead of stdout.
@@ -109,20 +101,16 @@ fn fail(code: u8, message: impl std::fmt::Display) -> ExitCode {
     ExitCode::from(code)
 }
 
-/// The pipeline the flags ask for.
-fn build_pipeline(args: &DiscoverArgs) -> Result<Pipeline, String> {
-    // The configurable pipeline lands with the plugin host; until then refuse rather than
-    // silently ignore a policy the operator relies on.
-    if args.pipeline.is_some()
-        || !args.plugin.is_empty()
-        || args.policy.is_some()
-        || args.lock.is_some()
-    {
-        return Err(
-            "--pipeline, --plugin, --policy and --lock are not available in this build".into(),
-        );
-    }
-    Pipeline::builtin().map_err(|err| err.to_string())
+/// The pipeline the flags ask for; a bad file or flag is exit 2, anything else exit 1.
+fn build_pipeline(args: &DiscoverArgs) -> Result<Pipeline, (u8, String)> {
+    load_pipeline(&args.stages, args.policy.as_deref(), args.lock.as_deref()).map_err(|err| {
+        let code = if err.downcast_ref::<super::BadInput>().is_some() {
+            exit::USAGE
+        } else {
+            exit::FAILURE
+        };
+        (code, format!("{err:#}"))
+    })
 }
 
 fn init_tracing(verbose: u8) {
@@ -155,7 +143,7 @@ pub fn run(args: DiscoverArgs) -> ExitCode {
     };
     let pipeline = match build_pipeline(&args) {
         Ok(pipeline) => pipeline,
-        Err(message) => return fail(exit::USAGE, message),
+        Err((code, message)) => return fail(code, message),
     };
     let options = DiscoverOptions {
         target,

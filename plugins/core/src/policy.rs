@@ -1,0 +1,283 @@
+//! The validator's policy: a JSON document (see plugins/README.md) compiled into [`Policy`].
+
+use crate::Severity;
+use regex_lite::Regex;
+use serde::Deserialize;
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::fmt;
+
+/// Every rule the validator knows, with its default severity. Ids are stable: policies and
+/// CI filters refer to them.
+pub const RULES: &[(&str, Severity)] = &[
+    ("name-pattern", Severity::Warning),
+    ("duplicate-name", Severity::Warning),
+    ("description-required", Severity::Warning),
+    ("description-too-long", Severity::Warning),
+    ("prompt-injection", Severity::Error),
+    ("hidden-characters", Severity::Error),
+    ("input-schema-missing", Severity::Warning),
+    ("input-schema-invalid", Severity::Error),
+    ("output-schema-invalid", Severity::Error),
+    ("annotations-missing", Severity::Warning),
+    ("annotation-required", Severity::Warning),
+    ("max-tools", Severity::Error),
+    ("tool-not-allowed", Severity::Error),
+    ("tool-denied", Severity::Error),
+    ("pin-mismatch", Severity::Error),
+    ("pin-new-tool", Severity::Error),
+    ("pin-removed", Severity::Warning),
+];
+
+pub const DEFAULT_NAME_PATTERN: &str = "^[A-Za-z0-9_.-]{1,128}$";
+pub const DEFAULT_DESCRIPTION_MAX_LENGTH: usize = 10_000;
+
+/// Prompt-injection markers checked unless `builtin_forbidden_patterns` is false, each with
+/// lower-case needle groups: a text must contain a needle of every group before the regex runs (regex-lite has
+/// no literal prefilter of its own, and this check runs on every string of every tool).
+pub const BUILTIN_FORBIDDEN_PATTERNS: &[(&str, Needles)] = &[
+    (r"(?i)</?important>", &[&["important>"]]),
+    (
+        r"(?i)\b(ignore|disregard|forget|override)\s+(all\s+|any\s+)?(the\s+|your\s+)?(previous|prior|above|earlier|preceding|system)\s+(instructions|prompts?|rules|directions)",
+        &[
+            &["ignore", "disregard", "forget", "override"],
+            &["instructions", "prompt", "rules", "directions"],
+        ],
+    ),
+    (
+        r"(?i)\bdo\s+not\s+(tell|inform|mention\s+(this\s+)?to|reveal\s+(this\s+)?to|notify)\s+the\s+user",
+        &[
+            &["user"],
+            &["not"],
+            &["tell", "inform", "mention", "reveal", "notify"],
+        ],
+    ),
+    (
+        r"(?i)</?(system|instructions?|secret)>",
+        &[&["system>", "instruction", "secret>"]],
+    ),
+    (
+        r"(?i)<\|im_start\|>|\[/?INST\]|<<SYS>>",
+        &[&["im_start", "inst]", "<<sys>>"]],
+    ),
+];
+
+/// Groups of needles (see [`ForbiddenPattern::needles`]).
+pub type Needles = &'static [&'static [&'static str]];
+
+/// One compiled forbidden pattern.
+#[derive(Debug, Clone)]
+pub struct ForbiddenPattern {
+    pub regex: Regex,
+    /// The pattern as written, for messages.
+    pub source: String,
+    /// Lower-case literals: one of each group must occur for a match; empty: always search.
+    pub needles: Needles,
+}
+
+impl ForbiddenPattern {
+    /// `lowered` is `text` in ASCII lower case, computed once per text by the caller.
+    pub fn find<'t>(&self, text: &'t str, lowered: &str) -> Option<&'t str> {
+        let present = |group: &&[&str]| group.iter().any(|n| lowered.contains(n));
+        if !self.needles.iter().all(present) {
+            return None;
+        }
+        self.regex.find(text).map(|m| m.as_str())
+    }
+}
+
+/// The policy file as written. Unknown keys are refused so that a typo is not a silent no-op;
+/// keys starting with `x-` are left to other validator plugins.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct PolicyFile {
+    #[serde(rename = "$schema")]
+    _schema: Option<Value>,
+    version: Option<u32>,
+    name_pattern: Option<String>,
+    description_max_length: Option<usize>,
+    forbidden_patterns: Vec<String>,
+    builtin_forbidden_patterns: Option<bool>,
+    max_tools: Option<usize>,
+    allow: Option<Vec<String>>,
+    deny: Vec<String>,
+    required_annotations: Vec<String>,
+    pins: Option<BTreeMap<String, String>>,
+    rules: BTreeMap<String, Level>,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum Level {
+    Off,
+    Info,
+    Warning,
+    Error,
+}
+
+/// A policy that could not be read; the validator returns it as its error.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PolicyError(pub String);
+
+impl fmt::Display for PolicyError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "invalid policy: {}", self.0)
+    }
+}
+
+impl std::error::Error for PolicyError {}
+
+/// A compiled policy, ready to judge tool lists.
+#[derive(Debug, Clone)]
+pub struct Policy {
+    pub name_pattern: Regex,
+    /// In characters; turn the limit off with the rule `description-too-long: off`.
+    pub description_max_length: usize,
+    /// Each pattern with its source text, for messages.
+    pub forbidden_patterns: Vec<ForbiddenPattern>,
+    pub max_tools: Option<usize>,
+    /// `None`: every name is allowed. Entries may use `*` and `?` wildcards.
+    pub allow: Option<Vec<String>>,
+    pub deny: Vec<String>,
+    pub required_annotations: Vec<String>,
+    /// Tool name → lower-case hex SHA-256; `None`: no pin checks at all.
+    pub pins: Option<BTreeMap<String, String>>,
+    severities: BTreeMap<&'static str, Option<Severity>>,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Policy::from_json_text("{}").expect("the default policy compiles")
+    }
+}
+
+impl Policy {
+    /// Reads a policy; empty text or `{}` is the built-in default policy.
+    pub fn from_json_text(text: &str) -> Result<Policy, PolicyError> {
+        let file: PolicyFile = if text.trim().is_empty() {
+            PolicyFile::default()
+        } else {
+            let value: Value =
+                serde_json::from_str(text).map_err(|e| PolicyError(e.to_string()))?;
+            let Value::Object(mut members) = value else {
+                return Err(PolicyError("the policy must be a JSON object".into()));
+            };
+            // `x-` members belong to other validator plugins sharing the policy file.
+            members.retain(|key, _| !key.starts_with("x-"));
+            serde_json::from_value(Value::Object(members))
+                .map_err(|e| PolicyError(e.to_string()))?
+        };
+        if let Some(version) = file.version.filter(|v| *v != 1) {
+            return Err(PolicyError(format!(
+                "version {version} is not supported (only 1)"
+            )));
+        }
+        let name_pattern = file.name_pattern.as_deref().unwrap_or(DEFAULT_NAME_PATTERN);
+        let name_pattern = compile(name_pattern, "name_pattern")?;
+        let mut forbidden_patterns = Vec::new();
+        let builtin = file.builtin_forbidden_patterns.unwrap_or(true);
+        let builtins = BUILTIN_FORBIDDEN_PATTERNS.iter().filter(|_| builtin);
+        let user = file
+            .forbidden_patterns
+            .iter()
+            .map(|p| (p.as_str(), &[][..]));
+        for (pattern, needles) in builtins.copied().chain(user) {
+            forbidden_patterns.push(ForbiddenPattern {
+                regex: compile(pattern, "forbidden_patterns")?,
+                source: pattern.to_owned(),
+                needles,
+            });
+        }
+        let mut severities: BTreeMap<&'static str, Option<Severity>> =
+            RULES.iter().map(|(id, sev)| (*id, Some(*sev))).collect();
+        for (rule, level) in &file.rules {
+            let Some((id, _)) = RULES.iter().find(|(id, _)| id == rule) else {
+                let known: Vec<&str> = RULES.iter().map(|(id, _)| *id).collect();
+                return Err(PolicyError(format!(
+                    "unknown rule {rule:?} in rules (known: {})",
+                    known.join(", ")
+                )));
+            };
+            severities.insert(id, level.severity());
+        }
+        let pins = match file.pins {
+            None => None,
+            Some(pins) => Some(
+                pins.into_iter()
+                    .map(|(name, hash)| Ok((name.clone(), normalize_hash(&name, &hash)?)))
+                    .collect::<Result<_, PolicyError>>()?,
+            ),
+        };
+        Ok(Policy {
+            name_pattern,
+            description_max_length: file
+                .description_max_length
+                .unwrap_or(DEFAULT_DESCRIPTION_MAX_LENGTH),
+            forbidden_patterns,
+            max_tools: file.max_tools,
+            allow: file.allow,
+            deny: file.deny,
+            required_annotations: file.required_annotations,
+            pins,
+            severities,
+        })
+    }
+
+    /// The severity of `rule` under this policy; `None` when it is turned off.
+    pub fn severity(&self, rule: &str) -> Option<Severity> {
+        self.severities.get(rule).copied().flatten()
+    }
+}
+
+impl Level {
+    fn severity(self) -> Option<Severity> {
+        match self {
+            Level::Off => None,
+            Level::Info => Some(Severity::Info),
+            Level::Warning => Some(Severity::Warning),
+            Level::Error => Some(Severity::Error),
+        }
+    }
+}
+
+fn compile(pattern: &str, key: &str) -> Result<Regex, PolicyError> {
+    Regex::new(pattern).map_err(|e| PolicyError(format!("{key}: bad pattern {pattern:?}: {e}")))
+}
+
+/// Accepts `sha256:`-prefixed and upper-case hex; insists on 64 hex digits.
+fn normalize_hash(name: &str, hash: &str) -> Result<String, PolicyError> {
+    let hex = hash
+        .strip_prefix("sha256:")
+        .unwrap_or(hash)
+        .to_ascii_lowercase();
+    if hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+        Ok(hex)
+    } else {
+        Err(PolicyError(format!(
+            "pins: {name:?} is not a SHA-256 hex digest: {hash:?}"
+        )))
+    }
+}
+
+/// `*` matches any run of characters, `?` any one; everything else matches itself.
+pub fn wildcard_match(pattern: &str, name: &str) -> bool {
+    let (p, n): (Vec<char>, Vec<char>) = (pattern.chars().collect(), name.chars().collect());
+    let (mut pi, mut ni) = (0, 0);
+    let mut backtrack: Option<(usize, usize)> = None;
+    while ni < n.len() {
+        if pi < p.len() && (p[pi] == '?' || p[pi] == n[ni]) {
+            pi += 1;
+            ni += 1;
+        } else if pi < p.len() && p[pi] == '*' {
+            backtrack = Some((pi, ni));
+            pi += 1;
+        } else if let Some((star, matched)) = backtrack {
+            pi = star + 1;
+            ni = matched + 1;
+            backtrack = Some((star, matched + 1));
+        } else {
+            return false;
+        }
+    }
+    p[pi..].iter().all(|c| *c == '*')
+}
