@@ -7,4 +7,5 @@ cd "$(dirname "$0")/.."
 bash plugins/build.sh --check
 cargo test --manifest-path plugins/Cargo.toml
 bash examples/python-validator/build.sh
+bash plugins/tests/run.sh
 cargo test --workspace
