@@ -40,7 +40,12 @@ fn validate(name: &str, tools: Value, plugin: &Path) -> (i32, Vec<Value>) {
     let file = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("python-plugin-{name}.json"));
     std::fs::write(&file, tools.to_string()).unwrap();
     let output = Command::new(env!("CARGO_BIN_EXE_mcp-probe"))
-        .args(["validate", file.to_str().unwrap(), "--plugin", plugin.to_str().unwrap()])
+        .args([
+            "validate",
+            file.to_str().unwrap(),
+            "--plugin",
+            plugin.to_str().unwrap(),
+        ])
         .args(["-o", "json"])
         .output()
         .expect("mcp-probe runs");
@@ -78,7 +83,9 @@ fn python_validator_reports_an_error_and_the_cli_exits_3() {
         .unwrap_or_else(|| panic!("no finding from the Python plugin in {found:?}"));
     assert_eq!(hit["tool"], "delete_order");
     assert_eq!(hit["severity"], "error");
-    assert!(found.iter().all(|f| f["tool"] != "get_order" || !f["rule"].as_str().unwrap().starts_with("py-")));
+    assert!(found
+        .iter()
+        .all(|f| f["tool"] != "get_order" || !f["rule"].as_str().unwrap().starts_with("py-")));
     assert_eq!(code, 3, "an error-severity finding makes validate exit 3");
 }
 

@@ -1,6 +1,11 @@
 //! Command-line parsing and dispatch. Errors are reported here, once, as one line.
 
-use clap::{Parser, Subcommand};
+mod lock;
+mod plugins;
+mod validate;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use std::io::IsTerminal;
 use std::process::ExitCode;
 
 /// Exit codes shared by every command.
@@ -13,6 +18,7 @@ pub mod exit {
     /// An error-severity finding exists.
     pub const FINDINGS: u8 = 3;
     /// Interrupted (Ctrl-C), after cleanup.
+    #[allow(dead_code)] // used by `discover`, on its own branch
     pub const INTERRUPTED: u8 = 130;
 }
 
@@ -28,9 +34,55 @@ pub struct Cli {
 }
 
 #[derive(Debug, Subcommand)]
-pub enum Command {}
+pub enum Command {
+    /// Run the plugin pipeline on a saved tool list (exit 3 on an error finding).
+    Validate(validate::ValidateArgs),
+    /// Write a pin file: tool name -> sha256 of its canonical definition.
+    Lock(lock::LockArgs),
+    /// Inspect plugins.
+    Plugins(plugins::PluginsArgs),
+}
+
+/// `-o json|table`; default json when stdout is not a terminal, else table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    Json,
+    Table,
+}
+
+impl OutputFormat {
+    pub fn resolve(chosen: Option<OutputFormat>) -> OutputFormat {
+        chosen.unwrap_or(if std::io::stdout().is_terminal() {
+            OutputFormat::Table
+        } else {
+            OutputFormat::Json
+        })
+    }
+}
+
+/// An error about what the operator supplied: exit 2.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct BadInput(pub String);
 
 pub fn main() -> ExitCode {
-    let _cli = Cli::parse();
-    ExitCode::from(exit::OK)
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Validate(args) => validate::run(args),
+        Command::Lock(args) => lock::run(args),
+        Command::Plugins(args) => plugins::run(args),
+    };
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(error) => {
+            let message = format!("{error:#}").replace('\n', " ");
+            eprintln!("mcp-probe: error: {message}");
+            let code = if error.downcast_ref::<BadInput>().is_some() {
+                exit::USAGE
+            } else {
+                exit::FAILURE
+            };
+            ExitCode::from(code)
+        }
+    }
 }

@@ -1,10 +1,18 @@
 //! The pipeline of plugin stages. The seam the session side calls; it knows nothing of MCP
 //! transports: it takes tools (or a transcript) and gives tools and findings.
-//!
-//! PLACEHOLDER until the wasmtime host lands: passes tools through unchanged.
 
-use crate::model::{Finding, Tool, Transcript};
+use super::bindings as wit;
+use super::builtin;
+use super::cache::ArtifactCache;
+use super::config::{OnError, PipelineConfig, StageSpec};
+use super::inspect::World;
+use super::plugin::LoadedPlugin;
+use super::schema;
+pub use super::PluginError;
+use crate::model::{Finding, Severity, Tool, Transcript};
 use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// Where the tool list came from (becomes the WIT `context`).
 #[derive(Debug, Clone, Default)]
@@ -31,36 +39,255 @@ pub struct Recovered {
     pub tools: Vec<Tool>,
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum PluginError {
-    #[error("plugin {plugin}: {message}")]
-    Failed { plugin: String, message: String },
+/// A loaded plugin in its place in the pipeline.
+#[derive(Debug, Clone)]
+pub struct Stage {
+    pub plugin: Arc<LoadedPlugin>,
+    pub on_error: OnError,
+    pub config: Option<Value>,
+    /// `builtin:NAME` or the component's path.
+    pub origin: String,
 }
 
-/// An ordered list of stages.
+/// An ordered list of stages. Normalizers and validators run in file order in
+/// [`Pipeline::process`]; parsers only in [`Pipeline::recover`].
 #[derive(Debug, Default)]
-pub struct Pipeline {}
+pub struct Pipeline {
+    stages: Vec<Stage>,
+    policy: Option<Value>,
+}
+
+/// Reads a plugin's bytes: embedded for `builtin:NAME`, else from the file.
+pub fn plugin_bytes(spec: &str) -> Result<(String, std::borrow::Cow<'static, [u8]>), PluginError> {
+    if spec.starts_with(builtin::PREFIX) {
+        let found = builtin::find(spec).ok_or_else(|| PluginError::Failed {
+            plugin: spec.to_string(),
+            message: "no such built-in plugin (there are normalize, validate and parse)".into(),
+        })?;
+        if found.bytes.is_empty() {
+            return Err(PluginError::Failed {
+                plugin: spec.to_string(),
+                message: "this build of mcp-probe was made without the built-in plugin's \
+                          component (plugins/dist was missing)"
+                    .into(),
+            });
+        }
+        return Ok((spec.to_string(), found.bytes.into()));
+    }
+    let path = PathBuf::from(spec);
+    let name = plugin_name(&path);
+    let bytes = std::fs::read(&path).map_err(|source| PluginError::Unreadable {
+        plugin: name.clone(),
+        path: path.clone(),
+        source,
+    })?;
+    Ok((name, bytes.into()))
+}
+
+/// A file plugin's name in reports: its file name.
+fn plugin_name(path: &Path) -> String {
+    path.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| path.display().to_string())
+}
 
 impl Pipeline {
     /// The default pipeline: the built-in normalize, validate and parse plugins.
     pub fn builtin() -> Result<Self, PluginError> {
-        Ok(Pipeline {})
+        Self::from_config(&PipelineConfig::default())
     }
 
-    /// Runs the normalizer and validator stages in order.
-    pub fn process(
-        &self,
-        tools: Vec<Tool>,
-        _ctx: &DiscoveryContext,
-    ) -> Result<Processed, PluginError> {
-        Ok(Processed {
-            tools,
-            findings: Vec::new(),
+    /// Loads every stage of `config`, using the default compiled-artifact cache.
+    pub fn from_config(config: &PipelineConfig) -> Result<Self, PluginError> {
+        Self::from_config_with_cache(config, ArtifactCache::open_default().as_ref())
+    }
+
+    /// Loads every stage of `config`; `cache: None` compiles everything in memory.
+    /// A pipeline without a parser stage gets the built-in parser as its fallback.
+    pub fn from_config_with_cache(
+        config: &PipelineConfig,
+        cache: Option<&ArtifactCache>,
+    ) -> Result<Self, PluginError> {
+        let mut stages = Vec::with_capacity(config.stages.len() + 1);
+        for spec in &config.stages {
+            stages.push(load_stage(spec, cache)?);
+        }
+        if !stages.iter().any(|s| s.plugin.world() == World::Parser) {
+            let mut parse = StageSpec::for_path("builtin:parse");
+            parse.plugin = "builtin:parse".into();
+            stages.push(load_stage(&parse, cache)?);
+        }
+        Ok(Pipeline {
+            stages,
+            policy: None,
         })
     }
 
+    /// Sets the policy every validator gets (merged over each stage's own `config`).
+    pub fn with_policy(mut self, policy: Value) -> Self {
+        self.policy = Some(policy);
+        self
+    }
+
+    pub fn stages(&self) -> &[Stage] {
+        &self.stages
+    }
+
+    fn context(ctx: &DiscoveryContext, stage: &Stage) -> wit::Context {
+        wit_context(ctx, stage.config.as_ref())
+    }
+
+    /// The policy text for a validator stage: its `config`, overlaid key by key with the
+    /// pipeline's policy; `{}` (the plugin's built-in default) when neither exists.
+    fn policy_for(&self, stage: &Stage) -> String {
+        let mut policy = match &stage.config {
+            Some(Value::Object(map)) => map.clone(),
+            _ => serde_json::Map::new(),
+        };
+        if let Some(Value::Object(overlay)) = &self.policy {
+            for (key, value) in overlay {
+                policy.insert(key.clone(), value.clone());
+            }
+        }
+        Value::Object(policy).to_string()
+    }
+
+    /// Runs the normalizer and validator stages in order, then the host's schema check.
+    pub fn process(
+        &self,
+        tools: Vec<Tool>,
+        ctx: &DiscoveryContext,
+    ) -> Result<Processed, PluginError> {
+        let mut out = Processed {
+            tools,
+            findings: Vec::new(),
+        };
+        for stage in &self.stages {
+            let wit_ctx = Self::context(ctx, stage);
+            let result = match stage.plugin.world() {
+                World::Normalizer => {
+                    stage
+                        .plugin
+                        .normalize(&out.tools, &wit_ctx)
+                        .map(|(tools, findings)| {
+                            out.tools = tools;
+                            findings
+                        })
+                }
+                World::Validator => {
+                    stage
+                        .plugin
+                        .validate(&out.tools, &self.policy_for(stage), &wit_ctx)
+                }
+                World::Parser => continue,
+            };
+            match result {
+                Ok(findings) => out.findings.extend(findings),
+                Err(e) => out.findings.push(skip_or_fail(stage, e)?),
+            }
+        }
+        out.findings.extend(schema::check_tools(&out.tools));
+        Ok(out)
+    }
+
+    /// Runs only the normalizer stages (what `lock` pins: the tools validators will see).
+    pub fn normalize(
+        &self,
+        tools: Vec<Tool>,
+        ctx: &DiscoveryContext,
+    ) -> Result<Processed, PluginError> {
+        let mut out = Processed {
+            tools,
+            findings: Vec::new(),
+        };
+        for stage in self
+            .stages
+            .iter()
+            .filter(|s| s.plugin.world() == World::Normalizer)
+        {
+            match stage
+                .plugin
+                .normalize(&out.tools, &Self::context(ctx, stage))
+            {
+                Ok((tools, findings)) => {
+                    out.tools = tools;
+                    out.findings.extend(findings);
+                }
+                Err(e) => out.findings.push(skip_or_fail(stage, e)?),
+            }
+        }
+        Ok(out)
+    }
+
     /// Asks each parser stage in order for a tool list; the first `Some` wins.
-    pub fn recover(&self, _transcript: &Transcript) -> Result<Option<Recovered>, PluginError> {
+    pub fn recover(&self, transcript: &Transcript) -> Result<Option<Recovered>, PluginError> {
+        for stage in self
+            .stages
+            .iter()
+            .filter(|s| s.plugin.world() == World::Parser)
+        {
+            let config = stage.config.as_ref().map(Value::to_string);
+            match stage.plugin.parse(transcript, config.as_deref()) {
+                Ok(Some(tools)) => {
+                    return Ok(Some(Recovered {
+                        plugin: stage.plugin.name().to_string(),
+                        tools,
+                    }))
+                }
+                Ok(None) => {}
+                Err(e) => {
+                    let skipped = skip_or_fail(stage, e)?;
+                    tracing::warn!("{}", skipped.message);
+                }
+            }
+        }
         Ok(None)
     }
+}
+
+/// The WIT `context` for a call, with a stage's `config`.
+pub fn wit_context(ctx: &DiscoveryContext, config: Option<&Value>) -> wit::Context {
+    wit::Context {
+        source: ctx.source.clone(),
+        discovery_method: ctx.discovery_method.clone(),
+        server_info: ctx.server_info.as_ref().map(Value::to_string),
+        config: config.map(Value::to_string),
+    }
+}
+
+/// `Err` for an `on-error = "fail"` stage; for `skip`, the warning that records the skip.
+fn skip_or_fail(stage: &Stage, error: PluginError) -> Result<Finding, PluginError> {
+    match stage.on_error {
+        OnError::Fail => Err(error),
+        OnError::Skip => Ok(Finding {
+            tool: None,
+            rule: "plugin-skipped".into(),
+            severity: Severity::Warning,
+            message: format!("stage skipped (on-error = \"skip\"): {error}"),
+            source: schema::SOURCE.into(),
+        }),
+    }
+}
+
+/// Loads the plugin of one stage and checks its `world` expectation.
+pub fn load_stage(spec: &StageSpec, cache: Option<&ArtifactCache>) -> Result<Stage, PluginError> {
+    let (name, bytes) = plugin_bytes(&spec.plugin)?;
+    let plugin = LoadedPlugin::load(&name, &bytes, spec.limits(), cache)?;
+    if let Some(expected) = spec.expected_world() {
+        if plugin.world() != expected {
+            return Err(PluginError::Incompatible {
+                plugin: name,
+                message: format!(
+                    "the pipeline expects {expected} but it targets {}",
+                    plugin.world()
+                ),
+            });
+        }
+    }
+    Ok(Stage {
+        plugin: Arc::new(plugin),
+        on_error: spec.on_error,
+        config: spec.config.clone(),
+        origin: spec.plugin.clone(),
+    })
 }

@@ -1,0 +1,270 @@
+//! The one wasmtime `Engine` of the process, its epoch ticker, and the per-call sandbox:
+//! a fresh `Store` with memory/table/instance limits and an epoch deadline for every call.
+
+use super::bindings::log;
+use super::PluginError;
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+use wasmtime::component::{HasSelf, Linker};
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store, Trap};
+
+/// How often the ticker thread advances the engine's epoch: the granularity of timeouts.
+pub const EPOCH_TICK: Duration = Duration::from_millis(10);
+/// The default per-call deadline.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(1);
+/// The default bound on a plugin's linear memory.
+pub const DEFAULT_MEMORY_MIB: u64 = 64;
+/// The largest memory bound a stage may ask for (the pooling allocator's slot size).
+pub const MAX_MEMORY_MIB: u64 = 4096;
+/// Bounds that rarely matter for honest plugins but stop a hostile one building tables.
+const MAX_TABLE_ELEMENTS: usize = 1 << 20;
+const MAX_INSTANCES: usize = 64;
+const MAX_TABLES: usize = 64;
+const MAX_MEMORIES: usize = 16;
+/// The wasm call stack; unbounded recursion hits this and traps.
+const MAX_WASM_STACK: usize = 1 << 20;
+
+/// Per-plugin bounds, from the pipeline file or the defaults.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    pub timeout: Duration,
+    pub memory_bytes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            timeout: DEFAULT_TIMEOUT,
+            memory_bytes: (DEFAULT_MEMORY_MIB << 20) as usize,
+        }
+    }
+}
+
+/// The shared engine and the linker that offers plugins exactly one import: `log`.
+pub struct PluginEngine {
+    engine: Engine,
+    linker: Linker<HostState>,
+    pooling: bool,
+}
+
+impl PluginEngine {
+    /// The process-wide engine, created (with its ticker thread) on first use.
+    pub fn shared() -> Result<&'static PluginEngine, PluginError> {
+        static SHARED: OnceLock<Result<PluginEngine, String>> = OnceLock::new();
+        SHARED
+            .get_or_init(|| PluginEngine::new().map_err(|e| e.to_string()))
+            .as_ref()
+            .map_err(|message| PluginError::Failed {
+                plugin: "(engine)".into(),
+                message: message.clone(),
+            })
+    }
+
+    fn new() -> wasmtime::Result<PluginEngine> {
+        // The pooling allocator makes instantiation (done on every call) about twice as fast,
+        // but needs a large virtual address space reservation; fall back when that fails.
+        let (engine, pooling) = match Engine::new(&config(true)) {
+            Ok(engine) => (engine, true),
+            Err(e) => {
+                tracing::debug!("pooling allocator unavailable ({e}); using on-demand");
+                (Engine::new(&config(false))?, false)
+            }
+        };
+        let mut linker = Linker::new(&engine);
+        log::add_to_linker::<HostState, HasSelf<HostState>>(&mut linker, |state| state)?;
+        let ticker = engine.weak();
+        std::thread::Builder::new()
+            .name("mcp-probe-epoch".into())
+            .spawn(move || loop {
+                std::thread::sleep(EPOCH_TICK);
+                match ticker.upgrade() {
+                    Some(engine) => engine.increment_epoch(),
+                    None => break,
+                }
+            })?;
+        Ok(PluginEngine {
+            engine,
+            linker,
+            pooling,
+        })
+    }
+
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    pub fn linker(&self) -> &Linker<HostState> {
+        &self.linker
+    }
+
+    /// Whether instances come from the pooling allocator.
+    pub fn pooling(&self) -> bool {
+        self.pooling
+    }
+
+    /// A fresh store for one call of `plugin`, bounded by `limits`.
+    pub fn store(&self, plugin: &Arc<str>, limits: &Limits) -> Store<HostState> {
+        let mut store = Store::new(
+            &self.engine,
+            HostState {
+                plugin: plugin.clone(),
+                limiter: Limiter::new(limits.memory_bytes),
+            },
+        );
+        store.limiter(|state| &mut state.limiter);
+        store.set_epoch_deadline(deadline_ticks(limits.timeout));
+        store.epoch_deadline_trap();
+        store
+    }
+}
+
+fn config(pooling: bool) -> Config {
+    let mut config = Config::new();
+    config.wasm_component_model(true);
+    config.epoch_interruption(true);
+    config.max_wasm_stack(MAX_WASM_STACK);
+    if pooling {
+        let mut pool = PoolingAllocationConfig::default();
+        pool.total_component_instances(256)
+            .total_core_instances(1024)
+            .total_memories(256)
+            .total_tables(512)
+            .max_memory_size((MAX_MEMORY_MIB << 20) as usize);
+        config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+    }
+    config
+}
+
+/// Epochs to wait for `timeout`, rounded up, plus one because the current tick is partial.
+fn deadline_ticks(timeout: Duration) -> u64 {
+    let tick = EPOCH_TICK.as_nanos();
+    (timeout.as_nanos().div_ceil(tick) as u64).max(1) + 1
+}
+
+/// What a store carries: whose call this is (for logs and errors) and its limiter.
+pub struct HostState {
+    plugin: Arc<str>,
+    limiter: Limiter,
+}
+
+impl HostState {
+    /// The limit the call ran into, if it did.
+    pub fn limit_hit(&self) -> Option<&str> {
+        self.limiter.exceeded.as_deref()
+    }
+}
+
+impl log::Host for HostState {
+    fn log(&mut self, level: log::Level, message: String) {
+        let plugin = &*self.plugin;
+        match level {
+            log::Level::Trace => tracing::trace!(plugin, "{message}"),
+            log::Level::Debug => tracing::debug!(plugin, "{message}"),
+            log::Level::Info => tracing::info!(plugin, "{message}"),
+            log::Level::Warn => tracing::warn!(plugin, "{message}"),
+            log::Level::Error => tracing::error!(plugin, "{message}"),
+        }
+    }
+}
+
+/// Like wasmtime's `StoreLimits`, but growth past a bound traps (instead of `memory.grow`
+/// returning -1, which guests usually turn into an opaque abort) and records what was hit,
+/// so the error says "memory limit" rather than "unreachable".
+struct Limiter {
+    memory_bytes: usize,
+    exceeded: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+struct LimitExceeded(String);
+
+impl Limiter {
+    fn new(memory_bytes: usize) -> Self {
+        Limiter {
+            memory_bytes,
+            exceeded: None,
+        }
+    }
+
+    fn exceed(&mut self, what: String) -> wasmtime::Result<bool> {
+        self.exceeded = Some(what.clone());
+        Err(wasmtime::Error::new(LimitExceeded(what)))
+    }
+}
+
+impl wasmtime::ResourceLimiter for Limiter {
+    fn memory_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        if desired > self.memory_bytes {
+            return self.exceed(format!(
+                "memory limit of {} MiB (asked for {} MiB)",
+                self.memory_bytes >> 20,
+                desired.div_ceil(1 << 20)
+            ));
+        }
+        Ok(true)
+    }
+
+    fn table_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        if desired > MAX_TABLE_ELEMENTS {
+            return self.exceed(format!("table limit of {MAX_TABLE_ELEMENTS} elements"));
+        }
+        Ok(true)
+    }
+
+    fn instances(&self) -> usize {
+        MAX_INSTANCES
+    }
+    fn tables(&self) -> usize {
+        MAX_TABLES
+    }
+    fn memories(&self) -> usize {
+        MAX_MEMORIES
+    }
+}
+
+/// Turns a failed call into the error kind an operator can act on.
+pub fn classify(
+    plugin: &str,
+    limits: &Limits,
+    limit_hit: Option<&str>,
+    error: wasmtime::Error,
+) -> PluginError {
+    let plugin = plugin.to_string();
+    if let Some(what) = limit_hit {
+        return PluginError::ResourceLimit {
+            plugin,
+            message: what.to_string(),
+        };
+    }
+    match error.downcast_ref::<Trap>() {
+        Some(Trap::Interrupt) => PluginError::Timeout {
+            plugin,
+            timeout_ms: limits.timeout.as_millis() as u64,
+        },
+        Some(Trap::StackOverflow) => PluginError::ResourceLimit {
+            plugin,
+            message: "wasm call stack exhausted (unbounded recursion?)".into(),
+        },
+        Some(trap) => PluginError::Trap {
+            plugin,
+            message: trap.to_string(),
+        },
+        // Not a trap: lifting the result failed (pointer out of bounds, bad discriminant,
+        // invalid UTF-8, ...): the plugin handed back something malformed.
+        None => PluginError::Malformed {
+            plugin,
+            message: format!("{error:#}"),
+        },
+    }
+}

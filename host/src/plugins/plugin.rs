@@ -1,0 +1,251 @@
+//! One loaded plugin: inspected, compiled (or taken from the cache) and pre-instantiated once;
+//! each call then gets a fresh, bounded store.
+
+use super::bindings::{self as wit, normalizer, parser, validator};
+use super::cache::{sha256_hex, ArtifactCache, CacheOutcome};
+use super::convert;
+use super::engine::{classify, HostState, Limits, PluginEngine};
+use super::inspect::{inspect, ComponentInfo, Refusal, World};
+use super::PluginError;
+use crate::model::{Finding, Tool, Transcript};
+use std::sync::Arc;
+use wasmtime::component::Component;
+use wasmtime::Store;
+
+enum Pre {
+    Normalizer(normalizer::NormalizerPluginPre<HostState>),
+    Validator(validator::ValidatorPluginPre<HostState>),
+    Parser(parser::ParserPluginPre<HostState>),
+}
+
+/// A plugin ready to be called.
+pub struct LoadedPlugin {
+    name: Arc<str>,
+    info: ComponentInfo,
+    sha256: String,
+    size: usize,
+    limits: Limits,
+    cache: CacheOutcome,
+    pre: Pre,
+    engine: &'static PluginEngine,
+}
+
+impl std::fmt::Debug for LoadedPlugin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoadedPlugin")
+            .field("name", &self.name)
+            .field("world", &self.info.world)
+            .field("sha256", &self.sha256)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Inspects `bytes` and turns a refusal into the error naming `plugin`.
+pub fn check(plugin: &str, bytes: &[u8]) -> Result<ComponentInfo, PluginError> {
+    inspect(bytes).map_err(|refusal| {
+        let plugin = plugin.to_string();
+        match refusal {
+            Refusal::NotAComponent(message) => PluginError::NotAComponent { plugin, message },
+            Refusal::ForbiddenImports(imports) => PluginError::ForbiddenImport { plugin, imports },
+            Refusal::Incompatible(message) => PluginError::Incompatible { plugin, message },
+        }
+    })
+}
+
+impl LoadedPlugin {
+    /// Inspects, compiles (through `cache` when given) and pre-instantiates a component.
+    pub fn load(
+        name: &str,
+        bytes: &[u8],
+        limits: Limits,
+        cache: Option<&ArtifactCache>,
+    ) -> Result<LoadedPlugin, PluginError> {
+        let info = check(name, bytes)?;
+        let engine = PluginEngine::shared()?;
+        let failed = |e: wasmtime::Error| PluginError::Failed {
+            plugin: name.to_string(),
+            message: format!("{e:#}"),
+        };
+        let sha256 = sha256_hex(bytes);
+        let (component, cache_outcome) = match cache {
+            Some(cache) => cache
+                .load_or_compile(engine.engine(), bytes, &sha256)
+                .map_err(failed)?,
+            None => (
+                Component::new(engine.engine(), bytes).map_err(failed)?,
+                CacheOutcome::Uncached,
+            ),
+        };
+        let instance_pre = engine
+            .linker()
+            .instantiate_pre(&component)
+            .map_err(failed)?;
+        // The typed pre-instances check the export's signature against our bindings.
+        let incompatible = |e: wasmtime::Error| PluginError::Incompatible {
+            plugin: name.to_string(),
+            message: format!(
+                "its {} export does not match the contract: {e:#}",
+                info.world
+            ),
+        };
+        let pre = match info.world {
+            World::Normalizer => Pre::Normalizer(
+                normalizer::NormalizerPluginPre::new(instance_pre).map_err(incompatible)?,
+            ),
+            World::Validator => Pre::Validator(
+                validator::ValidatorPluginPre::new(instance_pre).map_err(incompatible)?,
+            ),
+            World::Parser => {
+                Pre::Parser(parser::ParserPluginPre::new(instance_pre).map_err(incompatible)?)
+            }
+        };
+        Ok(LoadedPlugin {
+            name: name.into(),
+            info,
+            sha256,
+            size: bytes.len(),
+            limits,
+            cache: cache_outcome,
+            pre,
+            engine,
+        })
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+    pub fn world(&self) -> World {
+        self.info.world
+    }
+    pub fn info(&self) -> &ComponentInfo {
+        &self.info
+    }
+    pub fn sha256(&self) -> &str {
+        &self.sha256
+    }
+    pub fn size(&self) -> usize {
+        self.size
+    }
+    pub fn limits(&self) -> Limits {
+        self.limits
+    }
+    /// Whether this load came from the compiled-artifact cache.
+    pub fn cache_outcome(&self) -> CacheOutcome {
+        self.cache
+    }
+
+    fn wrong_world(&self, wanted: World) -> PluginError {
+        PluginError::Incompatible {
+            plugin: self.name.to_string(),
+            message: format!("targets {}, not {wanted}", self.info.world),
+        }
+    }
+
+    /// Runs `f` in a fresh bounded store; maps traps, timeouts, limits and the plugin's own
+    /// `err(...)` to typed errors.
+    fn call<R>(
+        &self,
+        f: impl FnOnce(&mut Store<HostState>) -> wasmtime::Result<Result<R, String>>,
+    ) -> Result<R, PluginError> {
+        let mut store = self.engine.store(&self.name, &self.limits);
+        match f(&mut store) {
+            Ok(Ok(value)) => Ok(value),
+            Ok(Err(message)) => Err(PluginError::Reported {
+                plugin: self.name.to_string(),
+                message,
+            }),
+            Err(e) => Err(classify(
+                &self.name,
+                &self.limits,
+                store.data().limit_hit(),
+                e,
+            )),
+        }
+    }
+
+    fn malformed(&self, message: String) -> PluginError {
+        PluginError::Malformed {
+            plugin: self.name.to_string(),
+            message,
+        }
+    }
+
+    /// Calls a normalizer: the new tool list and what it changed.
+    pub fn normalize(
+        &self,
+        tools: &[Tool],
+        ctx: &wit::Context,
+    ) -> Result<(Vec<Tool>, Vec<Finding>), PluginError> {
+        let Pre::Normalizer(pre) = &self.pre else {
+            return Err(self.wrong_world(World::Normalizer));
+        };
+        let input: Vec<wit::Tool> = tools.iter().map(convert::tool_to_wit).collect();
+        let out = self.call(|store| {
+            let plugin = pre.instantiate(&mut *store)?;
+            plugin
+                .mcp_probe_plugin_normalizer()
+                .call_normalize(&mut *store, &input, ctx)
+        })?;
+        let tools = convert::tools_from_wit(out.tools).map_err(|m| self.malformed(m))?;
+        let findings = out
+            .findings
+            .into_iter()
+            .map(|f| convert::finding_from_wit(f, &self.name))
+            .collect();
+        Ok((tools, findings))
+    }
+
+    /// Calls a validator with `policy` (JSON text).
+    pub fn validate(
+        &self,
+        tools: &[Tool],
+        policy: &str,
+        ctx: &wit::Context,
+    ) -> Result<Vec<Finding>, PluginError> {
+        let Pre::Validator(pre) = &self.pre else {
+            return Err(self.wrong_world(World::Validator));
+        };
+        let input: Vec<wit::Tool> = tools.iter().map(convert::tool_to_wit).collect();
+        let out = self.call(|store| {
+            let plugin = pre.instantiate(&mut *store)?;
+            plugin
+                .mcp_probe_plugin_validator()
+                .call_validate(&mut *store, &input, policy, ctx)
+        })?;
+        Ok(out
+            .into_iter()
+            .map(|f| convert::finding_from_wit(f, &self.name))
+            .collect())
+    }
+
+    /// Calls a parser: `None` when it found nothing recognizable.
+    pub fn parse(
+        &self,
+        transcript: &Transcript,
+        config: Option<&str>,
+    ) -> Result<Option<Vec<Tool>>, PluginError> {
+        let Pre::Parser(pre) = &self.pre else {
+            return Err(self.wrong_world(World::Parser));
+        };
+        let input = wit::Transcript {
+            stdout: transcript.stdout.clone(),
+            stderr_tail: transcript.stderr_tail.clone(),
+            parsed_messages: transcript
+                .parsed_messages
+                .iter()
+                .map(|m| m.to_string())
+                .collect(),
+            error: transcript.error.clone(),
+        };
+        let config = config.map(str::to_string);
+        let out = self.call(|store| {
+            let plugin = pre.instantiate(&mut *store)?;
+            plugin
+                .mcp_probe_plugin_parser()
+                .call_parse(&mut *store, &input, config.as_deref())
+        })?;
+        out.map(convert::tools_from_wit)
+            .transpose()
+            .map_err(|m| self.malformed(m))
+    }
+}
