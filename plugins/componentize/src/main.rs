@@ -34,7 +34,10 @@ fn componentize(input: &str, output: &str) -> Result<()> {
         .encode()
         .with_context(|| format!("componentizing {input}"))?;
     let imports = component_imports(&component)?;
-    if let Some(bad) = imports.iter().find(|i| !i.starts_with(ALLOWED_IMPORT_PREFIX)) {
+    if let Some(bad) = imports
+        .iter()
+        .find(|i| !i.starts_with(ALLOWED_IMPORT_PREFIX))
+    {
         bail!("{input}: imports {bad}, but a plugin may import only {ALLOWED_IMPORT_PREFIX}log");
     }
     // Write next to the target and rename, so a failed run leaves no half-written component.
