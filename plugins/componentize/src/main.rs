@@ -60,10 +60,10 @@ fn component_imports(bytes: &[u8]) -> Result<Vec<String>> {
                     imports.push(import?.name.name.to_owned());
                 }
             }
-            Payload::Version { encoding, .. } if depth == 0 => {
-                if encoding != wasmparser::Encoding::Component {
-                    bail!("a core module, not a component");
-                }
+            Payload::Version { encoding, .. }
+                if depth == 0 && encoding != wasmparser::Encoding::Component =>
+            {
+                bail!("a core module, not a component");
             }
             _ => {}
         }
