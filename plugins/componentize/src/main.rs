@@ -10,7 +10,17 @@ use wasmparser::{Parser, Payload};
 /// Import names a plugin may have: the WIT package's own interfaces.
 const ALLOWED_IMPORT_PREFIX: &str = "mcp-probe:plugin/";
 
-fn main() -> Result<()> {
+fn main() -> std::process::ExitCode {
+    match run() {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("mcp-probe-componentize: error: {error:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn run() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.as_slice() {
         [flag, file] if flag == "--imports" => {
