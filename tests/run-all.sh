@@ -10,4 +10,5 @@ bash tests/kube-sim/scripts/install-deps.sh
 bash plugins/build.sh --check
 cargo test --manifest-path plugins/Cargo.toml
 bash examples/python-validator/build.sh
+bash plugins/tests/run.sh
 cargo test --workspace

@@ -14,6 +14,10 @@ if ! "$venv/bin/componentize-py" --version 2>/dev/null | grep -q "$version"; the
   python3 -m venv "$venv"
   "$venv/bin/pip" install --quiet --disable-pip-version-check "componentize-py==$version"
 fi
+if [[ -f "$out" && "$out" -nt "$here/app.py" && "$out" -nt "$root/wit/plugin.wit" && "$out" -nt "$here/build.sh" ]]; then
+  echo "python-validator: $out is up to date" >&2
+  exit 0
+fi
 mkdir -p "$(dirname "$out")"
 # --stub-wasi: the interpreter's WASI imports become trapping stubs, so the component imports
 # nothing but the plugin contract (the host refuses anything else).

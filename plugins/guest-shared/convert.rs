@@ -1,12 +1,11 @@
-// Conversions between the WIT records (JSON text fields) and mcp-probe-plugin-core's types,
-// plus logging through the host. Shared by every guest crate with `include!` (each crate has
-// its own generated bindings, so this cannot be a library crate); the paths below are the
-// same in every world because all of them use the `types` and `log` interfaces.
+// Moves between the WIT records and mcp-probe-plugin-core's types (the JSON text parsing is
+// `core::wire`, tested natively), plus logging through the host. Shared by every guest crate
+// with `include!` (each crate has its own generated bindings, so this cannot be a library
+// crate); the paths below are the same in every world, all of which use `types` and `log`.
 
 use mcp_probe::plugin::log::{log, Level};
 use mcp_probe::plugin::types as wit;
 use mcp_probe_plugin_core as core_logic;
-use serde_json::Value;
 
 #[allow(dead_code)]
 fn log_info(message: &str) {
@@ -18,54 +17,40 @@ fn log_warn(message: &str) {
     log(Level::Warn, message);
 }
 
-fn json_field(tool: &str, field: &str, text: Option<String>) -> Result<Option<Value>, String> {
-    match text {
-        None => Ok(None),
-        Some(text) => serde_json::from_str(&text)
-            .map(Some)
-            .map_err(|e| format!("tool {tool:?}: {field} is not valid JSON: {e}")),
-    }
-}
-
-#[allow(dead_code)]
-fn tool_from_wit(tool: wit::Tool) -> Result<core_logic::Tool, String> {
-    let name = tool.name;
-    let extra = match json_field(&name, "extra", tool.extra)? {
-        None => serde_json::Map::new(),
-        Some(Value::Object(map)) => map,
-        Some(_) => return Err(format!("tool {name:?}: extra is not a JSON object")),
-    };
-    Ok(core_logic::Tool {
-        input_schema: json_field(&name, "input-schema", tool.input_schema)?,
-        output_schema: json_field(&name, "output-schema", tool.output_schema)?,
-        annotations: json_field(&name, "annotations", tool.annotations)?,
-        meta: json_field(&name, "meta", tool.meta)?,
-        icons: json_field(&name, "icons", tool.icons)?,
-        title: tool.title,
-        description: tool.description,
-        extra,
-        name,
-    })
-}
-
 #[allow(dead_code)]
 fn tools_from_wit(tools: Vec<wit::Tool>) -> Result<Vec<core_logic::Tool>, String> {
-    tools.into_iter().map(tool_from_wit).collect()
+    tools
+        .into_iter()
+        .map(|t| {
+            core_logic::ToolText {
+                name: t.name,
+                title: t.title,
+                description: t.description,
+                input_schema: t.input_schema,
+                output_schema: t.output_schema,
+                annotations: t.annotations,
+                meta: t.meta,
+                icons: t.icons,
+                extra: t.extra,
+            }
+            .into_tool()
+        })
+        .collect()
 }
 
 #[allow(dead_code)]
 fn tool_to_wit(tool: core_logic::Tool) -> wit::Tool {
-    let text = |value: Option<Value>| value.map(|v| v.to_string());
+    let t = core_logic::ToolText::from(tool);
     wit::Tool {
-        name: tool.name,
-        title: tool.title,
-        description: tool.description,
-        input_schema: text(tool.input_schema),
-        output_schema: text(tool.output_schema),
-        annotations: text(tool.annotations),
-        meta: text(tool.meta),
-        icons: text(tool.icons),
-        extra: (!tool.extra.is_empty()).then(|| Value::Object(tool.extra).to_string()),
+        name: t.name,
+        title: t.title,
+        description: t.description,
+        input_schema: t.input_schema,
+        output_schema: t.output_schema,
+        annotations: t.annotations,
+        meta: t.meta,
+        icons: t.icons,
+        extra: t.extra,
     }
 }
 

@@ -10,7 +10,17 @@ use wasmparser::{Parser, Payload};
 /// Import names a plugin may have: the WIT package's own interfaces.
 const ALLOWED_IMPORT_PREFIX: &str = "mcp-probe:plugin/";
 
-fn main() -> Result<()> {
+fn main() -> std::process::ExitCode {
+    match run() {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("mcp-probe-componentize: error: {error:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn run() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.as_slice() {
         [flag, file] if flag == "--imports" => {
@@ -34,7 +44,10 @@ fn componentize(input: &str, output: &str) -> Result<()> {
         .encode()
         .with_context(|| format!("componentizing {input}"))?;
     let imports = component_imports(&component)?;
-    if let Some(bad) = imports.iter().find(|i| !i.starts_with(ALLOWED_IMPORT_PREFIX)) {
+    if let Some(bad) = imports
+        .iter()
+        .find(|i| !i.starts_with(ALLOWED_IMPORT_PREFIX))
+    {
         bail!("{input}: imports {bad}, but a plugin may import only {ALLOWED_IMPORT_PREFIX}log");
     }
     // Write next to the target and rename, so a failed run leaves no half-written component.
@@ -57,10 +70,10 @@ fn component_imports(bytes: &[u8]) -> Result<Vec<String>> {
                     imports.push(import?.name.name.to_owned());
                 }
             }
-            Payload::Version { encoding, .. } if depth == 0 => {
-                if encoding != wasmparser::Encoding::Component {
-                    bail!("a core module, not a component");
-                }
+            Payload::Version { encoding, .. }
+                if depth == 0 && encoding != wasmparser::Encoding::Component =>
+            {
+                bail!("a core module, not a component");
             }
             _ => {}
         }

@@ -14,9 +14,11 @@ pub mod policy;
 mod scan;
 mod tool;
 pub mod validate;
+pub mod wire;
 
 pub use normalize::{normalize, NormalizeConfig, Normalized};
 pub use parse::{parse, ParseConfig, Parsed, Transcript};
 pub use policy::{Policy, PolicyError};
 pub use tool::{Finding, Severity, Tool};
 pub use validate::validate;
+pub use wire::ToolText;
