@@ -260,6 +260,7 @@ impl Attempt {
             Ok(discovery) => discovery,
             Err(Stop::Interrupted) => return Err(DiscoverError::Interrupted),
             Err(stop) => {
+                let recoverable = !matches!(&stop, Stop::Session(err) if err.is_definite_answer());
                 let message = match stop {
                     Stop::Session(err) => err.to_string(),
                     Stop::Unreachable(message) => message,
@@ -270,7 +271,11 @@ impl Attempt {
                     Stop::Interrupted => unreachable!("handled above"),
                 };
                 self.transcript.error = message.clone();
-                let Some(recovered) = pipeline.recover(&self.transcript)? else {
+                let recovered = match recoverable {
+                    true => pipeline.recover(&self.transcript)?,
+                    false => None,
+                };
+                let Some(recovered) = recovered else {
                     return Err(DiscoverError::Failed {
                         message: with_hints(message, &self),
                     });

@@ -101,6 +101,19 @@ pub fn dropped_hint(dropped_lines: usize) -> String {
 }
 
 impl SessionError {
+    /// True when the server answered clearly and wrongly (an error reply, a cursor loop, more
+    /// pages than allowed, an unsupported version): its output holds nothing a fallback parser
+    /// should second-guess, so the failure is reported as it is.
+    pub fn is_definite_answer(&self) -> bool {
+        matches!(
+            self,
+            SessionError::Rpc { .. }
+                | SessionError::CursorLoop { .. }
+                | SessionError::PageCap { .. }
+                | SessionError::UnsupportedVersion { .. }
+        )
+    }
+
     /// True when the failure says "nothing that speaks MCP is here" rather than "an MCP server
     /// misbehaved": the cue to try the next URL endpoint.
     pub fn is_transport_level(&self) -> bool {
