@@ -185,14 +185,13 @@ impl Pipeline {
         for stage in &self.stages {
             let wit_ctx = Self::context(ctx, stage);
             let result = match stage.plugin.world() {
-                World::Normalizer => stage
-                    .plugin
-                    .normalize_wit(&wit_tools, &wit_ctx)
-                    .map(|(tools, stage_findings)| {
+                World::Normalizer => stage.plugin.normalize_wit(&wit_tools, &wit_ctx).map(
+                    |(tools, stage_findings)| {
                         wit_tools = tools;
                         changed = true;
                         stage_findings
-                    }),
+                    },
+                ),
                 World::Validator if !normalizers_only => {
                     stage
                         .plugin

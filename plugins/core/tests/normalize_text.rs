@@ -44,7 +44,10 @@ fn text_path_agrees_with_value_path() {
     let custom = NormalizeConfig {
         default_description: "TBD".into(),
     };
-    both_paths(json!([{"name": "x"}, {"name": "y", "description": " "}]), &custom);
+    both_paths(
+        json!([{"name": "x"}, {"name": "y", "description": " "}]),
+        &custom,
+    );
 }
 
 #[test]

@@ -12,7 +12,8 @@ impl Guest for Normalize {
     fn normalize(tools: Vec<wit::Tool>, ctx: wit::Context) -> Result<Normalized, String> {
         let config = core_logic::NormalizeConfig::from_json_text(ctx.config.as_deref())?;
         // Text level: the JSON members are checked but never parsed into values and back.
-        let out = core_logic::normalize_text(tools.into_iter().map(text_from_wit).collect(), &config)?;
+        let out =
+            core_logic::normalize_text(tools.into_iter().map(text_from_wit).collect(), &config)?;
         if !out.findings.is_empty() {
             log_info(&format!(
                 "normalize: {} change(s) to {} tool(s)",
