@@ -18,29 +18,35 @@ fn log_warn(message: &str) {
 }
 
 #[allow(dead_code)]
+fn text_from_wit(t: wit::Tool) -> core_logic::ToolText {
+    core_logic::ToolText {
+        name: t.name,
+        title: t.title,
+        description: t.description,
+        input_schema: t.input_schema,
+        output_schema: t.output_schema,
+        annotations: t.annotations,
+        meta: t.meta,
+        icons: t.icons,
+        extra: t.extra,
+    }
+}
+
+#[allow(dead_code)]
 fn tools_from_wit(tools: Vec<wit::Tool>) -> Result<Vec<core_logic::Tool>, String> {
     tools
         .into_iter()
-        .map(|t| {
-            core_logic::ToolText {
-                name: t.name,
-                title: t.title,
-                description: t.description,
-                input_schema: t.input_schema,
-                output_schema: t.output_schema,
-                annotations: t.annotations,
-                meta: t.meta,
-                icons: t.icons,
-                extra: t.extra,
-            }
-            .into_tool()
-        })
+        .map(|t| text_from_wit(t).into_tool())
         .collect()
 }
 
 #[allow(dead_code)]
 fn tool_to_wit(tool: core_logic::Tool) -> wit::Tool {
-    let t = core_logic::ToolText::from(tool);
+    text_to_wit(core_logic::ToolText::from(tool))
+}
+
+#[allow(dead_code)]
+fn text_to_wit(t: core_logic::ToolText) -> wit::Tool {
     wit::Tool {
         name: t.name,
         title: t.title,

@@ -3,6 +3,7 @@
 
 use super::bindings as wit;
 use crate::model::{Finding, Severity, Tool};
+use serde::de::IgnoredAny;
 use serde_json::{Map, Value};
 
 fn to_text(value: &Option<Value>) -> Option<String> {
@@ -58,6 +59,29 @@ pub fn tools_from_wit(tools: Vec<wit::Tool>) -> Result<Vec<Tool>, String> {
     tools.into_iter().map(tool_from_wit).collect()
 }
 
+/// Checks a plugin's WIT record as [`tool_from_wit`] would (same errors) without building
+/// values: lets the pipeline keep tools in WIT form between stages and convert once at the end.
+pub fn check_wit_tool(tool: &wit::Tool) -> Result<(), String> {
+    let name = &tool.name;
+    let check = |field: &str, text: &Option<String>| match text {
+        None => Ok(()),
+        Some(text) => serde_json::from_str::<IgnoredAny>(text)
+            .map(|_| ())
+            .map_err(|e| format!("tool {name:?}: field {field} is not valid JSON text ({e})")),
+    };
+    check("extra", &tool.extra)?;
+    if let Some(extra) = &tool.extra {
+        if !extra.trim_start().starts_with('{') {
+            return Err(format!("tool {name:?}: field extra is not a JSON object"));
+        }
+    }
+    check("input-schema", &tool.input_schema)?;
+    check("output-schema", &tool.output_schema)?;
+    check("annotations", &tool.annotations)?;
+    check("meta", &tool.meta)?;
+    check("icons", &tool.icons)
+}
+
 /// A plugin's finding, attributed to it.
 pub fn finding_from_wit(finding: wit::Finding, source: &str) -> Finding {
     Finding {
@@ -103,5 +127,28 @@ mod tests {
             err.contains("\"t\"") && err.contains("annotations"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn check_agrees_with_full_conversion() {
+        let good = tool_to_wit(&Tool::from_json(json!({"name": "t", "x": 1})).unwrap());
+        assert_eq!(check_wit_tool(&good), Ok(()));
+        let broken = [
+            ("annotations", "{not json"),
+            ("extra", "[1]"),
+            ("meta", "{} trailing"),
+        ];
+        for (field, text) in broken {
+            let mut tool = good.clone();
+            match field {
+                "annotations" => tool.annotations = Some(text.into()),
+                "extra" => tool.extra = Some(text.into()),
+                _ => tool.meta = Some(text.into()),
+            }
+            assert_eq!(
+                check_wit_tool(&tool),
+                tool_from_wit(tool.clone()).map(|_| ())
+            );
+        }
     }
 }

@@ -9,7 +9,7 @@ pub mod bindings;
 pub mod builtin;
 pub mod cache;
 pub mod config;
-mod convert;
+pub mod convert;
 pub mod engine;
 mod error;
 pub mod inspect;

@@ -5,6 +5,7 @@ use super::bindings as wit;
 use super::builtin;
 use super::cache::ArtifactCache;
 use super::config::{OnError, PipelineConfig, StageSpec};
+use super::convert;
 use super::inspect::World;
 use super::plugin::LoadedPlugin;
 use super::schema;
@@ -153,41 +154,13 @@ impl Pipeline {
     }
 
     /// Runs the normalizer and validator stages in order, then the host's schema check.
+    /// The tools cross into WIT form once, pass through every stage so, and come back once.
     pub fn process(
         &self,
         tools: Vec<Tool>,
         ctx: &DiscoveryContext,
     ) -> Result<Processed, PluginError> {
-        let mut out = Processed {
-            tools,
-            findings: Vec::new(),
-        };
-        for stage in &self.stages {
-            let wit_ctx = Self::context(ctx, stage);
-            let result = match stage.plugin.world() {
-                World::Normalizer => {
-                    stage
-                        .plugin
-                        .normalize(&out.tools, &wit_ctx)
-                        .map(|(tools, findings)| {
-                            out.tools = tools;
-                            findings
-                        })
-                }
-                World::Validator => {
-                    stage
-                        .plugin
-                        .validate(&out.tools, &self.policy_for(stage), &wit_ctx)
-                }
-                World::Parser => continue,
-            };
-            match result {
-                Ok(findings) => out.findings.extend(findings),
-                Err(e) => out.findings.push(skip_or_fail(stage, e)?),
-            }
-        }
-        out.findings.extend(schema::check_tools(&out.tools));
-        Ok(out)
+        self.run_stages(tools, ctx, false)
     }
 
     /// Runs only the normalizer stages (what `lock` pins: the tools validators will see).
@@ -196,27 +169,54 @@ impl Pipeline {
         tools: Vec<Tool>,
         ctx: &DiscoveryContext,
     ) -> Result<Processed, PluginError> {
-        let mut out = Processed {
-            tools,
-            findings: Vec::new(),
-        };
-        for stage in self
-            .stages
-            .iter()
-            .filter(|s| s.plugin.world() == World::Normalizer)
-        {
-            match stage
-                .plugin
-                .normalize(&out.tools, &Self::context(ctx, stage))
-            {
-                Ok((tools, findings)) => {
-                    out.tools = tools;
-                    out.findings.extend(findings);
+        self.run_stages(tools, ctx, true)
+    }
+
+    fn run_stages(
+        &self,
+        tools: Vec<Tool>,
+        ctx: &DiscoveryContext,
+        normalizers_only: bool,
+    ) -> Result<Processed, PluginError> {
+        let mut findings = Vec::new();
+        let mut wit_tools: Vec<wit::Tool> = tools.iter().map(convert::tool_to_wit).collect();
+        // Untouched by every normalizer (or none ran): the input tools need no conversion back.
+        let mut changed = false;
+        for stage in &self.stages {
+            let wit_ctx = Self::context(ctx, stage);
+            let result = match stage.plugin.world() {
+                World::Normalizer => stage.plugin.normalize_wit(&wit_tools, &wit_ctx).map(
+                    |(tools, stage_findings)| {
+                        wit_tools = tools;
+                        changed = true;
+                        stage_findings
+                    },
+                ),
+                World::Validator if !normalizers_only => {
+                    stage
+                        .plugin
+                        .validate_wit(&wit_tools, &self.policy_for(stage), &wit_ctx)
                 }
-                Err(e) => out.findings.push(skip_or_fail(stage, e)?),
+                World::Validator | World::Parser => continue,
+            };
+            match result {
+                Ok(stage_findings) => findings.extend(stage_findings),
+                Err(e) => findings.push(skip_or_fail(stage, e)?),
             }
         }
-        Ok(out)
+        let tools = if changed {
+            // Every normalizer's output was checked as it came back, so this cannot fail.
+            convert::tools_from_wit(wit_tools).map_err(|message| PluginError::Malformed {
+                plugin: "pipeline".into(),
+                message,
+            })?
+        } else {
+            tools
+        };
+        if !normalizers_only {
+            findings.extend(schema::check_tools(&tools));
+        }
+        Ok(Processed { tools, findings })
     }
 
     /// Asks each parser stage in order for a tool list; the first `Some` wins.

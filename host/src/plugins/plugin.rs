@@ -188,23 +188,37 @@ impl LoadedPlugin {
         tools: &[Tool],
         ctx: &wit::Context,
     ) -> Result<(Vec<Tool>, Vec<Finding>), PluginError> {
+        let input: Vec<wit::Tool> = tools.iter().map(convert::tool_to_wit).collect();
+        let (tools, findings) = self.normalize_wit(&input, ctx)?;
+        let tools = convert::tools_from_wit(tools).map_err(|m| self.malformed(m))?;
+        Ok((tools, findings))
+    }
+
+    /// [`Self::normalize`] on WIT records, for a pipeline that converts once for all stages.
+    /// The returned records' JSON text is checked (a `Malformed` error names this plugin).
+    pub fn normalize_wit(
+        &self,
+        input: &[wit::Tool],
+        ctx: &wit::Context,
+    ) -> Result<(Vec<wit::Tool>, Vec<Finding>), PluginError> {
         let Pre::Normalizer(pre) = &self.pre else {
             return Err(self.wrong_world(World::Normalizer));
         };
-        let input: Vec<wit::Tool> = tools.iter().map(convert::tool_to_wit).collect();
         let out = self.call(|store| {
             let plugin = pre.instantiate(&mut *store)?;
             plugin
                 .mcp_probe_plugin_normalizer()
-                .call_normalize(&mut *store, &input, ctx)
+                .call_normalize(&mut *store, input, ctx)
         })?;
-        let tools = convert::tools_from_wit(out.tools).map_err(|m| self.malformed(m))?;
+        for tool in &out.tools {
+            convert::check_wit_tool(tool).map_err(|m| self.malformed(m))?;
+        }
         let findings = out
             .findings
             .into_iter()
             .map(|f| convert::finding_from_wit(f, &self.name))
             .collect();
-        Ok((tools, findings))
+        Ok((out.tools, findings))
     }
 
     /// Calls a validator with `policy` (JSON text).
@@ -214,15 +228,25 @@ impl LoadedPlugin {
         policy: &str,
         ctx: &wit::Context,
     ) -> Result<Vec<Finding>, PluginError> {
+        let input: Vec<wit::Tool> = tools.iter().map(convert::tool_to_wit).collect();
+        self.validate_wit(&input, policy, ctx)
+    }
+
+    /// [`Self::validate`] on WIT records.
+    pub fn validate_wit(
+        &self,
+        input: &[wit::Tool],
+        policy: &str,
+        ctx: &wit::Context,
+    ) -> Result<Vec<Finding>, PluginError> {
         let Pre::Validator(pre) = &self.pre else {
             return Err(self.wrong_world(World::Validator));
         };
-        let input: Vec<wit::Tool> = tools.iter().map(convert::tool_to_wit).collect();
         let out = self.call(|store| {
             let plugin = pre.instantiate(&mut *store)?;
             plugin
                 .mcp_probe_plugin_validator()
-                .call_validate(&mut *store, &input, policy, ctx)
+                .call_validate(&mut *store, input, policy, ctx)
         })?;
         Ok(out
             .into_iter()

@@ -16,7 +16,7 @@ mod tool;
 pub mod validate;
 pub mod wire;
 
-pub use normalize::{normalize, NormalizeConfig, Normalized};
+pub use normalize::{normalize, normalize_text, NormalizeConfig, Normalized, NormalizedText};
 pub use parse::{parse, ParseConfig, Parsed, Transcript};
 pub use policy::{Policy, PolicyError};
 pub use tool::{Finding, Severity, Tool};

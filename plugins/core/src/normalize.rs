@@ -1,8 +1,8 @@
 //! The default normalizer: tidies each tool without losing any field, and says what it did.
 
-use crate::{Finding, Severity, Tool};
+use crate::{Finding, Severity, Tool, ToolText};
 use serde::Deserialize;
-use serde_json::json;
+use serde_json::{json, Map, Value};
 
 pub const DEFAULT_DESCRIPTION: &str = "No description available";
 
@@ -44,68 +44,157 @@ pub struct Normalized {
 pub fn normalize(tools: Vec<Tool>, config: &NormalizeConfig) -> Normalized {
     let mut out = Normalized::default();
     for (index, mut tool) in tools.into_iter().enumerate() {
-        let trimmed_name = tool.name.trim();
-        if trimmed_name.is_empty() {
-            let message = match tool.extra.get("name") {
-                Some(other) => format!("tool #{index} dropped: its name is not a string ({other})"),
-                None => format!("tool #{index} dropped: it has no name"),
-            };
-            out.findings.push(Finding::new(
-                None,
-                "tool-without-name",
-                Severity::Warning,
-                message,
-            ));
+        let Tool {
+            name,
+            title,
+            description,
+            extra,
+            ..
+        } = &mut tool;
+        let fields = StringFields {
+            name,
+            title,
+            description,
+        };
+        let not_a_string = || extra.get("name").map(|other| other.to_string());
+        if !tidy(index, fields, not_a_string, config, &mut out.findings) {
             continue;
-        }
-        if trimmed_name.len() != tool.name.len() {
-            tool.name = trimmed_name.to_owned();
-            out.findings.push(trimmed(&tool.name, "name"));
-        }
-        let name = tool.name.clone();
-        if let Some(title) = &tool.title {
-            if title.trim().is_empty() {
-                tool.title = None;
-                out.findings.push(Finding::new(
-                    Some(&name),
-                    "title-removed",
-                    Severity::Info,
-                    "removed an empty title",
-                ));
-            } else if title.trim().len() != title.len() {
-                tool.title = Some(title.trim().to_owned());
-                out.findings.push(trimmed(&name, "title"));
-            }
-        }
-        match &tool.description {
-            Some(d) if !d.trim().is_empty() => {
-                if d.trim().len() != d.len() {
-                    tool.description = Some(d.trim().to_owned());
-                    out.findings.push(trimmed(&name, "description"));
-                }
-            }
-            _ => {
-                tool.description = Some(config.default_description.clone());
-                out.findings.push(Finding::new(
-                    Some(&name),
-                    "description-filled",
-                    Severity::Info,
-                    format!("no description: set to {:?}", config.default_description),
-                ));
-            }
         }
         if tool.input_schema.is_none() {
             tool.input_schema = Some(json!({"type": "object"}));
-            out.findings.push(Finding::new(
-                Some(&name),
-                "input-schema-filled",
-                Severity::Info,
-                "no inputSchema: set to {\"type\":\"object\"}",
-            ));
+            out.findings.push(schema_filled(&tool.name));
         }
         out.tools.push(tool);
     }
     out
+}
+
+/// [`normalize`] on the WIT record's text form, as the guest runs it: the same changes and
+/// findings, but the JSON members are only checked (as [`ToolText::into_tool`] would), never
+/// parsed into values and serialized back, so they pass through byte for byte.
+pub fn normalize_text(
+    tools: Vec<ToolText>,
+    config: &NormalizeConfig,
+) -> Result<NormalizedText, String> {
+    let mut out = NormalizedText::default();
+    for (index, mut tool) in tools.into_iter().enumerate() {
+        tool.check_json()?;
+        let ToolText {
+            name,
+            title,
+            description,
+            extra,
+            ..
+        } = &mut tool;
+        let fields = StringFields {
+            name,
+            title,
+            description,
+        };
+        // Only a dropped tool needs `extra` read: the message says what its name was.
+        let not_a_string = || {
+            let extra: Map<String, Value> = serde_json::from_str(extra.as_deref()?).ok()?;
+            extra.get("name").map(|other| other.to_string())
+        };
+        if !tidy(index, fields, not_a_string, config, &mut out.findings) {
+            continue;
+        }
+        if tool.input_schema.is_none() {
+            tool.input_schema = Some(r#"{"type":"object"}"#.to_owned());
+            out.findings.push(schema_filled(&tool.name));
+        }
+        out.tools.push(tool);
+    }
+    Ok(out)
+}
+
+/// [`normalize_text`]'s result.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct NormalizedText {
+    pub tools: Vec<ToolText>,
+    pub findings: Vec<Finding>,
+}
+
+struct StringFields<'a> {
+    name: &'a mut String,
+    title: &'a mut Option<String>,
+    description: &'a mut Option<String>,
+}
+
+/// The string-field part of normalizing one tool; `false` when the tool is dropped.
+/// `name_not_a_string` gives the JSON of a non-string `name` kept in `extra`, if any.
+fn tidy(
+    index: usize,
+    fields: StringFields,
+    name_not_a_string: impl FnOnce() -> Option<String>,
+    config: &NormalizeConfig,
+    findings: &mut Vec<Finding>,
+) -> bool {
+    let StringFields {
+        name: tool_name,
+        title,
+        description,
+    } = fields;
+    let trimmed_name = tool_name.trim();
+    if trimmed_name.is_empty() {
+        let message = match name_not_a_string() {
+            Some(other) => format!("tool #{index} dropped: its name is not a string ({other})"),
+            None => format!("tool #{index} dropped: it has no name"),
+        };
+        findings.push(Finding::new(
+            None,
+            "tool-without-name",
+            Severity::Warning,
+            message,
+        ));
+        return false;
+    }
+    if trimmed_name.len() != tool_name.len() {
+        *tool_name = trimmed_name.to_owned();
+        findings.push(trimmed(tool_name, "name"));
+    }
+    let name = tool_name.as_str();
+    if let Some(t) = title {
+        if t.trim().is_empty() {
+            *title = None;
+            findings.push(Finding::new(
+                Some(name),
+                "title-removed",
+                Severity::Info,
+                "removed an empty title",
+            ));
+        } else if t.trim().len() != t.len() {
+            *t = t.trim().to_owned();
+            findings.push(trimmed(name, "title"));
+        }
+    }
+    match description {
+        Some(d) if !d.trim().is_empty() => {
+            if d.trim().len() != d.len() {
+                *d = d.trim().to_owned();
+                findings.push(trimmed(name, "description"));
+            }
+        }
+        _ => {
+            *description = Some(config.default_description.clone());
+            findings.push(Finding::new(
+                Some(name),
+                "description-filled",
+                Severity::Info,
+                format!("no description: set to {:?}", config.default_description),
+            ));
+        }
+    }
+    true
+}
+
+fn schema_filled(tool: &str) -> Finding {
+    Finding::new(
+        Some(tool),
+        "input-schema-filled",
+        Severity::Info,
+        "no inputSchema: set to {\"type\":\"object\"}",
+    )
 }
 
 fn trimmed(tool: &str, field: &str) -> Finding {

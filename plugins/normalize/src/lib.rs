@@ -11,7 +11,9 @@ struct Normalize;
 impl Guest for Normalize {
     fn normalize(tools: Vec<wit::Tool>, ctx: wit::Context) -> Result<Normalized, String> {
         let config = core_logic::NormalizeConfig::from_json_text(ctx.config.as_deref())?;
-        let out = core_logic::normalize(tools_from_wit(tools)?, &config);
+        // Text level: the JSON members are checked but never parsed into values and back.
+        let out =
+            core_logic::normalize_text(tools.into_iter().map(text_from_wit).collect(), &config)?;
         if !out.findings.is_empty() {
             log_info(&format!(
                 "normalize: {} change(s) to {} tool(s)",
@@ -20,7 +22,7 @@ impl Guest for Normalize {
             ));
         }
         Ok(Normalized {
-            tools: out.tools.into_iter().map(tool_to_wit).collect(),
+            tools: out.tools.into_iter().map(text_to_wit).collect(),
             findings: out.findings.into_iter().map(finding_to_wit).collect(),
         })
     }
