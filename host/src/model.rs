@@ -40,39 +40,18 @@ impl Tool {
     /// field of the wrong type is kept in `extra` rather than failing the whole list.
     /// Returns `None` for entries that are not JSON objects.
     pub fn from_json(value: Value) -> Option<Tool> {
-        let Value::Object(mut obj) = value else {
-            return None;
-        };
-        let take_string = |key: &str, obj: &mut Map<String, Value>| match obj.get(key) {
-            Some(Value::String(_)) => obj.remove(key).and_then(|v| v.as_str().map(str::to_owned)),
-            Some(Value::Null) => {
-                obj.remove(key);
-                None
-            }
-            _ => None,
-        };
-        let name = take_string("name", &mut obj).unwrap_or_default();
-        let title = take_string("title", &mut obj);
-        let description = take_string("description", &mut obj);
-        let mut take_value = |key: &str| match obj.remove(key) {
-            Some(Value::Null) | None => None,
-            Some(v) => Some(v),
-        };
-        let input_schema = take_value("inputSchema");
-        let output_schema = take_value("outputSchema");
-        let annotations = take_value("annotations");
-        let meta = take_value("_meta");
-        let icons = take_value("icons");
+        // One lenient reader for host and plugins: plugins/core's, whose fields are ours.
+        let core = mcp_probe_plugin_core::Tool::from_json(value)?;
         Some(Tool {
-            name,
-            title,
-            description,
-            input_schema,
-            output_schema,
-            annotations,
-            meta,
-            icons,
-            extra: obj,
+            name: core.name,
+            title: core.title,
+            description: core.description,
+            input_schema: core.input_schema,
+            output_schema: core.output_schema,
+            annotations: core.annotations,
+            meta: core.meta,
+            icons: core.icons,
+            extra: core.extra,
         })
     }
 
