@@ -160,6 +160,19 @@ impl Pipeline {
         tools: Vec<Tool>,
         ctx: &DiscoveryContext,
     ) -> Result<Processed, PluginError> {
+        let mut processed = self.run_plugins(tools, ctx)?;
+        processed
+            .findings
+            .extend(schema::check_tools(&processed.tools));
+        Ok(processed)
+    }
+
+    /// [`Self::process`] without the host's schema check: only the plugins' work.
+    pub fn run_plugins(
+        &self,
+        tools: Vec<Tool>,
+        ctx: &DiscoveryContext,
+    ) -> Result<Processed, PluginError> {
         self.run_stages(tools, ctx, false)
     }
 
@@ -179,43 +192,44 @@ impl Pipeline {
         normalizers_only: bool,
     ) -> Result<Processed, PluginError> {
         let mut findings = Vec::new();
-        let mut wit_tools: Vec<wit::Tool> = tools.iter().map(convert::tool_to_wit).collect();
-        // Untouched by every normalizer (or none ran): the input tools need no conversion back.
-        let mut changed = false;
+        let sent: Vec<wit::Tool> = tools.iter().map(convert::tool_to_wit).collect();
+        // The latest normalizer's output; `None` while no normalizer has run (or all were
+        // skipped): then the input tools need no conversion back.
+        let mut normalized: Option<Vec<wit::Tool>> = None;
         for stage in &self.stages {
             let wit_ctx = Self::context(ctx, stage);
-            let result = match stage.plugin.world() {
-                World::Normalizer => stage.plugin.normalize_wit(&wit_tools, &wit_ctx).map(
-                    |(tools, stage_findings)| {
-                        wit_tools = tools;
-                        changed = true;
-                        stage_findings
-                    },
-                ),
-                World::Validator if !normalizers_only => {
-                    stage
-                        .plugin
-                        .validate_wit(&wit_tools, &self.policy_for(stage), &wit_ctx)
-                }
-                World::Validator | World::Parser => continue,
-            };
+            let current = normalized.as_deref().unwrap_or(&sent);
+            let result =
+                match stage.plugin.world() {
+                    World::Normalizer => stage.plugin.normalize_wit(current, &wit_ctx).map(
+                        |(tools, stage_findings)| {
+                            normalized = Some(tools);
+                            stage_findings
+                        },
+                    ),
+                    World::Validator if !normalizers_only => {
+                        stage
+                            .plugin
+                            .validate_wit(current, &self.policy_for(stage), &wit_ctx)
+                    }
+                    World::Validator | World::Parser => continue,
+                };
             match result {
                 Ok(stage_findings) => findings.extend(stage_findings),
                 Err(e) => findings.push(skip_or_fail(stage, e)?),
             }
         }
-        let tools = if changed {
+        let tools = if let Some(normalized) = normalized {
             // Every normalizer's output was checked as it came back, so this cannot fail.
-            convert::tools_from_wit(wit_tools).map_err(|message| PluginError::Malformed {
-                plugin: "pipeline".into(),
-                message,
+            convert::tools_back_from_wit(normalized, &sent, tools).map_err(|message| {
+                PluginError::Malformed {
+                    plugin: "pipeline".into(),
+                    message,
+                }
             })?
         } else {
             tools
         };
-        if !normalizers_only {
-            findings.extend(schema::check_tools(&tools));
-        }
         Ok(Processed { tools, findings })
     }
 

@@ -210,8 +210,10 @@ impl LoadedPlugin {
                 .mcp_probe_plugin_normalizer()
                 .call_normalize(&mut *store, input, ctx)
         })?;
+        let mut pairing = convert::Pairing::default();
         for tool in &out.tools {
-            convert::check_wit_tool(tool).map_err(|m| self.malformed(m))?;
+            let given = pairing.pair(input, tool).map(|i| &input[i]);
+            convert::check_wit_tool(tool, given).map_err(|m| self.malformed(m))?;
         }
         let findings = out
             .findings

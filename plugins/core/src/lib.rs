@@ -7,6 +7,7 @@
 //! WIT `finding` record.
 
 pub mod compat;
+pub mod needles;
 pub mod normalize;
 pub mod parse;
 pub mod pin;
@@ -20,5 +21,5 @@ pub use normalize::{normalize, normalize_text, NormalizeConfig, Normalized, Norm
 pub use parse::{parse, ParseConfig, Parsed, Transcript};
 pub use policy::{Policy, PolicyError};
 pub use tool::{Finding, Severity, Tool};
-pub use validate::validate;
+pub use validate::{validate, validate_text};
 pub use wire::ToolText;

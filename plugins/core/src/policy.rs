@@ -1,11 +1,13 @@
 //! The validator's policy: a JSON document (see plugins/README.md) compiled into [`Policy`].
 
+use crate::needles::NeedleSet;
 use crate::Severity;
 use regex_lite::Regex;
 use serde::Deserialize;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::fmt;
+use std::sync::OnceLock;
 
 /// Every rule the validator knows, with its default severity. Ids are stable: policies and
 /// CI filters refer to them.
@@ -33,8 +35,8 @@ pub const DEFAULT_NAME_PATTERN: &str = "^[A-Za-z0-9_.-]{1,128}$";
 pub const DEFAULT_DESCRIPTION_MAX_LENGTH: usize = 10_000;
 
 /// Prompt-injection markers checked unless `builtin_forbidden_patterns` is false, each with
-/// lower-case needle groups: a text must contain a needle of every group before the regex runs (regex-lite has
-/// no literal prefilter of its own, and this check runs on every string of every tool).
+/// needle groups: a text must contain a needle of every group before the regex runs (regex-lite
+/// has no literal prefilter of its own, and this check runs on every tool).
 pub const BUILTIN_FORBIDDEN_PATTERNS: &[(&str, Needles)] = &[
     (r"(?i)</?important>", &[&["important>"]]),
     (
@@ -65,24 +67,93 @@ pub const BUILTIN_FORBIDDEN_PATTERNS: &[(&str, Needles)] = &[
 /// Groups of needles (see [`ForbiddenPattern::needles`]).
 pub type Needles = &'static [&'static [&'static str]];
 
-/// One compiled forbidden pattern.
+/// One forbidden pattern. A built-in one compiles its regex on first use: most policies never
+/// get past the needles, and a fresh plugin instance compiles its policy on every call.
 #[derive(Debug, Clone)]
 pub struct ForbiddenPattern {
-    pub regex: Regex,
     /// The pattern as written, for messages.
     pub source: String,
-    /// Lower-case literals: one of each group must occur for a match; empty: always search.
-    pub needles: Needles,
+    /// One bit mask per needle group (bits of [`Policy::needles`]): a match needs a needle of
+    /// every group. Empty: always search.
+    groups: Vec<u64>,
+    regex: OnceLock<Regex>,
 }
 
 impl ForbiddenPattern {
-    /// `lowered` is `text` in ASCII lower case, computed once per text by the caller.
-    pub fn find<'t>(&self, text: &'t str, lowered: &str) -> Option<&'t str> {
-        let present = |group: &&[&str]| group.iter().any(|n| lowered.contains(n));
-        if !self.needles.iter().all(present) {
+    fn builtin(source: &'static str, needles: Needles, set: &NeedleSet) -> Self {
+        let mask = |group: &&[&str]| group.iter().fold(0, |mask, n| mask | set.bit(n));
+        ForbiddenPattern {
+            source: source.to_owned(),
+            groups: needles.iter().map(mask).collect(),
+            regex: OnceLock::new(),
+        }
+    }
+
+    fn user(source: &str) -> Result<Self, PolicyError> {
+        let regex = compile(source, "forbidden_patterns")?;
+        Ok(ForbiddenPattern {
+            source: source.to_owned(),
+            groups: Vec::new(),
+            regex: OnceLock::from(regex),
+        })
+    }
+
+    /// Whether a text holding the needles `found` ([`NeedleSet::found_in`]) could match;
+    /// `false` means no text within it can.
+    pub fn may_match(&self, found: u64) -> bool {
+        self.groups.iter().all(|group| group & found != 0)
+    }
+
+    /// The first match in `text`, which holds the needles `found`.
+    pub fn find<'t>(&self, text: &'t str, found: u64) -> Option<&'t str> {
+        if !self.may_match(found) {
             return None;
         }
-        self.regex.find(text).map(|m| m.as_str())
+        let regex = self.regex.get_or_init(|| {
+            Regex::new(&self.source).expect("the built-in forbidden patterns compile")
+        });
+        regex.find(text).map(|m| m.as_str())
+    }
+}
+
+/// The rule for tool names. The default pattern is checked without a regex: regex-lite runs
+/// `{1,128}` as a 128-state automaton over every character of every name.
+#[derive(Debug, Clone)]
+pub struct NamePattern {
+    source: String,
+    /// `None`: the default pattern.
+    regex: Option<Regex>,
+}
+
+impl NamePattern {
+    fn new(source: Option<&str>) -> Result<Self, PolicyError> {
+        let source = source.unwrap_or(DEFAULT_NAME_PATTERN);
+        let regex = match source {
+            DEFAULT_NAME_PATTERN => None,
+            other => Some(compile(other, "name_pattern")?),
+        };
+        Ok(NamePattern {
+            source: source.to_owned(),
+            regex,
+        })
+    }
+
+    pub fn is_match(&self, name: &str) -> bool {
+        match &self.regex {
+            Some(regex) => regex.is_match(name),
+            // ^[A-Za-z0-9_.-]{1,128}$: ASCII only, so characters are bytes.
+            None => {
+                (1..=128).contains(&name.len())
+                    && name
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
+            }
+        }
+    }
+
+    /// The pattern as written, for messages.
+    pub fn as_str(&self) -> &str {
+        &self.source
     }
 }
 
@@ -130,11 +201,13 @@ impl std::error::Error for PolicyError {}
 /// A compiled policy, ready to judge tool lists.
 #[derive(Debug, Clone)]
 pub struct Policy {
-    pub name_pattern: Regex,
+    pub name_pattern: NamePattern,
     /// In characters; turn the limit off with the rule `description-too-long: off`.
     pub description_max_length: usize,
     /// Each pattern with its source text, for messages.
     pub forbidden_patterns: Vec<ForbiddenPattern>,
+    /// The needles of the built-in patterns in use.
+    pub needles: NeedleSet,
     pub max_tools: Option<usize>,
     /// `None`: every name is allowed. Entries may use `*` and `?` wildcards.
     pub allow: Option<Vec<String>>,
@@ -172,21 +245,27 @@ impl Policy {
                 "version {version} is not supported (only 1)"
             )));
         }
-        let name_pattern = file.name_pattern.as_deref().unwrap_or(DEFAULT_NAME_PATTERN);
-        let name_pattern = compile(name_pattern, "name_pattern")?;
-        let mut forbidden_patterns = Vec::new();
-        let builtin = file.builtin_forbidden_patterns.unwrap_or(true);
-        let builtins = BUILTIN_FORBIDDEN_PATTERNS.iter().filter(|_| builtin);
-        let user = file
-            .forbidden_patterns
+        let name_pattern = NamePattern::new(file.name_pattern.as_deref())?;
+        let builtins = match file.builtin_forbidden_patterns.unwrap_or(true) {
+            true => BUILTIN_FORBIDDEN_PATTERNS,
+            false => &[],
+        };
+        let mut distinct: Vec<&'static str> = Vec::new();
+        for needle in builtins
             .iter()
-            .map(|p| (p.as_str(), &[][..]));
-        for (pattern, needles) in builtins.copied().chain(user) {
-            forbidden_patterns.push(ForbiddenPattern {
-                regex: compile(pattern, "forbidden_patterns")?,
-                source: pattern.to_owned(),
-                needles,
-            });
+            .flat_map(|(_, groups)| groups.iter().copied().flatten())
+        {
+            if !distinct.contains(needle) {
+                distinct.push(needle);
+            }
+        }
+        let needles = NeedleSet::new(distinct);
+        let mut forbidden_patterns: Vec<ForbiddenPattern> = builtins
+            .iter()
+            .map(|(source, groups)| ForbiddenPattern::builtin(source, groups, &needles))
+            .collect();
+        for pattern in &file.forbidden_patterns {
+            forbidden_patterns.push(ForbiddenPattern::user(pattern)?);
         }
         let mut severities: BTreeMap<&'static str, Option<Severity>> =
             RULES.iter().map(|(id, sev)| (*id, Some(*sev))).collect();
@@ -214,6 +293,7 @@ impl Policy {
                 .description_max_length
                 .unwrap_or(DEFAULT_DESCRIPTION_MAX_LENGTH),
             forbidden_patterns,
+            needles,
             max_tools: file.max_tools,
             allow: file.allow,
             deny: file.deny,
@@ -280,4 +360,42 @@ pub fn wildcard_match(pattern: &str, name: &str) -> bool {
         }
     }
     p[pi..].iter().all(|c| *c == '*')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builtin_patterns_compile_and_their_needles_are_lower_case() {
+        for (source, needles) in BUILTIN_FORBIDDEN_PATTERNS {
+            compile(source, "builtin").unwrap();
+            for needle in needles.iter().flat_map(|group| group.iter()) {
+                assert_eq!(*needle, needle.to_ascii_lowercase(), "{source}");
+            }
+        }
+    }
+
+    #[test]
+    fn default_name_check_agrees_with_the_regex() {
+        let fast = NamePattern::new(None).unwrap();
+        let regex = compile(DEFAULT_NAME_PATTERN, "name_pattern").unwrap();
+        let long = "a".repeat(128);
+        let too_long = "a".repeat(129);
+        let names = [
+            "",
+            "a",
+            "read_file.v2-x",
+            "read file",
+            "ünï",
+            "a\n",
+            "x/y",
+            "-",
+            &long,
+            &too_long,
+        ];
+        for name in names {
+            assert_eq!(fast.is_match(name), regex.is_match(name), "{name:?}");
+        }
+    }
 }

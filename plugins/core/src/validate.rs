@@ -1,39 +1,116 @@
 //! The default validator: judges a tool list against a [`Policy`].
+//!
+//! Two entry points share every rule: [`validate`] on tools whose JSON members are values, and
+//! [`validate_text`] on the WIT record's text form (what the guest plugin receives), which
+//! parses a member only as far as a rule needs it. The costly rules, hidden characters and
+//! forbidden patterns, first take one pass over all of a tool's text; only a tool where
+//! something could match gets the exact per-string scan (which also finds where it is).
 
 use crate::policy::{wildcard_match, Policy};
-use crate::{pin, Finding, Tool};
-use serde_json::Value;
-use std::collections::BTreeSet;
+use crate::{pin, Finding, Tool, ToolText};
+use serde::de::IgnoredAny;
+use serde::{Deserialize, Deserializer};
+use serde_json::{Map, Value};
+use std::collections::{BTreeMap, BTreeSet};
 
 /// Every finding the policy's rules produce for `tools`, tool by tool, then list-wide ones.
 pub fn validate(tools: &[Tool], policy: &Policy) -> Vec<Finding> {
+    judge(tools, policy).unwrap_or_else(|never| match never {})
+}
+
+/// [`validate`] on the text form. The members must be valid JSON text (the host guarantees
+/// it for what it hands a plugin); a member a rule cannot read is an error naming the tool.
+pub fn validate_text(tools: &[ToolText], policy: &Policy) -> Result<Vec<Finding>, String> {
+    judge(tools, policy)
+}
+
+/// What the rules need of one tool, from either form.
+trait Subject {
+    type Error;
+    fn name(&self) -> &str;
+    fn description(&self) -> Option<&str>;
+    /// `None` when the tool has no such schema, else the problem with it, if any.
+    fn schema_problem(&self, which: SchemaKind) -> Result<Option<Option<String>>, Self::Error>;
+    /// The annotation keys; `None` when annotations are absent or not an object.
+    fn annotation_keys(&self) -> Result<Option<Keys<'_>>, Self::Error>;
+    /// The needles (bits of `policy.needles`) that occur anywhere in the tool's text; `None`
+    /// when it needs the exact scan whatever they are (a hidden character, a `\u` escape).
+    fn needles_found(&self, policy: &Policy) -> Option<u64>;
+    /// The tool's whole MCP JSON object.
+    fn json(&self) -> Result<Value, Self::Error>;
+}
+
+#[derive(Clone, Copy)]
+enum SchemaKind {
+    Input,
+    Output,
+}
+
+enum Keys<'t> {
+    Object(&'t Map<String, Value>),
+    Parsed(BTreeMap<String, IgnoredAny>),
+}
+
+impl Keys<'_> {
+    fn is_empty(&self) -> bool {
+        match self {
+            Keys::Object(map) => map.is_empty(),
+            Keys::Parsed(map) => map.is_empty(),
+        }
+    }
+    fn contains(&self, key: &str) -> bool {
+        match self {
+            Keys::Object(map) => map.contains_key(key),
+            Keys::Parsed(map) => map.contains_key(key),
+        }
+    }
+}
+
+fn judge<S: Subject>(tools: &[S], policy: &Policy) -> Result<Vec<Finding>, S::Error> {
     let mut report = Report {
         policy,
         findings: Vec::new(),
     };
+    let text_rules = report.enabled("hidden-characters") || report.enabled("prompt-injection");
     let mut seen = BTreeSet::new();
     for tool in tools {
-        let json = tool.to_json();
-        check_tool(&mut report, tool, &json);
-        if !seen.insert(tool.name.as_str()) {
+        // Built at most once per tool, and only for the exact text scan or a pin.
+        let mut json: Option<Value> = None;
+        check_tool(&mut report, tool)?;
+        if text_rules {
+            let exact = match tool.needles_found(policy) {
+                None => true,
+                Some(found) => policy.forbidden_patterns.iter().any(|p| p.may_match(found)),
+            };
+            if exact {
+                let json = json.insert(tool.json()?);
+                check_text(&mut report, tool.name(), json);
+            }
+        }
+        let name = tool.name();
+        if !seen.insert(name) {
             report.add(
-                Some(&tool.name),
+                Some(name),
                 "duplicate-name",
                 "the name appears more than once in the list".into(),
             );
         }
         if let Some(pins) = &policy.pins {
-            match pins.get(&tool.name) {
+            match pins.get(name) {
                 None => report.add(
-                    Some(&tool.name),
+                    Some(name),
                     "pin-new-tool",
                     "a tool the lock file does not pin (new since it was written)".into(),
                 ),
                 Some(expected) => {
+                    let json = match json {
+                        Some(json) => json,
+                        None => tool.json()?,
+                    };
                     let actual = pin::tool_hash(&json);
                     if &actual != expected {
                         report.add(
-                            Some(&tool.name),
+                            Some(name),
                             "pin-mismatch",
                             format!(
                                 "definition changed since it was pinned: sha256 {} (pinned {})",
@@ -65,7 +142,7 @@ pub fn validate(tools: &[Tool], policy: &Policy) -> Vec<Finding> {
             ),
         );
     }
-    report.findings
+    Ok(report.findings)
 }
 
 struct Report<'p> {
@@ -87,25 +164,26 @@ impl Report<'_> {
     }
 }
 
-fn check_tool(report: &mut Report, tool: &Tool, json: &Value) {
+fn check_tool<S: Subject>(report: &mut Report, tool: &S) -> Result<(), S::Error> {
     let policy = report.policy;
-    let name = Some(tool.name.as_str());
-    if !policy.name_pattern.is_match(&tool.name) {
+    let tool_name = tool.name();
+    let name = Some(tool_name);
+    if !policy.name_pattern.is_match(tool_name) {
         report.add(
             name,
             "name-pattern",
             format!(
                 "name {:?} does not match {}",
-                tool.name,
+                tool_name,
                 policy.name_pattern.as_str()
             ),
         );
     }
-    if policy.deny.iter().any(|p| wildcard_match(p, &tool.name)) {
+    if policy.deny.iter().any(|p| wildcard_match(p, tool_name)) {
         report.add(name, "tool-denied", "the policy denies this tool".into());
     }
     if let Some(allow) = &policy.allow {
-        if !allow.iter().any(|p| wildcard_match(p, &tool.name)) {
+        if !allow.iter().any(|p| wildcard_match(p, tool_name)) {
             report.add(
                 name,
                 "tool-not-allowed",
@@ -113,7 +191,7 @@ fn check_tool(report: &mut Report, tool: &Tool, json: &Value) {
             );
         }
     }
-    match tool.description.as_deref().map(str::trim) {
+    match tool.description().map(str::trim) {
         None | Some("") => report.add(name, "description-required", "no description".into()),
         Some(d) => {
             let length = d.chars().count();
@@ -129,40 +207,40 @@ fn check_tool(report: &mut Report, tool: &Tool, json: &Value) {
             }
         }
     }
-    match &tool.input_schema {
+    match tool.schema_problem(SchemaKind::Input)? {
         None => report.add(name, "input-schema-missing", "no inputSchema".into()),
-        Some(schema) => {
-            if let Some(problem) = object_schema_problem(schema) {
-                report.add(
-                    name,
-                    "input-schema-invalid",
-                    format!("inputSchema {problem}"),
-                );
-            }
-        }
+        Some(Some(problem)) => report.add(
+            name,
+            "input-schema-invalid",
+            format!("inputSchema {problem}"),
+        ),
+        Some(None) => {}
     }
-    if let Some(problem) = tool.output_schema.as_ref().and_then(object_schema_problem) {
+    if let Some(Some(problem)) = tool.schema_problem(SchemaKind::Output)? {
         report.add(
             name,
             "output-schema-invalid",
             format!("outputSchema {problem}"),
         );
     }
-    check_annotations(report, tool);
-    if report.enabled("hidden-characters") || report.enabled("prompt-injection") {
-        check_text(report, tool, json);
-    }
+    check_annotations(report, tool_name, tool.annotation_keys()?);
+    Ok(())
 }
 
 /// MCP requires both schemas to be JSON Schema objects with `"type": "object"`.
 fn object_schema_problem(schema: &Value) -> Option<String> {
     match schema {
-        Value::Object(map) => match map.get("type") {
-            Some(Value::String(t)) if t == "object" => None,
-            Some(other) => Some(format!("has type {other}, not \"object\"")),
-            None => Some("has no \"type\": \"object\"".into()),
-        },
+        Value::Object(map) => type_problem(map.get("type")),
         other => Some(format!("is not a JSON object: {}", kind(other))),
+    }
+}
+
+/// The problem with an object schema's `type` member (`None`: it has none).
+fn type_problem(schema_type: Option<&Value>) -> Option<String> {
+    match schema_type {
+        Some(Value::String(t)) if t == "object" => None,
+        Some(other) => Some(format!("has type {other}, not \"object\"")),
+        None => Some("has no \"type\": \"object\"".into()),
     }
 }
 
@@ -177,10 +255,9 @@ fn kind(value: &Value) -> &'static str {
     }
 }
 
-fn check_annotations(report: &mut Report, tool: &Tool) {
-    let name = Some(tool.name.as_str());
-    let annotations = tool.annotations.as_ref().and_then(Value::as_object);
-    if annotations.is_none_or(|a| a.is_empty()) {
+fn check_annotations(report: &mut Report, tool: &str, annotations: Option<Keys>) {
+    let name = Some(tool);
+    if annotations.as_ref().is_none_or(Keys::is_empty) {
         report.add(
             name,
             "annotations-missing",
@@ -188,7 +265,7 @@ fn check_annotations(report: &mut Report, tool: &Tool) {
         );
     }
     for key in &report.policy.required_annotations {
-        if annotations.is_none_or(|a| !a.contains_key(key)) {
+        if annotations.as_ref().is_none_or(|a| !a.contains(key)) {
             report.add(
                 name,
                 "annotation-required",
@@ -198,9 +275,162 @@ fn check_annotations(report: &mut Report, tool: &Tool) {
     }
 }
 
+/// Whether `text` is free of hidden characters.
+fn visible(text: &str) -> bool {
+    text.is_ascii() || !text.chars().any(is_hidden)
+}
+
+impl Subject for Tool {
+    type Error = std::convert::Infallible;
+
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn description(&self) -> Option<&str> {
+        self.description.as_deref()
+    }
+    fn schema_problem(&self, which: SchemaKind) -> Result<Option<Option<String>>, Self::Error> {
+        let schema = match which {
+            SchemaKind::Input => &self.input_schema,
+            SchemaKind::Output => &self.output_schema,
+        };
+        Ok(schema.as_ref().map(object_schema_problem))
+    }
+    fn annotation_keys(&self) -> Result<Option<Keys<'_>>, Self::Error> {
+        Ok(self
+            .annotations
+            .as_ref()
+            .and_then(Value::as_object)
+            .map(Keys::Object))
+    }
+    fn needles_found(&self, policy: &Policy) -> Option<u64> {
+        let mut clean = true;
+        let mut found = 0;
+        let mut visit = |_: &[Step], text: &str| {
+            clean &= visible(text);
+            found |= policy.needles.found_in(text);
+        };
+        let strings = [
+            Some(&self.name),
+            self.title.as_ref(),
+            self.description.as_ref(),
+        ];
+        for text in strings.into_iter().flatten() {
+            visit(&[], text);
+        }
+        let members = [
+            &self.input_schema,
+            &self.output_schema,
+            &self.annotations,
+            &self.meta,
+            &self.icons,
+        ];
+        for value in members.into_iter().flatten() {
+            visit_strings(value, &mut Vec::new(), &mut visit);
+        }
+        for (key, value) in &self.extra {
+            visit(&[], key);
+            visit_strings(value, &mut Vec::new(), &mut visit);
+        }
+        clean.then_some(found)
+    }
+    fn json(&self) -> Result<Value, Self::Error> {
+        Ok(self.to_json())
+    }
+}
+
+/// Deserializes a present member as `Some`, even `null` (`Option<Value>` would read `null` as
+/// absent, but a schema with `"type": null` has a type that is not "object").
+fn present<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Value>, D::Error> {
+    Value::deserialize(d).map(Some)
+}
+
+/// The one member of a schema the rules look at; the rest is skipped unparsed.
+#[derive(Deserialize)]
+struct SchemaHead {
+    #[serde(rename = "type", default, deserialize_with = "present")]
+    schema_type: Option<Value>,
+}
+
+impl ToolText {
+    fn member_error(&self, member: &str, e: serde_json::Error) -> String {
+        format!("tool {:?}: {member} is not valid JSON: {e}", self.name)
+    }
+}
+
+impl Subject for ToolText {
+    type Error = String;
+
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn description(&self) -> Option<&str> {
+        self.description.as_deref()
+    }
+    fn schema_problem(&self, which: SchemaKind) -> Result<Option<Option<String>>, String> {
+        let (member, text) = match which {
+            SchemaKind::Input => ("input-schema", &self.input_schema),
+            SchemaKind::Output => ("output-schema", &self.output_schema),
+        };
+        let Some(text) = text else {
+            return Ok(None);
+        };
+        if let Ok(head) = serde_json::from_str::<SchemaHead>(text) {
+            return Ok(Some(type_problem(head.schema_type.as_ref())));
+        }
+        // Not an object, or a duplicate `type`: read it whole, as the value path does.
+        let value: Value = serde_json::from_str(text).map_err(|e| self.member_error(member, e))?;
+        Ok(Some(object_schema_problem(&value)))
+    }
+    fn annotation_keys(&self) -> Result<Option<Keys<'_>>, String> {
+        let Some(text) = &self.annotations else {
+            return Ok(None);
+        };
+        match serde_json::from_str::<BTreeMap<String, IgnoredAny>>(text) {
+            Ok(keys) => Ok(Some(Keys::Parsed(keys))),
+            Err(e) if e.is_data() => Ok(None),
+            Err(e) => Err(self.member_error("annotations", e)),
+        }
+    }
+    fn needles_found(&self, policy: &Policy) -> Option<u64> {
+        let mut found = 0;
+        let strings = [
+            Some(&self.name),
+            self.title.as_ref(),
+            self.description.as_ref(),
+        ];
+        for text in strings.into_iter().flatten() {
+            if !visible(text) {
+                return None;
+            }
+            found |= policy.needles.found_in(text);
+        }
+        let members = [
+            &self.input_schema,
+            &self.output_schema,
+            &self.annotations,
+            &self.meta,
+            &self.icons,
+            &self.extra,
+        ];
+        for text in members.into_iter().flatten() {
+            // Raw JSON text shows every string as it is, apart from simple escapes (`\n`,
+            // `\"`, ...) which no needle contains; a `\u` escape could hide anything.
+            if text.contains("\\u") || !visible(text) {
+                return None;
+            }
+            found |= policy.needles.found_in(text);
+        }
+        Some(found)
+    }
+    fn json(&self) -> Result<Value, String> {
+        Ok(self.clone().into_tool()?.to_json())
+    }
+}
+
 /// Looks through every string (and object key) of the tool for hidden characters and
 /// prompt-injection markers: tool poisoning often hides in a parameter's description.
-fn check_text(report: &mut Report, tool: &Tool, json: &Value) {
+fn check_text(report: &mut Report, tool: &str, json: &Value) {
     let policy = report.policy;
     let mut hidden: Option<(String, char)> = None;
     let mut hidden_count = 0;
@@ -213,16 +443,16 @@ fn check_text(report: &mut Report, tool: &Tool, json: &Value) {
                 hidden.get_or_insert_with(|| (render(path), c));
             }
         }
-        let lowered = text.to_ascii_lowercase();
+        let found = policy.needles.found_in(text);
         for (pattern, slot) in policy.forbidden_patterns.iter().zip(injections.iter_mut()) {
             if slot.is_none() {
-                if let Some(matched) = pattern.find(text, &lowered) {
+                if let Some(matched) = pattern.find(text, found) {
                     *slot = Some((render(path), matched.chars().take(60).collect()));
                 }
             }
         }
     });
-    let name = Some(tool.name.as_str());
+    let name = Some(tool);
     if let Some((path, c)) = hidden {
         let more = match hidden_count {
             1 => String::new(),

@@ -3,7 +3,6 @@
 //! tested natively.
 
 use crate::Tool;
-use serde::de::IgnoredAny;
 use serde_json::{Map, Value};
 
 /// A tool as the WIT record carries it.
@@ -48,34 +47,6 @@ impl ToolText {
             extra,
             name,
         })
-    }
-}
-
-impl ToolText {
-    /// Checks the JSON text members as [`ToolText::into_tool`] would, with the same errors,
-    /// without building any `Value`: the text-level stages (see
-    /// [`crate::normalize::normalize_text`]) pass the text on untouched.
-    pub fn check_json(&self) -> Result<(), String> {
-        let name = &self.name;
-        let check = |member: &str, text: &Option<String>| -> Result<(), String> {
-            match text {
-                None => Ok(()),
-                Some(text) => serde_json::from_str::<IgnoredAny>(text)
-                    .map(|_| ())
-                    .map_err(|e| format!("tool {name:?}: {member} is not valid JSON: {e}")),
-            }
-        };
-        check("extra", &self.extra)?;
-        if let Some(extra) = &self.extra {
-            if !extra.trim_start().starts_with('{') {
-                return Err(format!("tool {name:?}: extra is not a JSON object"));
-            }
-        }
-        check("input-schema", &self.input_schema)?;
-        check("output-schema", &self.output_schema)?;
-        check("annotations", &self.annotations)?;
-        check("meta", &self.meta)?;
-        check("icons", &self.icons)
     }
 }
 

@@ -2,7 +2,9 @@
 //! must cover `policy::RULES` entirely.
 
 use mcp_probe_plugin_core::policy::RULES;
-use mcp_probe_plugin_core::{pin, validate, Finding, Policy, Severity, Tool};
+use mcp_probe_plugin_core::{
+    pin, validate, validate_text, Finding, Policy, Severity, Tool, ToolText,
+};
 use serde_json::{json, Value};
 
 fn clean(name: &str) -> Value {
@@ -28,7 +30,11 @@ fn without(name: &str, key: &str) -> Value {
 fn run(policy: &Value, tools: &[Value]) -> Vec<Finding> {
     let policy = Policy::from_json_text(&policy.to_string()).expect("test policy compiles");
     let tools: Vec<Tool> = tools.iter().cloned().filter_map(Tool::from_json).collect();
-    validate(&tools, &policy)
+    let by_value = validate(&tools, &policy);
+    // The guest's text path must reach the very same findings.
+    let texts: Vec<ToolText> = tools.iter().cloned().map(ToolText::from).collect();
+    assert_eq!(validate_text(&texts, &policy).unwrap(), by_value);
+    by_value
 }
 
 struct Case {
