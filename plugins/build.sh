@@ -56,6 +56,10 @@ toolchain="$(pick_toolchain)"
 # paths left in a stripped release build) identical, so the components are byte-reproducible.
 cargo_home="${CARGO_HOME:-$HOME/.cargo}"
 rustflags="--remap-path-prefix=$plugins_dir=/mcp-probe/plugins --remap-path-prefix=$cargo_home=/cargo"
+# A 256 KiB shadow stack instead of Rust's 1 MiB default: every call starts from a fresh
+# instance whose memory the host resets afterwards, and that reset costs by the byte. 256 KiB
+# holds serde_json's deepest nesting (host/tests/builtin_deep_input.rs checks it).
+rustflags="$rustflags -C link-arg=-zstack-size=262144"
 build_args=(build --release --locked --target wasm32-unknown-unknown
   --manifest-path "$plugins_dir/Cargo.toml" --workspace --exclude mcp-probe-plugin-core)
 

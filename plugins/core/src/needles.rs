@@ -9,32 +9,55 @@
 #[derive(Debug, Clone)]
 pub struct NeedleSet {
     needles: Vec<&'static str>,
+    /// Each needle's window key (see [`window_key`]), by position.
+    keys: Vec<u32>,
     /// Bit `window_key(first three bytes)` is set for each needle.
     windows: Box<[u64]>,
 }
 
-const TABLE_BITS: usize = 1 << 16;
+/// What one pass over a text found.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Found {
+    /// The needles that occur, as a bit mask.
+    pub needles: u64,
+    /// Whether the text holds a backslash (in JSON text: an escape, maybe a `\u` one).
+    pub backslash: bool,
+}
 
-fn window_key(a: u8, b: u8, c: u8) -> usize {
-    let [a, b, c] = [a, b, c].map(|x| x.to_ascii_lowercase() as usize);
-    (a * 961 + b * 31 + c) % TABLE_BITS
+const TABLE_BITS: u32 = 1 << 16;
+
+/// The filter key of a three-byte window packed into the low bytes of `window`. `| 0x20`
+/// folds ASCII upper case onto lower case (and a few punctuation marks onto others, which
+/// only costs a full comparison now and then).
+fn window_key(window: u32) -> u32 {
+    ((window | 0x20_2020) & 0xFF_FFFF).wrapping_mul(0x9E37_79B1) >> 16
+}
+
+fn pack(b: &[u8]) -> u32 {
+    u32::from(b[0]) << 16 | u32::from(b[1]) << 8 | u32::from(b[2])
 }
 
 impl NeedleSet {
     /// `needles` must be lower case, at least three bytes long, and at most 64.
     pub fn new(needles: Vec<&'static str>) -> Self {
         assert!(needles.len() <= 64, "found sets are u64 masks");
-        let mut windows = vec![0u64; TABLE_BITS / 64].into_boxed_slice();
+        let mut windows = vec![0u64; (TABLE_BITS / 64) as usize].into_boxed_slice();
+        let mut keys = Vec::with_capacity(needles.len());
         for needle in &needles {
             let b = needle.as_bytes();
             assert!(
                 b.len() >= 3 && *needle == needle.to_ascii_lowercase(),
                 "{needle}"
             );
-            let key = window_key(b[0], b[1], b[2]);
-            windows[key / 64] |= 1 << (key % 64);
+            let key = window_key(pack(b));
+            windows[(key / 64) as usize] |= 1 << (key % 64);
+            keys.push(key);
         }
-        NeedleSet { needles, windows }
+        NeedleSet {
+            needles,
+            keys,
+            windows,
+        }
     }
 
     /// The bit for `needle`; panics for a needle not in the set.
@@ -45,20 +68,40 @@ impl NeedleSet {
 
     /// The needles that occur in `text`, as a bit mask.
     pub fn found_in(&self, text: &str) -> u64 {
+        self.scan(text).needles
+    }
+
+    /// One pass over `text`: the needles in it, and whether it holds a backslash.
+    pub fn scan(&self, text: &str) -> Found {
         let bytes = text.as_bytes();
-        let mut found = 0;
-        for (i, w) in bytes.windows(3).enumerate() {
-            let key = window_key(w[0], w[1], w[2]);
-            if self.windows[key / 64] & (1 << (key % 64)) == 0 {
+        let mut found = Found::default();
+        let mut window = 0u32;
+        let mut backslash = 0u8;
+        for (i, &byte) in bytes.iter().enumerate() {
+            backslash |= u8::from(byte == b'\\');
+            window = window << 8 | u32::from(byte);
+            if i < 2 {
                 continue;
             }
-            for (bit, needle) in self.needles.iter().enumerate() {
-                let candidate = bytes.get(i..i + needle.len());
+            let key = window_key(window);
+            if self.windows[(key / 64) as usize] & (1 << (key % 64)) == 0 {
+                continue;
+            }
+            let start = i - 2;
+            for (bit, (needle, _)) in self
+                .needles
+                .iter()
+                .zip(&self.keys)
+                .enumerate()
+                .filter(|(_, (_, k))| **k == key)
+            {
+                let candidate = bytes.get(start..start + needle.len());
                 if candidate.is_some_and(|c| c.eq_ignore_ascii_case(needle.as_bytes())) {
-                    found |= 1 << bit;
+                    found.needles |= 1 << bit;
                 }
             }
         }
+        found.backslash = backslash != 0;
         found
     }
 }
@@ -80,6 +123,8 @@ mod tests {
         assert_eq!(set.found_in("ignor not"), set.bit("not"));
         assert_eq!(set.found_in("ünïcode ÏGNORE ignore"), set.bit("ignore"));
         assert_eq!(set.found_in(""), 0);
+        assert!(set.scan(r"a\u0041").backslash);
+        assert!(!set.scan("plain").backslash);
     }
 
     #[test]

@@ -414,12 +414,16 @@ impl Subject for ToolText {
             &self.extra,
         ];
         for text in members.into_iter().flatten() {
-            // Raw JSON text shows every string as it is, apart from simple escapes (`\n`,
-            // `\"`, ...) which no needle contains; a `\u` escape could hide anything.
-            if text.contains("\\u") || !visible(text) {
+            if !visible(text) {
                 return None;
             }
-            found |= policy.needles.found_in(text);
+            let scanned = policy.needles.scan(text);
+            // Raw JSON text shows every string as it is, apart from escapes. The simple ones
+            // (`\n`, `\"`, ...) hide no needle; a `\u` one could hide anything.
+            if scanned.backslash && text.contains("\\u") {
+                return None;
+            }
+            found |= scanned.needles;
         }
         Some(found)
     }
