@@ -12,7 +12,7 @@ pub struct NeedleSet {
     /// Each needle's window key (see [`window_key`]), by position.
     keys: Vec<u32>,
     /// Bit `window_key(first three bytes)` is set for each needle.
-    windows: Box<[u64]>,
+    windows: Box<[u64; TABLE_WORDS]>,
 }
 
 /// What one pass over a text found.
@@ -25,6 +25,7 @@ pub struct Found {
 }
 
 const TABLE_BITS: u32 = 1 << 16;
+const TABLE_WORDS: usize = (TABLE_BITS / 64) as usize;
 
 /// The filter key of a three-byte window packed into the low bytes of `window`. `| 0x20`
 /// folds ASCII upper case onto lower case (and a few punctuation marks onto others, which
@@ -37,11 +38,35 @@ fn pack(b: &[u8]) -> u32 {
     u32::from(b[0]) << 16 | u32::from(b[1]) << 8 | u32::from(b[2])
 }
 
+/// The table word holding bit `key` (the mask keeps the index provably in bounds).
+fn word(key: u32) -> usize {
+    (key / 64) as usize & (TABLE_WORDS - 1)
+}
+
 impl NeedleSet {
+    /// The needles with window key `key` that really start at `start`.
+    #[cold]
+    fn confirm(&self, bytes: &[u8], start: usize, key: u32) -> u64 {
+        let mut found = 0;
+        for (bit, (needle, _)) in self
+            .needles
+            .iter()
+            .zip(&self.keys)
+            .enumerate()
+            .filter(|(_, (_, k))| **k == key)
+        {
+            let candidate = bytes.get(start..start + needle.len());
+            if candidate.is_some_and(|c| c.eq_ignore_ascii_case(needle.as_bytes())) {
+                found |= 1 << bit;
+            }
+        }
+        found
+    }
+
     /// `needles` must be lower case, at least three bytes long, and at most 64.
     pub fn new(needles: Vec<&'static str>) -> Self {
         assert!(needles.len() <= 64, "found sets are u64 masks");
-        let mut windows = vec![0u64; (TABLE_BITS / 64) as usize].into_boxed_slice();
+        let mut windows = Box::new([0u64; TABLE_WORDS]);
         let mut keys = Vec::with_capacity(needles.len());
         for needle in &needles {
             let b = needle.as_bytes();
@@ -50,7 +75,7 @@ impl NeedleSet {
                 "{needle}"
             );
             let key = window_key(pack(b));
-            windows[(key / 64) as usize] |= 1 << (key % 64);
+            windows[word(key)] |= 1 << (key % 64);
             keys.push(key);
         }
         NeedleSet {
@@ -77,28 +102,17 @@ impl NeedleSet {
         let mut found = Found::default();
         let mut window = 0u32;
         let mut backslash = 0u8;
-        for (i, &byte) in bytes.iter().enumerate() {
+        // Prime the window with the first two bytes; the loop then ends a window at each byte.
+        for &byte in bytes.iter().take(2) {
             backslash |= u8::from(byte == b'\\');
             window = window << 8 | u32::from(byte);
-            if i < 2 {
-                continue;
-            }
+        }
+        for (end, &byte) in bytes.iter().enumerate().skip(2) {
+            backslash |= u8::from(byte == b'\\');
+            window = window << 8 | u32::from(byte);
             let key = window_key(window);
-            if self.windows[(key / 64) as usize] & (1 << (key % 64)) == 0 {
-                continue;
-            }
-            let start = i - 2;
-            for (bit, (needle, _)) in self
-                .needles
-                .iter()
-                .zip(&self.keys)
-                .enumerate()
-                .filter(|(_, (_, k))| **k == key)
-            {
-                let candidate = bytes.get(start..start + needle.len());
-                if candidate.is_some_and(|c| c.eq_ignore_ascii_case(needle.as_bytes())) {
-                    found.needles |= 1 << bit;
-                }
+            if self.windows[word(key)] & (1 << (key % 64)) != 0 {
+                found.needles |= self.confirm(bytes, end - 2, key);
             }
         }
         found.backslash = backslash != 0;

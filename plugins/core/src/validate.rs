@@ -11,7 +11,7 @@ use crate::{pin, Finding, Tool, ToolText};
 use serde::de::IgnoredAny;
 use serde::{Deserialize, Deserializer};
 use serde_json::{Map, Value};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, HashSet};
 
 /// Every finding the policy's rules produce for `tools`, tool by tool, then list-wide ones.
 pub fn validate(tools: &[Tool], policy: &Policy) -> Vec<Finding> {
@@ -31,8 +31,9 @@ trait Subject {
     fn description(&self) -> Option<&str>;
     /// `None` when the tool has no such schema, else the problem with it, if any.
     fn schema_problem(&self, which: SchemaKind) -> Result<Option<Option<String>>, Self::Error>;
-    /// The annotation keys; `None` when annotations are absent or not an object.
-    fn annotation_keys(&self) -> Result<Option<Keys<'_>>, Self::Error>;
+    /// The annotation keys; `None` when annotations are absent or not an object. Without
+    /// `need_keys` only whether the object is empty must be right.
+    fn annotation_keys(&self, need_keys: bool) -> Result<Option<Keys<'_>>, Self::Error>;
     /// The needles (bits of `policy.needles`) that occur anywhere in the tool's text; `None`
     /// when it needs the exact scan whatever they are (a hidden character, a `\u` escape).
     fn needles_found(&self, policy: &Policy) -> Option<u64>;
@@ -49,6 +50,8 @@ enum SchemaKind {
 enum Keys<'t> {
     Object(&'t Map<String, Value>),
     Parsed(BTreeMap<String, IgnoredAny>),
+    /// An object known only to be empty or not (`true`: empty).
+    Unread(bool),
 }
 
 impl Keys<'_> {
@@ -56,12 +59,14 @@ impl Keys<'_> {
         match self {
             Keys::Object(map) => map.is_empty(),
             Keys::Parsed(map) => map.is_empty(),
+            Keys::Unread(empty) => *empty,
         }
     }
     fn contains(&self, key: &str) -> bool {
         match self {
             Keys::Object(map) => map.contains_key(key),
             Keys::Parsed(map) => map.contains_key(key),
+            Keys::Unread(_) => unreachable!("keys are read when some are required"),
         }
     }
 }
@@ -72,7 +77,7 @@ fn judge<S: Subject>(tools: &[S], policy: &Policy) -> Result<Vec<Finding>, S::Er
         findings: Vec::new(),
     };
     let text_rules = report.enabled("hidden-characters") || report.enabled("prompt-injection");
-    let mut seen = BTreeSet::new();
+    let mut seen = HashSet::with_capacity(tools.len());
     for tool in tools {
         // Built at most once per tool, and only for the exact text scan or a pin.
         let mut json: Option<Value> = None;
@@ -223,7 +228,8 @@ fn check_tool<S: Subject>(report: &mut Report, tool: &S) -> Result<(), S::Error>
             format!("outputSchema {problem}"),
         );
     }
-    check_annotations(report, tool_name, tool.annotation_keys()?);
+    let need_keys = !policy.required_annotations.is_empty();
+    check_annotations(report, tool_name, tool.annotation_keys(need_keys)?);
     Ok(())
 }
 
@@ -296,7 +302,7 @@ impl Subject for Tool {
         };
         Ok(schema.as_ref().map(object_schema_problem))
     }
-    fn annotation_keys(&self) -> Result<Option<Keys<'_>>, Self::Error> {
+    fn annotation_keys(&self, _need_keys: bool) -> Result<Option<Keys<'_>>, Self::Error> {
         Ok(self
             .annotations
             .as_ref()
@@ -352,6 +358,15 @@ struct SchemaHead {
     schema_type: Option<Value>,
 }
 
+/// Whether schema text (valid JSON) ends with a top-level `"type":"object"` member, as
+/// serde_json writes it (keys sorted, so `type` often comes last): the common case, decided
+/// without parsing. The last `}` of valid JSON closes the outermost object, and the tokens
+/// before it can only be that object's last member; with duplicate keys the last one counts.
+fn ends_with_object_type(text: &str) -> bool {
+    text.strip_suffix(r#""type":"object"}"#)
+        .is_some_and(|head| head == "{" || head.ends_with(','))
+}
+
 impl ToolText {
     fn member_error(&self, member: &str, e: serde_json::Error) -> String {
         format!("tool {:?}: {member} is not valid JSON: {e}", self.name)
@@ -375,6 +390,9 @@ impl Subject for ToolText {
         let Some(text) = text else {
             return Ok(None);
         };
+        if ends_with_object_type(text) {
+            return Ok(Some(None));
+        }
         if let Ok(head) = serde_json::from_str::<SchemaHead>(text) {
             return Ok(Some(type_problem(head.schema_type.as_ref())));
         }
@@ -382,10 +400,17 @@ impl Subject for ToolText {
         let value: Value = serde_json::from_str(text).map_err(|e| self.member_error(member, e))?;
         Ok(Some(object_schema_problem(&value)))
     }
-    fn annotation_keys(&self) -> Result<Option<Keys<'_>>, String> {
+    fn annotation_keys(&self, need_keys: bool) -> Result<Option<Keys<'_>>, String> {
         let Some(text) = &self.annotations else {
             return Ok(None);
         };
+        if !need_keys {
+            // Valid JSON text: an object starts with `{`, and an empty one closes at once.
+            return Ok(text
+                .trim_start()
+                .strip_prefix('{')
+                .map(|rest| Keys::Unread(rest.trim_start().starts_with('}'))));
+        }
         match serde_json::from_str::<BTreeMap<String, IgnoredAny>>(text) {
             Ok(keys) => Ok(Some(Keys::Parsed(keys))),
             Err(e) if e.is_data() => Ok(None),

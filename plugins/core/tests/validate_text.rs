@@ -80,6 +80,12 @@ fn schema_and_annotation_shapes_agree_with_the_value_path() {
         ("[1,2]", Some("null")),
         ("\"object\"", Some(r#"{"destructiveHint":false}"#)),
         ("true", None),
+        // The fast path's shape, and look-alikes it must not take for it.
+        (r#"{"properties":{},"type":"object"}"#, Some("{ }")),
+        (r#"{"type":"array","type":"object"}"#, Some(" {\"a\":1}")),
+        (r#"{"p":{"type":"object"}}"#, Some("[]")),
+        (r#"{"d":"x,\"type\":\"object\"}"}"#, None),
+        (r#"{"type":"object","type":"string"}"#, None),
     ];
     for (schema, annotations) in shapes {
         both(tool(schema, annotations, None), "{}");
