@@ -136,7 +136,8 @@ fn config(pooling: bool) -> Config {
         // the kernel: the next call then starts without page faults (a 50-tool call takes
         // about a third less time).
         pool.linear_memory_keep_resident((DEFAULT_MEMORY_MIB << 20) as usize)
-            .table_keep_resident(1 << 20);
+            .table_keep_resident(1 << 20)
+            .pagemap_scan(wasmtime::Enabled::Auto);
         config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
     }
     config
