@@ -339,3 +339,60 @@ fn plugins_check_says_ok_refused_or_unreadable() {
     assert_eq!(code(&out), 2);
     assert_one_line_error(&out, "cannot read");
 }
+
+/// A signal mid-run (Ctrl-C, or SIGTERM from a CI runner): exit 130 with one line once the
+/// running plugin call ends (here at its 1 s deadline), and nothing written: no output, no
+/// temporary file, no half-written cache entry.
+#[test]
+fn an_interrupt_exits_130_and_leaves_nothing_behind() {
+    let env = Env::new();
+    let tools = env.write("tools.json", clean_tools().to_string());
+    let spin = env.write(
+        "spin.wasm",
+        normalizer_doing("(loop $l (br $l))").component(),
+    );
+    let (tools, spin) = (tools.to_str().unwrap(), spin.to_str().unwrap());
+    let runs = [
+        (
+            ["lock", tools, "--plugin", spin, "-o", "out.json"],
+            libc::SIGINT,
+        ),
+        (
+            ["validate", tools, "--plugin", spin, "-o", "json"],
+            libc::SIGTERM,
+        ),
+    ];
+    for (args, signal) in runs {
+        let child = Command::new(env!("CARGO_BIN_EXE_mcp-probe"))
+            .args(args)
+            .env("MCP_PROBE_CACHE_DIR", env.path("cache"))
+            .current_dir(env.dir.path())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        assert_eq!(unsafe { libc::kill(child.id() as libc::pid_t, signal) }, 0);
+        let out = child.wait_with_output().unwrap();
+        assert_eq!(
+            code(&out),
+            130,
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_one_line_error(&out, "interrupted");
+        let mut left: Vec<String> = std::fs::read_dir(env.dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        left.sort();
+        assert_eq!(left, ["cache", "spin.wasm", "tools.json"], "{args:?}");
+        for entry in std::fs::read_dir(env.path("cache")).unwrap() {
+            let name = entry.unwrap().file_name().to_string_lossy().into_owned();
+            assert!(
+                !name.starts_with(".tmp-"),
+                "{args:?}: {name} left in the cache"
+            );
+        }
+    }
+}

@@ -191,7 +191,7 @@ pub fn run(args: DiscoverArgs) -> ExitCode {
         OutputFormat::Table => report.to_table(),
     };
     let written = match &args.output_file {
-        Some(path) => write_atomically(path, &text),
+        Some(path) => super::write_atomically(path, ".mcp-probe-report-", text.as_bytes()),
         None => std::io::stdout().lock().write_all(text.as_bytes()),
     };
     if let Err(err) = written {
@@ -225,20 +225,4 @@ fn interrupt_signal() -> std::io::Result<impl std::future::Future<Output = ()> +
             _ = hup.recv() => {}
         }
     })
-}
-
-/// Writes `text` to a temporary file next to `path`, then renames it over `path`: readers see
-/// the old file or the whole new one, and a failure leaves no half-written file behind.
-fn write_atomically(path: &Path, text: &str) -> std::io::Result<()> {
-    let dir = match path.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir,
-        _ => Path::new("."),
-    };
-    let mut file = tempfile::Builder::new()
-        .prefix(".mcp-probe-report-")
-        .tempfile_in(dir)?;
-    file.write_all(text.as_bytes())?;
-    file.as_file().sync_all()?;
-    file.persist(path).map_err(|err| err.error)?;
-    Ok(())
 }

@@ -3,14 +3,14 @@
 //! The tools pass through the pipeline's normalizers first, because validators compare pins
 //! against normalized tools; the hash is plugins/core's, the one the validator uses.
 
+use super::interrupt::Interrupt;
 use super::validate::{read_tools, PipelineArgs};
-use super::{exit, BadInput};
+use super::{exit, write_atomically, BadInput};
 use anyhow::Result;
 use clap::Args;
 use mcp_probe_plugin_core::pin::tool_hash;
 use serde_json::{json, Map, Value};
-use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 pub const DEFAULT_LOCK_FILE: &str = "mcp-probe.lock.json";
 
@@ -27,9 +27,10 @@ pub struct LockArgs {
 }
 
 pub fn run(args: LockArgs) -> Result<u8> {
-    let (tools, ctx) = read_tools(&args.tools)?;
-    let pipeline = args.pipeline.load()?;
-    let normalized = pipeline.normalize(tools, &ctx)?;
+    let interrupt = Interrupt::watch()?;
+    let (tools, ctx) = interrupt.or(read_tools(&args.tools))?;
+    let pipeline = interrupt.or(args.pipeline.load())?;
+    let normalized = interrupt.or(pipeline.normalize(tools, &ctx).map_err(Into::into))?;
     let mut pins = Map::new();
     for tool in &normalized.tools {
         pins.insert(tool.name.clone(), Value::String(tool_hash(&tool.to_json())));
@@ -37,23 +38,10 @@ pub fn run(args: LockArgs) -> Result<u8> {
     let count = pins.len();
     let doc = json!({ "version": 1, "pins": pins });
     let text = serde_json::to_string_pretty(&doc)? + "\n";
-    write_atomically(&args.output, text.as_bytes())
+    // The last moment to give up without writing; a signal during the write waits for it.
+    interrupt.check()?;
+    write_atomically(&args.output, ".mcp-probe-lock-", text.as_bytes())
         .map_err(|e| BadInput(format!("cannot write {}: {e}", args.output.display())))?;
     eprintln!("pinned {count} tools in {}", args.output.display());
     Ok(exit::OK)
-}
-
-/// Temp file in the same directory + rename: readers see the old file or the new one.
-pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let dir = match path.parent() {
-        Some(parent) if !parent.as_os_str().is_empty() => parent,
-        _ => Path::new("."),
-    };
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".mcp-probe-lock-")
-        .tempfile_in(dir)?;
-    tmp.write_all(bytes)?;
-    tmp.as_file().sync_all()?;
-    tmp.persist(path).map_err(|e| e.error)?;
-    Ok(())
 }

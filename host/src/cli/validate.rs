@@ -1,5 +1,6 @@
 //! `mcp-probe validate TOOLS.json`: the pipeline on a saved tool list.
 
+use super::interrupt::Interrupt;
 use super::plugins::bad_input;
 use super::{exit, BadInput, OutputFormat};
 use anyhow::Result;
@@ -147,9 +148,14 @@ pub fn load_pipeline(
 }
 
 pub fn run(args: ValidateArgs) -> Result<u8> {
-    let (tools, ctx) = read_tools(&args.tools)?;
-    let pipeline = load_pipeline(&args.pipeline, args.policy.as_deref(), args.lock.as_deref())?;
-    let processed = pipeline.process(tools, &ctx)?;
+    let interrupt = Interrupt::watch()?;
+    let (tools, ctx) = interrupt.or(read_tools(&args.tools))?;
+    let pipeline = interrupt.or(load_pipeline(
+        &args.pipeline,
+        args.policy.as_deref(),
+        args.lock.as_deref(),
+    ))?;
+    let processed = interrupt.or(pipeline.process(tools, &ctx).map_err(Into::into))?;
     let has_error = processed
         .findings
         .iter()
