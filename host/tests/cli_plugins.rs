@@ -206,6 +206,19 @@ fn bad_input_is_one_line_and_exit_2() {
     ]);
     assert_eq!(code(&out), 2);
     assert_one_line_error(&out, "unknown field `timeout`");
+    // A policy the built-in validator cannot read is the operator's input too.
+    let policy = env.write("policy.json", r#"{"rules": {"no-such-rule": "off"}}"#);
+    let out = env.run(&[
+        "validate",
+        tools.to_str().unwrap(),
+        "--policy",
+        policy.to_str().unwrap(),
+    ]);
+    assert_eq!(code(&out), 2);
+    assert_one_line_error(
+        &out,
+        "policy.json: invalid policy: unknown rule \"no-such-rule\"",
+    );
     let sneaky = env.write("sneaky.wasm", component_importing("wasi:sockets/tcp@0.2.0"));
     let out = env.run(&[
         "validate",

@@ -127,6 +127,7 @@ pub fn load_pipeline(
     policy: Option<&Path>,
     lock: Option<&Path>,
 ) -> Result<Pipeline> {
+    let policy_path = policy;
     let mut policy = match policy {
         Some(path) => match read_json(path, "policy")? {
             Value::Object(map) => map,
@@ -144,6 +145,14 @@ pub fn load_pipeline(
     if !policy.is_empty() {
         pipeline = pipeline.with_policy(Value::Object(policy));
     }
+    pipeline.check_builtin_policies().map_err(|e| {
+        let whose = match (policy_path, lock) {
+            (Some(path), _) => format!("policy {}", path.display()),
+            (None, Some(lock)) => format!("lock file {}", lock.display()),
+            (None, None) => "the pipeline's validator config".into(),
+        };
+        BadInput(format!("{whose}: {e}"))
+    })?;
     Ok(pipeline)
 }
 

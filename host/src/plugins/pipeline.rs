@@ -138,6 +138,18 @@ impl Pipeline {
         wit_context(ctx, stage.config.as_ref())
     }
 
+    /// Checks, before any tools arrive, the policy each stage of the built-in validator will
+    /// get (its own reader, natively): a bad policy is the operator's input, not a plugin
+    /// failure. Other validators read their policies themselves.
+    pub fn check_builtin_policies(&self) -> Result<(), String> {
+        let builtin = format!("{}validate", builtin::PREFIX);
+        for stage in self.stages.iter().filter(|s| s.origin == builtin) {
+            mcp_probe_plugin_core::Policy::from_json_text(&self.policy_for(stage))
+                .map_err(|e| e.to_string())?;
+        }
+        Ok(())
+    }
+
     /// The policy text for a validator stage: its `config`, overlaid key by key with the
     /// pipeline's policy; `{}` (the plugin's built-in default) when neither exists.
     fn policy_for(&self, stage: &Stage) -> String {
