@@ -95,36 +95,6 @@ fn race<I, A, B>(
     (best_a, best_b)
 }
 
-/// The host's tool as plugins/core's, by moving its fields (what a host that linked the logic
-/// natively would do with the tools it owns).
-fn to_core(t: Tool) -> core::Tool {
-    core::Tool {
-        name: t.name,
-        title: t.title,
-        description: t.description,
-        input_schema: t.input_schema,
-        output_schema: t.output_schema,
-        annotations: t.annotations,
-        meta: t.meta,
-        icons: t.icons,
-        extra: t.extra,
-    }
-}
-
-fn from_core(t: core::Tool) -> Tool {
-    Tool {
-        name: t.name,
-        title: t.title,
-        description: t.description,
-        input_schema: t.input_schema,
-        output_schema: t.output_schema,
-        annotations: t.annotations,
-        meta: t.meta,
-        icons: t.icons,
-        extra: t.extra,
-    }
-}
-
 fn text_from_wit(t: mcp_probe::plugins::bindings::Tool) -> core::ToolText {
     core::ToolText {
         name: t.name,
@@ -159,7 +129,7 @@ fn native_pipeline(
     config: &core::NormalizeConfig,
     policy_text: &str,
 ) -> (Vec<Tool>, Vec<Finding>) {
-    let normalized = core::normalize(tools.into_iter().map(to_core).collect(), config);
+    let normalized = core::normalize(tools.into_iter().map(core::Tool::from).collect(), config);
     let policy = core::Policy::from_json_text(policy_text).unwrap();
     let mut findings: Vec<Finding> = normalized
         .findings
@@ -172,7 +142,7 @@ fn native_pipeline(
             .map(|f| finding_from_core(f, "builtin:validate")),
     );
     (
-        normalized.tools.into_iter().map(from_core).collect(),
+        normalized.tools.into_iter().map(Tool::from).collect(),
         findings,
     )
 }

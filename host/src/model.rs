@@ -41,23 +41,46 @@ impl Tool {
     /// Returns `None` for entries that are not JSON objects.
     pub fn from_json(value: Value) -> Option<Tool> {
         // One lenient reader for host and plugins: plugins/core's, whose fields are ours.
-        let core = mcp_probe_plugin_core::Tool::from_json(value)?;
-        Some(Tool {
-            name: core.name,
-            title: core.title,
-            description: core.description,
-            input_schema: core.input_schema,
-            output_schema: core.output_schema,
-            annotations: core.annotations,
-            meta: core.meta,
-            icons: core.icons,
-            extra: core.extra,
-        })
+        mcp_probe_plugin_core::Tool::from_json(value).map(Tool::from)
     }
 
     /// The tool as MCP JSON.
     pub fn to_json(&self) -> Value {
         serde_json::to_value(self).expect("a Tool always serializes")
+    }
+}
+
+/// plugins/core's tool has the same fields (it lacks only the serde shape): moving them over
+/// is free, in both directions.
+impl From<mcp_probe_plugin_core::Tool> for Tool {
+    fn from(t: mcp_probe_plugin_core::Tool) -> Tool {
+        Tool {
+            name: t.name,
+            title: t.title,
+            description: t.description,
+            input_schema: t.input_schema,
+            output_schema: t.output_schema,
+            annotations: t.annotations,
+            meta: t.meta,
+            icons: t.icons,
+            extra: t.extra,
+        }
+    }
+}
+
+impl From<Tool> for mcp_probe_plugin_core::Tool {
+    fn from(t: Tool) -> mcp_probe_plugin_core::Tool {
+        mcp_probe_plugin_core::Tool {
+            name: t.name,
+            title: t.title,
+            description: t.description,
+            input_schema: t.input_schema,
+            output_schema: t.output_schema,
+            annotations: t.annotations,
+            meta: t.meta,
+            icons: t.icons,
+            extra: t.extra,
+        }
     }
 }
 
