@@ -6,13 +6,15 @@ use crate::model::{Finding, Severity, Tool};
 use serde::de::IgnoredAny;
 use serde_json::{Map, Value};
 
+fn json_text(value: &impl serde::Serialize) -> String {
+    // Room for a typical member up front: growing from empty costs a third more.
+    let mut text = Vec::with_capacity(256);
+    serde_json::to_writer(&mut text, value).expect("JSON values always serialize");
+    String::from_utf8(text).expect("serde_json writes UTF-8")
+}
+
 fn to_text(value: &Option<Value>) -> Option<String> {
-    value.as_ref().map(|value| {
-        // Room for a typical member up front: growing from empty costs a third more.
-        let mut text = Vec::with_capacity(256);
-        serde_json::to_writer(&mut text, value).expect("a Value always serializes");
-        String::from_utf8(text).expect("serde_json writes UTF-8")
-    })
+    value.as_ref().map(json_text)
 }
 
 /// A model tool as the WIT record.
@@ -26,7 +28,7 @@ pub fn tool_to_wit(tool: &Tool) -> wit::Tool {
         annotations: to_text(&tool.annotations),
         meta: to_text(&tool.meta),
         icons: to_text(&tool.icons),
-        extra: (!tool.extra.is_empty()).then(|| Value::Object(tool.extra.clone()).to_string()),
+        extra: (!tool.extra.is_empty()).then(|| json_text(&tool.extra)),
     }
 }
 
@@ -39,14 +41,19 @@ fn parse_field(tool: &str, field: &str, text: Option<String>) -> Result<Option<V
     }
 }
 
+/// The `extra` member: a JSON object's text, or none.
+fn parse_extra(tool: &str, text: Option<String>) -> Result<Map<String, Value>, String> {
+    match parse_field(tool, "extra", text)? {
+        None => Ok(Map::new()),
+        Some(Value::Object(map)) => Ok(map),
+        Some(_) => Err(format!("tool {tool:?}: field extra is not a JSON object")),
+    }
+}
+
 /// The WIT record as a model tool; `Err` describes the first malformed field.
 pub fn tool_from_wit(tool: wit::Tool) -> Result<Tool, String> {
     let name = tool.name;
-    let extra = match parse_field(&name, "extra", tool.extra)? {
-        None => Map::new(),
-        Some(Value::Object(map)) => map,
-        Some(_) => return Err(format!("tool {name:?}: field extra is not a JSON object")),
-    };
+    let extra = parse_extra(&name, tool.extra)?;
     Ok(Tool {
         title: tool.title,
         description: tool.description,
@@ -152,11 +159,7 @@ fn reuse_from_wit(tool: wit::Tool, sent: &wit::Tool, original: &mut Tool) -> Res
         (Some(text), false) if sent.extra.as_ref() == Some(text) => {
             std::mem::take(&mut original.extra)
         }
-        _ => match parse_field(&name, "extra", tool.extra)? {
-            None => Map::new(),
-            Some(Value::Object(map)) => map,
-            Some(_) => return Err(format!("tool {name:?}: field extra is not a JSON object")),
-        },
+        _ => parse_extra(&name, tool.extra)?,
     };
     Ok(Tool {
         input_schema: member(
