@@ -6,6 +6,7 @@
 //!
 //! [`model`] sits at the bottom: plain data types, no I/O; every other module may use it.
 
+pub mod atomic_file;
 pub mod discover;
 pub mod mcp;
 pub mod model;

@@ -191,7 +191,7 @@ pub fn run(args: DiscoverArgs) -> ExitCode {
         OutputFormat::Table => report.to_table(),
     };
     let written = match &args.output_file {
-        Some(path) => super::write_atomically(path, ".mcp-probe-report-", text.as_bytes()),
+        Some(path) => mcp_probe::atomic_file::write(path, ".mcp-probe-report-", &[text.as_bytes()]),
         None => std::io::stdout().lock().write_all(text.as_bytes()),
     };
     if let Err(err) = written {

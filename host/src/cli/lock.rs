@@ -5,9 +5,10 @@
 
 use super::interrupt::Interrupt;
 use super::validate::{read_tools, PipelineArgs};
-use super::{exit, write_atomically, BadInput};
+use super::{exit, BadInput};
 use anyhow::Result;
 use clap::Args;
+use mcp_probe::atomic_file;
 use mcp_probe_plugin_core::pin::tool_hash;
 use serde_json::{json, Map, Value};
 use std::path::PathBuf;
@@ -40,7 +41,7 @@ pub fn run(args: LockArgs) -> Result<u8> {
     let text = serde_json::to_string_pretty(&doc)? + "\n";
     // The last moment to give up without writing; a signal during the write waits for it.
     interrupt.check()?;
-    write_atomically(&args.output, ".mcp-probe-lock-", text.as_bytes())
+    atomic_file::write(&args.output, ".mcp-probe-lock-", &[text.as_bytes()])
         .map_err(|e| BadInput(format!("cannot write {}: {e}", args.output.display())))?;
     eprintln!("pinned {count} tools in {}", args.output.display());
     Ok(exit::OK)

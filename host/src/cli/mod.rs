@@ -63,22 +63,6 @@ impl OutputFormat {
     }
 }
 
-/// Writes `bytes` to a temporary file (named `prefix`...) next to `path`, then renames it over
-/// `path`: readers see the old file or the whole new one, and a failure leaves no half-written
-/// file behind.
-pub fn write_atomically(path: &std::path::Path, prefix: &str, bytes: &[u8]) -> std::io::Result<()> {
-    use std::io::Write;
-    let dir = match path.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir,
-        _ => std::path::Path::new("."),
-    };
-    let mut file = tempfile::Builder::new().prefix(prefix).tempfile_in(dir)?;
-    file.write_all(bytes)?;
-    file.as_file().sync_all()?;
-    file.persist(path).map_err(|err| err.error)?;
-    Ok(())
-}
-
 /// An error about what the operator supplied: exit 2.
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]

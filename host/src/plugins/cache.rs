@@ -7,7 +7,6 @@
 
 use sha2::{Digest, Sha256};
 use std::hash::{Hash, Hasher};
-use std::io::Write;
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use wasmtime::component::Component;
@@ -118,7 +117,9 @@ impl ArtifactCache {
             return Ok((component, CacheOutcome::Hit));
         }
         let artifact = engine.precompile_component(bytes)?;
-        if let Err(e) = write_entry(&self.dir, &path, &artifact) {
+        // The artifact and its own sha256, all or nothing: a reader never sees half an entry.
+        let digest = Sha256::digest(&artifact);
+        if let Err(e) = crate::atomic_file::write(&path, ".tmp-", &[&artifact, &digest]) {
             tracing::warn!(
                 "could not store {} in the plugin cache: {e}",
                 path.display()
@@ -155,20 +156,6 @@ impl ArtifactCache {
             }
         }
     }
-}
-
-/// Writes `artifact` + its sha256 to `path` via a temp file in the same directory and a
-/// rename, so a reader never sees half an entry.
-fn write_entry(dir: &Path, path: &Path, artifact: &[u8]) -> std::io::Result<()> {
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".tmp-")
-        .suffix(".cwasm")
-        .tempfile_in(dir)?;
-    tmp.write_all(artifact)?;
-    tmp.write_all(&Sha256::digest(artifact))?;
-    tmp.as_file().sync_all()?;
-    tmp.persist(path).map_err(|e| e.error)?;
-    Ok(())
 }
 
 /// Lower-case hex sha256 of `bytes`.
