@@ -49,6 +49,15 @@ impl ApiError {
         self
     }
 
+    /// The API server's answer for a path it does not serve at all.
+    pub fn no_such_resource() -> Self {
+        Self::new(
+            404,
+            "NotFound",
+            "the server could not find the requested resource",
+        )
+    }
+
     pub fn not_found(kind: Kind, name: &str) -> Self {
         Self::new(
             404,

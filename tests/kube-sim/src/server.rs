@@ -150,11 +150,7 @@ async fn handle(ctx: Arc<Ctx>, req: Request<Incoming>) -> Resp {
         return resp;
     }
     let Some(target) = parse_target(&path) else {
-        return error_response(ApiError::new(
-            404,
-            "NotFound",
-            "the server could not find the requested resource",
-        ));
+        return error_response(ApiError::no_such_resource());
     };
     let query = parse_query(&req);
     let upgrade = req.headers().get(hyper::header::UPGRADE).is_some();
@@ -186,11 +182,7 @@ async fn handle(ctx: Arc<Ctx>, req: Request<Incoming>) -> Resp {
         "pods" => api::pods::handle(&ctx, req, target, query, &info.verb).await,
         "services" => api::services::handle(&ctx, req, target, query, &info.verb).await,
         "namespaces" => api::namespaces::handle(req.method(), &target),
-        _ => Err(ApiError::new(
-            404,
-            "NotFound",
-            "the server could not find the requested resource",
-        )),
+        _ => Err(ApiError::no_such_resource()),
     };
     result.unwrap_or_else(error_response)
 }

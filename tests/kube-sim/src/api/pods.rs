@@ -39,13 +39,7 @@ pub async fn handle(
             create(ctx, &ns, read_json(req).await?)
         }
         (_, Some(name), sub) => {
-            let ns = ns.ok_or_else(|| {
-                ApiError::new(
-                    404,
-                    "NotFound",
-                    "the server could not find the requested resource",
-                )
-            })?;
+            let ns = ns.ok_or_else(ApiError::no_such_resource)?;
             let key = Key::new(Kind::Pod, &ns, name);
             match (&method, sub) {
                 (&Method::GET, None | Some("status")) => {

@@ -47,13 +47,7 @@ pub async fn handle(
             create(ctx, &ns, read_json(req).await?)
         }
         (method, Some(name), None) => {
-            let ns = ns.ok_or_else(|| {
-                ApiError::new(
-                    404,
-                    "NotFound",
-                    "the server could not find the requested resource",
-                )
-            })?;
+            let ns = ns.ok_or_else(ApiError::no_such_resource)?;
             let key = Key::new(Kind::Service, &ns, name);
             let svc = ctx
                 .store
