@@ -1,7 +1,6 @@
 //! Server-side printing (`as=Table`), which `kubectl get` asks for.
 use serde_json::{json, Value};
 
-use super::watch::Filter;
 use crate::error::ApiError;
 use crate::server::{json_response, Query, Resp};
 use crate::store::Kind;
@@ -138,9 +137,7 @@ pub fn list(
     namespace: Option<&str>,
     query: &Query,
 ) -> Result<Resp, ApiError> {
-    let filter = Filter::from_query(query, kind)?;
-    let (items, rv) = ctx.store.list(kind, namespace);
-    let items: Vec<Value> = items.into_iter().filter(|o| filter.matches(o)).collect();
+    let (items, rv) = super::watch::selected(ctx, kind, namespace, query)?;
     Ok(json_response(200, &table(kind, &items, rv)))
 }
 

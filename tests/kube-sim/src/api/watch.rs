@@ -38,15 +38,29 @@ impl Filter {
     }
 }
 
+/// The objects a list request selects (its label and field selectors applied), with the
+/// resourceVersion of the snapshot; shared by the plain and the table form of a list.
+pub fn selected(
+    ctx: &Ctx,
+    kind: Kind,
+    namespace: Option<&str>,
+    query: &Query,
+) -> Result<(Vec<Value>, u64), ApiError> {
+    let filter = Filter::from_query(query, kind)?;
+    let (items, rv) = ctx.store.list(kind, namespace);
+    Ok((
+        items.into_iter().filter(|o| filter.matches(o)).collect(),
+        rv,
+    ))
+}
+
 pub fn list(
     ctx: &Ctx,
     kind: Kind,
     namespace: Option<&str>,
     query: &Query,
 ) -> Result<Resp, ApiError> {
-    let filter = Filter::from_query(query, kind)?;
-    let (items, rv) = ctx.store.list(kind, namespace);
-    let items: Vec<Value> = items.into_iter().filter(|o| filter.matches(o)).collect();
+    let (items, rv) = selected(ctx, kind, namespace, query)?;
     let list = json!({
         "kind": format!("{}List", kind.name()),
         "apiVersion": "v1",
