@@ -6,12 +6,17 @@
 //! forbidden patterns, first take one pass over all of a tool's text; only a tool where
 //! something could match gets the exact per-string scan (which also finds where it is).
 
+mod strings;
+mod subject;
+
+pub use strings::is_hidden;
+
 use crate::policy::{wildcard_match, Policy};
 use crate::{pin, Finding, Tool, ToolText};
 use serde::de::IgnoredAny;
-use serde::{Deserialize, Deserializer};
 use serde_json::{Map, Value};
 use std::collections::{BTreeMap, HashSet};
+use strings::{render, visit_strings};
 
 /// Every finding the policy's rules produce for `tools`, tool by tool, then list-wide ones.
 pub fn validate(tools: &[Tool], policy: &Policy) -> Vec<Finding> {
@@ -281,182 +286,6 @@ fn check_annotations(report: &mut Report, tool: &str, annotations: Option<Keys>)
     }
 }
 
-/// Whether `text` is free of hidden characters.
-fn visible(text: &str) -> bool {
-    text.is_ascii() || !text.chars().any(is_hidden)
-}
-
-impl Subject for Tool {
-    type Error = std::convert::Infallible;
-
-    fn name(&self) -> &str {
-        &self.name
-    }
-    fn description(&self) -> Option<&str> {
-        self.description.as_deref()
-    }
-    fn schema_problem(&self, which: SchemaKind) -> Result<Option<Option<String>>, Self::Error> {
-        let schema = match which {
-            SchemaKind::Input => &self.input_schema,
-            SchemaKind::Output => &self.output_schema,
-        };
-        Ok(schema.as_ref().map(object_schema_problem))
-    }
-    fn annotation_keys(&self, _need_keys: bool) -> Result<Option<Keys<'_>>, Self::Error> {
-        Ok(self
-            .annotations
-            .as_ref()
-            .and_then(Value::as_object)
-            .map(Keys::Object))
-    }
-    fn needles_found(&self, policy: &Policy) -> Option<u64> {
-        let mut clean = true;
-        let mut found = 0;
-        let mut visit = |_: &[Step], text: &str| {
-            clean &= visible(text);
-            found |= policy.needles.found_in(text);
-        };
-        let strings = [
-            Some(&self.name),
-            self.title.as_ref(),
-            self.description.as_ref(),
-        ];
-        for text in strings.into_iter().flatten() {
-            visit(&[], text);
-        }
-        let members = [
-            &self.input_schema,
-            &self.output_schema,
-            &self.annotations,
-            &self.meta,
-            &self.icons,
-        ];
-        for value in members.into_iter().flatten() {
-            visit_strings(value, &mut Vec::new(), &mut visit);
-        }
-        for (key, value) in &self.extra {
-            visit(&[], key);
-            visit_strings(value, &mut Vec::new(), &mut visit);
-        }
-        clean.then_some(found)
-    }
-    fn json(&self) -> Result<Value, Self::Error> {
-        Ok(self.to_json())
-    }
-}
-
-/// Deserializes a present member as `Some`, even `null` (`Option<Value>` would read `null` as
-/// absent, but a schema with `"type": null` has a type that is not "object").
-fn present<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Value>, D::Error> {
-    Value::deserialize(d).map(Some)
-}
-
-/// The one member of a schema the rules look at; the rest is skipped unparsed.
-#[derive(Deserialize)]
-struct SchemaHead {
-    #[serde(rename = "type", default, deserialize_with = "present")]
-    schema_type: Option<Value>,
-}
-
-/// Whether schema text (valid JSON) ends with a top-level `"type":"object"` member, as
-/// serde_json writes it (keys sorted, so `type` often comes last): the common case, decided
-/// without parsing. The last `}` of valid JSON closes the outermost object, and the tokens
-/// before it can only be that object's last member; with duplicate keys the last one counts.
-fn ends_with_object_type(text: &str) -> bool {
-    text.strip_suffix(r#""type":"object"}"#)
-        .is_some_and(|head| head == "{" || head.ends_with(','))
-}
-
-impl ToolText {
-    fn member_error(&self, member: &str, e: serde_json::Error) -> String {
-        format!("tool {:?}: {member} is not valid JSON: {e}", self.name)
-    }
-}
-
-impl Subject for ToolText {
-    type Error = String;
-
-    fn name(&self) -> &str {
-        &self.name
-    }
-    fn description(&self) -> Option<&str> {
-        self.description.as_deref()
-    }
-    fn schema_problem(&self, which: SchemaKind) -> Result<Option<Option<String>>, String> {
-        let (member, text) = match which {
-            SchemaKind::Input => ("input-schema", &self.input_schema),
-            SchemaKind::Output => ("output-schema", &self.output_schema),
-        };
-        let Some(text) = text else {
-            return Ok(None);
-        };
-        if ends_with_object_type(text) {
-            return Ok(Some(None));
-        }
-        if let Ok(head) = serde_json::from_str::<SchemaHead>(text) {
-            return Ok(Some(type_problem(head.schema_type.as_ref())));
-        }
-        // Not an object, or a duplicate `type`: read it whole, as the value path does.
-        let value: Value = serde_json::from_str(text).map_err(|e| self.member_error(member, e))?;
-        Ok(Some(object_schema_problem(&value)))
-    }
-    fn annotation_keys(&self, need_keys: bool) -> Result<Option<Keys<'_>>, String> {
-        let Some(text) = &self.annotations else {
-            return Ok(None);
-        };
-        if !need_keys {
-            // Valid JSON text: an object starts with `{`, and an empty one closes at once.
-            return Ok(text
-                .trim_start()
-                .strip_prefix('{')
-                .map(|rest| Keys::Unread(rest.trim_start().starts_with('}'))));
-        }
-        match serde_json::from_str::<BTreeMap<String, IgnoredAny>>(text) {
-            Ok(keys) => Ok(Some(Keys::Parsed(keys))),
-            Err(e) if e.is_data() => Ok(None),
-            Err(e) => Err(self.member_error("annotations", e)),
-        }
-    }
-    fn needles_found(&self, policy: &Policy) -> Option<u64> {
-        let mut found = 0;
-        let strings = [
-            Some(&self.name),
-            self.title.as_ref(),
-            self.description.as_ref(),
-        ];
-        for text in strings.into_iter().flatten() {
-            if !visible(text) {
-                return None;
-            }
-            found |= policy.needles.found_in(text);
-        }
-        let members = [
-            &self.input_schema,
-            &self.output_schema,
-            &self.annotations,
-            &self.meta,
-            &self.icons,
-            &self.extra,
-        ];
-        for text in members.into_iter().flatten() {
-            if !visible(text) {
-                return None;
-            }
-            let scanned = policy.needles.scan(text);
-            // Raw JSON text shows every string as it is, apart from escapes. The simple ones
-            // (`\n`, `\"`, ...) hide no needle; a `\u` one could hide anything.
-            if scanned.backslash && text.contains("\\u") {
-                return None;
-            }
-            found |= scanned.needles;
-        }
-        Some(found)
-    }
-    fn json(&self) -> Result<Value, String> {
-        Ok(self.clone().into_tool()?.to_json())
-    }
-}
-
 /// Looks through every string (and object key) of the tool for hidden characters and
 /// prompt-injection markers: tool poisoning often hides in a parameter's description.
 fn check_text(report: &mut Report, tool: &str, json: &Value) {
@@ -505,64 +334,4 @@ fn check_text(report: &mut Report, tool: &str, json: &Value) {
             );
         }
     }
-}
-
-/// A step on the way to a string inside the tool's JSON.
-enum Step<'v> {
-    Key(&'v str),
-    Index(usize),
-    /// The string is the object key itself (a property name).
-    KeyItself,
-}
-
-/// Calls `visit` with each string and object key, and the path to it (rendered only on a hit).
-fn visit_strings<'v>(
-    value: &'v Value,
-    path: &mut Vec<Step<'v>>,
-    visit: &mut impl FnMut(&[Step<'v>], &'v str),
-) {
-    match value {
-        Value::String(s) => visit(path, s),
-        Value::Array(items) => {
-            for (i, item) in items.iter().enumerate() {
-                path.push(Step::Index(i));
-                visit_strings(item, path, visit);
-                path.pop();
-            }
-        }
-        Value::Object(map) => {
-            for (key, item) in map {
-                path.push(Step::Key(key));
-                path.push(Step::KeyItself);
-                visit(path, key);
-                path.pop();
-                visit_strings(item, path, visit);
-                path.pop();
-            }
-        }
-        _ => {}
-    }
-}
-
-fn render(path: &[Step]) -> String {
-    let mut out = String::new();
-    for step in path {
-        match step {
-            Step::Key(key) if out.is_empty() => out.push_str(key),
-            Step::Key(key) => {
-                out.push('.');
-                out.push_str(key);
-            }
-            Step::Index(i) => out.push_str(&format!("[{i}]")),
-            Step::KeyItself => out.push_str(" (key)"),
-        }
-    }
-    out
-}
-
-/// Zero-width characters, invisible operators, BOM, Unicode tag characters, bidi overrides.
-pub fn is_hidden(c: char) -> bool {
-    matches!(c as u32,
-        0x200B..=0x200D | 0x2060..=0x2064 | 0xFEFF | 0xE0000..=0xE007F
-        | 0x202A..=0x202E | 0x2066..=0x2069)
 }
