@@ -1,4 +1,4 @@
-//! The result document of `discover` (see CLI-CONTRACT.md), as JSON or as a table.
+//! The result document of `discover`, as JSON or as a table.
 
 use crate::model::{Finding, Severity, Tool};
 use serde::{Deserialize, Serialize};
@@ -31,6 +31,37 @@ pub struct Report {
     /// When discovery started, unix seconds.
     pub timestamp: f64,
     pub duration_ms: u64,
+    /// For image targets: where the server ran (the keys MCP-Platform's consumers read sit at
+    /// the top level of the document).
+    #[serde(flatten, default, skip_serializing_if = "Option::is_none")]
+    pub kubernetes: Option<KubernetesInfo>,
+}
+
+/// Where an image target ran, and how long each phase took.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct KubernetesInfo {
+    pub source_image: String,
+    pub namespace: String,
+    pub pod_name: String,
+    /// The Service in front of the pod (HTTP from inside the cluster only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service_name: Option<String>,
+    /// The container port of an HTTP server.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub port: Option<u16>,
+    /// The digest the container status reported (`repo@sha256:…`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image_id: Option<String>,
+    /// `stdio` or `http`: the transport the reported session ran over.
+    pub transport: String,
+    /// With `--transport auto`, why stdio gave up before HTTP was tried.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fallback_reason: Option<String>,
+    /// How the HTTP server was reached: `port-forward` or `service`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reached_by: Option<String>,
+    /// Milliseconds per phase: create, scheduling, pulling, starting, connect, cleanup.
+    pub phase_ms: std::collections::BTreeMap<String, u64>,
 }
 
 /// Both sides' capabilities: what the server announced, what the client declared.
@@ -118,6 +149,15 @@ impl Report {
                 ));
             }
         }
+        if let Some(k) = &self.kubernetes {
+            out.push_str(&format!(
+                "pod:       {}/{} ({}, {})\n",
+                k.namespace,
+                k.pod_name,
+                k.source_image,
+                k.image_id.as_deref().unwrap_or("no image id")
+            ));
+        }
         out.push_str(&format!("duration:  {} ms\n", self.duration_ms));
         out
     }
@@ -165,6 +205,7 @@ mod tests {
             }],
             timestamp: 1.5,
             duration_ms: 7,
+            kubernetes: None,
         }
     }
 

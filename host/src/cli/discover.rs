@@ -1,13 +1,15 @@
 //! `mcp-probe discover`: arguments, output, exit codes, Ctrl-C.
 
-use super::exit;
+use super::kube_args::PodArgs;
 use super::validate::{load_pipeline, PipelineArgs};
-use super::OutputFormat;
+use super::{exit, fail};
 use mcp_probe::discover::{discover, DiscoverError, DiscoverOptions};
 use mcp_probe::mcp::{ClientCapabilities, SessionOptions};
 use mcp_probe::plugins::Pipeline;
 use mcp_probe::report::Report;
-use mcp_probe::target::Target;
+use mcp_probe::runtime::kubernetes::{self, PodTransport, TransportChoice};
+use mcp_probe::runtime::ErrorKind;
+use mcp_probe::target::{ImageTarget, Target};
 use mcp_probe::transport::stdio::DEFAULT_MAX_LINE_BYTES;
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -19,14 +21,23 @@ use std::time::Duration;
 #[command(arg_required_else_help = true)]
 pub struct DiscoverArgs {
     /// A running server's URL (without an MCP path, /mcp, the base URL and /sse are tried).
-    #[arg(long, conflicts_with = "command", required_unless_present = "command")]
+    #[arg(long, conflicts_with_all = ["command", "image"], required_unless_present_any = ["command", "image"])]
     pub url: Option<String>,
-    /// The command that starts a stdio server (after `--`).
+    /// A container image to run as a Pod in Kubernetes (its args after `--`).
+    #[arg(long, value_name = "IMAGE")]
+    pub image: Option<String>,
+    /// The command that starts a stdio server, or with --image the server's args (after `--`).
     #[arg(last = true, value_name = "CMD")]
     pub command: Vec<String>,
-    /// json (default when stdout is not a terminal) or table.
+    /// json (default when stdout is not a terminal), yaml, or table.
     #[arg(short = 'o', long = "output", value_enum)]
-    pub output: Option<OutputFormat>,
+    pub output: Option<ReportFormat>,
+    /// With --image: print the manifests that would be created (yaml unless -o json) and
+    /// touch nothing.
+    #[arg(long, requires = "image")]
+    pub dry_run: bool,
+    #[command(flatten)]
+    pub pod: PodArgs,
     /// Bounds the whole discovery, in seconds.
     #[arg(long, value_name = "SECS", default_value = "60", value_parser = parse_secs)]
     pub timeout: Duration,
@@ -68,7 +79,15 @@ pub struct DiscoverArgs {
     pub verbose: u8,
 }
 
-fn parse_secs(text: &str) -> Result<Duration, String> {
+/// How the report is printed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ReportFormat {
+    Json,
+    Yaml,
+    Table,
+}
+
+pub fn parse_secs(text: &str) -> Result<Duration, String> {
     let secs: f64 = text
         .parse()
         .map_err(|_| format!("`{text}` is not a number of seconds"))?;
@@ -78,27 +97,17 @@ fn parse_secs(text: &str) -> Result<Duration, String> {
     Ok(Duration::from_secs_f64(secs))
 }
 
-fn parse_env(text: &str) -> Result<(String, String), String> {
+pub fn parse_env(text: &str) -> Result<(String, String), String> {
     match text.split_once('=') {
         Some((key, value)) if !key.is_empty() => Ok((key.to_owned(), value.to_owned())),
         _ => Err(format!("`{text}` is not K=V")),
     }
 }
 
+/// Headers are checked here, as bad input, before anything starts (names, control
+/// characters, the headers mcp-probe sets itself).
 fn parse_header(text: &str) -> Result<(String, String), String> {
-    match text.split_once(':') {
-        Some((name, value)) if !name.trim().is_empty() => {
-            Ok((name.trim().to_owned(), value.trim().to_owned()))
-        }
-        _ => Err(format!("`{text}` is not \"Name: value\"")),
-    }
-}
-
-/// Prints the one-line error and gives the exit code.
-fn fail(code: u8, message: impl std::fmt::Display) -> ExitCode {
-    let line = message.to_string().replace(['\n', '\r'], " ");
-    eprintln!("mcp-probe: error: {line}");
-    ExitCode::from(code)
+    mcp_probe::runtime::url::parse_header(text).map_err(|e| e.to_string())
 }
 
 /// The pipeline the flags ask for; a bad file or flag is exit 2, anything else exit 1.
@@ -129,18 +138,35 @@ fn init_tracing(verbose: u8) {
 
 pub fn run(args: DiscoverArgs) -> ExitCode {
     init_tracing(args.verbose);
-    let target = match (&args.url, args.command.split_first()) {
-        (Some(url), _) => Target::Url {
+    if !args.pod.secret_env.is_empty() && args.image.is_none() {
+        return fail(exit::USAGE, "--secret-env applies to --image targets");
+    }
+    let target = match (&args.url, &args.image, args.command.split_first()) {
+        (Some(url), _, _) => Target::Url {
             url: url.clone(),
             headers: args.headers.clone(),
         },
-        (None, Some((program, rest))) => Target::Command {
+        (None, Some(image), _) => Target::Image(ImageTarget {
+            image: image.clone(),
+            args: args.command.clone(),
+            env: args.env.clone(),
+            secret_env: args.pod.secret_env.clone(),
+        }),
+        (None, None, Some((program, rest))) => Target::Command {
             program: program.clone(),
             args: rest.to_vec(),
             env: args.env.clone(),
         },
-        (None, None) => return fail(exit::USAGE, "give --url URL or -- CMD [ARGS...]"),
+        (None, None, None) => {
+            return fail(
+                exit::USAGE,
+                "give --url URL, --image IMAGE or -- CMD [ARGS...]",
+            )
+        }
     };
+    if args.dry_run {
+        return dry_run(&args, &target);
+    }
     let pipeline = match build_pipeline(&args) {
         Ok(pipeline) => pipeline,
         Err((code, message)) => return fail(code, message),
@@ -154,6 +180,7 @@ pub fn run(args: DiscoverArgs) -> ExitCode {
         },
         timeout: args.timeout,
         max_line_bytes: usize::try_from(args.max_line_bytes).unwrap_or(usize::MAX),
+        kubernetes: args.pod.options(),
     };
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -174,21 +201,23 @@ pub fn run(args: DiscoverArgs) -> ExitCode {
     });
     let report = match outcome {
         Err(err) => return fail(exit::FAILURE, format!("cannot watch for Ctrl-C: {err}")),
-        Ok(Err(DiscoverError::Interrupted)) => return fail(exit::INTERRUPTED, "interrupted"),
-        Ok(Err(err)) if err.is_bad_input() => return fail(exit::USAGE, err),
-        Ok(Err(err)) => return fail(exit::FAILURE, err),
+        Ok(Err(err)) => return fail(exit_for(&err), err),
         Ok(Ok(report)) => report,
     };
     let format = args.output.unwrap_or(
         if args.output_file.is_none() && std::io::stdout().is_terminal() {
-            OutputFormat::Table
+            ReportFormat::Table
         } else {
-            OutputFormat::Json
+            ReportFormat::Json
         },
     );
     let text = match format {
-        OutputFormat::Json => report.to_json_string(),
-        OutputFormat::Table => report.to_table(),
+        ReportFormat::Json => report.to_json_string(),
+        ReportFormat::Yaml => match serde_saphyr::to_string(&report) {
+            Ok(text) => text,
+            Err(err) => return fail(exit::FAILURE, format!("cannot write YAML: {err}")),
+        },
+        ReportFormat::Table => report.to_table(),
     };
     let written = match &args.output_file {
         Some(path) => mcp_probe::atomic_file::write(path, ".mcp-probe-report-", &[text.as_bytes()]),
@@ -202,6 +231,66 @@ pub fn run(args: DiscoverArgs) -> ExitCode {
         );
     }
     exit_code(&report)
+}
+
+fn exit_for(err: &DiscoverError) -> u8 {
+    match err.kind() {
+        ErrorKind::BadInput => exit::USAGE,
+        ErrorKind::Failure => exit::FAILURE,
+        ErrorKind::Interrupted => exit::INTERRUPTED,
+    }
+}
+
+/// `--dry-run`: the manifests a probe would create, printed; nothing is sent to the cluster.
+fn dry_run(args: &DiscoverArgs, target: &Target) -> ExitCode {
+    let Target::Image(image) = target else {
+        return fail(exit::USAGE, "--dry-run applies to --image targets");
+    };
+    if let Err(err) = kubernetes::check_target(image) {
+        return fail(exit::USAGE, err);
+    }
+    let options = args.pod.options();
+    let namespace = options
+        .cluster
+        .namespace
+        .clone()
+        .unwrap_or_else(|| "default".into());
+    let transports = match options.transport {
+        TransportChoice::Stdio => vec![PodTransport::Stdio],
+        TransportChoice::Http => vec![PodTransport::Http { port: options.port }],
+        TransportChoice::Auto => vec![
+            PodTransport::Stdio,
+            PodTransport::Http { port: options.port },
+        ],
+    };
+    let with_service = options.reach == kubernetes::Reach::Service
+        || (options.reach == kubernetes::Reach::Auto
+            && std::env::var_os("KUBERNETES_SERVICE_HOST").is_some());
+    let mut documents = Vec::new();
+    for transport in transports {
+        documents.extend(kubernetes::manifests(
+            image,
+            transport,
+            &options,
+            &namespace,
+            args.timeout,
+            with_service,
+        ));
+    }
+    let text = match args.output {
+        Some(ReportFormat::Json) => {
+            let list = serde_json::json!({"apiVersion": "v1", "kind": "List", "items": documents});
+            format!("{}\n", serde_json::to_string_pretty(&list).expect("json"))
+        }
+        _ => match serde_saphyr::to_string_multiple(&documents) {
+            Ok(text) => text,
+            Err(err) => return fail(exit::FAILURE, format!("cannot write YAML: {err}")),
+        },
+    };
+    if let Err(err) = std::io::stdout().lock().write_all(text.as_bytes()) {
+        return fail(exit::FAILURE, format!("cannot write stdout: {err}"));
+    }
+    ExitCode::from(exit::OK)
 }
 
 fn exit_code(report: &Report) -> ExitCode {

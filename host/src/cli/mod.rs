@@ -1,7 +1,9 @@
 //! Command-line parsing and dispatch. Errors are reported here, once, as one line.
 
 mod discover;
+mod gc;
 mod interrupt;
+mod kube_args;
 mod lock;
 mod plugins;
 mod validate;
@@ -44,6 +46,8 @@ pub enum Command {
     Lock(lock::LockArgs),
     /// Inspect plugins.
     Plugins(plugins::PluginsArgs),
+    /// Remove the Pods, Services and Secrets that killed runs left in the cluster.
+    Gc(gc::GcArgs),
 }
 
 /// `-o json|table`; default json when stdout is not a terminal, else table.
@@ -73,6 +77,7 @@ pub fn main() -> ExitCode {
     let result = match cli.command {
         // discover reports its own errors: it also has to clean up and map interrupts.
         Command::Discover(args) => return discover::run(args),
+        Command::Gc(args) => gc::run(args),
         Command::Validate(args) => validate::run(args),
         Command::Lock(args) => lock::run(args),
         Command::Plugins(args) => plugins::run(args),
@@ -80,8 +85,6 @@ pub fn main() -> ExitCode {
     match result {
         Ok(code) => ExitCode::from(code),
         Err(error) => {
-            let message = format!("{error:#}").replace('\n', " ");
-            eprintln!("mcp-probe: error: {message}");
             let code = if error.downcast_ref::<BadInput>().is_some() {
                 exit::USAGE
             } else if error.downcast_ref::<interrupt::Interrupted>().is_some() {
@@ -89,7 +92,14 @@ pub fn main() -> ExitCode {
             } else {
                 exit::FAILURE
             };
-            ExitCode::from(code)
+            fail(code, format!("{error:#}"))
         }
     }
+}
+
+/// The one place errors are reported: one line on stderr, and the exit code.
+pub fn fail(code: u8, message: impl std::fmt::Display) -> ExitCode {
+    let line = message.to_string().replace(['\n', '\r'], " ");
+    eprintln!("mcp-probe: error: {line}");
+    ExitCode::from(code)
 }

@@ -1,27 +1,31 @@
 //! `discover` as a library call: target → runtime → transport → session → pipeline → report.
 //!
-//! Every path ends with the server torn down (the child's process group killed and reaped, the
-//! HTTP session deleted) before this returns, whether discovery worked, failed, timed out or was
-//! interrupted. A failed session's transcript goes to the pipeline's parser stages before the
-//! failure is reported.
+//! Every target goes the same way: the runtime starts it ([`Started`]: a connection and a
+//! server handle), the session runs over the connection (stdio, or the endpoint search for a
+//! base URL), the server is shut down ([`Stopped`]: exit state, stderr or log tail), and the
+//! pipeline turns the tools (or, when the session failed, what the server printed) into the
+//! report. Every path ends with the server torn down before this returns, whether discovery
+//! worked, failed, timed out or was interrupted.
 
 use crate::mcp::session::dropped_hint;
 use crate::mcp::{Discovery, Session, SessionError, SessionOptions};
 use crate::model::{Finding, Severity, Transcript};
 use crate::plugins::{DiscoveryContext, Pipeline, PluginError};
 use crate::report::{Capabilities, Report};
+use crate::runtime::kubernetes::KubernetesOptions;
 use crate::runtime::local::{LocalCommand, LocalServer};
 use crate::runtime::url::{self, HttpOptions, UrlError};
-use crate::runtime::RuntimeError;
+use crate::runtime::{Connection, ErrorKind, NothingStarted, RuntimeError, Started, Stopped};
 use crate::target::Target;
 use crate::transport::stdio::StdioTransport;
-use crate::transport::Transport;
 
 mod endpoints;
+mod image;
 use std::future::Future;
 use std::pin::Pin;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
 
 /// Everything `discover` needs besides the pipeline.
 #[derive(Debug, Clone)]
@@ -32,6 +36,8 @@ pub struct DiscoverOptions {
     pub timeout: Duration,
     /// The stdio line bound.
     pub max_line_bytes: usize,
+    /// How image targets run (cluster, namespace, pod settings); unused by other targets.
+    pub kubernetes: KubernetesOptions,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -45,17 +51,21 @@ pub enum DiscoverError {
     Failed { message: String },
     #[error(transparent)]
     Plugin(#[from] PluginError),
+    /// Something the probe created could not be removed.
+    #[error("cleanup failed: {}; run `mcp-probe gc` to remove it", .0.join("; "))]
+    Leftovers(Vec<String>),
     #[error("interrupted")]
     Interrupted,
 }
 
 impl DiscoverError {
-    /// True for errors in what the operator gave (a command that does not exist, a bad URL).
-    pub fn is_bad_input(&self) -> bool {
+    /// Bad input (exit 2), a failure (exit 1) or an interrupt (exit 130).
+    pub fn kind(&self) -> ErrorKind {
         match self {
-            DiscoverError::Runtime(err) => err.is_bad_input(),
-            DiscoverError::Url(_) => true,
-            _ => false,
+            DiscoverError::Runtime(err) => err.kind(),
+            DiscoverError::Url(_) => ErrorKind::BadInput,
+            DiscoverError::Interrupted => ErrorKind::Interrupted,
+            _ => ErrorKind::Failure,
         }
     }
 }
@@ -72,6 +82,13 @@ enum Stop {
 
 type Interrupt<'a> = Pin<&'a mut (dyn Future<Output = ()> + Send)>;
 
+/// The limits every step runs under: the whole-discovery deadline and the interrupt.
+#[derive(Clone)]
+pub(crate) struct Limits {
+    pub deadline: Instant,
+    pub cancel: CancellationToken,
+}
+
 /// Runs a discovery. `interrupt` completing (Ctrl-C) stops it, cleans up, and returns
 /// [`DiscoverError::Interrupted`].
 pub async fn discover(
@@ -81,39 +98,66 @@ pub async fn discover(
 ) -> Result<Report, DiscoverError> {
     let started = Instant::now();
     let timestamp = unix_now();
-    let deadline = started + options.timeout;
+    let limits = Limits {
+        deadline: started + options.timeout,
+        cancel: CancellationToken::new(),
+    };
+    // The interrupt only cancels: every step then cleans up and returns on its own.
+    let work = run(options, pipeline, &limits);
+    let mut work = std::pin::pin!(work);
     let mut interrupt = std::pin::pin!(interrupt);
-    let interrupt: Interrupt<'_> = interrupt.as_mut();
-    let found = match &options.target {
+    let result = loop {
+        tokio::select! {
+            result = &mut work => break result,
+            () = &mut interrupt, if !limits.cancel.is_cancelled() => limits.cancel.cancel(),
+        }
+    };
+    let mut report = result?;
+    report.timestamp = timestamp;
+    report.duration_ms = started.elapsed().as_millis() as u64;
+    Ok(report)
+}
+
+async fn run(
+    options: &DiscoverOptions,
+    pipeline: &Pipeline,
+    limits: &Limits,
+) -> Result<Report, DiscoverError> {
+    let source = options.target.describe();
+    let (attempt, kubernetes) = match &options.target {
         Target::Command { program, args, env } => {
             let cmd = LocalCommand {
                 program: program.clone(),
                 args: args.clone(),
                 env: env.clone(),
             };
-            discover_local(&cmd, options, deadline, interrupt).await?
+            let started = LocalServer::start(&cmd)?;
+            let (attempt, _) =
+                run_started(started, "local_mcp_stdio", source, options, limits).await?;
+            (attempt, None)
         }
         Target::Url { url, headers } => {
-            let endpoints = url::endpoints_to_try(url)?;
-            let http = HttpOptions {
-                headers: headers.clone(),
-                request_timeout: options.session.request_timeout,
+            url::endpoints_to_try(url)?;
+            let started = Started {
+                connection: Connection::Http {
+                    base_url: url.clone(),
+                    headers: headers.clone(),
+                },
+                server: Box::new(NothingStarted),
             };
-            let open = move |endpoint: url::Endpoint| {
-                let http = http.clone();
-                async move { url::open(&endpoint, &http).await }
-            };
-            let ctx = endpoints::Bounds {
-                options,
-                deadline,
-                interrupt,
-            };
-            endpoints::try_endpoints(url, endpoints, open, ctx).await?
+            let (attempt, _) = run_started(started, "url", source, options, limits).await?;
+            (attempt, None)
+        }
+        Target::Image(image) => {
+            let (attempt, info) = image::probe(image, options, limits).await?;
+            (attempt, Some(info))
         }
     };
-    let mut report = found.into_report(options, pipeline)?;
-    report.timestamp = timestamp;
-    report.duration_ms = started.elapsed().as_millis() as u64;
+    if limits.cancel.is_cancelled() {
+        return Err(DiscoverError::Interrupted);
+    }
+    let mut report = attempt.into_report(options, pipeline)?;
+    report.kubernetes = kubernetes;
     Ok(report)
 }
 
@@ -125,38 +169,79 @@ fn unix_now() -> f64 {
         .unwrap_or_default()
 }
 
-/// Discovery over a transport opened elsewhere (a Kubernetes attach stream, a socket): the same
-/// session, deadlines, fallback parsers and report as [`discover`], with `options.target`
-/// unused. The caller owns the server and tears it down after this returns.
-pub async fn discover_over(
-    transport: Box<dyn Transport>,
-    discovery_method: &'static str,
+/// Runs the session over a started server's connection, then shuts the server down and joins
+/// what it left (exit state, log tail) to the attempt. `method` names a stdio connection's
+/// discovery method; a base URL's is the endpoint's kind.
+async fn run_started(
+    started: Started,
+    method: &'static str,
     source: String,
     options: &DiscoverOptions,
-    pipeline: &Pipeline,
-    interrupt: impl Future<Output = ()> + Send,
-) -> Result<Report, DiscoverError> {
-    let started = Instant::now();
-    let timestamp = unix_now();
-    let mut interrupt = std::pin::pin!(interrupt);
-    let mut session = Session::new(transport, options.session.clone());
-    let bounds = (started + options.timeout, options.timeout);
-    let result = run_bounded(&mut session, bounds, interrupt.as_mut()).await;
-    let _ = tokio::time::timeout(Duration::from_secs(2), session.close()).await;
-    let found = Attempt {
-        result,
-        transcript: session.take_transcript(),
-        hello: session.hello().cloned(),
-        method: discovery_method,
-        endpoint: None,
-        source,
-        server_exit: None,
+    limits: &Limits,
+) -> Result<(Attempt, Stopped), DiscoverError> {
+    let Started { connection, server } = started;
+    let cancelled = limits.cancel.cancelled();
+    let mut cancelled = std::pin::pin!(cancelled);
+    let interrupt: Interrupt<'_> = cancelled.as_mut();
+    let attempt = match connection {
+        Connection::Stdio { reader, writer } => {
+            let transport = StdioTransport::new(reader, writer, options.max_line_bytes);
+            let mut session = Session::new(Box::new(transport), options.session.clone());
+            let bounds = (limits.deadline, options.timeout);
+            let result = run_bounded(&mut session, bounds, interrupt).await;
+            let _ = tokio::time::timeout(CLOSE_BOUND, session.close()).await;
+            Ok(Attempt {
+                result,
+                transcript: session.take_transcript(),
+                hello: session.hello().cloned(),
+                method,
+                endpoint: None,
+                source,
+                server_exit: None,
+            })
+        }
+        Connection::Http { base_url, headers } => {
+            let http = HttpOptions {
+                headers,
+                request_timeout: options.session.request_timeout,
+            };
+            let open = move |endpoint: url::Endpoint| {
+                let http = http.clone();
+                async move { url::open(&endpoint, &http).await }
+            };
+            let bounds = endpoints::Bounds {
+                options,
+                deadline: limits.deadline,
+                interrupt,
+            };
+            match url::endpoints_to_try(&base_url) {
+                Ok(list) => endpoints::try_endpoints(&source, list, open, bounds).await,
+                Err(err) => Err(DiscoverError::Url(err)),
+            }
+        }
     };
-    let mut report = found.into_report(options, pipeline)?;
-    report.timestamp = timestamp;
-    report.duration_ms = started.elapsed().as_millis() as u64;
-    Ok(report)
+    let stopped = server.shutdown().await;
+    if !stopped.leftovers.is_empty() {
+        return Err(DiscoverError::Leftovers(stopped.leftovers));
+    }
+    let mut attempt = match attempt {
+        Ok(attempt) => attempt,
+        Err(DiscoverError::Failed { message }) => {
+            return Err(DiscoverError::Failed {
+                message: with_stopped_hints(message, &stopped),
+            })
+        }
+        Err(err) => return Err(err),
+    };
+    if !stopped.log_tail.is_empty() {
+        attempt.transcript.stderr_tail = stopped.log_tail.clone();
+    }
+    attempt.server_exit = stopped.exit.clone();
+    Ok((attempt, stopped))
 }
+
+/// How long closing (stdin EOF, HTTP DELETE) may take: a dead server must not hold us.
+const CLOSE_BOUND: Duration = Duration::from_secs(2);
 
 /// One finished attempt: how it ended, what was said, and where.
 struct Attempt {
@@ -169,36 +254,6 @@ struct Attempt {
     source: String,
     /// How a local server ended when it ended by itself, e.g. `the server exited (exit status: 1)`.
     server_exit: Option<String>,
-}
-
-async fn discover_local(
-    cmd: &LocalCommand,
-    options: &DiscoverOptions,
-    deadline: Instant,
-    interrupt: Interrupt<'_>,
-) -> Result<Attempt, DiscoverError> {
-    let (server, stdin, stdout) = LocalServer::spawn(cmd)?;
-    let transport = StdioTransport::new(stdout, stdin, options.max_line_bytes);
-    let mut session = Session::new(Box::new(transport), options.session.clone());
-    let result = run_bounded(&mut session, (deadline, options.timeout), interrupt).await;
-    let _ = session.close().await;
-    let mut transcript = session.take_transcript();
-    let hello = session.hello().cloned();
-    drop(session);
-    let stopped = server.shutdown().await;
-    transcript.stderr_tail = stopped.stderr_tail;
-    let server_exit = stopped
-        .exited_on_its_own
-        .map(|s| format!("the server exited ({s})"));
-    Ok(Attempt {
-        result,
-        transcript,
-        hello,
-        method: "local_mcp_stdio",
-        endpoint: None,
-        source: options.target.describe(),
-        server_exit,
-    })
 }
 
 /// Runs the session's discovery under the whole-discovery deadline and the interrupt. Once the
@@ -329,6 +384,7 @@ impl Attempt {
             findings,
             timestamp: 0.0,
             duration_ms: 0,
+            kubernetes: None,
         }
     }
 }
@@ -360,11 +416,23 @@ fn host_findings(malformed_tools: usize, optional_failures: &[SessionError]) -> 
 }
 
 /// Appends how the server ended and its last stderr line: they usually say why it died.
-fn with_hints(mut message: String, attempt: &Attempt) -> String {
-    if let Some(exit) = &attempt.server_exit {
+fn with_hints(message: String, attempt: &Attempt) -> String {
+    hints(
+        message,
+        attempt.server_exit.as_deref(),
+        &attempt.transcript.stderr_tail,
+    )
+}
+
+fn with_stopped_hints(message: String, stopped: &Stopped) -> String {
+    hints(message, stopped.exit.as_deref(), &stopped.log_tail)
+}
+
+fn hints(mut message: String, exit: Option<&str>, stderr_tail: &str) -> String {
+    if let Some(exit) = exit {
         message = format!("{message}; {exit}");
     }
-    let stderr = attempt.transcript.stderr_tail.lines().rev().map(str::trim);
+    let stderr = stderr_tail.lines().rev().map(str::trim);
     if let Some(line) = stderr.into_iter().find(|l| !l.is_empty()) {
         let line: String = line.chars().take(300).collect();
         message = format!("{message}; server stderr: {line}");

@@ -8,16 +8,12 @@
 //! On Linux mcp-probe makes itself a child subreaper, so that what the server started is
 //! re-parented to us when the server dies and can be reaped too, not only signalled.
 
-use super::RuntimeError;
+use super::{tail, Connection, RuntimeError, Started, Stopped, Tail};
 use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::io::AsyncReadExt;
-use tokio::process::{Child, ChildStdin, ChildStdout, Command};
+use tokio::process::{Child, Command};
 use tokio::task::JoinHandle;
-
-/// How much of the server's stderr is kept (its end).
-pub const STDERR_TAIL_BYTES: usize = 64 * 1024;
 
 /// How long a server gets after SIGTERM before SIGKILL.
 const TERM_GRACE: Duration = Duration::from_secs(2);
@@ -34,28 +30,6 @@ pub struct LocalCommand {
     pub env: Vec<(String, String)>,
 }
 
-/// The last bytes of a stream.
-#[derive(Debug, Default)]
-struct Tail {
-    bytes: Vec<u8>,
-}
-
-impl Tail {
-    fn push(&mut self, chunk: &[u8]) {
-        self.bytes.extend_from_slice(chunk);
-        // Trim in bulk (at twice the bound) so that pushing stays linear.
-        if self.bytes.len() > 2 * STDERR_TAIL_BYTES {
-            let cut = self.bytes.len() - STDERR_TAIL_BYTES;
-            self.bytes.drain(..cut);
-        }
-    }
-
-    fn text(&self) -> String {
-        let start = self.bytes.len().saturating_sub(STDERR_TAIL_BYTES);
-        String::from_utf8_lossy(&self.bytes[start..]).into_owned()
-    }
-}
-
 /// A running local server; dropping it kills its process group.
 pub struct LocalServer {
     child: Option<Child>,
@@ -66,10 +40,8 @@ pub struct LocalServer {
 }
 
 impl LocalServer {
-    /// Starts the command with piped stdin/stdout (for the session) and stderr (captured).
-    pub fn spawn(
-        cmd: &LocalCommand,
-    ) -> Result<(LocalServer, ChildStdin, ChildStdout), RuntimeError> {
+    /// Starts the command with piped stdin/stdout (the connection) and stderr (captured).
+    pub fn start(cmd: &LocalCommand) -> Result<Started, RuntimeError> {
         become_subreaper();
         let mut command = Command::new(&cmd.program);
         command
@@ -103,16 +75,9 @@ impl LocalServer {
         let pgid = child.id().expect("a just-spawned child has a pid") as libc::pid_t;
         let stdin = child.stdin.take().expect("stdin is piped");
         let stdout = child.stdout.take().expect("stdout is piped");
-        let mut stderr_pipe = child.stderr.take().expect("stderr is piped");
+        let stderr_pipe = child.stderr.take().expect("stderr is piped");
         let stderr = Arc::new(Mutex::new(Tail::default()));
-        let sink = Arc::clone(&stderr);
-        let stderr_reader = tokio::spawn(async move {
-            let mut buf = vec![0u8; 8192];
-            while let Ok(n @ 1..) = stderr_pipe.read(&mut buf).await {
-                tracing::debug!(target: "mcp_probe::stderr", "{}", String::from_utf8_lossy(&buf[..n]).trim_end());
-                sink.lock().expect("stderr tail lock").push(&buf[..n]);
-            }
-        });
+        let stderr_reader = tail::drain_into(stderr_pipe, Arc::clone(&stderr));
         tracing::debug!(
             "started `{}` as pid {pgid} (own process group)",
             cmd.program
@@ -123,22 +88,26 @@ impl LocalServer {
             stderr,
             stderr_reader: Some(stderr_reader),
         };
-        Ok((server, stdin, stdout))
-    }
-
-    /// The process id (and process group id).
-    pub fn pid(&self) -> u32 {
-        self.pgid as u32
+        Ok(Started {
+            connection: Connection::Stdio {
+                reader: Box::new(stdout),
+                writer: Box::new(stdin),
+            },
+            server: Box::new(server),
+        })
     }
 
     /// The end of what the server wrote to stderr so far.
-    pub fn stderr_tail(&self) -> String {
+    fn stderr_tail(&self) -> String {
         self.stderr.lock().expect("stderr tail lock").text()
     }
+}
 
+#[async_trait::async_trait]
+impl super::Server for LocalServer {
     /// Stops the server and everything it started, reaps it, and returns its stderr tail
     /// (complete, as the pipe is drained once the group is gone) and how it ended.
-    pub async fn shutdown(mut self) -> Stopped {
+    async fn shutdown(mut self: Box<Self>) -> Stopped {
         let mut status = None;
         // The child stays in `self` until reaped, so a cancelled shutdown still ends in Drop.
         if let Some(child) = self.child.as_mut() {
@@ -168,22 +137,16 @@ impl LocalServer {
                 );
             }
         }
+        let exited_on_its_own = status.filter(|s| {
+            use std::os::unix::process::ExitStatusExt;
+            !matches!(s.signal(), Some(libc::SIGTERM | libc::SIGKILL))
+        });
         Stopped {
-            stderr_tail: self.stderr_tail(),
-            exited_on_its_own: status.filter(|s| {
-                use std::os::unix::process::ExitStatusExt;
-                !matches!(s.signal(), Some(libc::SIGTERM | libc::SIGKILL))
-            }),
+            exit: exited_on_its_own.map(|s| format!("the server exited ({s})")),
+            log_tail: self.stderr_tail(),
+            ..Stopped::default()
         }
     }
-}
-
-/// How a local server ended.
-#[derive(Debug, Clone)]
-pub struct Stopped {
-    pub stderr_tail: String,
-    /// The exit status when the server ended by itself (not by our SIGTERM/SIGKILL).
-    pub exited_on_its_own: Option<std::process::ExitStatus>,
 }
 
 impl Drop for LocalServer {
@@ -243,21 +206,5 @@ fn signal_group(pgid: libc::pid_t, signal: libc::c_int) {
         if err.raw_os_error() != Some(libc::ESRCH) {
             tracing::debug!("killpg({pgid}, {signal}) failed: {err}");
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn tail_keeps_the_end() {
-        let mut tail = Tail::default();
-        for i in 0..(3 * STDERR_TAIL_BYTES / 10) {
-            tail.push(format!("{:09}\n", i).as_bytes());
-        }
-        let text = tail.text();
-        assert_eq!(text.len(), STDERR_TAIL_BYTES);
-        assert!(text.ends_with(&format!("{:09}\n", 3 * STDERR_TAIL_BYTES / 10 - 1)));
     }
 }

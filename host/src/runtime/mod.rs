@@ -1,7 +1,77 @@
-//! Where the server runs and how it is torn down: local child process, a URL (nothing to start), Kubernetes (later).
+//! Where the server runs and how it is torn down: a local child process, a URL (nothing to
+//! start), or a Pod in Kubernetes. Every runtime has one shape: [`Started`] gives the session a
+//! [`Connection`] and keeps a [`Server`] whose [`Server::shutdown`] stops what was started and
+//! returns what it left behind ([`Stopped`]: exit state, stderr or log tail).
 
+pub mod kubernetes;
 pub mod local;
+mod tail;
 pub mod url;
+
+pub use tail::Tail;
+
+use crate::report::KubernetesInfo;
+use tokio::io::{AsyncRead, AsyncWrite};
+
+/// How the session reaches a started server.
+pub enum Connection {
+    /// A byte stream: the server's stdout to read, its stdin to write.
+    Stdio {
+        reader: Box<dyn AsyncRead + Unpin + Send>,
+        writer: Box<dyn AsyncWrite + Unpin + Send>,
+    },
+    /// A base URL, which then goes through the endpoint search (`/mcp`, the URL, `/sse`).
+    Http {
+        base_url: String,
+        headers: Vec<(String, String)>,
+    },
+}
+
+/// A started server: how to talk to it, and the handle that tears it down.
+pub struct Started {
+    pub connection: Connection,
+    pub server: Box<dyn Server>,
+}
+
+/// What a server left when it was stopped.
+#[derive(Debug, Default, Clone)]
+pub struct Stopped {
+    /// How it ended when it ended by itself, e.g. `the server exited (exit status: 1)` or
+    /// `container terminated: Error (exit code 1)`.
+    pub exit: Option<String>,
+    /// The end of its stderr (local) or of its pod's log (Kubernetes).
+    pub log_tail: String,
+    /// Where it ran, for Kubernetes targets.
+    pub kubernetes: Option<KubernetesInfo>,
+    /// What could not be removed, one line each (`pod ns/name: …`); empty when all is gone.
+    pub leftovers: Vec<String>,
+}
+
+/// The handle of a started server. Dropping it without `shutdown` still removes what was
+/// started (a blocking backstop for panics and cancelled futures).
+#[async_trait::async_trait]
+pub trait Server: Send {
+    /// Stops the server and everything it started, and says what it left.
+    async fn shutdown(self: Box<Self>) -> Stopped;
+}
+
+/// A URL target: nothing was started, nothing to stop.
+pub struct NothingStarted;
+
+#[async_trait::async_trait]
+impl Server for NothingStarted {
+    async fn shutdown(self: Box<Self>) -> Stopped {
+        Stopped::default()
+    }
+}
+
+/// What the operator got wrong (exit 2) versus what failed (exit 1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    BadInput,
+    Failure,
+    Interrupted,
+}
 
 /// Starting a server failed.
 #[derive(Debug, thiserror::Error)]
@@ -11,17 +81,20 @@ pub enum RuntimeError {
         program: String,
         source: std::io::Error,
     },
+    #[error(transparent)]
+    Kubernetes(#[from] kubernetes::KubeError),
 }
 
 impl RuntimeError {
-    /// True when the operator named something that does not exist (bad input, not a failure
-    /// of the server).
-    pub fn is_bad_input(&self) -> bool {
+    pub fn kind(&self) -> ErrorKind {
         match self {
-            RuntimeError::Spawn { source, .. } => matches!(
-                source.kind(),
-                std::io::ErrorKind::NotFound | std::io::ErrorKind::PermissionDenied
-            ),
+            RuntimeError::Spawn { source, .. } => match source.kind() {
+                std::io::ErrorKind::NotFound | std::io::ErrorKind::PermissionDenied => {
+                    ErrorKind::BadInput
+                }
+                _ => ErrorKind::Failure,
+            },
+            RuntimeError::Kubernetes(err) => err.kind(),
         }
     }
 }

@@ -1,0 +1,78 @@
+//! `mcp-probe gc`: remove what killed runs left in the cluster.
+
+use super::discover::parse_secs;
+use super::kube_args::ClusterArgs;
+use super::{exit, BadInput};
+use anyhow::Result;
+use mcp_probe::runtime::kubernetes::gc::{collect, GcOptions};
+use mcp_probe::runtime::kubernetes::{Cluster, KubeError};
+use mcp_probe::runtime::ErrorKind;
+use std::time::Duration;
+
+#[derive(Debug, clap::Args)]
+pub struct GcArgs {
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+    /// Every namespace, not only the current one.
+    #[arg(short = 'A', long, conflicts_with = "namespace")]
+    pub all_namespaces: bool,
+    /// Only objects at least this old: seconds, or with a unit (30s, 10m, 2h).
+    #[arg(long, value_name = "AGE", default_value = "10m", value_parser = parse_age)]
+    pub older_than: Duration,
+    /// List what would be removed; remove nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// More tries for retryable API failures.
+    #[arg(long, value_name = "N", default_value_t = 2)]
+    pub retries: u32,
+}
+
+fn parse_age(text: &str) -> Result<Duration, String> {
+    let (number, unit) = match text.find(|c: char| c.is_ascii_alphabetic()) {
+        Some(at) => text.split_at(at),
+        None => (text, "s"),
+    };
+    let scale = match unit {
+        "s" => 1.0,
+        "m" => 60.0,
+        "h" => 3600.0,
+        "d" => 86_400.0,
+        _ => return Err(format!("`{text}`: use s, m, h or d")),
+    };
+    if number.trim() == "0" {
+        return Ok(Duration::ZERO);
+    }
+    parse_secs(number).map(|d| d.mul_f64(scale))
+}
+
+pub fn run(args: GcArgs) -> Result<u8> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let found = runtime.block_on(async {
+        let cluster = Cluster::connect(&args.cluster.options()).await?;
+        let options = GcOptions {
+            namespace: (!args.all_namespaces).then(|| cluster.namespace.clone()),
+            older_than: args.older_than,
+            dry_run: args.dry_run,
+            retries: args.retries,
+        };
+        collect(&cluster, &options).await
+    });
+    let found = found.map_err(|err: KubeError| match err.kind() {
+        ErrorKind::BadInput => anyhow::Error::new(BadInput(err.to_string())),
+        _ => anyhow::Error::new(err),
+    })?;
+    let mut failed = 0;
+    for item in &found {
+        println!(
+            "{} {} {}/{} (age {}s)",
+            item.outcome, item.kind, item.namespace, item.name, item.age_secs
+        );
+        failed += usize::from(item.outcome.starts_with("not deleted"));
+    }
+    if found.is_empty() {
+        eprintln!("mcp-probe: nothing to collect");
+    }
+    Ok(if failed > 0 { exit::FAILURE } else { exit::OK })
+}

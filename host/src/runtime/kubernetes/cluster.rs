@@ -1,0 +1,101 @@
+//! Which cluster, as whom, in which namespace: in-cluster configuration first (unless a
+//! kubeconfig or context is named), else the kubeconfig (`--kubeconfig`, `KUBECONFIG`,
+//! `~/.kube/config`) and its context (`--context`, else the current one).
+
+use super::KubeError;
+use kube::config::{KubeConfigOptions, Kubeconfig};
+use kube::{Client, Config};
+use std::path::PathBuf;
+
+/// Where the cluster configuration comes from.
+#[derive(Debug, Clone, Default)]
+pub struct ClusterOptions {
+    pub kubeconfig: Option<PathBuf>,
+    pub context: Option<String>,
+    /// `-n`: else the context's namespace (in-cluster: the pod's own), else `default`.
+    pub namespace: Option<String>,
+}
+
+/// A connected client and where it points.
+#[derive(Clone)]
+pub struct Cluster {
+    pub client: Client,
+    /// Kept to build a fresh client on another runtime (the cleanup backstop in `Drop`).
+    pub config: Config,
+    pub namespace: String,
+    /// True when mcp-probe runs inside the cluster (HTTP pods are then reached by a Service).
+    pub in_cluster: bool,
+}
+
+impl Cluster {
+    pub async fn connect(options: &ClusterOptions) -> Result<Cluster, KubeError> {
+        let (mut config, in_cluster) = load(options).await?;
+        if let Some(ns) = &options.namespace {
+            config.default_namespace = ns.clone();
+        }
+        if config.default_namespace.is_empty() {
+            config.default_namespace = "default".into();
+        }
+        // mcp-probe decides what is retried (see retry.rs); kube's own layer would retry
+        // underneath it and multiply the waits.
+        config.default_retry = false;
+        let client = Client::try_from(config.clone())
+            .map_err(|e| KubeError::Config(format!("cannot build the API client: {e}")))?;
+        Ok(Cluster {
+            client,
+            namespace: config.default_namespace.clone(),
+            config,
+            in_cluster,
+        })
+    }
+}
+
+async fn load(options: &ClusterOptions) -> Result<(Config, bool), KubeError> {
+    let named = options.kubeconfig.is_some() || options.context.is_some();
+    let in_cluster_env = std::env::var_os("KUBERNETES_SERVICE_HOST").is_some();
+    if !named && in_cluster_env {
+        match Config::incluster() {
+            Ok(config) => return Ok((config, true)),
+            Err(err) => tracing::debug!("in-cluster configuration unusable: {err}"),
+        }
+    }
+    let kube_options = KubeConfigOptions {
+        context: options.context.clone(),
+        ..KubeConfigOptions::default()
+    };
+    let kubeconfig = match &options.kubeconfig {
+        Some(path) => Kubeconfig::read_from(path)
+            .map_err(|e| KubeError::Config(format!("{}: {e}", path.display())))?,
+        None => match Kubeconfig::from_env() {
+            Ok(Some(config)) => config,
+            Ok(None) => {
+                let path = default_path();
+                match path.as_ref().filter(|p| p.exists()) {
+                    Some(path) => Kubeconfig::read_from(path)
+                        .map_err(|e| KubeError::Config(format!("{}: {e}", path.display())))?,
+                    None => return Err(KubeError::NoConfig(nowhere(in_cluster_env, path))),
+                }
+            }
+            Err(e) => return Err(KubeError::Config(format!("KUBECONFIG: {e}"))),
+        },
+    };
+    let config = Config::from_custom_kubeconfig(kubeconfig, &kube_options)
+        .await
+        .map_err(|e| KubeError::Config(format!("kubeconfig: {e}")))?;
+    Ok((config, false))
+}
+
+fn default_path() -> Option<PathBuf> {
+    std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".kube").join("config"))
+}
+
+/// Where we looked, for the one-line error.
+fn nowhere(in_cluster_env: bool, path: Option<PathBuf>) -> String {
+    let in_cluster = if in_cluster_env {
+        "in-cluster configuration unusable"
+    } else {
+        "not in a cluster (KUBERNETES_SERVICE_HOST unset)"
+    };
+    let home = path.map_or("~/.kube/config".into(), |p| p.display().to_string());
+    format!("{in_cluster}, KUBECONFIG unset, {home} not found; pass --kubeconfig or --context")
+}
