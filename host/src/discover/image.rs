@@ -75,7 +75,11 @@ pub(super) async fn probe(
             Err(err) => return Err(err),
         };
         if !last && no_mcp_answer(&attempt) {
-            fallback_reason = Some(attempt_error(&attempt));
+            let mut why = attempt_error(&attempt);
+            if let Some(exit) = &attempt.server_exit {
+                why = format!("{why}; {exit}");
+            }
+            fallback_reason = Some(why);
             tracing::debug!(
                 "stdio got no MCP answer ({}); trying HTTP",
                 fallback_reason.as_deref().unwrap_or_default()

@@ -234,10 +234,22 @@ async fn run_started(
         Err(err) => return Err(err),
     };
     if !stopped.log_tail.is_empty() {
-        attempt.transcript.stderr_tail = stopped.log_tail.clone();
+        attempt.transcript.stderr_tail = without_stdout(&stopped.log_tail, &attempt.transcript);
     }
     attempt.server_exit = stopped.exit.clone();
     Ok((attempt, stopped))
+}
+
+/// A pod's log interleaves stdout with stderr; the transcript has stdout already, so only
+/// the other lines stay (what the server said about itself).
+fn without_stdout(log_tail: &str, transcript: &Transcript) -> String {
+    let seen: std::collections::HashSet<&str> = transcript.stdout.lines().collect();
+    let mut kept = String::new();
+    for line in log_tail.lines().filter(|l| !seen.contains(l)) {
+        kept.push_str(line);
+        kept.push('\n');
+    }
+    kept
 }
 
 /// How long closing (stdin EOF, HTTP DELETE) may take: a dead server must not hold us.
@@ -315,7 +327,12 @@ impl Attempt {
             Ok(discovery) => discovery,
             Err(Stop::Interrupted) => return Err(DiscoverError::Interrupted),
             Err(stop) => {
-                let recoverable = !matches!(&stop, Stop::Session(err) if err.is_definite_answer());
+                // A definite answer, or a stream that broke after the server spoke MCP (what it
+                // sent is cut short), would only give the parsers a partial list to find.
+                let cut_short = self.hello.is_some()
+                    && matches!(&stop, Stop::Session(SessionError::Closed { .. }));
+                let recoverable =
+                    !cut_short && !matches!(&stop, Stop::Session(err) if err.is_definite_answer());
                 let message = match stop {
                     Stop::Session(err) => err.to_string(),
                     Stop::Unreachable(message) => message,

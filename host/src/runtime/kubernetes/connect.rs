@@ -22,7 +22,43 @@ pub struct Attached {
 }
 
 /// The container's stdout (to read) and stdin (to write).
-pub type Stdio = (ReadHalf<SimplexStream>, WriteHalf<SimplexStream>);
+pub type Stdio = (
+    EndsWithAttach<ReadHalf<SimplexStream>>,
+    WriteHalf<SimplexStream>,
+);
+
+/// The attach's stdout, ending when the attach does. kube-rs does not close its stdout pipe
+/// when the websocket dies without a close frame (its message loop returns early), so a
+/// dropped attach would otherwise leave the session waiting for bytes that never come.
+pub struct EndsWithAttach<R> {
+    inner: R,
+    ended: tokio::sync::oneshot::Receiver<()>,
+    done: bool,
+}
+
+impl<R: tokio::io::AsyncRead + Unpin> tokio::io::AsyncRead for EndsWithAttach<R> {
+    fn poll_read(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        use std::future::Future;
+        use std::task::Poll;
+        let this = &mut *self;
+        let before = buf.filled().len();
+        match std::pin::Pin::new(&mut this.inner).poll_read(cx, buf) {
+            Poll::Ready(result) => return Poll::Ready(result),
+            Poll::Pending if this.done => {}
+            Poll::Pending => match std::pin::Pin::new(&mut this.ended).poll(cx) {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(_) => this.done = true,
+            },
+        }
+        // The attach ended and nothing more is buffered: end of file.
+        debug_assert_eq!(buf.filled().len(), before);
+        Poll::Ready(Ok(()))
+    }
+}
 
 /// Attaches to the container's stdin, stdout and stderr (kept apart). The API refuses an
 /// attach while the container is not running yet: that is retried, as are transient errors.
@@ -40,7 +76,7 @@ pub async fn attach(
     let mut process = loop {
         match pods.attach(name, &params).await {
             Ok(process) => break process,
-            Err(err) if attempt < retries && attach_retryable(&err) => {
+            Err(err) if attempt < retries && attach_retryable(&err) && !ended(pods, name).await => {
                 attempt += 1;
                 let wait = backoff(attempt, &err);
                 tracing::debug!("attach to {name} refused ({err}); again in {wait:?}");
@@ -51,6 +87,19 @@ pub async fn attach(
     };
     let stdin = process.stdin().expect("attached with stdin");
     let stdout = process.stdout().expect("attached with stdout");
+    let (ended_tx, ended) = tokio::sync::oneshot::channel();
+    let status = process.take_status().expect("the status is taken once");
+    tokio::spawn(async move {
+        // Resolves with the final status, or with None when the message loop died.
+        let status = status.await;
+        tracing::debug!("attach ended: {status:?}");
+        drop(ended_tx);
+    });
+    let stdout = EndsWithAttach {
+        inner: stdout,
+        ended,
+        done: false,
+    };
     let stderr_stream = process.stderr().expect("attached with stderr");
     let stderr = Arc::new(Mutex::new(Tail::default()));
     let stderr_reader = tail::drain_into(stderr_stream, Arc::clone(&stderr));
@@ -60,6 +109,18 @@ pub async fn attach(
         stderr_reader,
     };
     Ok((attached, (stdout, stdin)))
+}
+
+/// True when the pod has ended (or is gone): another attach cannot succeed.
+async fn ended(pods: &Api<Pod>, name: &str) -> bool {
+    match pods.get_opt(name).await {
+        Ok(Some(pod)) => matches!(
+            super::wait::observe(&pod, false),
+            super::wait::PodView::Failed(_)
+        ),
+        Ok(None) => true,
+        Err(_) => false,
+    }
 }
 
 /// Before the container runs the API answers 400 or 500 ("container not found", "pod is not

@@ -626,6 +626,13 @@ impl KubeServer {
                 "the pod {} was deleted during the probe",
                 self.name
             )),
+            Ok(Some(pod)) if pod.metadata.deletion_timestamp.is_some() => Some(format!(
+                "the pod {} was deleted during the probe{}",
+                self.name,
+                terminated_state(&pod)
+                    .map(|s| format!(" ({s})"))
+                    .unwrap_or_default()
+            )),
             Ok(Some(pod)) => terminated_state(&pod),
             Err(err) => {
                 tracing::debug!("cannot read pod {}: {err}", self.name);

@@ -1,0 +1,11 @@
+//! The Kubernetes target against the simulator (tests/kube-sim): real MCP servers run as pod
+//! processes, reached over attach, port-forward and a Service; every failure path; cleanup on
+//! every exit. After each test the simulator must hold no pod, service or secret.
+
+#[path = "../support/mod.rs"]
+mod support;
+
+mod cluster;
+mod failures;
+mod interrupts;
+mod servers;
