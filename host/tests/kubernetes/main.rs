@@ -6,6 +6,7 @@
 mod support;
 
 mod cluster;
+mod examples;
 mod failures;
 mod interrupts;
 mod servers;
