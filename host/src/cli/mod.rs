@@ -39,7 +39,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// List the tools (and prompts and resources) an MCP server offers.
-    Discover(discover::DiscoverArgs),
+    Discover(Box<discover::DiscoverArgs>),
     /// Run the plugin pipeline on a saved tool list (exit 3 on an error finding).
     Validate(validate::ValidateArgs),
     /// Write a pin file: tool name -> sha256 of its canonical definition.
@@ -76,7 +76,7 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         // discover reports its own errors: it also has to clean up and map interrupts.
-        Command::Discover(args) => return discover::run(args),
+        Command::Discover(args) => return discover::run(*args),
         Command::Gc(args) => gc::run(args),
         Command::Validate(args) => validate::run(args),
         Command::Lock(args) => lock::run(args),

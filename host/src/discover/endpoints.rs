@@ -150,6 +150,7 @@ mod tests {
             session: SessionOptions::default(),
             timeout: Duration::from_secs(10),
             max_line_bytes: 1 << 20,
+            kubernetes: Default::default(),
         }
     }
 

@@ -45,7 +45,7 @@ pub enum KubeError {
         verb: String,
         resource: String,
         namespace: String,
-        source: kube::Error,
+        source: Box<kube::Error>,
     },
     /// The pod will not serve: the image, the reason and the status message as the API said.
     #[error("image {image}: {reason}: {message} (pod {pod})")]
@@ -92,7 +92,7 @@ impl KubeError {
                 verb,
                 resource,
                 namespace,
-                source,
+                source: Box::new(source),
             },
         }
     }

@@ -52,7 +52,10 @@ pub enum Reach {
 
 /// Where a Service answers, when cluster DNS is not the way (tests against a simulator).
 #[derive(Clone)]
-pub struct ServiceAddress(pub Arc<dyn Fn(&str, &str, u16) -> Option<SocketAddr> + Send + Sync>);
+pub struct ServiceAddress(pub Arc<ResolveService>);
+
+/// (namespace, service, port) → where it answers.
+pub type ResolveService = dyn Fn(&str, &str, u16) -> Option<SocketAddr> + Send + Sync;
 
 impl std::fmt::Debug for ServiceAddress {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

@@ -70,18 +70,15 @@ pub fn observe(pod: &Pod, need_ready: bool) -> PodView {
     if let Some(failure) = container.and_then(container_failure) {
         return PodView::Failed(failure);
     }
-    match status.phase.as_deref() {
-        Some(phase @ ("Failed" | "Succeeded")) => {
-            return PodView::Failed(PodFailure {
-                reason: status.reason.clone().unwrap_or_else(|| phase.to_owned()),
-                message: status
-                    .message
-                    .clone()
-                    .unwrap_or_else(|| format!("the pod is {phase}")),
-                exit_code: None,
-            });
-        }
-        _ => {}
+    if let Some(phase @ ("Failed" | "Succeeded")) = status.phase.as_deref() {
+        return PodView::Failed(PodFailure {
+            reason: status.reason.clone().unwrap_or_else(|| phase.to_owned()),
+            message: status
+                .message
+                .clone()
+                .unwrap_or_else(|| format!("the pod is {phase}")),
+            exit_code: None,
+        });
     }
     let conditions = status.conditions.as_deref().unwrap_or_default();
     let scheduled = conditions.iter().find(|c| c.type_ == "PodScheduled");
