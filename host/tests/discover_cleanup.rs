@@ -243,3 +243,34 @@ fn a_killed_probe_takes_its_server_along() {
         std::thread::sleep(Duration::from_millis(20));
     }
 }
+
+/// A grandchild that calls `setsid` leaves the server's process group; it is killed anyway
+/// (found by the marker in its inherited environment), after success and after failure.
+#[test]
+fn a_grandchild_that_left_the_group_with_setsid_is_killed() {
+    let dir = tempfile::tempdir().unwrap();
+    for (i, then) in ["exec sleep 30", "exit 3"].iter().enumerate() {
+        let file = dir.path().join(format!("stray-{i}"));
+        // The detached sleeper writes its pid, then the server goes on (hangs or exits).
+        let script = format!(
+            "setsid sh -c 'echo $$ > {}; exec sleep 300' </dev/null >/dev/null 2>&1 & sleep 0.3; {then}",
+            file.display()
+        );
+        let out = probe()
+            .args(["--timeout", "1", "--", "sh", "-c", &script])
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let stray = wait_for_pids(&file, 1)[0];
+        assert!(
+            !alive(stray),
+            "the setsid grandchild {stray} survived ({then})"
+        );
+    }
+}

@@ -8,6 +8,7 @@
 //! On Linux mcp-probe makes itself a child subreaper, so that what the server started is
 //! re-parented to us when the server dies and can be reaped too, not only signalled.
 
+use super::process_tree::{self, MARKER_VAR};
 use super::{tail, Connection, RuntimeError, Started, Stopped, Tail};
 use std::process::Stdio;
 use std::sync::{Arc, Mutex};
@@ -35,6 +36,8 @@ pub struct LocalServer {
     child: Option<Child>,
     /// The child's pid, which is also its process group id.
     pgid: libc::pid_t,
+    /// In the environment of everything the server starts (see process_tree.rs).
+    marker: String,
     stderr: Arc<Mutex<Tail>>,
     stderr_reader: Option<JoinHandle<()>>,
 }
@@ -43,9 +46,11 @@ impl LocalServer {
     /// Starts the command with piped stdin/stdout (the connection) and stderr (captured).
     pub fn start(cmd: &LocalCommand) -> Result<Started, RuntimeError> {
         become_subreaper();
+        let marker = process_tree::new_marker();
         let mut command = Command::new(&cmd.program);
         command
             .args(&cmd.args)
+            .env(MARKER_VAR, &marker)
             .envs(cmd.env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -85,6 +90,7 @@ impl LocalServer {
         let server = LocalServer {
             child: Some(child),
             pgid,
+            marker,
             stderr,
             stderr_reader: Some(stderr_reader),
         };
@@ -111,7 +117,10 @@ impl super::Server for LocalServer {
         let mut status = None;
         // The child stays in `self` until reaped, so a cancelled shutdown still ends in Drop.
         if let Some(child) = self.child.as_mut() {
+            // Found while the tree is intact: what left the group is signalled with it.
+            let strays = process_tree::strays(self.pgid, &self.marker);
             signal_group(self.pgid, libc::SIGTERM);
+            process_tree::signal_all(&strays, libc::SIGTERM);
             status = match tokio::time::timeout(TERM_GRACE, child.wait()).await {
                 Ok(waited) => waited.ok(),
                 Err(_) => {
@@ -120,11 +129,18 @@ impl super::Server for LocalServer {
                     child.wait().await.ok()
                 }
             };
-            // Whatever else is left in the group (a grandchild that ignored SIGTERM).
+            // Whatever else is left in the group (a grandchild that ignored SIGTERM), and
+            // whatever left it, found now too in case it was started meanwhile.
             signal_group(self.pgid, libc::SIGKILL);
+            let mut strays = strays;
+            strays.extend(process_tree::strays(self.pgid, &self.marker));
+            process_tree::signal_all(&strays, libc::SIGKILL);
             self.child = None;
             let pgid = self.pgid;
-            let reaping = tokio::task::spawn_blocking(move || reap_group(pgid));
+            let reaping = tokio::task::spawn_blocking(move || {
+                reap_group(pgid);
+                reap_stray(&strays);
+            });
             if tokio::time::timeout(TERM_GRACE, reaping).await.is_err() {
                 tracing::debug!("processes of group {pgid} still not reaped");
             }
@@ -152,7 +168,9 @@ impl super::Server for LocalServer {
 impl Drop for LocalServer {
     fn drop(&mut self) {
         if let Some(child) = self.child.take() {
+            let strays = process_tree::strays(self.pgid, &self.marker);
             signal_group(self.pgid, libc::SIGKILL);
+            process_tree::signal_all(&strays, libc::SIGKILL);
             // Reap now rather than leave a zombie: SIGKILL cannot be ignored, so this returns
             // as soon as the kernel has torn the process down.
             let mut status = 0;
@@ -161,6 +179,7 @@ impl Drop for LocalServer {
             // tokio's orphan reaper may try again and get ECHILD, which it tolerates.
             drop(child);
             reap_group(self.pgid);
+            reap_stray(&strays);
         }
         if let Some(reader) = self.stderr_reader.take() {
             reader.abort();
@@ -194,6 +213,20 @@ fn reap_group(pgid: libc::pid_t) {
             continue;
         }
         return; // ECHILD: nothing of that group is left to reap.
+    }
+}
+
+/// Reaps killed strays that became our children, waiting briefly for the kernel to end them.
+fn reap_stray(pids: &[libc::pid_t]) {
+    for _ in 0..50 {
+        process_tree::reap(pids);
+        if pids
+            .iter()
+            .all(|&p| !std::path::Path::new(&format!("/proc/{p}")).exists())
+        {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(10));
     }
 }
 

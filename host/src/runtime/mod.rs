@@ -5,6 +5,7 @@
 
 pub mod kubernetes;
 pub mod local;
+mod process_tree;
 mod tail;
 pub mod url;
 

@@ -1,0 +1,113 @@
+//! Finding every process a local server started, including those that left its process group
+//! (`setsid`, a double fork): by parentage while the tree is intact, and by a marker variable
+//! in the environment each descendant inherits (the way Jenkins' process-tree killer finds a
+//! build's strays once their parents are gone).
+
+use std::collections::{HashMap, HashSet};
+
+/// The environment variable that marks a server's processes.
+pub const MARKER_VAR: &str = "MCP_PROBE_SERVER_ID";
+
+/// A marker value unique to one server of this process.
+pub fn new_marker() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    format!(
+        "{}-{}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed),
+        crate::runtime::kubernetes::names::random_suffix(8)
+    )
+}
+
+/// Every live process that descends from `root` or carries `marker`, except `root` itself.
+pub fn strays(root: libc::pid_t, marker: &str) -> Vec<libc::pid_t> {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    let needle = format!("{MARKER_VAR}={marker}");
+    let mut children: HashMap<libc::pid_t, Vec<libc::pid_t>> = HashMap::new();
+    let mut found = HashSet::new();
+    for entry in entries.flatten() {
+        let Some(pid) = entry.file_name().to_str().and_then(|n| n.parse().ok()) else {
+            continue;
+        };
+        if let Some(ppid) = parent_of(pid) {
+            children.entry(ppid).or_default().push(pid);
+        }
+        if pid != root && carries(pid, &needle) {
+            found.insert(pid);
+        }
+    }
+    let mut queue = vec![root];
+    while let Some(pid) = queue.pop() {
+        for &child in children.get(&pid).into_iter().flatten() {
+            if found.insert(child) {
+                queue.push(child);
+            }
+        }
+    }
+    found.remove(&root);
+    found.into_iter().collect()
+}
+
+/// The parent pid from /proc/PID/stat (the field after the parenthesised command name).
+fn parent_of(pid: libc::pid_t) -> Option<libc::pid_t> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let rest = &stat[stat.rfind(')')? + 2..];
+    rest.split_whitespace().nth(1)?.parse().ok()
+}
+
+fn carries(pid: libc::pid_t, needle: &str) -> bool {
+    std::fs::read(format!("/proc/{pid}/environ"))
+        .map(|env| env.split(|b| *b == 0).any(|var| var == needle.as_bytes()))
+        .unwrap_or(false)
+}
+
+/// Sends `signal` to each pid; one already gone is fine.
+pub fn signal_all(pids: &[libc::pid_t], signal: libc::c_int) {
+    for &pid in pids {
+        // SAFETY: kill has no memory-safety preconditions.
+        unsafe { libc::kill(pid, signal) };
+    }
+}
+
+/// Reaps those of `pids` that became our children (we are their subreaper); never blocks.
+pub fn reap(pids: &[libc::pid_t]) {
+    for &pid in pids {
+        let mut status = 0;
+        // SAFETY: waitpid with a valid status pointer; WNOHANG never blocks.
+        unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) };
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_a_marked_process_that_left_the_tree() {
+        let marker = new_marker();
+        // The shell starts a detached sleeper in a new session, then exits: the sleeper is no
+        // longer its descendant by parentage, only by the marker.
+        let status = std::process::Command::new("sh")
+            .args(["-c", "setsid sleep 30 >/dev/null 2>&1 < /dev/null &"])
+            .env(MARKER_VAR, &marker)
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let mut found = Vec::new();
+        for _ in 0..100 {
+            found = strays(-1, &marker);
+            if !found.is_empty() {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        assert_eq!(found.len(), 1, "{found:?}");
+        signal_all(&found, libc::SIGKILL);
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        reap(&found);
+        assert!(strays(-1, &marker).is_empty());
+    }
+}
