@@ -1,6 +1,9 @@
 //! Nothing is left behind: no server process (nor what it started), no half-written output
 //! file, on success, failure, timeout and Ctrl-C; bad input exits 2.
 
+#[allow(dead_code)]
+mod support;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -11,12 +14,9 @@ fn fixture() -> String {
     path.to_string_lossy().into_owned()
 }
 
+/// python3 runs the misbehaving fixture (one skip rule for every test: see support).
 fn have_python() -> bool {
-    let found = Command::new("python3").arg("--version").output().is_ok();
-    if !found {
-        eprintln!("SKIP: python3 not found; the misbehaving server needs it");
-    }
-    found
+    support::require_program("python3").is_some()
 }
 
 fn probe() -> Command {

@@ -1,6 +1,9 @@
 //! `mcp-probe discover -- python3 misbehaving_server.py MODE`: every bad behaviour of a stdio
 //! server ends in a clear one-line error within its timeout, or in the correct result.
 
+#[allow(dead_code)]
+mod support;
+
 use serde_json::Value;
 use std::path::PathBuf;
 use std::process::{Command, Output};
@@ -12,12 +15,9 @@ fn fixture() -> String {
     path.to_string_lossy().into_owned()
 }
 
+/// python3 runs the misbehaving fixture (one skip rule for every test: see support).
 fn have_python() -> bool {
-    let found = Command::new("python3").arg("--version").output().is_ok();
-    if !found {
-        eprintln!("SKIP: python3 not found; the misbehaving server needs it");
-    }
-    found
+    support::require_program("python3").is_some()
 }
 
 /// Runs discover against one mode with extra flags; returns the output and the wall time.

@@ -2,30 +2,22 @@
 //! server-everything` over stdio: its tool list depends on the declared client capabilities.
 //! Installed by tests/install-deps.sh under tests/.deps (or MCP_PROBE_TEST_DEPS).
 
+mod support;
+
 use serde_json::Value;
 use std::path::PathBuf;
 use std::process::Command;
 
 fn server_everything() -> Option<PathBuf> {
-    let deps = std::env::var_os("MCP_PROBE_TEST_DEPS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/.deps"));
-    let script = deps.join("node_modules/@modelcontextprotocol/server-everything/dist/index.js");
-    let node = Command::new("node").arg("--version").output().is_ok();
-    if script.is_file() && node {
-        Some(script)
-    } else {
-        eprintln!(
-            "SKIP: server-everything or node missing ({}); run tests/install-deps.sh",
-            script.display()
-        );
-        None
-    }
+    // One skip rule for every test (support): a reason locally, a failure under CI=true.
+    support::node()?;
+    support::mcp_package_file("server-everything", "dist/index.js")
 }
 
 fn discover(script: &PathBuf, capabilities: &str) -> Value {
     let out = Command::new(env!("CARGO_BIN_EXE_mcp-probe"))
-        .args(["discover", "--capabilities", capabilities, "--", "node"])
+        .args(["discover", "--capabilities", capabilities, "--"])
+        .arg(support::node().expect("checked"))
         .arg(script)
         .arg("stdio")
         .output()

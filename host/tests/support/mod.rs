@@ -61,6 +61,19 @@ pub fn require_path(path: PathBuf, what: &str) -> Option<PathBuf> {
     None
 }
 
+/// A program on PATH (e.g. `python3`), by the same rule: a skip with a reason, a failure in CI.
+pub fn require_program(name: &str) -> Option<PathBuf> {
+    let found = std::env::var_os("PATH").and_then(|path| {
+        std::env::split_paths(&path)
+            .map(|dir| dir.join(name))
+            .find(|candidate| candidate.is_file())
+    });
+    match found {
+        Some(path) => Some(path),
+        None => require_path(PathBuf::from(name), &format!("`{name}` on PATH")),
+    }
+}
+
 /// Node 22 from the npm package `node@22` (Inspector 2.x and conformance need it).
 pub fn node() -> Option<PathBuf> {
     require_path(
