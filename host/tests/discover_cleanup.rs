@@ -1,7 +1,6 @@
 //! Nothing is left behind: no server process (nor what it started), no half-written output
 //! file, on success, failure, timeout and Ctrl-C; bad input exits 2.
 
-#[allow(dead_code)]
 mod support;
 
 use std::path::{Path, PathBuf};
