@@ -273,3 +273,19 @@ fn a_grandchild_that_left_the_group_with_setsid_is_killed() {
         );
     }
 }
+
+/// With stdout closed (`>&-`) the report cannot reach anyone: exit 1, not 0.
+#[test]
+fn a_closed_stdout_is_a_failure() {
+    let server = support::example_server_bin();
+    let out = Command::new("sh")
+        .args(["-c", "exec \"$0\" discover -o json -- \"$1\" >&-"])
+        .arg(env!("CARGO_BIN_EXE_mcp-probe"))
+        .arg(&server)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("stdout is closed"), "{stderr}");
+}

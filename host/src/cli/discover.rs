@@ -11,7 +11,7 @@ use mcp_probe::runtime::kubernetes::{self, PodTransport, TransportChoice};
 use mcp_probe::runtime::ErrorKind;
 use mcp_probe::target::{ImageTarget, Target};
 use mcp_probe::transport::stdio::DEFAULT_MAX_LINE_BYTES;
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
@@ -194,6 +194,12 @@ pub fn run(args: DiscoverArgs) -> ExitCode {
             )
         }
     };
+    // A signal after the tools arrived (formatting, writing) must stop the run too: this flag
+    // sees every one, also those the async handler below has already consumed.
+    let late_signal = match super::interrupt::Interrupt::watch() {
+        Ok(flag) => flag,
+        Err(err) => return fail(exit::FAILURE, format!("cannot watch for Ctrl-C: {err}")),
+    };
     let outcome = runtime.block_on(async {
         // Registered before anything starts, so an early Ctrl-C still goes through cleanup.
         let interrupt = interrupt_signal()?;
@@ -204,6 +210,9 @@ pub fn run(args: DiscoverArgs) -> ExitCode {
         Ok(Err(err)) => return fail(exit_for(&err), err),
         Ok(Ok(report)) => report,
     };
+    if late_signal.check().is_err() {
+        return fail(exit::INTERRUPTED, "interrupted");
+    }
     let format = args.output.unwrap_or(
         if args.output_file.is_none() && std::io::stdout().is_terminal() {
             ReportFormat::Table
@@ -219,9 +228,12 @@ pub fn run(args: DiscoverArgs) -> ExitCode {
         },
         ReportFormat::Table => report.to_table(),
     };
+    if late_signal.check().is_err() {
+        return fail(exit::INTERRUPTED, "interrupted");
+    }
     let written = match &args.output_file {
         Some(path) => mcp_probe::atomic_file::write(path, ".mcp-probe-report-", &[text.as_bytes()]),
-        None => std::io::stdout().lock().write_all(text.as_bytes()),
+        None => super::write_stdout(&text),
     };
     if let Err(err) = written {
         let target = args.output_file.as_deref().unwrap_or(Path::new("stdout"));
@@ -287,7 +299,7 @@ fn dry_run(args: &DiscoverArgs, target: &Target) -> ExitCode {
             Err(err) => return fail(exit::FAILURE, format!("cannot write YAML: {err}")),
         },
     };
-    if let Err(err) = std::io::stdout().lock().write_all(text.as_bytes()) {
+    if let Err(err) = super::write_stdout(&text) {
         return fail(exit::FAILURE, format!("cannot write stdout: {err}"));
     }
     ExitCode::from(exit::OK)

@@ -97,6 +97,36 @@ pub fn main() -> ExitCode {
     }
 }
 
+/// Set when the process started with fd 1 closed.
+static STDOUT_CLOSED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Runs before Rust's runtime starts (which quietly reopens a closed fd 1 on /dev/null, so
+/// `mcp-probe … >&-` would exit 0 with the report lost): notes whether stdout was closed.
+#[cfg(target_os = "linux")]
+#[used]
+#[link_section = ".init_array"]
+static NOTE_CLOSED_STDOUT: extern "C" fn() = {
+    extern "C" fn note() {
+        // SAFETY: F_GETFD only queries the descriptor table.
+        if unsafe { libc::fcntl(1, libc::F_GETFD) } == -1 {
+            STDOUT_CLOSED.store(true, std::sync::atomic::Ordering::SeqCst);
+        }
+    }
+    note
+};
+
+/// Writes the whole of `text` to stdout. Rust's stdout swallows writes to a closed descriptor
+/// (`>&-`); a report nobody receives is a failure, so that is checked first.
+pub fn write_stdout(text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    if STDOUT_CLOSED.load(std::sync::atomic::Ordering::SeqCst) {
+        return Err(std::io::Error::other("stdout is closed"));
+    }
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes())?;
+    out.flush()
+}
+
 /// The one place errors are reported: one line on stderr, and the exit code.
 pub fn fail(code: u8, message: impl std::fmt::Display) -> ExitCode {
     let line = message.to_string().replace(['\n', '\r'], " ");
