@@ -123,10 +123,7 @@ pub async fn objects(sim: &SimHandle) -> (usize, usize, usize) {
         .unwrap()
         .items
         .len();
-    let secrets = Api::<Secret>::all(c)
-        .list(&lp)
-        .await
-        .map_or(0, |l| l.items.len()); // TEMP
+    let secrets = Api::<Secret>::all(c).list(&lp).await.unwrap().items.len();
     (pods, services, secrets)
 }
 

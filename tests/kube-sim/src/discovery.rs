@@ -50,6 +50,7 @@ pub fn route(path: &str) -> Option<Resp> {
                 resource("pods/portforward", "PodPortForwardOptions", true, &["create", "get"], &[]),
                 resource("pods/status", "Pod", true, &["get", "patch", "update"], &[]),
                 resource("services", "Service", true, CRUD, &["svc"]),
+                resource("secrets", "Secret", true, CRUD, &[]),
                 resource("namespaces", "Namespace", false, &["get"], &["ns"]),
             ],
         }),

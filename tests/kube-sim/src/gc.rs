@@ -70,7 +70,7 @@ pub fn delete(
 ) -> Result<Value, crate::error::ApiError> {
     match key.kind {
         Kind::Pod => crate::kubelet::delete_pod(ctx, key, grace),
-        Kind::Service => {
+        Kind::Service | Kind::Secret => {
             let removed = ctx
                 .store
                 .remove(key)

@@ -22,6 +22,49 @@ pub struct Image {
     /// Time between "ContainerCreating" and the process start.
     #[serde(default)]
     pub start_delay_ms: u64,
+    /// The digest kubelets report as `imageID`: `sha256:<hex>` or a whole `repo@sha256:<hex>`
+    /// (default: a digest derived from the reference).
+    #[serde(default)]
+    pub image_id: Option<String>,
+}
+
+/// The `imageID` a container status reports for `reference`: the registry-qualified
+/// repository, `@sha256:`, and the digest (the table's, else one derived from the reference).
+pub fn image_id(reference: &str, image: &Image) -> String {
+    if let Some(id) = image.image_id.as_deref().filter(|id| id.contains('@')) {
+        return id.to_owned();
+    }
+    let repo = reference.split('@').next().unwrap_or(reference);
+    let last_slash = repo.rfind('/').map_or(0, |i| i + 1);
+    let repo = match repo[last_slash..].find(':') {
+        Some(colon) => &repo[..last_slash + colon],
+        None => repo,
+    };
+    let first = repo.split('/').next().unwrap_or_default();
+    let has_registry =
+        repo.contains('/') && (first.contains('.') || first.contains(':') || first == "localhost");
+    let qualified = match (has_registry, repo.contains('/')) {
+        (true, _) => repo.to_owned(),
+        (false, true) => format!("docker.io/{repo}"),
+        (false, false) => format!("docker.io/library/{repo}"),
+    };
+    let digest = match image.image_id.as_deref() {
+        Some(id) => id.to_owned(),
+        None => format!("sha256:{}", pseudo_digest(reference)),
+    };
+    format!("{qualified}@{digest}")
+}
+
+/// 64 hex digits determined by `text` (stable across runs, unlike a random digest).
+fn pseudo_digest(text: &str) -> String {
+    use std::hash::{Hash, Hasher};
+    (0..4u8)
+        .map(|seed| {
+            let mut h = std::hash::DefaultHasher::new();
+            (seed, text).hash(&mut h);
+            format!("{:016x}", h.finish())
+        })
+        .collect()
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]

@@ -135,6 +135,9 @@ impl FieldSelector {
                 crate::store::Kind::Service => {
                     matches!(field, "metadata.name" | "metadata.namespace")
                 }
+                crate::store::Kind::Secret => {
+                    matches!(field, "metadata.name" | "metadata.namespace" | "type")
+                }
             };
             if !allowed {
                 return Err(ApiError::bad_request(format!(
@@ -157,6 +160,56 @@ impl FieldSelector {
             (got == *want) == *eq
         })
     }
+}
+
+/// Why `name` is not a DNS-1123 subdomain (Pods, Secrets): at most 253 characters, dot-separated
+/// DNS-1123 labels.
+pub fn dns1123_subdomain_error(name: &str) -> Option<String> {
+    let ok = !name.is_empty()
+        && name.len() <= 253
+        && name.split('.').all(|part| {
+            !part.is_empty()
+                && part
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+                && part.as_bytes()[0].is_ascii_alphanumeric()
+                && part.as_bytes()[part.len() - 1].is_ascii_alphanumeric()
+        });
+    if ok {
+        return None;
+    }
+    if name.len() > 253 {
+        return Some("must be no more than 253 characters".into());
+    }
+    Some(
+        "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or \
+         '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used \
+         for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')"
+            .into(),
+    )
+}
+
+/// Why `name` is not a DNS-1035 label (Services): like a DNS-1123 label, starting with a letter.
+pub fn dns1035_label_error(name: &str) -> Option<String> {
+    let ok = !name.is_empty()
+        && name.len() <= 63
+        && name.as_bytes()[0].is_ascii_lowercase()
+        && name.as_bytes()[name.len() - 1].is_ascii_alphanumeric()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+    if ok {
+        return None;
+    }
+    if name.len() > 63 {
+        return Some("must be no more than 63 characters".into());
+    }
+    Some(
+        "a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with an \
+         alphabetic character, and end with an alphanumeric character (e.g. 'my-name',  or \
+         'abc-123', regex used for validation is '[a-z]([-a-z0-9]*[a-z0-9])?')"
+            .into(),
+    )
 }
 
 /// Why `name` is not a DNS-1123 label (lower-case alphanumerics and '-', ≤ 63, alphanumeric ends).

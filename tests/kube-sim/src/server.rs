@@ -181,6 +181,7 @@ async fn handle(ctx: Arc<Ctx>, req: Request<Incoming>) -> Resp {
     let result = match target.resource.as_str() {
         "pods" => api::pods::handle(&ctx, req, target, query, &info.verb).await,
         "services" => api::services::handle(&ctx, req, target, query, &info.verb).await,
+        "secrets" => api::secrets::handle(&ctx, req, target, query, &info.verb).await,
         "namespaces" => api::namespaces::handle(req.method(), &target),
         _ => Err(ApiError::no_such_resource()),
     };

@@ -15,6 +15,7 @@ pub const DEFAULT_HISTORY: usize = 10_000;
 pub enum Kind {
     Pod,
     Service,
+    Secret,
 }
 
 impl Kind {
@@ -22,12 +23,14 @@ impl Kind {
         match self {
             Kind::Pod => "pods",
             Kind::Service => "services",
+            Kind::Secret => "secrets",
         }
     }
     pub fn name(self) -> &'static str {
         match self {
             Kind::Pod => "Pod",
             Kind::Service => "Service",
+            Kind::Secret => "Secret",
         }
     }
 }

@@ -34,7 +34,8 @@ async fn errors_are_real_status_bodies() {
     );
     assert_eq!((e.code, e.reason.as_str()), (409, "AlreadyExists"));
 
-    for bad in ["Upper-Case", "trailing-", &"x".repeat(64)] {
+    // Pod names are DNS-1123 subdomains: dots allowed, up to 253 characters.
+    for bad in ["Upper-Case", "trailing-", "a..b", &"x".repeat(254)] {
         let e = api_err(
             pods.create(&PostParams::default(), &pod(bad, "sleeper:1"))
                 .await
@@ -44,10 +45,12 @@ async fn errors_are_real_status_bodies() {
         let causes = e.details.unwrap().causes;
         assert_eq!(causes[0].field, "metadata.name");
     }
-    assert!(pods
-        .create(&PostParams::default(), &pod(&"x".repeat(63), "sleeper:1"))
-        .await
-        .is_ok());
+    for good in [&"x".repeat(63), &"y".repeat(200), "example.test-1.a"] {
+        assert!(pods
+            .create(&PostParams::default(), &pod(good, "sleeper:1"))
+            .await
+            .is_ok());
+    }
     let no_containers: Pod =
         serde_json::from_value(json!({"metadata": {"name": "empty"}, "spec": {"containers": []}}))
             .unwrap();

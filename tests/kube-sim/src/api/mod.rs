@@ -2,6 +2,7 @@
 pub mod namespaces;
 pub mod patch;
 pub mod pods;
+pub mod secrets;
 pub mod services;
 pub mod table;
 pub mod watch;
@@ -9,7 +10,7 @@ pub mod watch;
 use serde_json::Value;
 
 use crate::error::ApiError;
-use crate::selectors::dns1123_label_error;
+use crate::selectors::{dns1035_label_error, dns1123_subdomain_error};
 use crate::server::Query;
 use crate::store::Kind;
 
@@ -53,7 +54,12 @@ pub fn prepare_metadata(kind: Kind, namespace: &str, obj: &mut Value) -> Result<
             )],
         ));
     }
-    if let Some(msg) = dns1123_label_error(&name) {
+    // Each kind's names are validated as the real API server validates them.
+    let invalid = match kind {
+        Kind::Pod | Kind::Secret => dns1123_subdomain_error(&name),
+        Kind::Service => dns1035_label_error(&name),
+    };
+    if let Some(msg) = invalid {
         return Err(ApiError::invalid(
             kind,
             &name,

@@ -19,6 +19,12 @@ fn columns(kind: Kind) -> Vec<Value> {
             column("Restarts", "string", ""),
             column("Age", "string", ""),
         ],
+        Kind::Secret => vec![
+            column("Name", "string", "name"),
+            column("Type", "string", ""),
+            column("Data", "integer", ""),
+            column("Age", "string", ""),
+        ],
         Kind::Service => vec![
             column("Name", "string", "name"),
             column("Type", "string", ""),
@@ -94,6 +100,12 @@ fn cells(kind: Kind, obj: &Value) -> Vec<Value> {
                 json!(age(obj)),
             ]
         }
+        Kind::Secret => vec![
+            name,
+            obj["type"].clone(),
+            json!(obj["data"].as_object().map_or(0, |d| d.len())),
+            json!(age(obj)),
+        ],
         Kind::Service => {
             let ports: Vec<String> = obj["spec"]["ports"]
                 .as_array()

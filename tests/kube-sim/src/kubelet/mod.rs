@@ -199,6 +199,7 @@ async fn run_container(
         }
         return;
     };
+    *runtime::lock(&c.image_id) = crate::images::image_id(&image_ref, &image);
     let (non_root, user) = runs_as_non_root(&rt.spec, &spec);
     if non_root && (user == Some(0) || (user.is_none() && image.runs_as_root)) {
         let msg = format!(
@@ -216,7 +217,24 @@ async fn run_container(
     if !wait_or_stop(&rt, Duration::from_millis(image.start_delay_ms)).await {
         return;
     }
-    let env = process::environment(&image, &spec, &rt.key, &rt.ports, ctx.api_port);
+    // Secrets the environment refers to; a missing one holds the container, retried like a
+    // real kubelet's sync loop until it appears or the pod goes.
+    let secrets = loop {
+        match process::resolve_secrets(&ctx, &rt.key.namespace, &spec) {
+            Ok(secrets) => break secrets,
+            Err(message) => {
+                c.set_state(ContainerState::Waiting {
+                    reason: "CreateContainerConfigError".into(),
+                    message: Some(message),
+                });
+                publish(&ctx, &rt);
+                if !wait_or_stop(&rt, Duration::from_secs(1)).await {
+                    return;
+                }
+            }
+        }
+    };
+    let env = process::environment(&image, &spec, &rt.key, &rt.ports, ctx.api_port, &secrets);
     let argv = process::argv(&image, &spec, &env);
     let mut backoff = Duration::from_secs(10);
     loop {
@@ -288,12 +306,31 @@ async fn run_once(
             };
         }
     };
+    c.probe_passed.store(false, Ordering::SeqCst);
     c.set_state(ContainerState::Running {
         started_at: started_at.clone(),
         container_id: container_id.clone(),
     });
     publish(ctx, rt);
-    let status = child.wait().await;
+    // A tcpSocket readiness probe: Ready only once the port accepts a connection.
+    let probe_port = status::readiness_port(rt, &c.name);
+    let prober = async {
+        if let Some(port) = probe_port {
+            while tokio::net::TcpStream::connect(("127.0.0.1", port))
+                .await
+                .is_err()
+            {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            c.probe_passed.store(true, Ordering::SeqCst);
+            publish(ctx, rt);
+        }
+        std::future::pending::<()>().await
+    };
+    let status = tokio::select! {
+        status = child.wait() => status,
+        () = prober => unreachable!("the prober never ends"),
+    };
     // PID 1 of a container exiting ends the whole container: its process group goes with it.
     c.signal(libc::SIGKILL);
     *lock(&c.pgid) = None;

@@ -58,6 +58,10 @@ pub struct ContainerRuntime {
     pub last_state: Mutex<Option<Terminated>>,
     pub restart_count: AtomicU32,
     pub pgid: Mutex<Option<i32>>,
+    /// The digest-style image id, known once the image is "pulled".
+    pub image_id: Mutex<String>,
+    /// Set once the readiness probe (if the container has one) passed since the last start.
+    pub probe_passed: AtomicBool,
 }
 
 impl ContainerRuntime {
@@ -72,6 +76,8 @@ impl ContainerRuntime {
             output: broadcast::channel(4096).0,
             logs: Mutex::new(Arc::new(LogBuffer::default())),
             previous_logs: Mutex::new(None),
+            image_id: Mutex::new(String::new()),
+            probe_passed: AtomicBool::new(false),
             state: Mutex::new(ContainerState::Waiting {
                 reason: "ContainerCreating".into(),
                 message: None,
