@@ -1,10 +1,12 @@
 //! URL targets: try each candidate endpoint (/mcp, the base URL, /sse) until one answers the
-//! handshake as MCP. An endpoint that is not MCP (HTTP 404/405, connection refused, a reply that
-//! is not JSON-RPC) moves on to the next; an MCP server that misbehaves ends the search, because
-//! the next path would not be a better answer.
+//! handshake as MCP. Only an endpoint that says it is not one moves the search on
+//! ([`TransportError::WrongEndpoint`]: HTTP 404/405, 400 to the legacy GET, a first reply that
+//! is not JSON-RPC or an event stream). Anything else ends the search at once with its error: a
+//! refused connection or a timeout (no other path on that host would do better), 401/403, 500
+//! and other error statuses, a redirect to another origin, an MCP server that misbehaves.
 
 use super::{run_bounded, Attempt, DiscoverError, DiscoverOptions, Interrupt, Stop};
-use crate::mcp::Session;
+use crate::mcp::{Session, SessionError};
 use crate::runtime::url::{Endpoint, EndpointKind};
 use crate::transport::{Transport, TransportError};
 use std::future::Future;
@@ -45,22 +47,31 @@ where
             EndpointKind::StreamableHttp => "url_streamable_http",
             EndpointKind::Sse => "url_sse",
         };
-        let url = endpoint.url.clone();
-        let shown = crate::runtime::url::redact_url(&url);
+        let shown = crate::runtime::url::redact_url(&endpoint.url);
+        tracing::debug!("trying {shown} ({method})");
         let opened = tokio::select! {
             opened = tokio::time::timeout_at(deadline, open(endpoint)) => opened,
             () = interrupt.as_mut() => return Err(DiscoverError::Interrupted),
         };
         let transport = match opened {
             Ok(Ok(transport)) => transport,
-            Ok(Err(err)) => {
-                tracing::debug!("{url}: {err}");
+            Ok(Err(err @ TransportError::WrongEndpoint { .. })) => {
+                tracing::debug!("{shown}: {err}");
                 misses.push(format!("{shown}: {err}"));
                 continue;
             }
+            Ok(Err(err)) => {
+                return Err(DiscoverError::Failed {
+                    message: err.to_string(),
+                })
+            }
             Err(_) => {
-                misses.push(format!("{shown}: no connection before the deadline"));
-                break;
+                return Err(DiscoverError::Failed {
+                    message: format!(
+                        "discovery timed out after {:?} (--timeout) connecting to {shown}",
+                        options.timeout
+                    ),
+                })
             }
         };
         let mut session = Session::new(transport, options.session.clone());
@@ -73,8 +84,8 @@ where
         let _ = tokio::time::timeout(CLOSE_BOUND, session.close()).await;
         let hello = session.hello().cloned();
         if let Err(Stop::Session(err)) = &result {
-            if hello.is_none() && err.is_transport_level() {
-                tracing::debug!("{url} did not answer as MCP: {err}");
+            if hello.is_none() && is_wrong_endpoint(err) {
+                tracing::debug!("passed over: {err}");
                 misses.push(format!("{shown}: {err}"));
                 if !last {
                     continue;
@@ -88,13 +99,24 @@ where
             hello,
             method,
             endpoint: Some(shown),
-            source: target_url.to_owned(),
+            source: crate::runtime::url::redact_url(target_url),
             server_exit: None,
         });
     }
     Err(DiscoverError::Failed {
         message: unreachable(target_url, &misses),
     })
+}
+
+/// The one failure that moves the search on: the endpoint said it is not one.
+fn is_wrong_endpoint(err: &SessionError) -> bool {
+    matches!(
+        err,
+        SessionError::Transport {
+            source: TransportError::WrongEndpoint { .. },
+            ..
+        }
+    )
 }
 
 fn unreachable(target_url: &str, misses: &[String]) -> String {
@@ -111,6 +133,7 @@ mod tests {
     use crate::mcp::SessionOptions;
     use crate::target::Target;
     use crate::transport::stdio::StdioTransport;
+    use crate::transport::Inbound;
     use serde_json::{json, Value};
     use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
@@ -141,6 +164,33 @@ mod tests {
         Box::new(StdioTransport::new(read, write, 1 << 20))
     }
 
+    /// A transport whose every send fails like this.
+    struct Failing(fn() -> TransportError);
+
+    #[async_trait::async_trait]
+    impl Transport for Failing {
+        async fn send(&mut self, _: Value) -> Result<(), TransportError> {
+            Err((self.0)())
+        }
+        async fn recv(&mut self) -> Result<Inbound, TransportError> {
+            std::future::pending().await
+        }
+        async fn close(&mut self) -> Result<(), TransportError> {
+            Ok(())
+        }
+        fn kind(&self) -> &'static str {
+            "failing"
+        }
+    }
+
+    fn not_found() -> TransportError {
+        TransportError::WrongEndpoint {
+            url: "http://h/x".into(),
+            status: 404,
+            detail: "HTTP 404".into(),
+        }
+    }
+
     fn options() -> DiscoverOptions {
         DiscoverOptions {
             target: Target::Url {
@@ -161,8 +211,11 @@ mod tests {
         }
     }
 
-    /// Runs the loop where each endpoint behaves as `plan` says: "refused", "broken" or "mcp".
-    async fn run(plan: &[&'static str]) -> Result<Attempt, DiscoverError> {
+    /// Runs the loop where each endpoint behaves as `plan` says: `mcp` answers, `broken`
+    /// answers with noise and hangs up, `wrong` (on the first send) and `wrong-open` say they
+    /// are not MCP endpoints, `refused` (on the first send) and `refused-open` cannot connect,
+    /// `silent` gets no reply in time. Returns the result and the endpoints opened.
+    async fn run(plan: &[&'static str]) -> (Result<Attempt, DiscoverError>, Vec<String>) {
         let kinds = [
             EndpointKind::StreamableHttp,
             EndpointKind::StreamableHttp,
@@ -175,14 +228,30 @@ mod tests {
         let behaviour: std::collections::HashMap<String, &str> = (0..plan.len())
             .map(|i| (format!("http://h{}", paths[i]), plan[i]))
             .collect();
+        let opened = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let seen = opened.clone();
         let open = move |ep: Endpoint| {
             let what = behaviour[&ep.url];
+            seen.lock().unwrap().push(ep.url);
             async move {
-                match what {
-                    "refused" => Err(TransportError::Http("connection refused".into())),
-                    "broken" => Ok(fake_server(true)),
-                    _ => Ok(fake_server(false)),
-                }
+                let transport: Box<dyn Transport> = match what {
+                    "wrong-open" => return Err(not_found()),
+                    "refused-open" => {
+                        return Err(TransportError::Http(
+                            "GET http://h/sse: cannot connect".into(),
+                        ))
+                    }
+                    "wrong" => Box::new(Failing(not_found)),
+                    "refused" => Box::new(Failing(|| {
+                        TransportError::Http("POST http://h/mcp: cannot connect".into())
+                    })),
+                    "silent" => Box::new(Failing(|| {
+                        TransportError::Http("POST http://h/mcp: no reply within 1s".into())
+                    })),
+                    "broken" => fake_server(true),
+                    _ => fake_server(false),
+                };
+                Ok(transport)
             }
         };
         let options = options();
@@ -192,36 +261,85 @@ mod tests {
             deadline: Instant::now() + options.timeout,
             interrupt: never.as_mut(),
         };
-        try_endpoints("http://h", endpoints, open, bounds).await
+        let result = try_endpoints("http://h", endpoints, open, bounds).await;
+        let opened = opened.lock().unwrap().clone();
+        (result, opened)
     }
 
-    #[tokio::test]
-    async fn moves_past_endpoints_that_are_not_mcp() {
-        let attempt = run(&["refused", "broken", "mcp"]).await.unwrap();
-        assert_eq!(attempt.method, "url_sse");
-        assert_eq!(attempt.endpoint.as_deref(), Some("http://h/sse"));
-        let discovery = attempt.result.ok().expect("the third endpoint answers");
-        assert_eq!(discovery.tools[0].name, "t");
-    }
-
-    #[tokio::test]
-    async fn stops_at_the_first_that_answers() {
-        let attempt = run(&["mcp", "refused", "refused"]).await.unwrap();
-        assert_eq!(attempt.method, "url_streamable_http");
-        assert_eq!(attempt.endpoint.as_deref(), Some("http://h/mcp"));
-        assert!(attempt.result.is_ok());
-    }
-
-    #[tokio::test]
-    async fn names_every_endpoint_when_none_answers() {
-        let message = match run(&["refused", "refused", "broken"]).await {
+    fn failure(result: Result<Attempt, DiscoverError>) -> String {
+        match result {
+            Ok(Attempt {
+                result: Err(Stop::Session(err)),
+                ..
+            }) => err.to_string(),
             Ok(Attempt {
                 result: Err(Stop::Unreachable(message)),
                 ..
             }) => message,
-            Ok(_) => panic!("expected an unreachable attempt"),
-            Err(err) => panic!("{err}"),
-        };
+            Ok(_) => panic!("expected a failed attempt"),
+            Err(err) => err.to_string(),
+        }
+    }
+
+    #[tokio::test]
+    async fn moves_past_endpoints_that_are_not_mcp() {
+        let (result, opened) = run(&["wrong", "wrong", "mcp"]).await;
+        let attempt = result.unwrap();
+        assert_eq!(attempt.method, "url_sse");
+        assert_eq!(attempt.endpoint.as_deref(), Some("http://h/sse"));
+        let discovery = attempt.result.ok().expect("the third endpoint answers");
+        assert_eq!(discovery.tools[0].name, "t");
+        assert_eq!(opened.len(), 3);
+    }
+
+    #[tokio::test]
+    async fn stops_at_the_first_that_answers() {
+        let (result, opened) = run(&["mcp", "refused", "refused"]).await;
+        let attempt = result.unwrap();
+        assert_eq!(attempt.method, "url_streamable_http");
+        assert_eq!(attempt.endpoint.as_deref(), Some("http://h/mcp"));
+        assert!(attempt.result.is_ok());
+        assert_eq!(opened, ["http://h/mcp"]);
+    }
+
+    #[tokio::test]
+    async fn refused_and_timed_out_connections_stop_the_search() {
+        for (plan, said) in [
+            (
+                &["refused", "mcp", "mcp"][..],
+                "POST http://h/mcp: cannot connect",
+            ),
+            (&["silent", "mcp", "mcp"][..], "no reply within 1s"),
+            (
+                &["wrong", "wrong", "refused-open"][..],
+                "GET http://h/sse: cannot connect",
+            ),
+        ] {
+            let (result, opened) = run(plan).await;
+            let message = failure(result);
+            assert!(message.contains(said), "{plan:?}: {message}");
+            assert!(!message.contains("no MCP server answered"), "{message}");
+            let stopped_at = plan.iter().position(|p| *p != "wrong").unwrap();
+            assert_eq!(opened.len(), stopped_at + 1, "{plan:?}: {opened:?}");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_misbehaving_server_stops_the_search() {
+        let (result, opened) = run(&["broken", "mcp", "mcp"]).await;
+        let attempt = result.unwrap();
+        assert_eq!(attempt.endpoint.as_deref(), Some("http://h/mcp"));
+        assert!(matches!(
+            attempt.result,
+            Err(Stop::Session(SessionError::Closed { .. }))
+        ));
+        assert_eq!(opened, ["http://h/mcp"]);
+    }
+
+    #[tokio::test]
+    async fn names_every_endpoint_when_none_answers() {
+        let (result, _) = run(&["wrong", "wrong", "wrong-open"]).await;
+        let message = failure(result);
         assert!(
             message.starts_with("no MCP server answered at http://h/ ("),
             "{message}"
@@ -229,11 +347,11 @@ mod tests {
         for url in ["http://h/mcp: ", "http://h/: ", "http://h/sse: "] {
             assert!(message.contains(url), "{url} missing in {message}");
         }
-        let err = run(&["refused"]).await.err().expect("nothing answered");
+        let (result, _) = run(&["wrong-open"]).await;
+        let message = failure(result);
         assert!(
-            err.to_string()
-                .contains("http://h/mcp: HTTP error: connection refused"),
-            "{err}"
+            message.contains("http://h/mcp: http://h/x is not an MCP endpoint: HTTP 404"),
+            "{message}"
         );
     }
 }

@@ -2,11 +2,13 @@
 //! to one of them. Nothing is started, so nothing needs tearing down beyond the transport.
 
 use crate::transport::http::StreamableHttp;
+use crate::transport::http_body::Secrets;
 use crate::transport::sse::LegacySse;
 use crate::transport::{Transport, TransportError};
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use reqwest::Url;
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Which MCP transport an endpoint speaks.
@@ -109,34 +111,62 @@ pub fn endpoints_to_try(url: &str) -> Result<Vec<Endpoint>, UrlError> {
     Ok(kinds.iter().map(|&k| endpoint(&parsed, k)).collect())
 }
 
+/// Parses an http(s) URL; the errors show it with its credentials hidden, whatever it is.
 fn parse_http_url(url: &str) -> Result<Url, UrlError> {
-    let parsed = Url::parse(url.trim()).map_err(|e| UrlError::Invalid(format!("{url:?}: {e}")))?;
+    let quoted = || format!("{:?}", redact_url(url));
+    let parsed =
+        Url::parse(url.trim()).map_err(|e| UrlError::Invalid(format!("{}: {e}", quoted())))?;
     if !matches!(parsed.scheme(), "http" | "https") {
         return Err(UrlError::Scheme {
             scheme: parsed.scheme().to_owned(),
-            url: url.to_owned(),
+            url: redact_url(url),
         });
     }
     if parsed.host_str().is_none_or(str::is_empty) {
-        return Err(UrlError::Invalid(format!("{url:?}: no host")));
+        return Err(UrlError::Invalid(format!("{}: no host", quoted())));
     }
     Ok(parsed)
 }
 
 /// The URL as it may be shown in reports and logs: credentials in it become `***`. Text that is
-/// not a URL is returned unchanged.
+/// not a valid URL (`http://u:p@h:99999/`, `u:p@h`) is redacted as written: everything before
+/// the last `@` of its authority.
 pub fn redact_url(url: &str) -> String {
-    match Url::parse(url) {
-        Ok(parsed) => crate::transport::http_body::shown(&parsed),
-        Err(_) => url.to_owned(),
+    match Url::parse(url.trim()) {
+        Ok(parsed) if parsed.has_host() => crate::transport::http_body::shown(&parsed),
+        _ => redact_written_url(url),
     }
 }
 
-/// Parses one `-H "Name: value"` argument.
+fn redact_written_url(text: &str) -> String {
+    let start = text.find("://").map_or(0, |i| i + 3);
+    let authority_len = text[start..]
+        .find(['/', '?', '#'])
+        .unwrap_or(text.len() - start);
+    let authority = &text[start..start + authority_len];
+    let Some(at) = authority.rfind('@') else {
+        return text.to_owned();
+    };
+    let hidden = match authority[..at].contains(':') {
+        true => "***:***",
+        false => "***",
+    };
+    format!("{}{hidden}{}", &text[..start], &text[start + at..])
+}
+
+/// Parses one `-H "Name: value"` argument. Errors never quote the value (it is often a
+/// credential), nor any part of a malformed argument that may be one.
 pub fn parse_header(raw: &str) -> Result<(String, String), UrlError> {
     let Some((name, value)) = raw.split_once(':') else {
+        let mut words = raw.split_whitespace();
+        let shown = match (words.next(), words.next()) {
+            (Some(first), Some(_)) if HeaderName::from_bytes(first.as_bytes()).is_ok() => {
+                format!("{first:?} and what follows")
+            }
+            _ => "the argument (not shown: it may hold a credential)".to_owned(),
+        };
         return Err(UrlError::Header(format!(
-            "{raw:?}: expected \"Name: value\""
+            "{shown}: expected \"Name: value\", found no `:`"
         )));
     };
     let header = (name.trim().to_owned(), value.trim().to_owned());
@@ -148,8 +178,8 @@ pub fn parse_header(raw: &str) -> Result<(String, String), UrlError> {
 pub fn header_map(headers: &[(String, String)]) -> Result<HeaderMap, UrlError> {
     let mut map = HeaderMap::new();
     for (name, value) in headers {
-        let header_name = HeaderName::from_bytes(name.as_bytes())
-            .map_err(|_| UrlError::Header(format!("name {name:?}: not a valid header name")))?;
+        let header_name =
+            HeaderName::from_bytes(name.as_bytes()).map_err(|_| bad_header_name(name))?;
         if RESERVED_HEADERS.contains(&header_name.as_str()) {
             return Err(UrlError::Header(format!(
                 "{name:?}: mcp-probe sets this header itself"
@@ -167,6 +197,29 @@ pub fn header_map(headers: &[(String, String)]) -> Result<HeaderMap, UrlError> {
     Ok(map)
 }
 
+/// A header name that is not one, shown only up to its first bad character: a misplaced `:`
+/// (`-H "Authorization Bearer a:b"`) would otherwise put the credential in the message.
+fn bad_header_name(name: &str) -> UrlError {
+    let valid = |c: char| c.is_ascii() && HeaderName::from_bytes(&[c as u8]).is_ok();
+    let (at, bad) = name
+        .char_indices()
+        .find(|&(_, c)| !valid(c))
+        .unwrap_or((name.len(), ' '));
+    let what = match bad {
+        ' ' | '\t' => "a space".to_owned(),
+        c if c.is_ascii_graphic() => format!("{c:?}"),
+        _ => "a character that is not allowed".to_owned(),
+    };
+    match at {
+        0 if name.is_empty() => UrlError::Header("the name is empty".to_owned()),
+        0 => UrlError::Header(format!("the name starts with {what}")),
+        _ => UrlError::Header(format!(
+            "the name {:?}… has {what} after it: not a valid header name",
+            &name[..at]
+        )),
+    }
+}
+
 /// Opens a transport to one endpoint. Streamable HTTP sends nothing until the first message;
 /// legacy SSE connects here and waits for the stream's `endpoint` event. A URL that is not an
 /// MCP endpoint of this kind fails with [`TransportError::WrongEndpoint`] (here for SSE, on the
@@ -177,17 +230,21 @@ pub async fn open(
 ) -> Result<Box<dyn Transport>, TransportError> {
     let invalid = |e: UrlError| TransportError::Protocol(e.to_string());
     let url = parse_http_url(&endpoint.url).map_err(invalid)?;
+    let secrets = Arc::new(Secrets::new(&opts.headers, &url));
     let client = reqwest::Client::builder()
         .default_headers(header_map(&opts.headers).map_err(invalid)?)
         .user_agent(concat!("mcp-probe/", env!("CARGO_PKG_VERSION")))
         .connect_timeout(opts.request_timeout)
+        // The transports follow redirects themselves, only within the origin named.
+        .redirect(reqwest::redirect::Policy::none())
         .build()
         .map_err(|e| TransportError::Http(format!("cannot set up the HTTP client: {e}")))?;
+    let timeout = opts.request_timeout;
     Ok(match endpoint.kind {
         EndpointKind::StreamableHttp => {
-            Box::new(StreamableHttp::new(client, url, opts.request_timeout))
+            Box::new(StreamableHttp::new(client, url, timeout, secrets))
         }
-        EndpointKind::Sse => Box::new(LegacySse::connect(client, url, opts.request_timeout).await?),
+        EndpointKind::Sse => Box::new(LegacySse::connect(client, url, timeout, secrets).await?),
     })
 }
 
@@ -271,9 +328,54 @@ mod tests {
     }
 
     #[test]
+    fn header_errors_never_quote_a_credential() {
+        for (raw, shown) in [
+            (
+                "Authorization Bearer sk-SECRET",
+                "\"Authorization\" and what follows",
+            ),
+            ("sk-SECRET", "not shown"),
+            (
+                "Authorization Bearer sk:SECRET",
+                "the name \"Authorization\"… has a space",
+            ),
+            ("Auth{x SECRET: v", "the name \"Auth\"… has '{'"),
+            (" : v", "the name is empty"),
+            ("X-Key: a\u{7}SECRET", "control characters"),
+        ] {
+            let err = parse_header(raw).unwrap_err().to_string();
+            assert!(err.contains(shown), "{raw:?}: {err}");
+            assert!(!err.contains("SECRET"), "{raw:?}: {err}");
+        }
+    }
+
+    #[test]
     fn credentials_are_redacted_for_reports() {
         assert_eq!(redact_url("https://u:p@h/mcp"), "https://***:***@h/mcp");
         assert_eq!(redact_url("http://h:1/mcp"), "http://h:1/mcp");
+        // As written, when it is not a valid URL.
+        assert_eq!(
+            redact_url("http://u:p@h:99999/x@y"),
+            "http://***:***@h:99999/x@y"
+        );
+        assert_eq!(redact_url("u:p@ss@h"), "***:***@h");
+        assert_eq!(redact_url("tok@h/a"), "***@h/a");
+        assert_eq!(redact_url("not a url"), "not a url");
+    }
+
+    #[test]
+    fn url_errors_hide_credentials() {
+        for url in [
+            "http://u:SECRET@h:99999/",
+            "u:SECRET@h",
+            "ftp://u:SECRET@h/",
+            "http://u:SECRET@/x",
+            " http://u:SECRET@[::1/ ",
+        ] {
+            let err = endpoints_to_try(url).unwrap_err().to_string();
+            assert!(!err.contains("SECRET"), "{url:?}: {err}");
+            assert!(err.contains("***"), "{url:?}: {err}");
+        }
     }
 
     #[test]

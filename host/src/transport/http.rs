@@ -7,16 +7,17 @@
 //! that resume with `Last-Event-ID` when the server drops a stream early (SEP-1699).
 
 use super::http_body::{
-    content_type, error_excerpt, excerpt, inbound_from_text, is_media_type, no_reply, read_bounded,
-    request_failed, shown, status_error, EVENT_STREAM, MAX_MESSAGE_BYTES, PROTOCOL_VERSION,
-    SESSION_ID,
+    content_type, error_excerpt, excerpt, inbound_from_text, is_media_type, read_bounded,
+    request_failed, shown, status_error, Outgoing, Secrets, EVENT_STREAM, MAX_MESSAGE_BYTES,
+    PROTOCOL_VERSION, SESSION_ID,
 };
 use super::http_reply_stream::ReplyStream;
 use super::{Inbound, Transport, TransportError};
 use reqwest::header::{HeaderMap, HeaderValue, ACCEPT, CONTENT_TYPE};
-use reqwest::{Client, Response, StatusCode, Url};
+use reqwest::{Client, Method, Response, StatusCode, Url};
 use serde_json::Value;
 use std::collections::HashSet;
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
 use tokio::task::JoinSet;
@@ -34,12 +35,20 @@ pub struct StreamableHttp {
     /// Readers of reply streams; dropping the set aborts them.
     readers: JoinSet<()>,
     closed: Option<String>,
+    /// Taken out of every error and everything the server says.
+    secrets: Arc<Secrets>,
 }
 
 impl StreamableHttp {
-    /// A transport POSTing to `url`. `client` carries the operator's headers and TLS settings.
-    /// Nothing is sent until the first message.
-    pub fn new(client: Client, url: Url, request_timeout: Duration) -> Self {
+    /// A transport POSTing to `url`. `client` carries the operator's headers and TLS settings
+    /// and follows no redirects itself; `secrets` are the credentials it holds. Nothing is sent
+    /// until the first message.
+    pub(crate) fn new(
+        client: Client,
+        url: Url,
+        request_timeout: Duration,
+        secrets: Arc<Secrets>,
+    ) -> Self {
         let (tx, rx) = unbounded_channel();
         StreamableHttp {
             client,
@@ -52,6 +61,7 @@ impl StreamableHttp {
             rx,
             readers: JoinSet::new(),
             closed: None,
+            secrets,
         }
     }
 
@@ -93,6 +103,7 @@ impl StreamableHttp {
                 url: self.url.clone(),
                 headers: self.session_headers(),
                 request_timeout: self.request_timeout,
+                secrets: self.secrets.clone(),
                 tx: self.tx.clone(),
                 owes_responses: !awaiting.is_empty(),
                 awaiting,
@@ -125,19 +136,23 @@ impl StreamableHttp {
         let text = String::from_utf8_lossy(&body);
         let inbound = inbound_from_text(&text);
         let json_reply = inbound.iter().any(|i| matches!(i, Inbound::Message { .. }));
-        if !json_reply && !awaiting.is_empty() && !self.answered {
-            // A web page, an empty 200 or some other service at this URL: the caller may try
-            // the next endpoint.
+        let json_rpc = inbound
+            .iter()
+            .any(|i| matches!(i, Inbound::Message { value, .. } if is_json_rpc(value)));
+        if !json_rpc && !awaiting.is_empty() && !self.answered {
+            // A web page, an empty 200, a JSON API or some other service at this URL: the
+            // caller may try the next endpoint.
             let media = media.unwrap_or_else(|| "no content type".to_owned());
+            let what = match json_reply {
+                true => "JSON that is not JSON-RPC",
+                false => "not JSON or an event stream",
+            };
             return Err(self.wrong_endpoint(
                 status,
-                format!(
-                    "HTTP {status} with {media}, not JSON or an event stream: {}",
-                    excerpt(&body)
-                ),
+                format!("HTTP {status} with {media}, {what}: {}", excerpt(&body)),
             ));
         }
-        self.answered |= json_reply;
+        self.answered |= json_rpc;
         for item in inbound {
             let _ = self.tx.send(item);
         }
@@ -157,9 +172,17 @@ fn request_ids(message: &Value) -> HashSet<String> {
     }
 }
 
-#[async_trait::async_trait]
-impl Transport for StreamableHttp {
-    async fn send(&mut self, message: Value) -> Result<(), TransportError> {
+/// Whether a JSON object looks like a JSON-RPC message at all (a request, notification or
+/// response), as opposed to some other JSON API's answer.
+fn is_json_rpc(message: &Value) -> bool {
+    message.get("jsonrpc").is_some()
+        || message.get("method").is_some_and(Value::is_string)
+        || (message.get("id").is_some()
+            && (message.get("result").is_some() || message.get("error").is_some()))
+}
+
+impl StreamableHttp {
+    async fn post(&mut self, message: Value) -> Result<(), TransportError> {
         if let Some(reason) = &self.closed {
             return Err(TransportError::Protocol(format!(
                 "send after the transport closed ({reason})"
@@ -167,17 +190,20 @@ impl Transport for StreamableHttp {
         }
         let body =
             serde_json::to_vec(&message).map_err(|e| TransportError::Protocol(e.to_string()))?;
-        let request = self
-            .client
-            .post(self.url.clone())
-            .header(ACCEPT, "application/json, text/event-stream")
-            .header(CONTENT_TYPE, "application/json")
-            .headers(self.session_headers())
-            .body(body);
-        let response = match tokio::time::timeout(self.request_timeout, request.send()).await {
-            Ok(sent) => sent.map_err(|e| request_failed("POST", &self.url, &e))?,
-            Err(_) => return Err(no_reply("POST", &self.url, self.request_timeout)),
+        let mut headers = self.session_headers();
+        headers.insert(
+            ACCEPT,
+            HeaderValue::from_static("application/json, text/event-stream"),
+        );
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        let request = Outgoing {
+            client: &self.client,
+            method: Method::POST,
+            headers,
+            body: Some(body),
+            secrets: &self.secrets,
         };
+        let response = request.send(&self.url, self.request_timeout).await?;
         let status = response.status();
         if !status.is_success() {
             let detail = error_excerpt(response, self.request_timeout).await;
@@ -195,6 +221,41 @@ impl Transport for StreamableHttp {
         self.handle_reply(response, request_ids(&message)).await
     }
 
+    async fn delete(&mut self) -> Result<(), TransportError> {
+        self.readers.abort_all();
+        if self.closed.is_none() {
+            self.closed = Some("closed by the client".to_owned());
+        }
+        let Some(session) = self.session_id.take() else {
+            return Ok(());
+        };
+        let mut headers = self.session_headers();
+        headers.insert(SESSION_ID, session);
+        let request = Outgoing {
+            client: &self.client,
+            method: Method::DELETE,
+            headers,
+            body: None,
+            secrets: &self.secrets,
+        };
+        let response = request.send(&self.url, self.request_timeout).await?;
+        let status = response.status();
+        // 405: the server does not let clients end sessions; 404: it already forgot this one.
+        if status.is_success() || matches!(status.as_u16(), 404 | 405) {
+            return Ok(());
+        }
+        let detail = error_excerpt(response, self.request_timeout).await;
+        Err(status_error("DELETE", &self.url, status, &detail))
+    }
+}
+
+#[async_trait::async_trait]
+impl Transport for StreamableHttp {
+    async fn send(&mut self, message: Value) -> Result<(), TransportError> {
+        let sent = self.post(message).await;
+        sent.map_err(|e| self.secrets.scrub_error(e))
+    }
+
     async fn recv(&mut self) -> Result<Inbound, TransportError> {
         if let Some(reason) = &self.closed {
             return Ok(Inbound::Closed {
@@ -205,6 +266,7 @@ impl Transport for StreamableHttp {
         let item = self.rx.recv().await.unwrap_or(Inbound::Closed {
             reason: "the transport was dropped".to_owned(),
         });
+        let item = self.secrets.scrub_inbound(item);
         if let Inbound::Closed { reason } = &item {
             self.closed = Some(reason.clone());
         }
@@ -216,29 +278,8 @@ impl Transport for StreamableHttp {
     }
 
     async fn close(&mut self) -> Result<(), TransportError> {
-        self.readers.abort_all();
-        if self.closed.is_none() {
-            self.closed = Some("closed by the client".to_owned());
-        }
-        let Some(session) = self.session_id.take() else {
-            return Ok(());
-        };
-        let request = self
-            .client
-            .delete(self.url.clone())
-            .header(SESSION_ID, session)
-            .headers(self.session_headers());
-        let response = match tokio::time::timeout(self.request_timeout, request.send()).await {
-            Ok(sent) => sent.map_err(|e| request_failed("DELETE", &self.url, &e))?,
-            Err(_) => return Err(no_reply("DELETE", &self.url, self.request_timeout)),
-        };
-        let status = response.status();
-        // 405: the server does not let clients end sessions; 404: it already forgot this one.
-        if status.is_success() || matches!(status.as_u16(), 404 | 405) {
-            return Ok(());
-        }
-        let detail = error_excerpt(response, self.request_timeout).await;
-        Err(status_error("DELETE", &self.url, status, &detail))
+        let deleted = self.delete().await;
+        deleted.map_err(|e| self.secrets.scrub_error(e))
     }
 
     fn kind(&self) -> &'static str {
@@ -261,5 +302,16 @@ mod tests {
         assert!(request_ids(&json!({"id": 3, "result": {}})).is_empty());
         let batch = json!([{"method": "a", "id": "x"}, {"method": "b"}]);
         assert_eq!(request_ids(&batch), HashSet::from(["\"x\"".to_owned()]));
+    }
+
+    #[test]
+    fn json_rpc_is_told_from_other_json() {
+        assert!(is_json_rpc(
+            &json!({"jsonrpc": "2.0", "id": 1, "result": {}})
+        ));
+        assert!(is_json_rpc(&json!({"id": 1, "error": {"code": 1}})));
+        assert!(is_json_rpc(&json!({"method": "ping"})));
+        assert!(!is_json_rpc(&json!({"status": "ok"})));
+        assert!(!is_json_rpc(&json!({"error": "not found"})));
     }
 }

@@ -1,10 +1,17 @@
 //! What both HTTP transports share: turning bodies and events into [`Inbound`], bounded body
-//! reads, short excerpts for error messages, and readable `reqwest` errors.
+//! reads, short excerpts for error messages, readable `reqwest` errors, sending with redirects
+//! followed only within the origin named ([`Outgoing`]), and keeping the operator's credentials
+//! out of everything shown ([`Secrets`]).
 
 use super::sse_parse::SseEvent;
 use super::{Inbound, TransportError};
 use futures_util::StreamExt;
+use reqwest::header::{HeaderMap, LOCATION};
+use reqwest::{Client, Method, Response, StatusCode, Url};
 use serde_json::Value;
+use std::borrow::Cow;
+use std::fmt;
+use std::time::Duration;
 
 /// The largest message (body or event) kept whole; the same bound as a stdio line.
 pub(crate) const MAX_MESSAGE_BYTES: usize = 16 * 1024 * 1024;
@@ -194,10 +201,441 @@ pub(crate) fn content_type(response: &reqwest::Response) -> Option<String> {
         .map(str::to_owned)
 }
 
+/// Redirects one request may follow, all within the origin it was sent to.
+pub(crate) const MAX_REDIRECTS: usize = 5;
+
+/// A redirect that is not followed. Nothing is sent to the URL it names.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum RedirectError {
+    /// The `-H` headers (often an API key) must reach no origin but the one the operator named.
+    #[error(
+        "HTTP {status} from {method} {from} redirects to {to}, another origin: not followed, so \
+         the request and its headers stay at the origin named (to probe {to}, name it with --url)"
+    )]
+    CrossOrigin {
+        method: Method,
+        status: u16,
+        from: String,
+        to: String,
+    },
+    /// A 303 means "GET the result there": the message would be lost (and the headers sent
+    /// with a GET nobody asked for).
+    #[error(
+        "HTTP 303 from {method} {from} redirects to {to}: following a 303 turns the {method} into \
+         a GET, which would lose the message, so it is not followed"
+    )]
+    SeeOther {
+        method: Method,
+        from: String,
+        to: String,
+    },
+    #[error("HTTP {status} from {method} {from} is a redirect without a usable Location header")]
+    NoLocation {
+        method: Method,
+        status: u16,
+        from: String,
+    },
+    #[error("{method} {url}: more than {MAX_REDIRECTS} redirects")]
+    TooMany { method: Method, url: String },
+}
+
+impl From<RedirectError> for TransportError {
+    fn from(err: RedirectError) -> Self {
+        TransportError::Http(err.to_string())
+    }
+}
+
+/// One request as the transports send it. The client must not follow redirects itself
+/// (`redirect::Policy::none()`): [`Outgoing::send`] does, only within the origin of the URL it
+/// was given, re-sending the same method, headers and body (so a POST stays a POST).
+pub(crate) struct Outgoing<'a> {
+    pub client: &'a Client,
+    pub method: Method,
+    pub headers: HeaderMap,
+    pub body: Option<Vec<u8>>,
+    pub secrets: &'a Secrets,
+}
+
+impl Outgoing<'_> {
+    /// Sends to `url` and returns the response that is not a redirect; `timeout` bounds it all
+    /// (every hop, until the last response's headers arrived).
+    pub(crate) async fn send(
+        &self,
+        url: &Url,
+        timeout: Duration,
+    ) -> Result<Response, TransportError> {
+        match tokio::time::timeout(timeout, self.follow(url)).await {
+            Ok(result) => result,
+            Err(_) => Err(no_reply(self.method.as_str(), url, timeout)),
+        }
+    }
+
+    async fn follow(&self, url: &Url) -> Result<Response, TransportError> {
+        let mut current = url.clone();
+        let mut hops = 0;
+        loop {
+            let mut request = self
+                .client
+                .request(self.method.clone(), current.clone())
+                .headers(self.headers.clone());
+            if let Some(body) = &self.body {
+                request = request.body(body.clone());
+            }
+            let response = request
+                .send()
+                .await
+                .map_err(|e| request_failed(self.method.as_str(), &current, &e))?;
+            if !is_redirect(response.status()) {
+                return Ok(response);
+            }
+            let next = next_hop(&self.method, &current, &response)?;
+            hops += 1;
+            if hops > MAX_REDIRECTS {
+                return Err(RedirectError::TooMany {
+                    method: self.method.clone(),
+                    url: shown(url),
+                }
+                .into());
+            }
+            tracing::debug!(
+                "{}",
+                self.secrets.scrub(&format!(
+                    "HTTP {} from {} {}: following the redirect to {}",
+                    response.status().as_u16(),
+                    self.method,
+                    shown(&current),
+                    shown(&next)
+                ))
+            );
+            current = next;
+        }
+    }
+}
+
+/// The statuses that redirect a request to the URL in `Location`.
+fn is_redirect(status: StatusCode) -> bool {
+    matches!(status.as_u16(), 301 | 302 | 303 | 307 | 308)
+}
+
+/// Where a redirect from `from` leads, if it may be followed: the same origin (scheme, host,
+/// port) only, and a 303 only for a GET. The URL's credentials go along (same origin).
+fn next_hop(method: &Method, from: &Url, response: &Response) -> Result<Url, RedirectError> {
+    let status = response.status().as_u16();
+    let location = response
+        .headers()
+        .get(LOCATION)
+        .and_then(|value| value.to_str().ok());
+    let Some(mut next) = location.and_then(|l| from.join(l.trim()).ok()) else {
+        return Err(RedirectError::NoLocation {
+            method: method.clone(),
+            status,
+            from: shown(from),
+        });
+    };
+    next.set_fragment(None);
+    if next.origin() != from.origin() {
+        return Err(RedirectError::CrossOrigin {
+            method: method.clone(),
+            status,
+            from: shown(from),
+            to: shown(&next),
+        });
+    }
+    if status == 303 && method != Method::GET {
+        return Err(RedirectError::SeeOther {
+            method: method.clone(),
+            from: shown(from),
+            to: shown(&next),
+        });
+    }
+    if next.username().is_empty() && next.password().is_none() {
+        let _ = next.set_username(from.username());
+        let _ = next.set_password(from.password());
+    }
+    Ok(next)
+}
+
+/// Shorter strings are not treated as secrets when scrubbing what the server sends: replacing
+/// every `admin` or `acme` in a tool description would garble the report.
+const MIN_SECRET_CHARS: usize = 6;
+/// Words of a header value at least this long are secrets on their own (the token after
+/// `Bearer`), since a server may echo just that part.
+const MIN_SECRET_WORD_CHARS: usize = 8;
+
+/// The credentials a transport holds: `-H` values and the URL's userinfo. mcp-probe never
+/// writes them into a message itself; [`Secrets::scrub`] also takes them out of what the server
+/// sends back (an error page or a reply that echoes a header) before anything is shown, logged
+/// or reported.
+#[derive(Default)]
+pub(crate) struct Secrets {
+    /// Longest first, each also in its JSON-escaped form when that differs.
+    needles: Vec<String>,
+}
+
+impl fmt::Debug for Secrets {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Secrets({} hidden)", self.needles.len())
+    }
+}
+
+impl Secrets {
+    pub(crate) fn new(headers: &[(String, String)], url: &Url) -> Secrets {
+        let mut secrets = Secrets::default();
+        for (_, value) in headers {
+            secrets.add(value);
+            for word in value.split_whitespace() {
+                if word.chars().count() >= MIN_SECRET_WORD_CHARS {
+                    secrets.add(word);
+                }
+            }
+        }
+        let (user, password) = (url.username(), url.password());
+        match password {
+            Some(password) => {
+                secrets.add(password);
+                secrets.add(&percent_decoded(password));
+            }
+            // `https://TOKEN@host`: the user name is the credential.
+            None => {
+                secrets.add(user);
+                secrets.add(&percent_decoded(user));
+            }
+        }
+        if !user.is_empty() || password.is_some() {
+            // What reqwest sends as `Authorization: Basic …`.
+            let pair = format!(
+                "{}:{}",
+                percent_decoded(user),
+                percent_decoded(password.unwrap_or(""))
+            );
+            secrets.add(&base64(pair.as_bytes()));
+        }
+        secrets
+            .needles
+            .sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
+        secrets.needles.dedup();
+        secrets
+    }
+
+    fn add(&mut self, needle: &str) {
+        let needle = needle.trim();
+        if needle.chars().count() < MIN_SECRET_CHARS {
+            return;
+        }
+        self.needles.push(needle.to_owned());
+        let escaped = Value::String(needle.to_owned()).to_string();
+        let escaped = &escaped[1..escaped.len() - 1];
+        if escaped != needle {
+            self.needles.push(escaped.to_owned());
+        }
+    }
+
+    fn found_in(&self, text: &str) -> bool {
+        self.needles.iter().any(|n| text.contains(n.as_str()))
+    }
+
+    /// `text` with every secret replaced by `***`.
+    pub(crate) fn scrub<'t>(&self, text: &'t str) -> Cow<'t, str> {
+        let mut text = Cow::Borrowed(text);
+        for needle in &self.needles {
+            if text.contains(needle.as_str()) {
+                text = Cow::Owned(text.replace(needle.as_str(), "***"));
+            }
+        }
+        text
+    }
+
+    fn scrub_string(&self, text: &mut String) -> bool {
+        if !self.found_in(text) {
+            return false;
+        }
+        *text = self.scrub(text).into_owned();
+        true
+    }
+
+    /// Scrubs every string (and key) in `value`; says whether anything changed.
+    fn scrub_value(&self, value: &mut Value) -> bool {
+        match value {
+            Value::String(text) => self.scrub_string(text),
+            Value::Array(items) => items
+                .iter_mut()
+                .fold(false, |changed, v| self.scrub_value(v) | changed),
+            Value::Object(map) => {
+                let mut changed = false;
+                if map.keys().any(|k| self.found_in(k)) {
+                    let old = std::mem::take(map);
+                    *map = old
+                        .into_iter()
+                        .map(|(k, v)| (self.scrub(&k).into_owned(), v))
+                        .collect();
+                    changed = true;
+                }
+                map.values_mut()
+                    .fold(changed, |changed, v| self.scrub_value(v) | changed)
+            }
+            _ => false,
+        }
+    }
+
+    /// What the server said, with the secrets it echoed taken out.
+    pub(crate) fn scrub_inbound(&self, item: Inbound) -> Inbound {
+        if self.needles.is_empty() {
+            return item;
+        }
+        match item {
+            Inbound::Message { mut value, raw } => {
+                // The raw text may hold a secret in an escaped form: when the value changed,
+                // the raw text is written anew from it.
+                let raw = match self.scrub_value(&mut value) {
+                    true => value.to_string(),
+                    false => self.scrub(&raw).into_owned(),
+                };
+                Inbound::Message { value, raw }
+            }
+            Inbound::Noise(text) => Inbound::Noise(self.scrub(&text).into_owned()),
+            Inbound::Closed { reason } => Inbound::Closed {
+                reason: self.scrub(&reason).into_owned(),
+            },
+        }
+    }
+
+    /// The error with the secrets the server echoed (in a body excerpt) taken out.
+    pub(crate) fn scrub_error(&self, err: TransportError) -> TransportError {
+        let scrub = |text: String| match self.found_in(&text) {
+            true => self.scrub(&text).into_owned(),
+            false => text,
+        };
+        match err {
+            TransportError::Http(message) => TransportError::Http(scrub(message)),
+            TransportError::Protocol(message) => TransportError::Protocol(scrub(message)),
+            TransportError::WrongEndpoint {
+                url,
+                status,
+                detail,
+            } => TransportError::WrongEndpoint {
+                url: scrub(url),
+                status,
+                detail: scrub(detail),
+            },
+            other => other,
+        }
+    }
+}
+
+/// `%XX` escapes decoded (lossily); what a URL's userinfo means.
+fn percent_decoded(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match (bytes[i], hex) {
+            (b'%', Some(byte)) => {
+                out.push(byte);
+                i += 3;
+            }
+            (byte, _) => {
+                out.push(byte);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Standard base64 with padding.
+fn base64(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |n, (i, &b)| n | u32::from(b) << (16 - 8 * i));
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn base64_and_percent_decoding() {
+        assert_eq!(base64(b"user:secret"), "dXNlcjpzZWNyZXQ=");
+        assert_eq!(base64(b"ab"), "YWI=");
+        assert_eq!(base64(b"abc"), "YWJj");
+        assert_eq!(percent_decoded("p%40ss%zz%2"), "p@ss%zz%2");
+    }
+
+    #[test]
+    fn secrets_come_from_header_values_and_userinfo() {
+        let url = Url::parse("http://me:pa%40ssw0rd@h/").unwrap();
+        let headers = [
+            (
+                "Authorization".to_owned(),
+                "Bearer tok-123456789".to_owned(),
+            ),
+            ("X-Tenant".to_owned(), "acme".to_owned()),
+        ];
+        let secrets = Secrets::new(&headers, &url);
+        let text = "echo: Bearer tok-123456789 / tok-123456789 / pa@ssw0rd / pa%40ssw0rd \
+                    / bWU6cGFAc3N3MHJk / acme";
+        assert_eq!(
+            secrets.scrub(text),
+            "echo: *** / *** / *** / *** / *** / acme"
+        );
+        assert!(!format!("{secrets:?}").contains("tok"));
+        // A token as the user name.
+        let secrets = Secrets::new(&[], &Url::parse("https://ghp_token42@h/").unwrap());
+        assert_eq!(secrets.scrub("bad ghp_token42"), "bad ***");
+        assert!(Secrets::new(&[], &Url::parse("http://h/").unwrap())
+            .needles
+            .is_empty());
+    }
+
+    #[test]
+    fn echoed_secrets_leave_messages_even_when_escaped() {
+        let url = Url::parse("http://h/").unwrap();
+        let headers = [("X-Key".to_owned(), "k\"ey/secret".to_owned())];
+        let secrets = Secrets::new(&headers, &url);
+        let raw = r#"{"error":{"message":"bad key k\"ey/secret","k\"ey/secret":1}}"#;
+        let value: Value = serde_json::from_str(raw).unwrap();
+        let Inbound::Message { value, raw } = secrets.scrub_inbound(Inbound::Message {
+            value,
+            raw: raw.to_owned(),
+        }) else {
+            panic!()
+        };
+        assert_eq!(
+            value,
+            json!({"error": {"message": "bad key ***", "***": 1}})
+        );
+        assert!(!raw.contains("secret"), "{raw}");
+        // An escape the needles do not list is still caught through the value.
+        let raw = r#"{"m":"k\"ey/\u0073ecret"}"#;
+        let value: Value = serde_json::from_str(raw).unwrap();
+        let Inbound::Message { raw, .. } = secrets.scrub_inbound(Inbound::Message {
+            value,
+            raw: raw.to_owned(),
+        }) else {
+            panic!()
+        };
+        assert_eq!(raw, r#"{"m":"***"}"#);
+        let err = secrets.scrub_error(TransportError::Http("HTTP 401: k\"ey/secret".into()));
+        assert_eq!(err.to_string(), "HTTP error: HTTP 401: ***");
+    }
 
     #[test]
     fn objects_are_messages_batches_split_and_the_rest_is_noise() {

@@ -3,16 +3,17 @@
 //! resumes with `GET` + `Last-Event-ID` when the server drops the stream first (SEP-1699).
 
 use super::http_body::{
-    content_type, describe, error_excerpt, inbound_from_event, is_media_type, EVENT_STREAM,
-    LAST_EVENT_ID, MAX_MESSAGE_BYTES,
+    content_type, describe, error_excerpt, inbound_from_event, is_media_type, Outgoing, Secrets,
+    EVENT_STREAM, LAST_EVENT_ID, MAX_MESSAGE_BYTES,
 };
 use super::sse_parse::SseParser;
 use super::Inbound;
 use futures_util::StreamExt;
 use reqwest::header::{HeaderMap, HeaderValue, ACCEPT};
-use reqwest::{Client, Response, Url};
+use reqwest::{Client, Method, Response, Url};
 use serde_json::Value;
 use std::collections::HashSet;
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc::UnboundedSender;
 
@@ -29,6 +30,8 @@ pub(super) struct ReplyStream {
     pub(super) headers: HeaderMap,
     /// Bounds the wait for a resumed stream to start.
     pub(super) request_timeout: Duration,
+    /// The credentials of the transport, kept out of messages.
+    pub(super) secrets: Arc<Secrets>,
     pub(super) tx: UnboundedSender<Inbound>,
     /// Requests whose responses this stream owes us.
     pub(super) awaiting: HashSet<String>,
@@ -117,17 +120,20 @@ impl ReplyStream {
     async fn resume(&self, last_event_id: &str) -> Result<Response, String> {
         let last = HeaderValue::from_str(last_event_id)
             .map_err(|_| "the event id is not a valid header value".to_owned())?;
-        let request = self
-            .client
-            .get(self.url.clone())
-            .header(ACCEPT, EVENT_STREAM)
-            .headers(self.headers.clone())
-            .header(LAST_EVENT_ID, last)
-            .send();
-        let response = tokio::time::timeout(self.request_timeout, request)
+        let mut headers = self.headers.clone();
+        headers.insert(ACCEPT, HeaderValue::from_static(EVENT_STREAM));
+        headers.insert(LAST_EVENT_ID, last);
+        let request = Outgoing {
+            client: &self.client,
+            method: Method::GET,
+            headers,
+            body: None,
+            secrets: &self.secrets,
+        };
+        let response = request
+            .send(&self.url, self.request_timeout)
             .await
-            .map_err(|_| format!("GET got no reply within {:?}", self.request_timeout))?
-            .map_err(|e| describe(&e))?;
+            .map_err(|e| e.to_string())?;
         let status = response.status();
         if !status.is_success() {
             return Err(format!(

@@ -4,15 +4,16 @@
 
 use super::http_body::{
     content_type, describe, error_excerpt, excerpt, inbound_from_event, inbound_from_text,
-    is_media_type, no_reply, read_bounded, request_failed, shown, status_error, EVENT_STREAM,
+    is_media_type, read_bounded, shown, status_error, Outgoing, Secrets, EVENT_STREAM,
     MAX_MESSAGE_BYTES,
 };
 use super::sse_parse::SseParser;
 use super::{Inbound, Transport, TransportError};
 use futures_util::StreamExt;
-use reqwest::header::{ACCEPT, CONTENT_TYPE};
-use reqwest::{Client, Response, Url};
+use reqwest::header::{HeaderMap, HeaderValue, ACCEPT, CONTENT_TYPE};
+use reqwest::{Client, Method, Response, Url};
 use serde_json::Value;
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
 use tokio::sync::oneshot;
@@ -28,20 +29,39 @@ pub struct LegacySse {
     /// The stream reader; dropping the set aborts it and so closes the stream.
     reader: JoinSet<()>,
     closed: Option<String>,
+    /// Taken out of every error and everything the server says.
+    secrets: Arc<Secrets>,
 }
 
 impl LegacySse {
     /// Opens the event stream at `url` and waits (up to `request_timeout`) for its `endpoint`.
-    pub async fn connect(
+    /// `client` follows no redirects itself; `secrets` are the credentials it holds.
+    pub(crate) async fn connect(
         client: Client,
         url: Url,
         request_timeout: Duration,
+        secrets: Arc<Secrets>,
     ) -> Result<Self, TransportError> {
-        let request = client.get(url.clone()).header(ACCEPT, EVENT_STREAM);
-        let response = match tokio::time::timeout(request_timeout, request.send()).await {
-            Ok(sent) => sent.map_err(|e| request_failed("GET", &url, &e))?,
-            Err(_) => return Err(no_reply("GET", &url, request_timeout)),
+        let connected = Self::open_stream(client, url, request_timeout, secrets.clone()).await;
+        connected.map_err(|e| secrets.scrub_error(e))
+    }
+
+    async fn open_stream(
+        client: Client,
+        url: Url,
+        request_timeout: Duration,
+        secrets: Arc<Secrets>,
+    ) -> Result<Self, TransportError> {
+        let mut headers = HeaderMap::new();
+        headers.insert(ACCEPT, HeaderValue::from_static(EVENT_STREAM));
+        let request = Outgoing {
+            client: &client,
+            method: Method::GET,
+            headers,
+            body: None,
+            secrets: &secrets,
         };
+        let response = request.send(&url, request_timeout).await?;
         let status = response.status();
         let wrong = |detail: String| TransportError::WrongEndpoint {
             url: shown(&url),
@@ -68,8 +88,13 @@ impl LegacySse {
                 "HTTP {status} with {media}, not an event stream: {body}"
             )));
         }
-        // Relative endpoints resolve against the stream's final URL (after redirects).
-        let base = response.url().clone();
+        // Relative endpoints resolve against the stream's final URL (after same-origin
+        // redirects), which keeps the credentials of the URL named.
+        let mut base = response.url().clone();
+        if base.origin() == url.origin() {
+            let _ = base.set_username(url.username());
+            let _ = base.set_password(url.password());
+        }
         let (tx, rx) = unbounded_channel();
         let (endpoint_tx, endpoint_rx) = oneshot::channel();
         let mut reader = JoinSet::new();
@@ -104,6 +129,7 @@ impl LegacySse {
             rx,
             reader,
             closed: None,
+            secrets,
         })
     }
 
@@ -124,14 +150,20 @@ fn resolve_endpoint(base: &Url, endpoint: &str) -> Result<Url, TransportError> {
         ))
     })?;
     if resolved.origin() == base.origin() {
+        let mut resolved = resolved;
+        if resolved.username().is_empty() && resolved.password().is_none() {
+            // The same origin: the URL's credentials go along, as on the stream.
+            let _ = resolved.set_username(base.username());
+            let _ = resolved.set_password(base.password());
+        }
         return Ok(resolved);
     }
     let mut same_origin = base.clone();
     same_origin.set_path(resolved.path());
     same_origin.set_query(resolved.query());
     tracing::warn!(
-        endpoint = %resolved,
-        using = %same_origin,
+        endpoint = %shown(&resolved),
+        using = %shown(&same_origin),
         "the SSE endpoint event names another origin; posting to the stream's origin instead"
     );
     Ok(same_origin)
@@ -182,9 +214,8 @@ async fn read_stream(
     });
 }
 
-#[async_trait::async_trait]
-impl Transport for LegacySse {
-    async fn send(&mut self, message: Value) -> Result<(), TransportError> {
+impl LegacySse {
+    async fn post(&mut self, message: Value) -> Result<(), TransportError> {
         if let Some(reason) = &self.closed {
             return Err(TransportError::Protocol(format!(
                 "send after the transport closed ({reason})"
@@ -192,15 +223,16 @@ impl Transport for LegacySse {
         }
         let body =
             serde_json::to_vec(&message).map_err(|e| TransportError::Protocol(e.to_string()))?;
-        let request = self
-            .client
-            .post(self.post_url.clone())
-            .header(CONTENT_TYPE, "application/json")
-            .body(body);
-        let response = match tokio::time::timeout(self.request_timeout, request.send()).await {
-            Ok(sent) => sent.map_err(|e| request_failed("POST", &self.post_url, &e))?,
-            Err(_) => return Err(no_reply("POST", &self.post_url, self.request_timeout)),
+        let mut headers = HeaderMap::new();
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        let request = Outgoing {
+            client: &self.client,
+            method: Method::POST,
+            headers,
+            body: Some(body),
+            secrets: &self.secrets,
         };
+        let response = request.send(&self.post_url, self.request_timeout).await?;
         let status = response.status();
         if !status.is_success() {
             let detail = error_excerpt(response, self.request_timeout).await;
@@ -218,6 +250,14 @@ impl Transport for LegacySse {
         }
         Ok(())
     }
+}
+
+#[async_trait::async_trait]
+impl Transport for LegacySse {
+    async fn send(&mut self, message: Value) -> Result<(), TransportError> {
+        let sent = self.post(message).await;
+        sent.map_err(|e| self.secrets.scrub_error(e))
+    }
 
     async fn recv(&mut self) -> Result<Inbound, TransportError> {
         if let Some(reason) = &self.closed {
@@ -228,6 +268,7 @@ impl Transport for LegacySse {
         let item = self.rx.recv().await.unwrap_or(Inbound::Closed {
             reason: "the event stream ended".to_owned(),
         });
+        let item = self.secrets.scrub_inbound(item);
         if let Inbound::Closed { reason } = &item {
             self.closed = Some(reason.clone());
         }
@@ -260,6 +301,11 @@ mod tests {
         let url = resolve_endpoint(&base, "msg?x=1\n").unwrap();
         assert_eq!(url.as_str(), "http://h:1/a/msg?x=1");
         assert!(resolve_endpoint(&base, "http://h:1/m").is_ok());
+        let base = Url::parse("http://u:p@h:1/sse").unwrap();
+        for endpoint in ["/m?s=1", "http://h:1/m?s=1", "http://other/m?s=1"] {
+            let url = resolve_endpoint(&base, endpoint).unwrap();
+            assert_eq!(url.as_str(), "http://u:p@h:1/m?s=1", "{endpoint}");
+        }
     }
 
     #[test]

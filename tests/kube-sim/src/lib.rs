@@ -32,6 +32,7 @@ use std::time::Duration;
 pub use error::{ApiError, SimError};
 pub use faults::{Faults, Matcher, Rules};
 pub use images::{Image, ImageTable};
+pub use store::ObjectCounts;
 
 /// Shared state of one simulator.
 pub struct Ctx {
@@ -154,6 +155,11 @@ impl SimHandle {
     /// The local port serving a given Service port.
     pub fn resolve_service_port(&self, namespace: &str, name: &str, port: u16) -> Option<u16> {
         api::services::resolve(&self.ctx, namespace, name, Some(port))
+    }
+    /// How many pods, services and secrets exist now, across namespaces (a pod in graceful
+    /// deletion still counts until it is removed).
+    pub fn object_counts(&self) -> ObjectCounts {
+        self.ctx.store.counts()
     }
     /// How many pod processes are alive now.
     pub fn live_processes(&self) -> usize {

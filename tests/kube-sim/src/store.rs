@@ -35,6 +35,20 @@ impl Kind {
     }
 }
 
+/// How many objects of each kind the store holds (pods being deleted gracefully included).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ObjectCounts {
+    pub pods: usize,
+    pub services: usize,
+    pub secrets: usize,
+}
+
+impl ObjectCounts {
+    pub fn total(&self) -> usize {
+        self.pods + self.services + self.secrets
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Key {
     pub kind: Kind,
@@ -188,6 +202,19 @@ impl Store {
             .map(|(_, v)| v.clone())
             .collect();
         (items, st.rv)
+    }
+
+    /// How many objects of each kind exist, across namespaces.
+    pub fn counts(&self) -> ObjectCounts {
+        let mut counts = ObjectCounts::default();
+        for key in self.lock().objects.keys() {
+            match key.kind {
+                Kind::Pod => counts.pods += 1,
+                Kind::Service => counts.services += 1,
+                Kind::Secret => counts.secrets += 1,
+            }
+        }
+        counts
     }
 
     /// Every object of every kind (for the garbage collector).
