@@ -92,6 +92,9 @@ pub struct PodArgs {
     /// The pod's service account (its token is still not mounted).
     #[arg(long, value_name = "NAME")]
     pub service_account: Option<String>,
+    /// A node label the probe pod's node must have, K=V (repeatable).
+    #[arg(long = "node-selector", value_name = "K=V", value_parser = super::discover::parse_env)]
+    pub node_selector: Vec<(String, String)>,
     /// More tries for retryable API failures (connection errors, 5xx, 429, name clashes).
     #[arg(long, value_name = "N", default_value_t = 2)]
     pub retries: u32,
@@ -135,6 +138,7 @@ impl PodArgs {
                 limits: self.limits.0.clone(),
                 image_pull_secrets: self.image_pull_secrets.clone(),
                 service_account: self.service_account.clone(),
+                node_selector: self.node_selector.clone(),
             },
             retries: self.retries,
             reach: match self.reach {

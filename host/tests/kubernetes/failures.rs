@@ -226,3 +226,79 @@ async fn dry_run_prints_the_manifests_and_touches_nothing() {
     }
     assert_empty(&sim).await;
 }
+
+#[tokio::test]
+async fn an_unschedulable_pod_fails_within_two_seconds() {
+    let sim = sim(example_images()).await;
+    let started = Instant::now();
+    let (code, line) = discover_err(
+        &sim,
+        &["--image", "example:1", "--node-selector", "gpu=true"],
+    )
+    .await;
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "took {:?}",
+        started.elapsed()
+    );
+    assert_eq!(code, 1, "{line}");
+    assert!(
+        line.contains("Unschedulable") && line.contains("0/1 nodes are available"),
+        "{line}"
+    );
+    assert_empty(&sim).await;
+}
+
+#[tokio::test]
+async fn an_invalid_image_name_fails_within_two_seconds_as_bad_input() {
+    let sim = sim(example_images()).await;
+    let started = Instant::now();
+    let (code, line) =
+        discover_err(&sim, &["--image", "registry.example:5000/Team/Server:1"]).await;
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "took {:?}",
+        started.elapsed()
+    );
+    assert_eq!(code, 2, "{line}");
+    assert!(
+        line.contains("InvalidImageName") && line.contains("must be lowercase"),
+        "{line}"
+    );
+    assert_empty(&sim).await;
+}
+
+#[tokio::test]
+async fn a_429_is_retried_after_the_servers_retry_after() {
+    let sim = sim(example_images()).await;
+    sim.faults().throttle(Matcher::new("create", "pods"), 1, 1);
+    let started = Instant::now();
+    let report = discover_ok(&sim, &["--image", "example:1", "--transport", "stdio"]).await;
+    assert!(
+        started.elapsed() >= Duration::from_secs(1),
+        "waited the retryAfterSeconds"
+    );
+    assert_eq!(tool_names(&report).len(), 5);
+    assert_empty(&sim).await;
+}
+
+#[tokio::test]
+async fn a_v4_only_attach_works() {
+    let sim = sim(example_images()).await;
+    sim.faults().attach_v4_only(true);
+    let report = discover_ok(
+        &sim,
+        &[
+            "--image",
+            "example:1",
+            "--transport",
+            "stdio",
+            "--",
+            "--tools",
+            "40",
+        ],
+    )
+    .await;
+    assert_eq!(tool_names(&report).len(), 40);
+    assert_empty(&sim).await;
+}

@@ -84,13 +84,27 @@ pub async fn handle(
             "you must specify at least 1 of stdin, stdout, stderr",
         ));
     }
-    let (resp, on_upgrade, protocol) = crate::ws::accept(&mut req, PROTOCOLS)?;
+    let offered: &[&str] = if ctx.faults.is_attach_v4_only() {
+        &PROTOCOLS[1..]
+    } else {
+        PROTOCOLS
+    };
+    let (resp, on_upgrade, protocol) = crate::ws::accept(&mut req, offered)?;
     // Subscribe before answering so no output between the upgrade and the session is lost.
     let output = c.output.subscribe();
     let (ctx, key) = (ctx.clone(), key.clone());
     tokio::spawn(async move {
         if let Some(ws) = crate::ws::open(on_upgrade).await {
-            session(ctx, key, c, ws, protocol == PROTOCOLS[0], streams, output).await;
+            session(
+                ctx,
+                key,
+                c,
+                ws,
+                protocol == "v5.channel.k8s.io",
+                streams,
+                output,
+            )
+            .await;
         }
     });
     Ok(resp)

@@ -49,6 +49,17 @@ impl ApiError {
         self
     }
 
+    /// 429, as API priority and fairness answers a request it will not take now.
+    pub fn too_many_requests(retry_after_secs: u32) -> Self {
+        let mut e = Self::new(
+            429,
+            "TooManyRequests",
+            "Too many requests, please try again later.",
+        );
+        e.details = Some(json!({"retryAfterSeconds": retry_after_secs}));
+        e
+    }
+
     /// The API server's answer for a path it does not serve at all.
     pub fn no_such_resource() -> Self {
         Self::new(

@@ -77,6 +77,11 @@ enum Action {
     Fail {
         remaining: Option<u32>,
     },
+    /// Answer 429 with `retryAfterSeconds` for the next `remaining` matching requests.
+    Throttle {
+        remaining: u32,
+        retry_after: u32,
+    },
 }
 
 #[derive(Default)]
@@ -84,6 +89,7 @@ struct State {
     rules: Vec<(Matcher, Action)>,
     deny: Vec<Matcher>,
     attach_drop_after_bytes: Option<usize>,
+    attach_v4_only: bool,
     delete_pod_during_attach_after: Option<Duration>,
     watch_end_after_events: Option<usize>,
 }
@@ -100,6 +106,8 @@ pub enum Decision {
     Proceed,
     Forbidden,
     Fail,
+    /// 429 with this many seconds to wait.
+    Throttle(u32),
 }
 
 impl Faults {
@@ -122,6 +130,24 @@ impl Faults {
         self.lock()
             .rules
             .push((m, Action::Fail { remaining: times }));
+    }
+    /// Answers 429 TooManyRequests (with `details.retryAfterSeconds`) to the next `times`
+    /// matching requests, as API priority and fairness does under load.
+    pub fn throttle(&self, m: Matcher, times: u32, retry_after_secs: u32) {
+        self.lock().rules.push((
+            m,
+            Action::Throttle {
+                remaining: times,
+                retry_after: retry_after_secs,
+            },
+        ));
+    }
+    /// Attach offers only `v4.channel.k8s.io`, like API servers before 1.30.
+    pub fn attach_v4_only(&self, on: bool) {
+        self.lock().attach_v4_only = on;
+    }
+    pub(crate) fn is_attach_v4_only(&self) -> bool {
+        self.lock().attach_v4_only
     }
     /// Answers 403 Forbidden to every matching request, like a denying RBAC rule.
     pub fn deny(&self, m: Matcher) {
@@ -176,6 +202,15 @@ impl Faults {
                 }
                 match action {
                     Action::Delay(d) => delay += *d,
+                    Action::Throttle {
+                        remaining,
+                        retry_after,
+                    } => {
+                        if matches!(decision, Decision::Proceed) && *remaining > 0 {
+                            decision = Decision::Throttle(*retry_after);
+                            *remaining -= 1;
+                        }
+                    }
                     Action::Fail { remaining } => {
                         if matches!(decision, Decision::Proceed) && remaining.is_none_or(|n| n > 0)
                         {

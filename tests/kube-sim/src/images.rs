@@ -28,6 +28,34 @@ pub struct Image {
     pub image_id: Option<String>,
 }
 
+/// Why a runtime cannot parse `reference` (`None` when it can): uppercase in the repository,
+/// whitespace, an empty name.
+pub fn invalid_reference(reference: &str) -> Option<String> {
+    let repo = reference.split('@').next().unwrap_or(reference);
+    let last_slash = repo.rfind('/').map_or(0, |i| i + 1);
+    let path = match repo[last_slash..].find(':') {
+        Some(colon) => &repo[..last_slash + colon],
+        None => repo,
+    };
+    // The first segment may be a registry host (with a port, any case).
+    let first = path.split('/').next().unwrap_or_default();
+    let registry =
+        path.contains('/') && (first.contains('.') || first.contains(':') || first == "localhost");
+    let name = if registry {
+        &path[first.len() + 1..]
+    } else {
+        path
+    };
+    if reference.trim().is_empty() || reference.chars().any(char::is_whitespace) || name.is_empty()
+    {
+        return Some(String::new());
+    }
+    if name.chars().any(|c| c.is_ascii_uppercase()) {
+        return Some(format!(": repository name ({name}) must be lowercase"));
+    }
+    None
+}
+
 /// The `imageID` a container status reports for `reference`: the registry-qualified
 /// repository, `@sha256:`, and the digest (the table's, else one derived from the reference).
 pub fn image_id(reference: &str, image: &Image) -> String {

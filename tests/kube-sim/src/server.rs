@@ -177,6 +177,7 @@ async fn handle(ctx: Arc<Ctx>, req: Request<Incoming>) -> Resp {
         Decision::Fail => {
             return error_response(ApiError::internal("injected fault: internal error"))
         }
+        Decision::Throttle(secs) => return error_response(ApiError::too_many_requests(secs)),
     }
     let result = match target.resource.as_str() {
         "pods" => api::pods::handle(&ctx, req, target, query, &info.verb).await,

@@ -1,5 +1,5 @@
-//! Secrets, secret env, digest image ids, TCP readiness and per-kind name rules, as a real
-//! API server and kubelet behave.
+//! Secrets, secret env, digest image ids, TCP readiness, per-kind name rules, scheduling by
+//! nodeSelector, invalid image names and throttling, as a real API server and kubelet behave.
 mod common;
 
 use common::*;
@@ -196,5 +196,84 @@ async fn service_names_are_dns_1035_labels() {
         let made = services.create(&PostParams::default(), &svc).await;
         assert_eq!(made.is_ok(), ok, "{name}: {made:?}");
     }
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_pod_no_node_fits_stays_pending_unschedulable() {
+    let sim = start().await;
+    let pods: Api<Pod> = Api::default_namespaced(client(&sim));
+    let mut p = pod("picky", "sleeper:1");
+    p.spec.as_mut().unwrap().node_selector = Some([("gpu".to_owned(), "true".to_owned())].into());
+    create(&pods, &p).await;
+    let p = wait_for(&pods, "picky", "Unschedulable", |p: Option<&Pod>| {
+        p.and_then(|p| p.status.as_ref())
+            .and_then(|s| s.conditions.as_ref())
+            .is_some_and(|c| {
+                c.iter()
+                    .any(|c| c.reason.as_deref() == Some("Unschedulable"))
+            })
+    })
+    .await;
+    let status = p.status.unwrap();
+    assert_eq!(status.phase.as_deref(), Some("Pending"));
+    assert!(status.container_statuses.is_none());
+    let mut fits = pod("fits", "sleeper:1");
+    fits.spec.as_mut().unwrap().node_selector =
+        Some([("kubernetes.io/os".to_owned(), "linux".to_owned())].into());
+    create(&pods, &fits).await;
+    wait_for(&pods, "fits", "Running", is_running()).await;
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn an_uppercase_repository_is_an_invalid_image_name() {
+    let sim = start().await;
+    let pods: Api<Pod> = Api::default_namespaced(client(&sim));
+    create(&pods, &pod("upper", "registry.example:5000/Team/x:1")).await;
+    let p = wait_for(&pods, "upper", "InvalidImageName", |p: Option<&Pod>| {
+        waiting_reason(p).as_deref() == Some("InvalidImageName")
+    })
+    .await;
+    let c = &p.status.unwrap().container_statuses.unwrap()[0];
+    let message = c
+        .state
+        .as_ref()
+        .unwrap()
+        .waiting
+        .as_ref()
+        .unwrap()
+        .message
+        .clone()
+        .unwrap();
+    assert!(
+        message.contains("repository name (Team/x) must be lowercase"),
+        "{message}"
+    );
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn throttled_requests_get_429_with_retry_after() {
+    let sim = start().await;
+    // kube-rs's own retry layer would wait out the 429 itself: off, to see the answer.
+    let mut config = kube::Config::new(sim.url().parse().unwrap());
+    config.default_retry = false;
+    let pods: Api<Pod> = Api::namespaced(kube::Client::try_from(config).unwrap(), "default");
+    sim.faults()
+        .throttle(kube_sim::Matcher::new("create", "pods"), 1, 3);
+    let err = pods
+        .create(&PostParams::default(), &pod("t", "sleeper:1"))
+        .await
+        .unwrap_err();
+    let kube::Error::Api(status) = err else {
+        panic!("{err}")
+    };
+    assert_eq!(
+        (status.code, status.reason.as_str()),
+        (429, "TooManyRequests")
+    );
+    assert_eq!(status.details.unwrap().retry_after_seconds, 3);
+    create(&pods, &pod("t", "sleeper:1")).await;
     sim.shutdown().await;
 }

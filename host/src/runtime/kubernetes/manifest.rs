@@ -188,6 +188,8 @@ pub fn pod(plan: &PodPlan<'_>) -> Pod {
                     .collect()
             }),
             active_deadline_seconds: Some(plan.deadline_secs),
+            node_selector: (!s.node_selector.is_empty())
+                .then(|| s.node_selector.iter().cloned().collect()),
             termination_grace_period_seconds: Some(1),
             security_context: Some(PodSecurityContext {
                 run_as_non_root: Some(non_root),

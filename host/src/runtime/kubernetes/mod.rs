@@ -78,6 +78,8 @@ pub struct PodSettings {
     pub limits: Vec<(String, String)>,
     pub image_pull_secrets: Vec<String>,
     pub service_account: Option<String>,
+    /// `nodeSelector`: which nodes may run the probe pod.
+    pub node_selector: Vec<(String, String)>,
 }
 
 impl Default for PodSettings {
@@ -96,6 +98,7 @@ impl Default for PodSettings {
             ],
             image_pull_secrets: Vec::new(),
             service_account: None,
+            node_selector: Vec::new(),
         }
     }
 }

@@ -108,7 +108,39 @@ pub fn publish(ctx: &Ctx, rt: &PodRuntime) {
     });
 }
 
+/// The one node's labels, which a pod's `nodeSelector` must match to be scheduled.
+const NODE_LABELS: &[(&str, &str)] = &[
+    ("kubernetes.io/hostname", NODE_NAME),
+    ("kubernetes.io/os", "linux"),
+    ("kubernetes.io/arch", "amd64"),
+];
+
 async fn run_pod(ctx: Arc<Ctx>, rt: Arc<PodRuntime>) {
+    let selector = rt
+        .spec
+        .spec
+        .as_ref()
+        .and_then(|s| s.node_selector.clone())
+        .unwrap_or_default();
+    let fits = selector
+        .iter()
+        .all(|(k, v)| NODE_LABELS.iter().any(|(nk, nv)| nk == k && nv == v));
+    if !fits {
+        // The scheduler leaves it Pending, saying why, until it is deleted.
+        let status = json!({"phase": "Pending", "qosClass": "BestEffort", "conditions": [{
+            "type": "PodScheduled", "status": "False", "reason": "Unschedulable",
+            "lastTransitionTime": crate::now_rfc3339(), "lastProbeTime": null,
+            "message": "0/1 nodes are available: 1 node(s) didn't match Pod's node affinity/selector. \
+                        preemption: 0/1 nodes are available: 1 Preemption is not helpful for scheduling."
+        }]});
+        ctx.store.update(&rt.key, |pod| {
+            if pod["metadata"]["uid"] == json!(rt.uid) {
+                pod["status"] = status;
+            }
+        });
+        rt.stopped().await;
+        return;
+    }
     // The scheduler binds the pod first, then the kubelet reports it.
     let scheduled = status::pod_status(&rt, true);
     ctx.store.update(&rt.key, |pod| {
@@ -179,6 +211,17 @@ async fn run_container(
     c: Arc<ContainerRuntime>,
 ) {
     let image_ref = spec.image.clone().unwrap_or_default();
+    if let Some(why) = crate::images::invalid_reference(&image_ref) {
+        c.set_state(ContainerState::Waiting {
+            reason: "InvalidImageName".into(),
+            message: Some(format!(
+                "Failed to apply default image tag \"{image_ref}\": couldn't parse image reference \"{image_ref}\": invalid reference format{why}"
+            )),
+        });
+        publish(&ctx, &rt);
+        rt.stopped().await;
+        return;
+    }
     let Some(image) = ctx.images.resolve(&image_ref).cloned() else {
         let msg = format!(
             "failed to pull and unpack image \"{image_ref}\": failed to resolve reference \"{image_ref}\": not found"
