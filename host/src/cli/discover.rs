@@ -61,7 +61,7 @@ pub struct DiscoverArgs {
     #[arg(short = 'e', long = "env", value_name = "K=V", value_parser = parse_env, conflicts_with = "url")]
     pub env: Vec<(String, String)>,
     /// Extra HTTP header for a URL target, "Name: value" (repeatable).
-    #[arg(short = 'H', long = "header", value_name = "HEADER", value_parser = parse_header, conflicts_with = "command")]
+    #[arg(short = 'H', long = "header", value_name = "HEADER", value_parser = parse_header, conflicts_with_all = ["command", "image"])]
     pub headers: Vec<(String, String)>,
     #[command(flatten)]
     pub stages: PipelineArgs,

@@ -263,14 +263,18 @@ async fn secret_env_reaches_the_server_and_nothing_else() {
     assert_empty(&sim).await;
 }
 
-#[tokio::test]
-async fn the_service_path_reaches_the_pod_through_its_own_service() {
+/// Runs `image` with `args` through the Service path (the library call: the simulator's Service
+/// resolution stands in for cluster DNS).
+async fn through_a_service(
+    sim: std::sync::Arc<kube_sim::SimHandle>,
+    image: &str,
+    args: &[&str],
+) -> mcp_probe::report::Report {
     use mcp_probe::discover::{discover, DiscoverOptions};
     use mcp_probe::runtime::kubernetes::{
         KubernetesOptions, Reach, ServiceAddress, TransportChoice,
     };
     use std::sync::Arc;
-    let sim = Arc::new(sim(example_images()).await);
     let resolver = Arc::clone(&sim);
     let mut k = KubernetesOptions {
         transport: TransportChoice::Http,
@@ -284,23 +288,48 @@ async fn the_service_path_reaches_the_pod_through_its_own_service() {
     k.cluster.kubeconfig = Some(sim.kubeconfig_path().to_path_buf());
     let options = DiscoverOptions {
         target: mcp_probe::target::Target::Image(mcp_probe::target::ImageTarget {
-            image: "example-http:1".into(),
-            args: vec!["--tools".into(), "4".into()],
+            image: image.into(),
+            args: args.iter().map(|a| a.to_string()).collect(),
             env: vec![],
             secret_env: vec![],
         }),
         session: Default::default(),
-        timeout: std::time::Duration::from_secs(30),
+        timeout: std::time::Duration::from_secs(60),
         max_line_bytes: 1 << 20,
         kubernetes: k,
     };
     let pipeline = mcp_probe::plugins::Pipeline::builtin().expect("built-ins load");
-    let report = discover(&options, &pipeline, std::future::pending())
+    discover(&options, &pipeline, std::future::pending())
         .await
-        .unwrap();
+        .unwrap()
+}
+
+#[tokio::test]
+async fn the_service_path_reaches_the_pod_through_its_own_service() {
+    let sim = std::sync::Arc::new(sim(example_images()).await);
+    let report = through_a_service(sim.clone(), "example-http:1", &["--tools", "4"]).await;
     let k8s = report.kubernetes.as_ref().unwrap();
     assert_eq!(k8s.reached_by.as_deref(), Some("service"));
     assert_eq!(k8s.service_name.as_deref(), Some(k8s.pod_name.as_str()));
     assert_eq!(report.tools.len(), 4);
+    assert_empty(&sim).await;
+}
+
+#[tokio::test]
+async fn server_everything_through_a_service() {
+    let node = require!(node()).display().to_string();
+    let script = require!(mcp_package_file("server-everything", "dist/index.js"))
+        .display()
+        .to_string();
+    let http = format!("PORT=$KUBE_SIM_PORT_8000 exec {node} {script} streamableHttp");
+    let sim = std::sync::Arc::new(sim(vec![("everything-http:1", shell_image(&http))]).await);
+    let local = local_tools(&[&node, &script, "stdio"]).await;
+    let report = through_a_service(sim.clone(), "everything-http:1", &[]).await;
+    assert_eq!(
+        report.kubernetes.as_ref().unwrap().reached_by.as_deref(),
+        Some("service")
+    );
+    let tools: Vec<Value> = report.tools.iter().map(|t| t.to_json()).collect();
+    assert_eq!(Value::Array(tools), local);
     assert_empty(&sim).await;
 }
