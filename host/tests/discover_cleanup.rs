@@ -289,3 +289,22 @@ fn a_closed_stdout_is_a_failure() {
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(stderr.contains("stdout is closed"), "{stderr}");
 }
+
+/// A malformed `-H` is bad input whose message never quotes the value.
+#[test]
+fn a_malformed_header_is_refused_without_quoting_it() {
+    for header in [
+        "Authorization Bearer tok-secret-123",
+        "X-Key: tok-secret-123\u{7}",
+    ] {
+        let out = probe()
+            .args(["--url", "http://127.0.0.1:9/", "-H", header])
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{stderr}");
+        assert!(!stderr.contains("tok-secret"), "{stderr}");
+        assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    }
+}

@@ -61,8 +61,8 @@ pub struct DiscoverArgs {
     #[arg(short = 'e', long = "env", value_name = "K=V", value_parser = parse_env, conflicts_with = "url")]
     pub env: Vec<(String, String)>,
     /// Extra HTTP header for a URL target, "Name: value" (repeatable).
-    #[arg(short = 'H', long = "header", value_name = "HEADER", value_parser = parse_header, conflicts_with_all = ["command", "image"])]
-    pub headers: Vec<(String, String)>,
+    #[arg(short = 'H', long = "header", value_name = "HEADER", conflicts_with_all = ["command", "image"])]
+    pub headers: Vec<String>,
     #[command(flatten)]
     pub stages: PipelineArgs,
     /// Validator policy (JSON, or TOML when the name ends in .toml).
@@ -104,10 +104,12 @@ pub fn parse_env(text: &str) -> Result<(String, String), String> {
     }
 }
 
-/// Headers are checked here, as bad input, before anything starts (names, control
-/// characters, the headers mcp-probe sets itself).
-fn parse_header(text: &str) -> Result<(String, String), String> {
-    mcp_probe::runtime::url::parse_header(text).map_err(|e| e.to_string())
+/// Headers are checked after clap (whose usage error would quote the value, a credential) and
+/// before anything starts: names, control characters, the headers mcp-probe sets itself.
+fn parse_headers(raw: &[String]) -> Result<Vec<(String, String)>, String> {
+    raw.iter()
+        .map(|h| mcp_probe::runtime::url::parse_header(h).map_err(|e| format!("-H: {e}")))
+        .collect()
 }
 
 /// The pipeline the flags ask for; a bad file or flag is exit 2, anything else exit 1.
@@ -141,10 +143,14 @@ pub fn run(args: DiscoverArgs) -> ExitCode {
     if !args.pod.secret_env.is_empty() && args.image.is_none() {
         return fail(exit::USAGE, "--secret-env applies to --image targets");
     }
+    let headers = match parse_headers(&args.headers) {
+        Ok(headers) => headers,
+        Err(message) => return fail(exit::USAGE, message),
+    };
     let target = match (&args.url, &args.image, args.command.split_first()) {
         (Some(url), _, _) => Target::Url {
             url: url.clone(),
-            headers: args.headers.clone(),
+            headers,
         },
         (None, Some(image), _) => Target::Image(ImageTarget {
             image: image.clone(),
