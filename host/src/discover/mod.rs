@@ -283,9 +283,13 @@ async fn run_bounded(
         Ok(result) => result.map_err(Stop::Session)?,
         Err(_) => {
             let hint = dropped_hint(session.dropped_lines());
+            let flood = session
+                .transcript_dropped()
+                .map(|note| format!("; {note}"))
+                .unwrap_or_default();
             return Err(Stop::Deadline(match session.in_flight() {
-                Some(method) => format!("waiting for the reply to {method}{hint}"),
-                None => format!("before discovery finished{hint}"),
+                Some(method) => format!("waiting for the reply to {method}{hint}{flood}"),
+                None => format!("before discovery finished{hint}{flood}"),
             }));
         }
     };

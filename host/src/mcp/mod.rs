@@ -8,6 +8,7 @@ pub mod capabilities;
 pub mod discovery;
 pub mod jsonrpc;
 pub mod session;
+pub mod transcript;
 
 pub use capabilities::{ClientCapabilities, LATEST_PROTOCOL_VERSION, SUPPORTED_PROTOCOL_VERSIONS};
 pub use discovery::Discovery;

@@ -17,9 +17,6 @@ use serde_json::{json, Value};
 use std::time::Duration;
 use tokio::time::Instant;
 
-/// Keeps the transcript's stdout from growing without bound on a chatty server.
-const TRANSCRIPT_STDOUT_CAP: usize = 32 * 1024 * 1024;
-
 /// How the session behaves.
 #[derive(Debug, Clone)]
 pub struct SessionOptions {
@@ -136,7 +133,7 @@ pub struct Session {
     transport: Box<dyn Transport>,
     pub(super) options: SessionOptions,
     next_id: u64,
-    transcript: Transcript,
+    transcript: super::transcript::Recorder,
     /// Set once `initialize` succeeded (kept when a later step fails).
     hello: Option<ServerHello>,
     /// The method whose reply is awaited, for timeout messages.
@@ -151,7 +148,7 @@ impl Session {
             transport,
             options,
             next_id: 1,
-            transcript: Transcript::default(),
+            transcript: super::transcript::Recorder::default(),
             hello: None,
             in_flight: None,
             dropped_lines: 0,
@@ -163,9 +160,9 @@ impl Session {
         self.transport.kind()
     }
 
-    /// What the server said so far. `error` and `stderr_tail` are left for the caller.
-    pub fn transcript(&self) -> &Transcript {
-        &self.transcript
+    /// What was left out of the transcript, when a server said more than it keeps.
+    pub fn transcript_dropped(&self) -> Option<String> {
+        self.transcript.dropped()
     }
 
     /// The server's `initialize` reply, once the handshake succeeded.
@@ -183,8 +180,10 @@ impl Session {
         self.in_flight.as_deref()
     }
 
+    /// What the server said, bounded (see transcript.rs). `error` and `stderr_tail` are left
+    /// for the caller.
     pub fn take_transcript(&mut self) -> Transcript {
-        std::mem::take(&mut self.transcript)
+        self.transcript.take()
     }
 
     /// `initialize`, its checks, then `notifications/initialized`.
@@ -296,7 +295,7 @@ impl Session {
                 Inbound::Message { value, raw } => {
                     tracing::debug!(target: "mcp_probe::transcript", "<- {raw}");
                     self.record_stdout(&raw);
-                    self.transcript.parsed_messages.push(value.clone());
+                    self.transcript.message(&value);
                     value
                 }
             };
@@ -354,10 +353,6 @@ impl Session {
     }
 
     fn record_stdout(&mut self, text: &str) {
-        let stdout = &mut self.transcript.stdout;
-        if stdout.len() + text.len() < TRANSCRIPT_STDOUT_CAP {
-            stdout.push_str(text);
-            stdout.push('\n');
-        }
+        self.transcript.line(text);
     }
 }

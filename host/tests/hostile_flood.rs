@@ -1,0 +1,77 @@
+//! A server that floods notifications (and noise) and never answers: memory stays bounded,
+//! the deadline ends the run on time, and the error says it timed out and what was pending.
+
+mod support;
+
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// Peak RSS in KiB of a finished child, from wait4's rusage.
+fn run_measured(mut command: Command) -> (std::process::Output, u64) {
+    let child = command
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id() as i32;
+    // Read the pipes on threads so the child never blocks on them.
+    let out = std::thread::spawn(move || child.wait_with_output().unwrap());
+    let mut peak = 0u64;
+    while !out.is_finished() {
+        if let Ok(status) = std::fs::read_to_string(format!("/proc/{pid}/status")) {
+            if let Some(hwm) = status.lines().find(|l| l.starts_with("VmHWM:")) {
+                let kib: u64 = hwm
+                    .split_whitespace()
+                    .nth(1)
+                    .unwrap_or("0")
+                    .parse()
+                    .unwrap_or(0);
+                peak = peak.max(kib);
+            }
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    (out.join().unwrap(), peak)
+}
+
+#[test]
+fn a_notification_flood_twice_the_timeout_stays_bounded_and_ends_on_time() {
+    let python = require!(support::require_program("python3"));
+    let flood = r#"
+import sys, json
+note = json.dumps({"jsonrpc": "2.0", "method": "notifications/message",
+                   "params": {"level": "info", "data": "x" * 200}}) + "\n"
+chunk = note * 200 + "log line that is not json\n" * 50
+while True:
+    sys.stdout.write(chunk)
+"#;
+    let mut command = Command::new(env!("CARGO_BIN_EXE_mcp-probe"));
+    command
+        .args(["discover", "-o", "json", "--timeout", "3", "--"])
+        .arg(&python)
+        .args(["-c", flood]);
+    let started = Instant::now();
+    let (out, peak_kib) = run_measured(command);
+    let took = started.elapsed();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    eprintln!(
+        "flood: {took:?}, peak RSS {} MiB: {stderr}",
+        peak_kib / 1024
+    );
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(out.stdout.is_empty());
+    assert!(
+        stderr.contains("timed out after 3s") && stderr.contains("initialize"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("dropped"),
+        "the error says the transcript was cut: {stderr}"
+    );
+    assert!(
+        took < Duration::from_millis(3500),
+        "the deadline ends the run within 0.5 s: {took:?}"
+    );
+    assert!(peak_kib < 200 * 1024, "peak RSS {} MiB", peak_kib / 1024);
+}
