@@ -16,9 +16,15 @@ pub struct Image {
     pub args: Vec<String>,
     #[serde(default)]
     pub env: HashMap<String, String>,
-    /// The image's USER is root: pods with `runAsNonRoot: true` fail to start it.
+    /// The image's USER is root (uid 0): pods with `runAsNonRoot: true` and no numeric
+    /// `runAsUser` fail to start it. Shorthand for `user = "0"`.
     #[serde(default)]
     pub runs_as_root: bool,
+    /// The image's USER as Docker records it: `"0"`, `"1000"`, `"1000:1000"`, `"node"`. A name
+    /// cannot be verified by `runAsNonRoot` (CreateContainerConfigError) unless the pod sets a
+    /// numeric `runAsUser`. Unset (and not `runs_as_root`): a numeric non-root user.
+    #[serde(default)]
+    pub user: Option<String>,
     /// Time between "ContainerCreating" and the process start.
     #[serde(default)]
     pub start_delay_ms: u64,
@@ -56,44 +62,7 @@ pub fn invalid_reference(reference: &str) -> Option<String> {
     None
 }
 
-/// The `imageID` a container status reports for `reference`: the registry-qualified
-/// repository, `@sha256:`, and the digest (the table's, else one derived from the reference).
-pub fn image_id(reference: &str, image: &Image) -> String {
-    if let Some(id) = image.image_id.as_deref().filter(|id| id.contains('@')) {
-        return id.to_owned();
-    }
-    let repo = reference.split('@').next().unwrap_or(reference);
-    let last_slash = repo.rfind('/').map_or(0, |i| i + 1);
-    let repo = match repo[last_slash..].find(':') {
-        Some(colon) => &repo[..last_slash + colon],
-        None => repo,
-    };
-    let first = repo.split('/').next().unwrap_or_default();
-    let has_registry =
-        repo.contains('/') && (first.contains('.') || first.contains(':') || first == "localhost");
-    let qualified = match (has_registry, repo.contains('/')) {
-        (true, _) => repo.to_owned(),
-        (false, true) => format!("docker.io/{repo}"),
-        (false, false) => format!("docker.io/library/{repo}"),
-    };
-    let digest = match image.image_id.as_deref() {
-        Some(id) => id.to_owned(),
-        None => format!("sha256:{}", pseudo_digest(reference)),
-    };
-    format!("{qualified}@{digest}")
-}
-
-/// 64 hex digits determined by `text` (stable across runs, unlike a random digest).
-fn pseudo_digest(text: &str) -> String {
-    use std::hash::{Hash, Hasher};
-    (0..4u8)
-        .map(|seed| {
-            let mut h = std::hash::DefaultHasher::new();
-            (seed, text).hash(&mut h);
-            format!("{:016x}", h.finish())
-        })
-        .collect()
-}
+pub use crate::reference::image_id;
 
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -119,6 +88,14 @@ impl ImageTable {
         let table: ImageTable = toml::from_str(text).map_err(|e| e.message().to_owned())?;
         if let Some((name, _)) = table.images.iter().find(|(_, i)| i.command.is_empty()) {
             return Err(format!("image {name:?} has an empty command"));
+        }
+        use crate::kubelet::security::{image_user, ImageUser};
+        let contradicts = |i: &Image| i.runs_as_root && image_user(i) != ImageUser::Uid(0);
+        if let Some((name, i)) = table.images.iter().find(|(_, i)| contradicts(i)) {
+            return Err(format!(
+                "image {name:?}: runs_as_root = true contradicts user = {:?}",
+                i.user.as_deref().unwrap_or_default()
+            ));
         }
         Ok(table)
     }

@@ -19,8 +19,10 @@ pub mod images;
 pub mod kubelet;
 pub mod logs_api;
 pub mod portforward;
+pub mod reference;
 pub mod selectors;
 pub mod server;
+pub mod sha256;
 pub mod store;
 pub mod ws;
 

@@ -1,9 +1,11 @@
 //! The fake kubelet: runs each container as a local process and walks the pod through the
 //! status transitions a real node reports.
 mod delete;
+pub mod env;
 pub mod logs;
 pub mod process;
 pub mod runtime;
+pub mod security;
 pub mod status;
 
 use std::collections::HashMap;
@@ -185,18 +187,6 @@ async fn run_pod(ctx: Arc<Ctx>, rt: Arc<PodRuntime>) {
     publish(&ctx, &rt);
 }
 
-fn runs_as_non_root(pod: &Pod, c: &Container) -> (bool, Option<i64>) {
-    let pod_sc = pod.spec.as_ref().and_then(|s| s.security_context.as_ref());
-    let c_sc = c.security_context.as_ref();
-    let non_root = c_sc
-        .and_then(|s| s.run_as_non_root)
-        .or(pod_sc.and_then(|s| s.run_as_non_root));
-    let user = c_sc
-        .and_then(|s| s.run_as_user)
-        .or(pod_sc.and_then(|s| s.run_as_user));
-    (non_root.unwrap_or(false), user)
-}
-
 async fn wait_or_stop(rt: &PodRuntime, d: Duration) -> bool {
     tokio::select! {
         _ = tokio::time::sleep(d) => true,
@@ -243,28 +233,17 @@ async fn run_container(
         return;
     };
     *runtime::lock(&c.image_id) = crate::images::image_id(&image_ref, &image);
-    let (non_root, user) = runs_as_non_root(&rt.spec, &spec);
-    if non_root && (user == Some(0) || (user.is_none() && image.runs_as_root)) {
-        let msg = format!(
-            "container has runAsNonRoot and image will run as root (pod: \"{}_{}({})\", container: {})",
-            rt.key.name, rt.key.namespace, rt.uid, spec.name
-        );
-        c.set_state(ContainerState::Waiting {
-            reason: "CreateContainerConfigError".into(),
-            message: Some(msg),
-        });
-        publish(&ctx, &rt);
-        rt.stopped().await;
-        return;
-    }
     if !wait_or_stop(&rt, Duration::from_millis(image.start_delay_ms)).await {
         return;
     }
-    // Secrets the environment refers to; a missing one holds the container, retried like a
-    // real kubelet's sync loop until it appears or the pod goes.
-    let secrets = loop {
-        match process::resolve_secrets(&ctx, &rt.key.namespace, &spec) {
-            Ok(secrets) => break secrets,
+    // generateContainerConfig: the environment (its Secrets), then runAsNonRoot. A failure
+    // holds the container in CreateContainerConfigError, retried like the kubelet's sync
+    // loop until it passes (a Secret appears) or the pod goes.
+    let env = loop {
+        let config = env::environment(&ctx, &rt, &image, &spec)
+            .and_then(|env| security::verify_run_as_non_root(&rt, &spec, &image).map(|()| env));
+        match config {
+            Ok(env) => break env,
             Err(message) => {
                 c.set_state(ContainerState::Waiting {
                     reason: "CreateContainerConfigError".into(),
@@ -277,7 +256,6 @@ async fn run_container(
             }
         }
     };
-    let env = process::environment(&image, &spec, &rt.key, &rt.ports, ctx.api_port, &secrets);
     let argv = process::argv(&image, &spec, &env);
     let mut backoff = Duration::from_secs(10);
     loop {

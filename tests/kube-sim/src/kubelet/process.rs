@@ -10,7 +10,6 @@ use tokio::process::{Child, Command};
 
 use super::runtime::{lock, ContainerRuntime, Output};
 use crate::images::Image;
-use crate::store::Key;
 
 /// Expands `$(NAME)` from `env` like the kubelet does (`$$` escapes, unknown names stay).
 pub fn expand(s: &str, env: &HashMap<String, String>) -> String {
@@ -41,98 +40,6 @@ fn expand_with(s: &str, env: &HashMap<String, String>, escapes: bool) -> String 
     }
     out.push_str(rest);
     out
-}
-
-/// Secret values a container's environment refers to, resolved by the kubelet before start.
-#[derive(Debug, Default)]
-pub struct SecretEnv {
-    /// `env[].valueFrom.secretKeyRef`, by variable name.
-    pub by_var: HashMap<String, String>,
-    /// `envFrom[].secretRef`, every key of each Secret.
-    pub from_env_from: Vec<(String, String)>,
-}
-
-/// Resolves the Secrets `container` reads; `Err` is the kubelet's CreateContainerConfigError
-/// message (`secret "x" not found`, `couldn't find key K in Secret ns/x`).
-pub fn resolve_secrets(
-    ctx: &crate::Ctx,
-    namespace: &str,
-    container: &Container,
-) -> Result<SecretEnv, String> {
-    let mut out = SecretEnv::default();
-    for from in container.env_from.iter().flatten() {
-        let Some(secret) = &from.secret_ref else {
-            continue;
-        };
-        match crate::api::secrets::all_values(ctx, namespace, &secret.name) {
-            Ok(values) => {
-                let prefix = from.prefix.clone().unwrap_or_default();
-                out.from_env_from
-                    .extend(values.into_iter().map(|(k, v)| (format!("{prefix}{k}"), v)));
-            }
-            Err(_) if secret.optional == Some(true) => {}
-            Err(message) => return Err(message),
-        }
-    }
-    for var in container.env.iter().flatten() {
-        let Some(sel) = var
-            .value_from
-            .as_ref()
-            .and_then(|f| f.secret_key_ref.as_ref())
-        else {
-            continue;
-        };
-        match crate::api::secrets::value_of(ctx, namespace, &sel.name, &sel.key) {
-            Ok(value) => {
-                out.by_var.insert(var.name.clone(), value);
-            }
-            Err(_) if sel.optional == Some(true) => {}
-            Err(message) => return Err(message),
-        }
-    }
-    Ok(out)
-}
-
-/// The container's environment: the image's, then the pod's, then what the kubelet adds.
-pub fn environment(
-    image: &Image,
-    container: &Container,
-    key: &Key,
-    ports: &HashMap<u16, u16>,
-    api_port: u16,
-    secrets: &SecretEnv,
-) -> HashMap<String, String> {
-    let mut env: HashMap<String, String> = image.env.clone();
-    env.insert("HOSTNAME".into(), key.name.clone());
-    env.insert("KUBERNETES_SERVICE_HOST".into(), "127.0.0.1".into());
-    env.insert("KUBERNETES_SERVICE_PORT".into(), api_port.to_string());
-    for (cp, local) in ports {
-        env.insert(format!("KUBE_SIM_PORT_{cp}"), local.to_string());
-    }
-    // envFrom first; env entries override it, as in a real kubelet.
-    for (name, value) in &secrets.from_env_from {
-        env.insert(name.clone(), value.clone());
-    }
-    for var in container.env.iter().flatten() {
-        let value = match (&var.value, &var.value_from) {
-            (Some(v), _) => expand(v, &env),
-            (None, Some(from)) if from.secret_key_ref.is_some() => {
-                match secrets.by_var.get(&var.name) {
-                    Some(value) => value.clone(),
-                    None => continue, // optional and missing: the variable is not set
-                }
-            }
-            (None, Some(from)) => match from.field_ref.as_ref().map(|f| f.field_path.as_str()) {
-                Some("metadata.name") => key.name.clone(),
-                Some("metadata.namespace") => key.namespace.clone(),
-                Some("status.podIP" | "status.hostIP") => "127.0.0.1".into(),
-                _ => String::new(),
-            },
-            (None, None) => String::new(),
-        };
-        env.insert(var.name.clone(), value);
-    }
-    env
 }
 
 /// Docker semantics: `command` replaces the entrypoint (and drops the image's args), `args`

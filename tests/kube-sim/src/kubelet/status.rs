@@ -152,16 +152,19 @@ pub fn pod_status(rt: &PodRuntime, scheduled_only: bool) -> Value {
                 "state": state_json(s),
                 "lastState": lock(&c.last_state).as_ref().map_or(json!({}), |t| json!({"terminated": terminated_json(t)})),
             });
-            match s {
-                ContainerState::Running { container_id, .. } => {
-                    v["containerID"] = json!(container_id);
-                    v["imageID"] = json!(lock(&c.image_id).clone());
+            // Once a container exists, the runtime names its image: the normalized reference and
+            // the repository digest. Before that (creating, config errors) only the spec's.
+            let container_id = match s {
+                ContainerState::Running { container_id, .. } => Some(container_id.clone()),
+                ContainerState::Terminated(t) => Some(t.container_id.clone()),
+                ContainerState::Waiting { .. } => {
+                    lock(&c.last_state).as_ref().map(|t| t.container_id.clone())
                 }
-                ContainerState::Terminated(t) => {
-                    v["containerID"] = json!(t.container_id);
-                    v["imageID"] = json!(lock(&c.image_id).clone());
-                }
-                ContainerState::Waiting { .. } => {}
+            };
+            if let Some(id) = container_id {
+                v["containerID"] = json!(id);
+                v["image"] = json!(crate::reference::status_image(&c.image));
+                v["imageID"] = json!(lock(&c.image_id).clone());
             }
             v
         })
