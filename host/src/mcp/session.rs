@@ -13,6 +13,7 @@ use super::jsonrpc::{self, Incoming, RpcError};
 use crate::model::Transcript;
 use crate::transport::stdio::DROPPED_LINE_PREFIX;
 use crate::transport::{Inbound, Transport, TransportError};
+use crate::transport::{MAX_JSON_DEPTH, TOO_DEEP_PREFIX};
 use serde_json::{json, Value};
 use std::time::Duration;
 use tokio::time::Instant;
@@ -85,6 +86,28 @@ pub enum SessionError {
     CursorLoop { method: String, cursor: String },
     #[error("{method}: more than {cap} pages (the page cap)")]
     PageCap { method: String, cap: usize },
+    /// The reply came, but cannot be read (too long for the line bound, nested too deeply).
+    #[error("{method}: {why}")]
+    Unreadable { method: String, why: String },
+}
+
+/// True when the head of a dropped line is a response to request `id` (`"id": id` followed by
+/// something that ends the number, and a result or an error).
+fn is_reply_to(dropped: &str, id: u64) -> bool {
+    let id = id.to_string();
+    let mut rest = dropped;
+    while let Some(at) = rest.find("\"id\"") {
+        rest = &rest[at + 4..];
+        let value = rest.trim_start().strip_prefix(':').map(str::trim_start);
+        if let Some(value) = value.and_then(|v| v.strip_prefix(id.as_str())) {
+            if !value.starts_with(|c: char| c.is_ascii_digit())
+                && (dropped.contains("\"result\"") || dropped.contains("\"error\""))
+            {
+                return true;
+            }
+        }
+    }
+    false
 }
 
 /// Says that the awaited reply may have been dropped for its length.
@@ -108,6 +131,7 @@ impl SessionError {
                 | SessionError::CursorLoop { .. }
                 | SessionError::PageCap { .. }
                 | SessionError::UnsupportedVersion { .. }
+                | SessionError::Unreadable { .. }
         )
     }
 
@@ -286,10 +310,30 @@ impl Session {
                 }
                 Inbound::Noise(text) => {
                     tracing::debug!(target: "mcp_probe::transcript", "<- (not JSON-RPC) {text}");
+                    self.record_stdout(&text);
                     if text.starts_with(DROPPED_LINE_PREFIX) {
                         self.dropped_lines += 1;
+                        // The awaited reply itself was too long: no other will come.
+                        if is_reply_to(&text, id) {
+                            return Err(ReplyError::Session(SessionError::Unreadable {
+                                method: method.into(),
+                                why: format!(
+                                    "the reply came in a line over the --max-line-bytes bound ({}); \
+                                     raise --max-line-bytes",
+                                    text.split(':').next().unwrap_or_default().trim_start_matches('[')
+                                ),
+                            }));
+                        }
                     }
-                    self.record_stdout(&text);
+                    if text.starts_with(TOO_DEEP_PREFIX) {
+                        return Err(ReplyError::Session(SessionError::Unreadable {
+                            method: method.into(),
+                            why: format!(
+                                "the server sent a JSON message nested deeper than {MAX_JSON_DEPTH} \
+                                 levels, which is not read"
+                            ),
+                        }));
+                    }
                     continue;
                 }
                 Inbound::Message { value, raw } => {

@@ -30,7 +30,13 @@ pub(crate) fn inbound_from_text(text: &str) -> Vec<Inbound> {
     if trimmed.is_empty() {
         return Vec::new();
     }
-    match serde_json::from_str::<Value>(trimmed) {
+    let parsed = serde_json::from_str::<Value>(trimmed);
+    if let Err(err) = &parsed {
+        if let Some(inbound) = super::too_deep(err, trimmed) {
+            return vec![inbound];
+        }
+    }
+    match parsed {
         Ok(value @ Value::Object(_)) => vec![Inbound::Message {
             value,
             raw: trimmed.to_owned(),

@@ -12,6 +12,25 @@ mod http_reply_stream;
 pub mod sse;
 mod sse_parse;
 
+/// How the noise standing for a message too deeply nested to read begins (the session fails
+/// at once on it: the reply may be in it, and waiting for another would be in vain).
+pub const TOO_DEEP_PREFIX: &str = "[a JSON message nested deeper than ";
+
+/// serde_json reads at most this many levels of nesting.
+pub const MAX_JSON_DEPTH: usize = 128;
+
+/// The noise for `text` when `err` says it is nested too deeply to parse.
+pub(crate) fn too_deep(err: &serde_json::Error, text: &str) -> Option<Inbound> {
+    if !err.to_string().contains("recursion limit exceeded") {
+        return None;
+    }
+    let head: String = text.chars().take(120).collect();
+    Some(Inbound::Noise(format!(
+        "{TOO_DEEP_PREFIX}{MAX_JSON_DEPTH} levels ({} bytes); it began: {head}]",
+        text.len()
+    )))
+}
+
 /// One thing the server said.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Inbound {

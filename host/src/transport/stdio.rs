@@ -64,7 +64,13 @@ where
         if text.trim().is_empty() {
             return None;
         }
-        match serde_json::from_str::<Value>(text) {
+        let parsed = serde_json::from_str::<Value>(text);
+        if let Err(err) = &parsed {
+            if let Some(inbound) = super::too_deep(err, text) {
+                return Some(inbound);
+            }
+        }
+        match parsed {
             // Only objects and arrays (batches) can be JSON-RPC; a bare `42` is a log line.
             Ok(value @ (Value::Object(_) | Value::Array(_))) => Some(Inbound::Message {
                 value,

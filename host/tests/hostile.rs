@@ -1,5 +1,5 @@
-//! A server that floods notifications (and noise) and never answers: memory stays bounded,
-//! the deadline ends the run on time, and the error says it timed out and what was pending.
+//! Hostile servers: floods, deep JSON, over-long replies. Memory stays bounded, deadlines hold,
+//! and each failure is one clear line, at once.
 
 mod support;
 
@@ -74,4 +74,58 @@ while True:
         "the deadline ends the run within 0.5 s: {took:?}"
     );
     assert!(peak_kib < 200 * 1024, "peak RSS {} MiB", peak_kib / 1024);
+}
+
+/// A server answering `initialize` with its own script's reply (one line of JSON).
+fn answering(reply: &str) -> Command {
+    let script = format!(
+        "import sys, json\nfor line in sys.stdin:\n    msg = json.loads(line)\n    if 'id' in msg:\n        r = {reply}\n        sys.stdout.write(json.dumps({{'jsonrpc': '2.0', 'id': msg['id'], 'result': r}}) + '\\n')\n        sys.stdout.flush()\n"
+    );
+    let python = support::require_program("python3").expect("python3");
+    let mut command = Command::new(env!("CARGO_BIN_EXE_mcp-probe"));
+    command
+        .args(["discover", "-o", "json", "--"])
+        .arg(python)
+        .args(["-c", &script]);
+    command
+}
+
+#[test]
+fn a_reply_nested_too_deeply_fails_at_once_naming_the_depth() {
+    require!(support::require_program("python3"));
+    let deep = "(lambda f: f(f, 300))(lambda f, n: {'a': f(f, n - 1)} if n else {})";
+    let started = Instant::now();
+    let out = answering(deep).stdin(Stdio::null()).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("nested deeper than 128 levels"), "{stderr}");
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "never waits: {:?}",
+        started.elapsed()
+    );
+}
+
+#[test]
+fn an_awaited_reply_over_the_line_bound_fails_at_once_with_the_hint() {
+    let server = support::example_server_bin();
+    let started = Instant::now();
+    let out = Command::new(env!("CARGO_BIN_EXE_mcp-probe"))
+        .args(["discover", "-o", "json", "--max-line-bytes", "100000", "--"])
+        .arg(server)
+        .args(["--tools", "2000"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("tools/list") && stderr.contains("raise --max-line-bytes"),
+        "{stderr}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "never waits: {:?}",
+        started.elapsed()
+    );
 }
