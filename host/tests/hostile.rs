@@ -129,3 +129,31 @@ fn an_awaited_reply_over_the_line_bound_fails_at_once_with_the_hint() {
         started.elapsed()
     );
 }
+
+/// A valid 50 MB tool list passes the default pipeline: plugin memory bounds grow with the
+/// input (the normalizer's old fixed 64 MiB was smaller than the input itself).
+#[test]
+fn default_plugin_limits_fit_a_50_mb_tool_list() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("tools.json");
+    let description = "d".repeat(2000);
+    let tools: Vec<serde_json::Value> = (0..25_000)
+        .map(|i| {
+            serde_json::json!({"name": format!("tool_{i}"), "description": description,
+                "inputSchema": {"type": "object"}, "annotations": {"readOnlyHint": true}})
+        })
+        .collect();
+    let text = serde_json::to_string(&serde_json::json!({ "tools": tools })).unwrap();
+    assert!(text.len() > 50_000_000, "{}", text.len());
+    std::fs::write(&path, text).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_mcp-probe"))
+        .args(["validate", "-o", "json"])
+        .arg(&path)
+        .env("MCP_PROBE_CACHE_DIR", dir.path().join("cache"))
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(matches!(out.status.code(), Some(0 | 3)), "{stderr}");
+    assert!(!stderr.contains("memory limit"), "{stderr}");
+}

@@ -108,6 +108,7 @@ impl StageSpec {
         }
         let mib = self.memory_mib.unwrap_or(DEFAULT_MEMORY_MIB);
         limits.memory_bytes = (mib << 20) as usize;
+        limits.memory_from_input = self.memory_mib.is_none();
         limits
     }
 

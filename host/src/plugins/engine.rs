@@ -31,6 +31,9 @@ const MAX_WASM_STACK: usize = 1 << 20;
 pub struct Limits {
     pub timeout: Duration,
     pub memory_bytes: usize,
+    /// True unless the stage named `memory-mib`: the bound then grows with each call's input
+    /// (see [`Limits::for_input`]), so a default never fails on an input the host holds.
+    pub memory_from_input: bool,
 }
 
 impl Default for Limits {
@@ -38,7 +41,28 @@ impl Default for Limits {
         Limits {
             timeout: DEFAULT_TIMEOUT,
             memory_bytes: (DEFAULT_MEMORY_MIB << 20) as usize,
+            memory_from_input: true,
         }
+    }
+}
+
+/// Linear memory a default-bounded call gets per byte of input: the lowered copy, what the
+/// guest builds from it, and its result.
+const MEMORY_PER_INPUT_BYTE: usize = 8;
+
+impl Limits {
+    /// The limits for one call on `input_bytes` of input: a default memory bound becomes
+    /// 16 MiB + 8 bytes per input byte when that is more, capped at the largest bound.
+    pub fn for_input(&self, input_bytes: usize) -> Limits {
+        let mut limits = *self;
+        if self.memory_from_input {
+            let wanted =
+                (16usize << 20).saturating_add(input_bytes.saturating_mul(MEMORY_PER_INPUT_BYTE));
+            limits.memory_bytes = wanted
+                .max(self.memory_bytes)
+                .min((MAX_MEMORY_MIB << 20) as usize);
+        }
+        limits
     }
 }
 
@@ -219,7 +243,8 @@ impl wasmtime::ResourceLimiter for Limiter {
     ) -> wasmtime::Result<bool> {
         if desired > self.memory_bytes {
             return self.exceed(format!(
-                "memory limit of {} MiB (asked for {} MiB)",
+                "memory limit of {} MiB (asked for {} MiB; raise it with the stage's \
+                 `memory-mib` in the --pipeline file, at most {MAX_MEMORY_MIB})",
                 self.memory_bytes >> 20,
                 desired.div_ceil(1 << 20)
             ));

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 #[derive(Debug, thiserror::Error)]
 pub enum PluginError {
     /// The call ran past its epoch deadline (an endless loop, or just too slow).
-    #[error("plugin {plugin}: timed out after {timeout_ms} ms")]
+    #[error("plugin {plugin}: timed out after {timeout_ms} ms (raise the stage's `timeout-ms` in the --pipeline file)")]
     Timeout { plugin: String, timeout_ms: u64 },
     /// Memory, tables, instances or the wasm stack hit their bound.
     #[error("plugin {plugin}: resource limit exceeded: {message}")]

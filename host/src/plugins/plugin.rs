@@ -157,21 +157,18 @@ impl LoadedPlugin {
     /// `err(...)` to typed errors.
     fn call<R>(
         &self,
+        input_bytes: usize,
         f: impl FnOnce(&mut Store<HostState>) -> wasmtime::Result<Result<R, String>>,
     ) -> Result<R, PluginError> {
-        let mut store = self.engine.store(&self.name, &self.limits);
+        let limits = self.limits.for_input(input_bytes);
+        let mut store = self.engine.store(&self.name, &limits);
         match f(&mut store) {
             Ok(Ok(value)) => Ok(value),
             Ok(Err(message)) => Err(PluginError::Reported {
                 plugin: self.name.to_string(),
                 message: bounded_message(&message),
             }),
-            Err(e) => Err(classify(
-                &self.name,
-                &self.limits,
-                store.data().limit_hit(),
-                e,
-            )),
+            Err(e) => Err(classify(&self.name, &limits, store.data().limit_hit(), e)),
         }
     }
 
@@ -204,7 +201,7 @@ impl LoadedPlugin {
         let Pre::Normalizer(pre) = &self.pre else {
             return Err(self.wrong_world(World::Normalizer));
         };
-        let out = self.call(|store| {
+        let out = self.call(wit_bytes(input), |store| {
             let plugin = pre.instantiate(&mut *store)?;
             plugin
                 .mcp_probe_plugin_normalizer()
@@ -244,7 +241,7 @@ impl LoadedPlugin {
         let Pre::Validator(pre) = &self.pre else {
             return Err(self.wrong_world(World::Validator));
         };
-        let out = self.call(|store| {
+        let out = self.call(wit_bytes(input) + policy.len(), |store| {
             let plugin = pre.instantiate(&mut *store)?;
             plugin
                 .mcp_probe_plugin_validator()
@@ -276,7 +273,10 @@ impl LoadedPlugin {
             error: transcript.error.clone(),
         };
         let config = config.map(str::to_string);
-        let out = self.call(|store| {
+        let bytes = input.stdout.len()
+            + input.stderr_tail.len()
+            + input.parsed_messages.iter().map(String::len).sum::<usize>();
+        let out = self.call(bytes, |store| {
             let plugin = pre.instantiate(&mut *store)?;
             plugin
                 .mcp_probe_plugin_parser()
@@ -286,4 +286,24 @@ impl LoadedPlugin {
             .transpose()
             .map_err(|m| self.malformed(m))
     }
+}
+
+/// The bytes of text in WIT tool records (what a call lowers into the guest).
+fn wit_bytes(tools: &[wit::Tool]) -> usize {
+    let opt = |s: &Option<String>| s.as_ref().map_or(0, String::len);
+    tools
+        .iter()
+        .map(|t| {
+            t.name.len()
+                + opt(&t.title)
+                + opt(&t.description)
+                + opt(&t.input_schema)
+                + opt(&t.output_schema)
+                + opt(&t.annotations)
+                + opt(&t.meta)
+                + opt(&t.icons)
+                + opt(&t.extra)
+                + 64
+        })
+        .sum()
 }
