@@ -1,0 +1,186 @@
+//! Hostile and huge servers, measured against baselines from the same run:
+//!
+//! 1. 100 000 small tools from one server (an 18.7 MB reply), end to end: mcp-probe's wall
+//!    time and peak RSS, against the reply's size and a raw-pipe client's time reading the
+//!    same reply (targets: peak RSS <= 10x the reply, time <= 1 s).
+//! 2. A notification flood that outlasts `--timeout 2` (it never stops): peak RSS, and how far
+//!    past the deadline the run ends (target: within 0.5 s).
+//!
+//! Run: `cargo bench -p mcp-probe --bench hostile` (the flood needs python3).
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+const TOOLS: usize = 100_000;
+const RUNS: usize = 3;
+
+fn main() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf();
+    let probe = PathBuf::from(env!("CARGO_BIN_EXE_mcp-probe"));
+    let example = probe.with_file_name("mcp-example-server");
+    let status = Command::new(env!("CARGO"))
+        .args(["build", "-q", "--release", "-p", "mcp-example-server"])
+        .current_dir(&root)
+        .status()
+        .expect("cargo runs");
+    assert!(status.success());
+    let cache = tempfile::tempdir().unwrap();
+    println!("mcp-probe hostile-server benchmark ({})", probe.display());
+
+    let (raw_time, reply_bytes) = raw_pipe(&example);
+    let mut runs = Vec::new();
+    for _ in 0..RUNS {
+        let mut command = Command::new(&probe);
+        command
+            .args([
+                "discover",
+                "-o",
+                "json",
+                "--max-line-bytes",
+                "67108864",
+                "--",
+            ])
+            .arg(&example)
+            .args(["--tools", &TOOLS.to_string()])
+            .env("MCP_PROBE_CACHE_DIR", cache.path());
+        runs.push(measured(command, true));
+    }
+    runs.sort();
+    let (time, peak) = runs[RUNS / 2];
+    println!(
+        "\n{TOOLS} small tools in one reply of {:.1} MB (median of {RUNS}):",
+        mb(reply_bytes as u64)
+    );
+    println!(
+        "  raw pipe reading the same reply      {:8.0} ms",
+        ms(raw_time)
+    );
+    println!(
+        "  mcp-probe discover, end to end       {:8.0} ms ({:.1}x the raw pipe; target <= 1000 ms: {})",
+        ms(time),
+        time.as_secs_f64() / raw_time.as_secs_f64(),
+        verdict(time <= Duration::from_secs(1))
+    );
+    println!(
+        "  mcp-probe peak RSS                   {:8.0} MB ({:.1}x the reply; target <= 10x: {})",
+        mb(peak),
+        peak as f64 / reply_bytes as f64,
+        verdict(peak as f64 <= 10.0 * reply_bytes as f64)
+    );
+
+    let flood = r#"
+import sys, json
+note = json.dumps({"jsonrpc": "2.0", "method": "notifications/message",
+                   "params": {"level": "info", "data": "x" * 200}}) + "\n"
+chunk = note * 200 + "log line that is not json\n" * 50
+while True:
+    sys.stdout.write(chunk)
+"#;
+    let mut command = Command::new(&probe);
+    command
+        .args([
+            "discover",
+            "-o",
+            "json",
+            "--timeout",
+            "2",
+            "--",
+            "python3",
+            "-c",
+            flood,
+        ])
+        .env("MCP_PROBE_CACHE_DIR", cache.path());
+    let (time, peak) = measured(command, false);
+    let over = time.saturating_sub(Duration::from_secs(2));
+    println!("\nnotification flood outlasting --timeout 2:");
+    println!("  peak RSS                             {:8.0} MB", mb(peak));
+    println!(
+        "  ended after the deadline by          {:8.0} ms (target <= 500 ms: {})",
+        ms(over),
+        verdict(over <= Duration::from_millis(500))
+    );
+}
+
+/// Wall time and peak RSS (bytes, from /proc/PID/status VmHWM) of a run.
+fn measured(mut command: Command, must_succeed: bool) -> (Duration, u64) {
+    let start = Instant::now();
+    let mut child = command
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("mcp-probe runs");
+    let pid = child.id();
+    let mut stdout = child.stdout.take().unwrap();
+    let drain = std::thread::spawn(move || std::io::copy(&mut stdout, &mut std::io::sink()));
+    let mut peak = 0u64;
+    loop {
+        if let Ok(status) = std::fs::read_to_string(format!("/proc/{pid}/status")) {
+            if let Some(line) = status.lines().find(|l| l.starts_with("VmHWM:")) {
+                let kib: u64 = line
+                    .split_whitespace()
+                    .nth(1)
+                    .unwrap_or("0")
+                    .parse()
+                    .unwrap_or(0);
+                peak = peak.max(kib * 1024);
+            }
+        }
+        if let Some(status) = child.try_wait().unwrap() {
+            assert_eq!(status.success(), must_succeed, "{status}");
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let _ = drain.join();
+    (start.elapsed(), peak)
+}
+
+/// A raw client: initialize, tools/list, read the reply line; its time and the reply's size.
+fn raw_pipe(server: &Path) -> (Duration, usize) {
+    let start = Instant::now();
+    let mut child = Command::new(server)
+        .args(["--tools", &TOOLS.to_string()])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    writeln!(stdin, r#"{{"jsonrpc":"2.0","id":1,"method":"initialize","params":{{"protocolVersion":"2025-11-25","capabilities":{{}},"clientInfo":{{"name":"raw","version":"0"}}}}}}"#).unwrap();
+    let mut line = String::new();
+    stdout.read_line(&mut line).unwrap();
+    writeln!(
+        stdin,
+        r#"{{"jsonrpc":"2.0","method":"notifications/initialized"}}"#
+    )
+    .unwrap();
+    writeln!(stdin, r#"{{"jsonrpc":"2.0","id":2,"method":"tools/list"}}"#).unwrap();
+    line.clear();
+    stdout.read_line(&mut line).unwrap();
+    drop(stdin);
+    child.wait().unwrap();
+    (start.elapsed(), line.len())
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+fn mb(bytes: u64) -> f64 {
+    bytes as f64 / 1e6
+}
+
+fn verdict(met: bool) -> &'static str {
+    if met {
+        "met"
+    } else {
+        "MISSED"
+    }
+}
