@@ -20,6 +20,7 @@ fn kind_lower(kind: &str) -> &'static str {
     match kind {
         "Pod" => "pod",
         "Service" => "service",
+        "Secret" => "secret",
         "Namespace" => "namespace",
         _ => "",
     }
@@ -50,7 +51,7 @@ pub fn route(path: &str) -> Option<Resp> {
                 resource("pods/portforward", "PodPortForwardOptions", true, &["create", "get"], &[]),
                 resource("pods/status", "Pod", true, &["get", "patch", "update"], &[]),
                 resource("services", "Service", true, CRUD, &["svc"]),
-                resource("secrets", "Secret", true, CRUD, &[]),
+                resource("secrets", "Secret", true, &["create", "delete", "get", "list", "patch", "update", "watch"], &[]),
                 resource("namespaces", "Namespace", false, &["get"], &["ns"]),
             ],
         }),

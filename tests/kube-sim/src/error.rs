@@ -88,25 +88,53 @@ impl ApiError {
     }
 
     /// 422 with one cause per invalid field, as the API server reports validation failures.
+    /// Each cause is `(field, message)`, the message starting with its error type as
+    /// apimachinery writes it ("Invalid value: …", "Required value: …", "Forbidden: …").
     pub fn invalid(kind: Kind, name: &str, causes: Vec<(String, String)>) -> Self {
         let summary: Vec<String> = causes.iter().map(|(f, m)| format!("{f}: {m}")).collect();
+        // An aggregate of several errors prints as a bracketed list.
+        let summary = match summary.as_slice() {
+            [one] => one.clone(),
+            many => format!("[{}]", many.join(", ")),
+        };
         let mut err = Self::new(
             422,
             "Invalid",
-            format!(
-                "{} \"{name}\" is invalid: {}",
-                kind.name(),
-                summary.join(", ")
-            ),
+            format!("{} \"{name}\" is invalid: {summary}", kind.name()),
         );
         err.details = Some(json!({
             "name": name,
             "kind": kind.name(),
             "causes": causes.iter().map(|(f, m)| json!({
-                "reason": "FieldValueInvalid", "message": m, "field": f
+                "reason": cause_reason(m), "message": m, "field": f
             })).collect::<Vec<_>>(),
         }));
         err
+    }
+
+    /// 409 for a write made against an older resourceVersion.
+    pub fn conflict(kind: Kind, name: &str) -> Self {
+        Self::new(
+            409,
+            "Conflict",
+            format!(
+                "Operation cannot be fulfilled on {} \"{name}\": the object has been modified; \
+                 please apply your changes to the latest version and try again",
+                kind.plural()
+            ),
+        )
+        .with_details(kind, name)
+    }
+
+    /// 404 for a namespace that does not exist (the simulator's: one whose name is invalid).
+    pub fn namespace_not_found(namespace: &str) -> Self {
+        let mut e = Self::new(
+            404,
+            "NotFound",
+            format!("namespaces \"{namespace}\" not found"),
+        );
+        e.details = Some(json!({"name": namespace, "kind": "namespaces"}));
+        e
     }
 
     pub fn forbidden(verb: &str, resource: &str, namespace: &str, name: &str) -> Self {
@@ -171,4 +199,22 @@ impl ApiError {
         }
         s
     }
+}
+
+/// A cause's `reason` (metav1.CauseType) from its message's error type.
+fn cause_reason(message: &str) -> &'static str {
+    const TYPES: &[(&str, &str)] = &[
+        ("Required value", "FieldValueRequired"),
+        ("Forbidden", "FieldValueForbidden"),
+        ("Too long", "FieldValueTooLong"),
+        ("Too many", "FieldValueTooMany"),
+        ("Unsupported value", "FieldValueNotSupported"),
+        ("Duplicate value", "FieldValueDuplicate"),
+        ("Not found", "FieldValueNotFound"),
+        ("Internal error", "InternalError"),
+    ];
+    TYPES
+        .iter()
+        .find(|(prefix, _)| message.starts_with(prefix))
+        .map_or("FieldValueInvalid", |(_, reason)| reason)
 }

@@ -18,6 +18,7 @@ pub mod gc;
 pub mod images;
 pub mod kubelet;
 pub mod logs_api;
+pub mod names;
 pub mod portforward;
 pub mod reference;
 pub mod selectors;

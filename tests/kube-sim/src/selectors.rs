@@ -1,4 +1,4 @@
-//! Label and field selectors as the API server parses them, plus name validation.
+//! Label and field selectors as the API server parses them.
 use serde_json::Value;
 
 use crate::error::ApiError;
@@ -162,83 +162,6 @@ impl FieldSelector {
     }
 }
 
-/// Why `name` is not a DNS-1123 subdomain (Pods, Secrets): at most 253 characters, dot-separated
-/// DNS-1123 labels.
-pub fn dns1123_subdomain_error(name: &str) -> Option<String> {
-    let ok = !name.is_empty()
-        && name.len() <= 253
-        && name.split('.').all(|part| {
-            !part.is_empty()
-                && part
-                    .bytes()
-                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-                && part.as_bytes()[0].is_ascii_alphanumeric()
-                && part.as_bytes()[part.len() - 1].is_ascii_alphanumeric()
-        });
-    if ok {
-        return None;
-    }
-    if name.len() > 253 {
-        return Some("must be no more than 253 characters".into());
-    }
-    Some(
-        "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or \
-         '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used \
-         for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')"
-            .into(),
-    )
-}
-
-/// Why `name` is not a DNS-1035 label (Services): like a DNS-1123 label, starting with a letter.
-pub fn dns1035_label_error(name: &str) -> Option<String> {
-    let ok = !name.is_empty()
-        && name.len() <= 63
-        && name.as_bytes()[0].is_ascii_lowercase()
-        && name.as_bytes()[name.len() - 1].is_ascii_alphanumeric()
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
-    if ok {
-        return None;
-    }
-    if name.len() > 63 {
-        return Some("must be no more than 63 characters".into());
-    }
-    Some(
-        "a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with an \
-         alphabetic character, and end with an alphanumeric character (e.g. 'my-name',  or \
-         'abc-123', regex used for validation is '[a-z]([-a-z0-9]*[a-z0-9])?')"
-            .into(),
-    )
-}
-
-/// Why `name` is not a DNS-1123 label (lower-case alphanumerics and '-', ≤ 63, alphanumeric ends).
-pub fn dns1123_label_error(name: &str) -> Option<String> {
-    if name.len() > 63 {
-        return Some("must be no more than 63 characters".into());
-    }
-    let ok_chars = name
-        .bytes()
-        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
-    let ok_ends = name
-        .bytes()
-        .next()
-        .is_some_and(|b| b.is_ascii_alphanumeric())
-        && name
-            .bytes()
-            .last()
-            .is_some_and(|b| b.is_ascii_alphanumeric());
-    if name.is_empty() || !ok_chars || !ok_ends {
-        return Some(
-            "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', \
-             and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', \
-             regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')"
-                .into(),
-        );
-    }
-    None
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -268,14 +191,5 @@ mod tests {
         .unwrap();
         assert!(sel.matches(&pod));
         assert!(FieldSelector::parse("spec.containers=x", crate::store::Kind::Pod).is_err());
-    }
-
-    #[test]
-    fn dns_labels() {
-        assert!(dns1123_label_error("ok-name-1").is_none());
-        assert!(dns1123_label_error("Bad").is_some());
-        assert!(dns1123_label_error("-x").is_some());
-        assert!(dns1123_label_error(&"a".repeat(64)).is_some());
-        assert!(dns1123_label_error(&"a".repeat(63)).is_none());
     }
 }

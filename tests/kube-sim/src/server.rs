@@ -76,7 +76,27 @@ pub fn parse_query(req: &Request<Incoming>) -> Query {
         .unwrap_or_default()
 }
 
+/// The body as JSON. Other encodings a real server also takes (protobuf, which kubectl's typed
+/// commands such as `create secret` send, CBOR, YAML) are answered 415, as a server answers a
+/// media type it does not serve.
 pub async fn read_json(req: Request<Incoming>) -> Result<Value, ApiError> {
+    let content_type = req
+        .headers()
+        .get(hyper::header::CONTENT_TYPE)
+        .and_then(|c| c.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    let media = content_type.split(';').next().unwrap_or_default().trim();
+    if !media.is_empty() && media != "*/*" && !media.ends_with("json") {
+        return Err(ApiError::new(
+            415,
+            "UnsupportedMediaType",
+            format!(
+                "the body of the request was in an unknown format - accepted media types \
+                 include: application/json (got {media:?})"
+            ),
+        ));
+    }
     let bytes = req
         .into_body()
         .collect()

@@ -10,11 +10,12 @@ pub mod watch;
 use serde_json::Value;
 
 use crate::error::ApiError;
-use crate::selectors::{dns1035_label_error, dns1123_subdomain_error};
+use crate::names;
 use crate::server::Query;
 use crate::store::Kind;
 
-/// Fills in `metadata.name` from `generateName` and checks the name and namespace.
+/// Fills in `metadata.name` from `generateName` and checks the name and namespace, as the API
+/// server's ValidateObjectMeta does (every failing rule is one cause).
 pub fn prepare_metadata(kind: Kind, namespace: &str, obj: &mut Value) -> Result<String, ApiError> {
     if !obj.is_object() {
         return Err(ApiError::bad_request(
@@ -28,46 +29,47 @@ pub fn prepare_metadata(kind: Kind, namespace: &str, obj: &mut Value) -> Result<
             ));
         }
     }
+    // Every valid namespace exists; an invalid name cannot, so the lifecycle check finds none.
+    if !names::dns1123_label(namespace).is_empty() {
+        return Err(ApiError::namespace_not_found(namespace));
+    }
+    let generate_name = obj["metadata"]["generateName"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
     let mut name = obj["metadata"]["name"]
         .as_str()
         .unwrap_or_default()
         .to_owned();
-    if name.is_empty() {
-        if let Some(prefix) = obj["metadata"]["generateName"].as_str() {
-            let suffix: String = uuid::Uuid::new_v4()
-                .simple()
-                .to_string()
-                .chars()
-                .take(5)
-                .collect();
-            name = format!("{}{suffix}", &prefix[..prefix.len().min(58)]);
-            obj["metadata"]["name"] = Value::String(name.clone());
+    if name.is_empty() && !generate_name.is_empty() {
+        name = names::generate(&generate_name);
+        obj["metadata"]["name"] = Value::String(name.clone());
+    }
+    let quoted = |s: &str| Value::String(s.to_owned()).to_string();
+    let mut causes = Vec::new();
+    if !generate_name.is_empty() {
+        for msg in names::name_errors(kind, &generate_name, true) {
+            causes.push((
+                "metadata.generateName".to_owned(),
+                format!("Invalid value: {}: {msg}", quoted(&generate_name)),
+            ));
         }
     }
     if name.is_empty() {
-        return Err(ApiError::invalid(
-            kind,
-            "",
-            vec![(
-                "metadata.name".into(),
-                "Required value: name or generateName is required".into(),
-            )],
+        causes.push((
+            "metadata.name".into(),
+            "Required value: name or generateName is required".into(),
         ));
+    } else {
+        for msg in names::name_errors(kind, &name, false) {
+            causes.push((
+                "metadata.name".into(),
+                format!("Invalid value: {}: {msg}", quoted(&name)),
+            ));
+        }
     }
-    // Each kind's names are validated as the real API server validates them.
-    let invalid = match kind {
-        Kind::Pod | Kind::Secret => dns1123_subdomain_error(&name),
-        Kind::Service => dns1035_label_error(&name),
-    };
-    if let Some(msg) = invalid {
-        return Err(ApiError::invalid(
-            kind,
-            &name,
-            vec![(
-                "metadata.name".into(),
-                format!("Invalid value: \"{name}\": {msg}"),
-            )],
-        ));
+    if !causes.is_empty() {
+        return Err(ApiError::invalid(kind, &name, causes));
     }
     Ok(name)
 }

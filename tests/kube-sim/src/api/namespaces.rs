@@ -3,7 +3,7 @@ use hyper::Method;
 use serde_json::json;
 
 use crate::error::ApiError;
-use crate::selectors::dns1123_label_error;
+use crate::names::dns1123_label;
 use crate::server::{json_response, Resp, Target};
 
 pub fn handle(method: &Method, target: &Target) -> Result<Resp, ApiError> {
@@ -22,12 +22,8 @@ pub fn handle(method: &Method, target: &Target) -> Result<Resp, ApiError> {
             }),
         ));
     };
-    if dns1123_label_error(name).is_some() {
-        return Err(ApiError::new(
-            404,
-            "NotFound",
-            format!("namespaces \"{name}\" not found"),
-        ));
+    if !dns1123_label(name).is_empty() {
+        return Err(ApiError::namespace_not_found(name));
     }
     Ok(json_response(200, &namespace(name)))
 }

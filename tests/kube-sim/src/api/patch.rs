@@ -1,12 +1,13 @@
-//! PATCH for metadata (labels, annotations, ownerReferences): JSON merge patch, and strategic
-//! merge patch treated the same way (identical for the maps it is used on here).
+//! PATCH for metadata (labels, annotations, ownerReferences), status and Secret data: JSON
+//! merge patch, and strategic merge patch treated the same way (identical for the maps it is
+//! used on here).
 use hyper::body::Incoming;
 use hyper::{Request, StatusCode};
 use serde_json::Value;
 
 use crate::error::ApiError;
 use crate::server::{object_response, read_json, Resp};
-use crate::store::Key;
+use crate::store::{Key, Kind};
 use crate::Ctx;
 
 /// RFC 7386: objects merge recursively, `null` deletes, everything else replaces.
@@ -46,6 +47,11 @@ pub async fn handle(ctx: &Ctx, req: Request<Incoming>, key: &Key) -> Result<Resp
         .store
         .get(key)
         .ok_or_else(|| ApiError::not_found(key.kind, &key.name))?;
+    // A resourceVersion in the patch is a precondition, as on the real server.
+    let rv = patch["metadata"]["resourceVersion"].as_str();
+    if rv.is_some_and(|rv| Some(rv) != current["metadata"]["resourceVersion"].as_str()) {
+        return Err(ApiError::conflict(key.kind, &key.name));
+    }
     let mut patched = current.clone();
     merge(&mut patched, &patch);
     let immutable = |v: &Value| {
@@ -64,6 +70,9 @@ pub async fn handle(ctx: &Ctx, req: Request<Incoming>, key: &Key) -> Result<Resp
                 "Forbidden: the simulator only patches metadata and status".into(),
             )],
         ));
+    }
+    if key.kind == Kind::Secret {
+        patched = super::secrets::patched(&current, patched)?;
     }
     let updated = ctx
         .store

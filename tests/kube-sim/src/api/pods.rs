@@ -88,10 +88,10 @@ fn validate(name: &str, pod: &Pod) -> Result<(), ApiError> {
         causes.push(("spec.containers".into(), "Required value".into()));
     }
     for (i, c) in containers.iter().enumerate() {
-        if let Some(msg) = crate::selectors::dns1123_label_error(&c.name) {
+        for msg in crate::names::dns1123_label(&c.name) {
             causes.push((
                 format!("spec.containers[{i}].name"),
-                format!("Invalid value: \"{}\": {msg}", c.name),
+                format!("Invalid value: {}: {msg}", Value::String(c.name.clone())),
             ));
         }
         if c.image.as_deref().unwrap_or_default().trim().is_empty() {
@@ -151,11 +151,7 @@ fn update_status(ctx: &Ctx, key: &Key, body: Value) -> Result<Resp, ApiError> {
     let current = get(ctx, key)?;
     let want_rv = body["metadata"]["resourceVersion"].as_str();
     if want_rv.is_some_and(|rv| Some(rv) != current["metadata"]["resourceVersion"].as_str()) {
-        return Err(ApiError::new(
-            409,
-            "Conflict",
-            format!("Operation cannot be fulfilled on pods \"{}\": the object has been modified; please apply your changes to the latest version and try again", key.name),
-        ));
+        return Err(ApiError::conflict(Kind::Pod, &key.name));
     }
     let updated = ctx
         .store

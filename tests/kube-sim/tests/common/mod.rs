@@ -1,6 +1,8 @@
 //! Shared helpers: a simulator with a test image table, a kube-rs client, pod builders.
 #![allow(dead_code)]
 
+pub mod kubectl;
+
 use k8s_openapi::api::core::v1::Pod;
 use kube::api::{Api, PostParams};
 use kube_sim::{Config, Image, ImageTable, SimHandle, Simulator};
