@@ -3,6 +3,7 @@
 mod delete;
 pub mod env;
 pub mod logs;
+pub mod probe;
 pub mod process;
 pub mod runtime;
 pub mod security;
@@ -333,20 +334,12 @@ async fn run_once(
         container_id: container_id.clone(),
     });
     publish(ctx, rt);
-    // A tcpSocket readiness probe: Ready only once the port accepts a connection.
-    let probe_port = status::readiness_port(rt, &c.name);
+    // The readiness prober runs for as long as the process does.
     let prober = async {
-        if let Some(port) = probe_port {
-            while tokio::net::TcpStream::connect(("127.0.0.1", port))
-                .await
-                .is_err()
-            {
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            }
-            c.probe_passed.store(true, Ordering::SeqCst);
-            publish(ctx, rt);
+        match probe::readiness(rt, &c.name) {
+            Some(readiness) => probe::run(readiness, c, env, || publish(ctx, rt)).await,
+            None => std::future::pending::<()>().await,
         }
-        std::future::pending::<()>().await
     };
     let status = tokio::select! {
         status = child.wait() => status,

@@ -94,6 +94,14 @@ fn resolve_program(
         })
 }
 
+/// What a container process inherits from the simulator's own environment (its image's
+/// filesystem, in effect): where programs are, home, locale, temporary files, user.
+pub fn host_env() -> impl Iterator<Item = (&'static str, String)> {
+    ["PATH", "HOME", "LANG", "TMPDIR", "USER"]
+        .into_iter()
+        .filter_map(|k| std::env::var(k).ok().map(|v| (k, v)))
+}
+
 /// Starts the process in its own process group with piped stdio and output pumps.
 pub fn spawn(
     c: &Arc<ContainerRuntime>,
@@ -104,11 +112,7 @@ pub fn spawn(
     let mut cmd = Command::new(resolve_program(&argv[0], env)?);
     cmd.args(&argv[1..])
         .env_clear()
-        .envs(
-            ["PATH", "HOME", "LANG", "TMPDIR", "USER"]
-                .iter()
-                .filter_map(|k| std::env::var(k).ok().map(|v| (*k, v))),
-        )
+        .envs(host_env())
         .envs(env)
         .stdin(if c.stdin_enabled {
             Stdio::piped()

@@ -97,25 +97,6 @@ fn condition(rt: &PodRuntime, kind: &'static str, status: bool, reason: Option<&
 }
 
 /// The pod's status now. `scheduled_only`: the kubelet has not picked the pod up yet.
-/// The local port a container's `readinessProbe.tcpSocket` checks, if it has one (a named
-/// port is looked up among its container ports).
-pub fn readiness_port(rt: &PodRuntime, container: &str) -> Option<u16> {
-    use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
-    let spec = rt.spec.spec.as_ref()?;
-    let c = spec.containers.iter().find(|c| c.name == container)?;
-    let tcp = c.readiness_probe.as_ref()?.tcp_socket.as_ref()?;
-    let port = match &tcp.port {
-        IntOrString::Int(p) => u16::try_from(*p).ok()?,
-        IntOrString::String(name) => c
-            .ports
-            .iter()
-            .flatten()
-            .find(|p| p.name.as_deref() == Some(name.as_str()))
-            .and_then(|p| u16::try_from(p.container_port).ok())?,
-    };
-    Some(rt.ports.get(&port).copied().unwrap_or(port))
-}
-
 pub fn pod_status(rt: &PodRuntime, scheduled_only: bool) -> Value {
     let scheduled = condition(rt, "PodScheduled", true, None);
     if scheduled_only {
@@ -126,10 +107,7 @@ pub fn pod_status(rt: &PodRuntime, scheduled_only: bool) -> Value {
     let all_running = states
         .iter()
         .all(|s| matches!(s, ContainerState::Running { .. }));
-    let probes_passed = rt
-        .containers
-        .iter()
-        .all(|c| readiness_port(rt, &c.name).is_none() || c.probe_passed.load(Ordering::SeqCst));
+    let probes_passed = rt.containers.iter().all(|c| super::probe::passes(rt, c));
     let ready = all_running && phase == "Running" && probes_passed;
     let not_ready_reason = if matches!(phase, "Succeeded" | "Failed") {
         "PodCompleted"
@@ -146,7 +124,7 @@ pub fn pod_status(rt: &PodRuntime, scheduled_only: bool) -> Value {
                 "name": c.name, "image": c.image, "imageID": "",
                 "ready": matches!(s, ContainerState::Running { .. })
                     && phase == "Running"
-                    && (readiness_port(rt, &c.name).is_none() || c.probe_passed.load(Ordering::SeqCst)),
+                    && super::probe::passes(rt, c),
                 "started": matches!(s, ContainerState::Running { .. }),
                 "restartCount": c.restart_count.load(Ordering::SeqCst),
                 "state": state_json(s),
