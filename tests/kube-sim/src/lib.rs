@@ -46,6 +46,7 @@ pub struct Ctx {
     pub api_port: u16,
     pub bookmark_interval: Duration,
     pub pull_backoff: Duration,
+    pub pull_retry: Duration,
 }
 
 /// How to start a simulator.
@@ -59,6 +60,9 @@ pub struct Config {
     pub bookmark_interval: Duration,
     /// Time between ErrImagePull and ImagePullBackOff.
     pub pull_backoff: Duration,
+    /// First wait in ImagePullBackOff before the next pull attempt (another ErrImagePull); it
+    /// doubles up to five minutes, as the kubelet's back-off does (10 s by default).
+    pub pull_retry: Duration,
     /// Events kept for watches resuming from a resourceVersion; older ones get 410 Expired.
     pub watch_history: usize,
 }
@@ -71,6 +75,7 @@ impl Default for Config {
             rules: Rules::default(),
             bookmark_interval: Duration::from_secs(5),
             pull_backoff: Duration::from_millis(500),
+            pull_retry: Duration::from_secs(10),
             watch_history: store::DEFAULT_HISTORY,
         }
     }
@@ -105,6 +110,7 @@ impl Simulator {
             api_port: addr.port(),
             bookmark_interval: config.bookmark_interval,
             pull_backoff: config.pull_backoff,
+            pull_retry: config.pull_retry,
         });
         let (stop, stop_rx) = tokio::sync::watch::channel(false);
         let server = tokio::spawn(server::serve(listener, ctx.clone(), stop_rx));

@@ -1,6 +1,7 @@
 //! core/v1 resource handlers.
 pub mod namespaces;
 pub mod patch;
+pub mod pod_defaults;
 pub mod pods;
 pub mod secrets;
 pub mod services;

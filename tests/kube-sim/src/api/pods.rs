@@ -115,30 +115,13 @@ fn create(ctx: &Arc<Ctx>, ns: &str, mut body: Value) -> Result<Resp, ApiError> {
         ))
     })?;
     validate(&name, &pod)?;
-    // Defaults the API server fills in.
+    // Defaults and admission the API server applies.
     let spec = pod.spec.get_or_insert_with(Default::default);
-    spec.restart_policy.get_or_insert_with(|| "Always".into());
-    spec.termination_grace_period_seconds.get_or_insert(30);
-    spec.dns_policy.get_or_insert_with(|| "ClusterFirst".into());
-    spec.scheduler_name
-        .get_or_insert_with(|| "default-scheduler".into());
-    spec.service_account_name
-        .get_or_insert_with(|| "default".into());
-    spec.enable_service_links.get_or_insert(true);
-    for c in &mut spec.containers {
-        let image = c.image.clone().unwrap_or_default();
-        let latest = !image.rsplit('/').next().unwrap_or_default().contains(':')
-            || image.ends_with(":latest");
-        c.image_pull_policy
-            .get_or_insert_with(|| if latest { "Always" } else { "IfNotPresent" }.into());
-        c.termination_message_path
-            .get_or_insert_with(|| "/dev/termination-log".into());
-        c.termination_message_policy
-            .get_or_insert_with(|| "File".into());
-    }
+    super::pod_defaults::apply(spec);
+    let qos = super::pod_defaults::qos_class(spec);
     pod.status = None;
     let mut value = serde_json::to_value(&pod).map_err(|e| ApiError::internal(e.to_string()))?;
-    value["status"] = json!({"phase": "Pending", "qosClass": "BestEffort"});
+    value["status"] = json!({"phase": "Pending", "qosClass": qos});
     let key = Key::new(Kind::Pod, ns, &name);
     let stored = ctx.store.create(key.clone(), value)?;
     let typed: Pod =

@@ -5,6 +5,7 @@ pub mod env;
 pub mod logs;
 pub mod probe;
 pub mod process;
+mod pull;
 pub mod runtime;
 pub mod security;
 pub mod status;
@@ -130,7 +131,7 @@ async fn run_pod(ctx: Arc<Ctx>, rt: Arc<PodRuntime>) {
         .all(|(k, v)| NODE_LABELS.iter().any(|(nk, nv)| nk == k && nv == v));
     if !fits {
         // The scheduler leaves it Pending, saying why, until it is deleted.
-        let status = json!({"phase": "Pending", "qosClass": "BestEffort", "conditions": [{
+        let status = json!({"phase": "Pending", "qosClass": status::qos_class(&rt), "conditions": [{
             "type": "PodScheduled", "status": "False", "reason": "Unschedulable",
             "lastTransitionTime": crate::now_rfc3339(), "lastProbeTime": null,
             "message": "0/1 nodes are available: 1 node(s) didn't match Pod's node affinity/selector. \
@@ -214,24 +215,7 @@ async fn run_container(
         return;
     }
     let Some(image) = ctx.images.resolve(&image_ref).cloned() else {
-        let msg = format!(
-            "failed to pull and unpack image \"{image_ref}\": failed to resolve reference \"{image_ref}\": not found"
-        );
-        c.set_state(ContainerState::Waiting {
-            reason: "ErrImagePull".into(),
-            message: Some(msg),
-        });
-        publish(&ctx, &rt);
-        if wait_or_stop(&rt, ctx.pull_backoff).await {
-            let msg = format!("Back-off pulling image \"{image_ref}\"");
-            c.set_state(ContainerState::Waiting {
-                reason: "ImagePullBackOff".into(),
-                message: Some(msg),
-            });
-            publish(&ctx, &rt);
-            rt.stopped().await;
-        }
-        return;
+        return pull::never_pulled(&ctx, &rt, &c, &image_ref).await;
     };
     *runtime::lock(&c.image_id) = crate::images::image_id(&image_ref, &image);
     if !wait_or_stop(&rt, Duration::from_millis(image.start_delay_ms)).await {
@@ -280,10 +264,12 @@ async fn run_container(
         *lock(&c.last_state) = Some(terminated);
         c.restart_count.fetch_add(1, Ordering::SeqCst);
         let msg = format!(
-            "back-off {}s restarting failed container={} pod={}",
+            "back-off {}s restarting failed container={} pod={}_{}({})",
             backoff.as_secs(),
             c.name,
-            rt.key.name
+            rt.key.name,
+            rt.key.namespace,
+            rt.uid
         );
         c.set_state(ContainerState::Waiting {
             reason: "CrashLoopBackOff".into(),

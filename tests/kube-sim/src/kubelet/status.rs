@@ -96,11 +96,20 @@ fn condition(rt: &PodRuntime, kind: &'static str, status: bool, reason: Option<&
     c
 }
 
+/// The QoS class the API server gave the pod at creation (the kubelet keeps it).
+pub fn qos_class(rt: &PodRuntime) -> String {
+    rt.spec
+        .status
+        .as_ref()
+        .and_then(|s| s.qos_class.clone())
+        .unwrap_or_else(|| "BestEffort".into())
+}
+
 /// The pod's status now. `scheduled_only`: the kubelet has not picked the pod up yet.
 pub fn pod_status(rt: &PodRuntime, scheduled_only: bool) -> Value {
     let scheduled = condition(rt, "PodScheduled", true, None);
     if scheduled_only {
-        return json!({"phase": "Pending", "conditions": [scheduled], "qosClass": "BestEffort"});
+        return json!({"phase": "Pending", "conditions": [scheduled], "qosClass": qos_class(rt)});
     }
     let states: Vec<ContainerState> = rt.containers.iter().map(|c| c.state()).collect();
     let phase = phase(rt, &states);
@@ -162,7 +171,7 @@ pub fn pod_status(rt: &PodRuntime, scheduled_only: bool) -> Value {
         "podIPs": [{"ip": "127.0.0.1"}],
         "startTime": lock(&rt.start_time).clone(),
         "containerStatuses": statuses,
-        "qosClass": "BestEffort",
+        "qosClass": qos_class(rt),
     });
     if rt.deadline_exceeded.load(Ordering::SeqCst) {
         status["reason"] = json!("DeadlineExceeded");
