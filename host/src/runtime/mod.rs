@@ -38,7 +38,7 @@ pub struct Started {
 #[derive(Debug, Default, Clone)]
 pub struct Stopped {
     /// How it ended when it ended by itself, e.g. `the server exited (exit status: 1)` or
-    /// `container terminated: Error (exit code 1)`.
+    /// `the container of pod ns/name terminated: Error (exit code 1)`.
     pub exit: Option<String>,
     /// The end of its stderr (local) or of its pod's log (Kubernetes).
     pub log_tail: String,

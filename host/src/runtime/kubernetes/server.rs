@@ -109,8 +109,10 @@ impl KubeServer {
 fn terminated_state(pod: &Pod) -> Option<String> {
     let status = pod.status.as_ref()?.container_statuses.as_ref()?.first()?;
     let terminated = status.state.as_ref()?.terminated.as_ref()?;
+    let name = pod.metadata.name.as_deref().unwrap_or_default();
+    let namespace = pod.metadata.namespace.as_deref().unwrap_or_default();
     Some(format!(
-        "container terminated: {}",
+        "the container of pod {namespace}/{name} terminated: {}",
         wait::terminated_text(
             terminated.reason.as_deref(),
             terminated.exit_code,
