@@ -259,3 +259,22 @@ async fn updates_fold_string_data_and_keep_immutable_secrets() {
         .expect("metadata of an immutable Secret can change");
     sim.shutdown().await;
 }
+
+#[tokio::test]
+async fn unencoded_data_is_refused_without_echoing_it() {
+    let sim = start().await;
+    let c = client(&sim);
+    let body = json!({"metadata": {"name": "raw"}, "data": {"TOKEN": "s3cr3t value!"}});
+    let req = hyper::Request::post("/api/v1/namespaces/default/secrets")
+        .header("Content-Type", "application/json")
+        .body(serde_json::to_vec(&body).unwrap())
+        .unwrap();
+    let e = api_err(c.request::<Secret>(req).await.unwrap_err());
+    assert_eq!(e.code, 400);
+    assert_eq!(
+        e.message,
+        "Secret in version \"v1\" cannot be handled as a Secret: illegal base64 data at input byte 6"
+    );
+    assert_eq!(sim.object_counts().secrets, 0);
+    sim.shutdown().await;
+}

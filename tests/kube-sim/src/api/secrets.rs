@@ -77,11 +77,44 @@ pub async fn handle(
 }
 
 fn parse(body: Value) -> Result<Secret, ApiError> {
-    serde_json::from_value(body).map_err(|e| {
+    let bad = |why: String| {
         ApiError::bad_request(format!(
-            "Secret in version \"v1\" cannot be handled as a Secret: {e}"
+            "Secret in version \"v1\" cannot be handled as a Secret: {why}"
         ))
+    };
+    // Checked here, as Go's decoder reports it, so an error names where the bad byte is and
+    // never the value (someone's secret, written into `data` unencoded).
+    for value in body["data"]
+        .as_object()
+        .into_iter()
+        .flat_map(|d| d.values())
+    {
+        if let Some(at) = value.as_str().and_then(base64_error_at) {
+            return Err(bad(format!("illegal base64 data at input byte {at}")));
+        }
+    }
+    serde_json::from_value(body).map_err(|e| {
+        let e = e.to_string();
+        bad(match e.starts_with("Invalid") {
+            true => "illegal base64 data at input byte 0".to_owned(),
+            false => e,
+        })
     })
+}
+
+/// Where standard, padded base64 goes wrong (CorruptInputError's offset), if it does.
+fn base64_error_at(s: &str) -> Option<usize> {
+    let symbol = |b: u8| b.is_ascii_alphanumeric() || b == b'+' || b == b'/';
+    let bytes = s.as_bytes();
+    let body = s.trim_end_matches('=').len();
+    if let Some(at) = bytes[..body].iter().position(|b| !symbol(*b)) {
+        return Some(at);
+    }
+    let padding = bytes.len() - body;
+    match (bytes.len() % 4, padding) {
+        (0, 0..=2) => None,
+        _ => Some(bytes.len() / 4 * 4),
+    }
 }
 
 fn to_value(secret: &Secret) -> Result<Value, ApiError> {
