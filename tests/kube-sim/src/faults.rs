@@ -13,7 +13,8 @@ use crate::error::SimError;
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Matcher {
-    /// get, list, watch, create, update, delete (attach and port-forward upgrades are `create`).
+    /// get, list, watch, create, update, patch, delete (a websocket upgrade for attach or
+    /// port-forward is `get`, and must be allowed `create` as well, as from Kubernetes 1.35).
     pub verb: Option<String>,
     /// `pods`, `services`, `namespaces`, or a subresource such as `pods/attach`, `pods/log`.
     pub resource: Option<String>,
@@ -185,6 +186,11 @@ impl Faults {
     }
     pub(crate) fn attach_delete_after(&self) -> Option<Duration> {
         self.lock().delete_pod_during_attach_after
+    }
+
+    /// Whether a deny rule refuses `req` (no delay or failure is applied or used up).
+    pub(crate) fn denies(&self, req: &RequestInfo) -> bool {
+        self.lock().deny.iter().any(|m| m.matches(req))
     }
 
     /// Applies delays, then decides whether the request is denied or failed.

@@ -148,10 +148,11 @@ fn parse_target(path: &str) -> Option<Target> {
     }
 }
 
-fn verb_of(method: &Method, target: &Target, query: &Query, upgrade: bool) -> &'static str {
+/// The verb authorization sees, from the method as the API server derives it: a websocket
+/// upgrade (attach, port-forward) is a GET, so `get`.
+fn verb_of(method: &Method, target: &Target, query: &Query) -> &'static str {
     let watch = query.get("watch").is_some_and(|w| w == "true" || w == "1");
     match *method {
-        _ if upgrade => "create",
         Method::GET if target.name.is_none() && watch => "watch",
         Method::GET if target.name.is_none() => "list",
         Method::GET => "get",
@@ -179,7 +180,7 @@ async fn handle(ctx: Arc<Ctx>, req: Request<Incoming>) -> Resp {
         None => target.resource.clone(),
     };
     let info = RequestInfo {
-        verb: verb_of(req.method(), &target, &query, upgrade).to_owned(),
+        verb: verb_of(req.method(), &target, &query).to_owned(),
         resource,
         namespace: target.namespace.clone().unwrap_or_default(),
         name: target.name.clone().unwrap_or_default(),
@@ -198,6 +199,20 @@ async fn handle(ctx: Arc<Ctx>, req: Request<Incoming>) -> Resp {
             return error_response(ApiError::internal("injected fault: internal error"))
         }
         Decision::Throttle(secs) => return error_response(ApiError::too_many_requests(secs)),
+    }
+    // Compound authorization (AuthorizePodWebsocketUpgradeCreatePermission, on by default from
+    // 1.35): an upgrade must also be allowed to `create` the subresource.
+    let create = RequestInfo {
+        verb: "create".into(),
+        ..info.clone()
+    };
+    if upgrade && ctx.faults.denies(&create) {
+        return error_response(ApiError::forbidden(
+            &create.verb,
+            &create.resource,
+            &create.namespace,
+            &create.name,
+        ));
     }
     let result = match target.resource.as_str() {
         "pods" => api::pods::handle(&ctx, req, target, query, &info.verb).await,
