@@ -73,6 +73,17 @@ impl LogBuffer {
         )
     }
 
+    /// The last `lines` lines, cut to their last `bytes` bytes, as text.
+    pub fn tail_text(&self, lines: usize, bytes: usize) -> String {
+        let st = self.lock();
+        let from = st.lines.len().saturating_sub(lines);
+        let all: Vec<u8> = st.lines[from..]
+            .iter()
+            .flat_map(|l| l.bytes.clone())
+            .collect();
+        String::from_utf8_lossy(&all[all.len().saturating_sub(bytes)..]).into_owned()
+    }
+
     /// The absolute index of the first of the last `n` lines.
     pub fn tail_start(&self, n: usize) -> usize {
         let st = self.lock();
@@ -86,6 +97,20 @@ impl LogBuffer {
             notified.await;
         }
     }
+}
+
+/// `state.terminated.message` under `terminationMessagePolicy: FallbackToLogsOnError`: a failed
+/// container's last 80 lines of log, at most 2048 bytes of them, as the kubelet takes them
+/// when the termination-message file is empty (it always is here).
+pub fn termination_message(
+    policy: Option<&str>,
+    exit_code: i32,
+    log: &LogBuffer,
+) -> Option<String> {
+    if policy != Some("FallbackToLogsOnError") || exit_code == 0 {
+        return None;
+    }
+    Some(log.tail_text(80, 2048)).filter(|m| !m.is_empty())
 }
 
 fn push(st: &mut State, line: Vec<u8>) {

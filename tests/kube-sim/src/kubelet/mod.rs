@@ -353,9 +353,19 @@ async fn run_once(
         } else {
             "Error".into()
         },
-        message: None,
+        message: logs::termination_message(
+            termination_policy(rt, &c.name).as_deref(),
+            exit_code,
+            &c.current_logs(),
+        ),
         started_at,
         finished_at: crate::now_rfc3339(),
         container_id,
     }
+}
+
+fn termination_policy(rt: &PodRuntime, name: &str) -> Option<String> {
+    let spec = rt.spec.spec.as_ref()?;
+    let c = spec.containers.iter().find(|c| c.name == name)?;
+    c.termination_message_policy.clone()
 }
