@@ -3,8 +3,9 @@
 //! retry an ErrImagePull again), as the kubelet's image puller backs off.
 use std::time::Duration;
 
+use super::container::wait_or_stop;
+use super::publish;
 use super::runtime::{ContainerRuntime, ContainerState, PodRuntime};
-use super::{publish, wait_or_stop};
 use crate::Ctx;
 
 /// The waiting message of a pull that found nothing: containerd's NotFound, as the kubelet
