@@ -48,13 +48,18 @@ async fn running_then_ready(pods: &Api<Pod>, name: &str) -> Duration {
     let running = wait_for(pods, name, "Running", is_running()).await;
     let began = Instant::now();
     assert!(!ready(Some(&running)), "{name} is not Ready on start");
-    let reason = running.status.unwrap().conditions.unwrap();
-    assert!(
-        reason
-            .iter()
-            .any(|c| c.type_ == "Ready" && c.reason.as_deref() == Some("ContainersNotReady")),
-        "{reason:?}"
-    );
+    let conditions = running.status.unwrap().conditions.unwrap();
+    for kind in ["Ready", "ContainersReady"] {
+        let c = conditions.iter().find(|c| c.type_ == kind).unwrap();
+        assert_eq!(
+            (c.reason.as_deref(), c.message.as_deref()),
+            (
+                Some("ContainersNotReady"),
+                Some("containers with unready status: [main]")
+            ),
+            "{kind}"
+        );
+    }
     wait_for(pods, name, "Ready", ready).await;
     began.elapsed()
 }

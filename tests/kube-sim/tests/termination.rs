@@ -1,6 +1,7 @@
 //! `state.terminated.message` as the kubelet fills it: with terminationMessagePolicy
 //! FallbackToLogsOnError, a failed container's last 80 log lines (at most 2048 bytes); nothing
-//! for the default policy or a clean exit.
+//! for the default policy or a clean exit; and the Ready condition of a pod that finished
+//! (PodCompleted only when it succeeded).
 mod common;
 
 use common::*;
@@ -74,5 +75,36 @@ async fn failed_containers_report_their_last_log_lines() {
     assert!(wide.ends_with(&format!("{:0100}\n", 30)));
     assert_eq!(terminated_message(&pods, "clean").await, None);
     assert_eq!(terminated_message(&pods, "file").await, None);
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn finished_pods_say_why_they_are_not_ready() {
+    let sim = start().await;
+    let pods: Api<Pod> = Api::default_namespaced(client(&sim));
+    create(&pods, &pod("done", "ok:1")).await;
+    create(&pods, &pod("failed", "fail:1")).await;
+    for (name, phase_now, reason, message) in [
+        ("done", "Succeeded", "PodCompleted", None),
+        (
+            "failed",
+            "Failed",
+            "ContainersNotReady",
+            Some("containers with unready status: [main]"),
+        ),
+    ] {
+        let p = wait_for(&pods, name, phase_now, |p: Option<&Pod>| {
+            phase(p).as_deref() == Some(phase_now)
+        })
+        .await;
+        let conditions = p.status.unwrap().conditions.unwrap();
+        let ready = conditions.iter().find(|c| c.type_ == "Ready").unwrap();
+        assert_eq!(ready.status, "False");
+        assert_eq!(
+            (ready.reason.as_deref(), ready.message.as_deref()),
+            (Some(reason), message),
+            "{name}"
+        );
+    }
     sim.shutdown().await;
 }

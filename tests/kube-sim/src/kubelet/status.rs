@@ -118,7 +118,8 @@ pub fn pod_status(rt: &PodRuntime, scheduled_only: bool) -> Value {
         .all(|s| matches!(s, ContainerState::Running { .. }));
     let probes_passed = rt.containers.iter().all(|c| super::probe::passes(rt, c));
     let ready = all_running && phase == "Running" && probes_passed;
-    let not_ready_reason = if matches!(phase, "Succeeded" | "Failed") {
+    // generateContainersReadyCondition: only a Succeeded pod is PodCompleted.
+    let not_ready_reason = if phase == "Succeeded" {
         "PodCompleted"
     } else {
         "ContainersNotReady"
@@ -156,13 +157,28 @@ pub fn pod_status(rt: &PodRuntime, scheduled_only: bool) -> Value {
             v
         })
         .collect();
+    let unready: Vec<&str> = statuses
+        .iter()
+        .filter(|s| s["ready"] != true)
+        .filter_map(|s| s["name"].as_str())
+        .collect();
+    let readiness = |kind| {
+        let mut c = condition(rt, kind, ready, (!ready).then_some(not_ready_reason));
+        if !ready && not_ready_reason == "ContainersNotReady" {
+            c["message"] = json!(format!(
+                "containers with unready status: [{}]",
+                unready.join(" ")
+            ));
+        }
+        c
+    };
     let mut status = json!({
         "phase": phase,
         "conditions": [
             condition(rt, "PodReadyToStartContainers", sandbox, None),
             condition(rt, "Initialized", true, None),
-            condition(rt, "Ready", ready, (!ready).then_some(not_ready_reason)),
-            condition(rt, "ContainersReady", ready, (!ready).then_some(not_ready_reason)),
+            readiness("Ready"),
+            readiness("ContainersReady"),
             scheduled,
         ],
         "hostIP": "127.0.0.1",
