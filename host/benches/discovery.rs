@@ -7,11 +7,12 @@
 //!
 //! Run: `cargo bench -p mcp-probe --bench discovery` (needs `bash tests/install-deps.sh`).
 
-use serde_json::{json, Value};
-use std::io::{BufRead, BufReader, Write};
+mod support;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
+use support::{example_server, median, ms, raw_pipe, verdict};
 
 const INSPECTOR_RUNS: usize = 5;
 const EXAMPLE_RUNS: usize = 31;
@@ -36,20 +37,6 @@ fn main() {
     } else {
         println!("\nskipped mcp-probe vs Inspector: run `bash tests/install-deps.sh` first");
     }
-}
-
-/// The release example server next to mcp-probe, built if missing.
-fn example_server(root: &Path, probe: &Path) -> PathBuf {
-    let bin = probe.with_file_name("mcp-example-server");
-    if !bin.exists() {
-        let status = Command::new(env!("CARGO"))
-            .args(["build", "-q", "--release", "-p", "mcp-example-server"])
-            .current_dir(root)
-            .status()
-            .expect("cargo runs");
-        assert!(status.success(), "building mcp-example-server failed");
-    }
-    bin
 }
 
 fn example_overhead(probe: &Path, example: &Path) {
@@ -154,70 +141,4 @@ fn probe_discover(probe: &Path, server: &[&str], capabilities: Option<&str>) -> 
         String::from_utf8_lossy(&output.stderr)
     );
     elapsed
-}
-
-/// The least a client can do: spawn, initialize, initialized, one tools/list, close stdin,
-/// wait for the exit. Returns the wall time and the time until the initialize reply.
-fn raw_pipe(server: &[&str], kill: bool) -> (Duration, Duration) {
-    let start = Instant::now();
-    let mut child = Command::new(server[0])
-        .args(&server[1..])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("server starts");
-    let mut stdin = child.stdin.take().unwrap();
-    let mut stdout = BufReader::new(child.stdout.take().unwrap());
-    let mut send = |message: Value| writeln!(stdin, "{message}").expect("server reads");
-    send(
-        json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
-        "protocolVersion": "2025-11-25", "capabilities": {},
-        "clientInfo": {"name": "raw-pipe", "version": "0"}}}),
-    );
-    wait_for_reply(&mut stdout, 1);
-    let to_init = start.elapsed();
-    send(json!({"jsonrpc": "2.0", "method": "notifications/initialized"}));
-    send(json!({"jsonrpc": "2.0", "id": 2, "method": "tools/list"}));
-    wait_for_reply(&mut stdout, 2);
-    drop(stdin);
-    if kill {
-        // Node servers may linger after stdin closes; mcp-probe also ends its child itself.
-        let _ = child.kill();
-    }
-    child.wait().expect("server exits");
-    (start.elapsed(), to_init)
-}
-
-fn wait_for_reply(stdout: &mut impl BufRead, id: u64) {
-    let mut line = String::new();
-    loop {
-        line.clear();
-        assert!(
-            stdout.read_line(&mut line).expect("server writes") > 0,
-            "server closed stdout"
-        );
-        if let Ok(message) = serde_json::from_str::<Value>(&line) {
-            if message["id"] == id && message.get("method").is_none() {
-                return;
-            }
-        }
-    }
-}
-
-fn median(mut samples: Vec<Duration>) -> Duration {
-    samples.sort();
-    samples[samples.len() / 2]
-}
-
-fn ms(d: Duration) -> String {
-    format!("{:8.1} ms", d.as_secs_f64() * 1000.0)
-}
-
-fn verdict(met: bool) -> &'static str {
-    if met {
-        "met"
-    } else {
-        "MISSED"
-    }
 }

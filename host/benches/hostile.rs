@@ -8,10 +8,13 @@
 //!
 //! Run: `cargo bench -p mcp-probe --bench hostile` (the flood needs python3).
 
+mod support;
+
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
+use support::{example_server, verdict};
 
 const TOOLS: usize = 100_000;
 const RUNS: usize = 3;
@@ -22,13 +25,7 @@ fn main() {
         .unwrap()
         .to_path_buf();
     let probe = PathBuf::from(env!("CARGO_BIN_EXE_mcp-probe"));
-    let example = probe.with_file_name("mcp-example-server");
-    let status = Command::new(env!("CARGO"))
-        .args(["build", "-q", "--release", "-p", "mcp-example-server"])
-        .current_dir(&root)
-        .status()
-        .expect("cargo runs");
-    assert!(status.success());
+    let example = example_server(&root, &probe);
     let cache = tempfile::tempdir().unwrap();
     println!("mcp-probe hostile-server benchmark ({})", probe.display());
 
@@ -175,12 +172,4 @@ fn ms(d: Duration) -> f64 {
 
 fn mb(bytes: u64) -> f64 {
     bytes as f64 / 1e6
-}
-
-fn verdict(met: bool) -> &'static str {
-    if met {
-        "met"
-    } else {
-        "MISSED"
-    }
 }

@@ -8,11 +8,12 @@
 //!
 //! Run: `cargo bench -p mcp-probe --bench kubernetes`.
 
-use serde_json::{json, Value};
-use std::io::{BufRead, BufReader, Write};
+mod support;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
+use support::{example_server, median, ms, raw_pipe, verdict};
 
 const RUNS: usize = 21;
 const PULL_RUNS: usize = 5;
@@ -65,11 +66,11 @@ fn main() {
         probe.display()
     );
     // Warm the page cache and the plugin cache.
-    raw_pipe(&example);
+    raw_pipe(&[example.to_str().unwrap()], false);
     timed(image("example:1"), true);
     let (mut raw, mut ours) = (vec![], vec![]);
     for _ in 0..RUNS {
-        raw.push(raw_pipe(&example));
+        raw.push(raw_pipe(&[example.to_str().unwrap()], false).0);
         ours.push(timed(image("example:1"), true));
     }
     let (raw, ours) = (median(raw), median(ours));
@@ -101,17 +102,6 @@ fn main() {
     runtime.block_on(sim.shutdown());
 }
 
-fn example_server(root: &Path, probe: &Path) -> PathBuf {
-    let bin = probe.with_file_name("mcp-example-server");
-    let status = Command::new(env!("CARGO"))
-        .args(["build", "-q", "--release", "-p", "mcp-example-server"])
-        .current_dir(root)
-        .status()
-        .expect("cargo runs");
-    assert!(status.success(), "building mcp-example-server failed");
-    bin
-}
-
 fn timed(mut command: Command, must_succeed: bool) -> Duration {
     let start = Instant::now();
     let output = command.output().expect("mcp-probe runs");
@@ -123,63 +113,4 @@ fn timed(mut command: Command, must_succeed: bool) -> Duration {
         String::from_utf8_lossy(&output.stderr)
     );
     elapsed
-}
-
-/// The least a client can do with the server: spawn, initialize, one tools/list, exit.
-fn raw_pipe(server: &Path) -> Duration {
-    let start = Instant::now();
-    let mut child = Command::new(server)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("server starts");
-    let mut stdin = child.stdin.take().unwrap();
-    let mut stdout = BufReader::new(child.stdout.take().unwrap());
-    let mut send = |message: Value| writeln!(stdin, "{message}").expect("server reads");
-    send(
-        json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
-        "protocolVersion": "2025-11-25", "capabilities": {},
-        "clientInfo": {"name": "raw-pipe", "version": "0"}}}),
-    );
-    wait_for_reply(&mut stdout, 1);
-    send(json!({"jsonrpc": "2.0", "method": "notifications/initialized"}));
-    send(json!({"jsonrpc": "2.0", "id": 2, "method": "tools/list"}));
-    wait_for_reply(&mut stdout, 2);
-    drop(stdin);
-    child.wait().expect("server exits");
-    start.elapsed()
-}
-
-fn wait_for_reply(stdout: &mut impl BufRead, id: u64) {
-    let mut line = String::new();
-    loop {
-        line.clear();
-        assert!(
-            stdout.read_line(&mut line).expect("server writes") > 0,
-            "server closed stdout"
-        );
-        if let Ok(message) = serde_json::from_str::<Value>(&line) {
-            if message["id"] == id && message.get("method").is_none() {
-                return;
-            }
-        }
-    }
-}
-
-fn median(mut samples: Vec<Duration>) -> Duration {
-    samples.sort();
-    samples[samples.len() / 2]
-}
-
-fn ms(d: Duration) -> String {
-    format!("{:8.1} ms", d.as_secs_f64() * 1000.0)
-}
-
-fn verdict(met: bool) -> &'static str {
-    if met {
-        "met"
-    } else {
-        "MISSED"
-    }
 }
