@@ -28,7 +28,7 @@ async fn interrupted(
             "--transport",
             "stdio",
             "--secret-env",
-            "K=v",
+            "K=interrupt-secret-4711",
         ],
     );
     let child = command
@@ -53,6 +53,11 @@ async fn interrupted(
         .expect("exits soon after the signal")
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        !stderr.contains("interrupt-secret-4711") && !stdout.contains("interrupt-secret-4711"),
+        "the --secret-env value leaked"
+    );
     (out.status.code(), stderr, sim)
 }
 
