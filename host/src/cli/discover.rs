@@ -7,7 +7,7 @@ use mcp_probe::discover::{discover, DiscoverError, DiscoverOptions};
 use mcp_probe::mcp::{ClientCapabilities, SessionOptions};
 use mcp_probe::plugins::Pipeline;
 use mcp_probe::report::Report;
-use mcp_probe::runtime::kubernetes::{self, PodTransport, TransportChoice};
+use mcp_probe::runtime::kubernetes;
 use mcp_probe::runtime::ErrorKind;
 use mcp_probe::target::{ImageTarget, Target};
 use mcp_probe::transport::stdio::DEFAULT_MAX_LINE_BYTES;
@@ -273,14 +273,7 @@ fn dry_run(args: &DiscoverArgs, target: &Target) -> ExitCode {
         .namespace
         .clone()
         .unwrap_or_else(|| "default".into());
-    let transports = match options.transport {
-        TransportChoice::Stdio => vec![PodTransport::Stdio],
-        TransportChoice::Http => vec![PodTransport::Http { port: options.port }],
-        TransportChoice::Auto => vec![
-            PodTransport::Stdio,
-            PodTransport::Http { port: options.port },
-        ],
-    };
+    let transports = options.transports();
     let with_service = options.reach == kubernetes::Reach::Service
         || (options.reach == kubernetes::Reach::Auto
             && std::env::var_os("KUBERNETES_SERVICE_HOST").is_some());

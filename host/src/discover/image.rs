@@ -4,9 +4,7 @@
 
 use super::{run_started, Attempt, DiscoverError, DiscoverOptions, Limits, Stop};
 use crate::report::KubernetesInfo;
-use crate::runtime::kubernetes::{
-    self, names, Cluster, KubeError, PodTransport, StartBounds, TransportChoice,
-};
+use crate::runtime::kubernetes::{self, names, Cluster, KubeError, PodTransport, StartBounds};
 use crate::runtime::RuntimeError;
 use crate::target::ImageTarget;
 
@@ -21,12 +19,7 @@ pub(super) async fn probe(
         cluster = Cluster::connect(&k.cluster) => cluster.map_err(RuntimeError::from)?,
         () = limits.cancel.cancelled() => return Err(DiscoverError::Interrupted),
     };
-    let http = PodTransport::Http { port: k.port };
-    let plan: &[PodTransport] = match k.transport {
-        TransportChoice::Stdio => &[PodTransport::Stdio],
-        TransportChoice::Http => &[http],
-        TransportChoice::Auto => &[PodTransport::Stdio, http],
-    };
+    let plan = k.transports();
     let run_id = names::random_suffix(12);
     let mut fallback_reason = None;
     for (index, &transport) in plan.iter().enumerate() {

@@ -119,6 +119,18 @@ pub struct KubernetesOptions {
     pub service_address: Option<ServiceAddress>,
 }
 
+impl KubernetesOptions {
+    /// The transports a probe tries, in order (`auto`: stdio, then HTTP).
+    pub fn transports(&self) -> Vec<PodTransport> {
+        let http = PodTransport::Http { port: self.port };
+        match self.transport {
+            TransportChoice::Stdio => vec![PodTransport::Stdio],
+            TransportChoice::Http => vec![http],
+            TransportChoice::Auto => vec![PodTransport::Stdio, http],
+        }
+    }
+}
+
 impl Default for KubernetesOptions {
     fn default() -> Self {
         KubernetesOptions {
