@@ -148,3 +148,14 @@ mod tests {
         assert!(Tool::from_json(json!("not an object")).is_none());
     }
 }
+
+/// A list's cache hints (revision 2026-07-28: `ttlMs`, `cacheScope`), as the server sent them;
+/// over several pages, the shortest TTL and the narrowest scope.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CacheHint {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ttl_ms: Option<u64>,
+    /// `public` or `private`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cache_scope: Option<String>,
+}

@@ -16,8 +16,17 @@ pub struct Report {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resource_templates: Option<Vec<Value>>,
     pub server_info: Option<Value>,
-    /// `None` only when the handshake never completed and a parser recovered the tools.
+    /// `None` only when the session never opened and a parser recovered the tools.
     pub protocol_version: Option<String>,
+    /// `modern` (2026-07-28: per-request `_meta`, `server/discover`) or `legacy` (`initialize`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub protocol_era: Option<String>,
+    /// How the era was decided, e.g. "server/discover answered" or "--protocol-era legacy".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub era_decided_by: Option<String>,
+    /// The cache hints (`ttlMs`, `cacheScope`) per method, where the server sent any.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub cache_hints: std::collections::BTreeMap<String, crate::model::CacheHint>,
     pub capabilities: Capabilities,
     /// `local_mcp_stdio`, `url_streamable_http` or `url_sse`.
     pub discovery_method: String,
@@ -90,10 +99,14 @@ impl Report {
         let info = self.server_info.as_ref();
         let field = |key: &str| info.and_then(|i| i.get(key)).and_then(Value::as_str);
         out.push_str(&format!(
-            "server:    {} {}\nprotocol:  {}\nmethod:    {}{}\n",
+            "server:    {} {}\nprotocol:  {}{}\nmethod:    {}{}\n",
             field("name").unwrap_or("(unknown)"),
             field("version").unwrap_or(""),
             self.protocol_version.as_deref().unwrap_or("(none)"),
+            self.protocol_era
+                .as_deref()
+                .map(|era| format!(" ({era} era)"))
+                .unwrap_or_default(),
             self.discovery_method,
             self.endpoint
                 .as_deref()
@@ -188,6 +201,9 @@ mod tests {
             resource_templates: None,
             server_info: Some(json!({"name": "srv", "version": "1.0"})),
             protocol_version: Some("2025-11-25".into()),
+            protocol_era: Some("legacy".into()),
+            era_decided_by: Some("server/discover answered -32601".into()),
+            cache_hints: Default::default(),
             capabilities: Capabilities {
                 server: json!({"tools": {}}),
                 client: json!({}),

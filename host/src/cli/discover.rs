@@ -4,7 +4,7 @@ use super::kube_args::PodArgs;
 use super::validate::{load_pipeline, PipelineArgs};
 use super::{exit, fail};
 use mcp_probe::discover::{discover, DiscoverError, DiscoverOptions};
-use mcp_probe::mcp::{ClientCapabilities, SessionOptions};
+use mcp_probe::mcp::{ClientCapabilities, ProtocolEra, SessionOptions, Versions};
 use mcp_probe::plugins::Pipeline;
 use mcp_probe::report::Report;
 use mcp_probe::runtime::kubernetes;
@@ -51,6 +51,14 @@ pub struct DiscoverArgs {
         default_value = "roots,sampling,elicitation"
     )]
     pub capabilities: ClientCapabilities,
+    /// Which era of MCP to speak: auto (server/discover first, falling back to initialize as
+    /// the spec's backward-compatibility rules say), modern (2026-07-28) or legacy (initialize).
+    #[arg(long, value_name = "ERA", default_value = "auto")]
+    pub protocol_era: ProtocolEra,
+    /// The protocol version to offer (a 2026-07-28-era version in `_meta`, or one that
+    /// initialize offers); default: the newest of each era.
+    #[arg(long, value_name = "V")]
+    pub protocol_version: Option<String>,
     /// The most pages one list method may take.
     #[arg(long, value_name = "N", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..))]
     pub page_cap: u64,
@@ -143,6 +151,10 @@ pub fn run(args: DiscoverArgs) -> ExitCode {
     if !args.pod.secret_env.is_empty() && args.image.is_none() {
         return fail(exit::USAGE, "--secret-env applies to --image targets");
     }
+    let versions = match Versions::choose(args.protocol_era, args.protocol_version.as_deref()) {
+        Ok(versions) => versions,
+        Err(message) => return fail(exit::USAGE, message),
+    };
     let headers = match parse_headers(&args.headers) {
         Ok(headers) => headers,
         Err(message) => return fail(exit::USAGE, message),
@@ -183,6 +195,9 @@ pub fn run(args: DiscoverArgs) -> ExitCode {
             capabilities: args.capabilities,
             request_timeout: args.request_timeout.min(args.timeout),
             page_cap: args.page_cap as usize,
+            era: args.protocol_era,
+            versions,
+            ..SessionOptions::default()
         },
         timeout: args.timeout,
         max_line_bytes: usize::try_from(args.max_line_bytes).unwrap_or(usize::MAX),

@@ -22,8 +22,13 @@ pub(super) async fn probe(
     let plan = k.transports();
     let run_id = names::random_suffix(12);
     let mut fallback_reason = None;
-    for (index, &transport) in plan.iter().enumerate() {
-        let last = index + 1 == plan.len();
+    // Set once a server exited on the era probe: it is started again in the legacy era.
+    let mut restarted: Option<String> = None;
+    let mut era_options = options.clone();
+    let mut index = 0;
+    while let Some(&transport) = plan.get(index) {
+        index += 1;
+        let last = index == plan.len();
         let bounds = StartBounds {
             deadline: limits.deadline,
             timeout: options.timeout,
@@ -41,7 +46,7 @@ pub(super) async fn probe(
             }
             Err(err) => return Err(DiscoverError::Runtime(err.into())),
         };
-        let mut attempt_options = options.clone();
+        let mut attempt_options = era_options.clone();
         if !last {
             // An HTTP-only server never answers on stdin: do not wait a whole request timeout.
             let grace = k.stdio_grace.min(options.session.request_timeout);
@@ -67,6 +72,15 @@ pub(super) async fn probe(
             }
             Err(err) => return Err(err),
         };
+        if let (Some(why), None) = (super::exited_on_probe(&attempt), &restarted) {
+            restarted = Some(why);
+            era_options = options.in_legacy_era();
+            index -= 1; // the same transport, in a new pod
+            continue;
+        }
+        if let Some(why) = restarted.take() {
+            attempt.restarted_after(why);
+        }
         if !last && no_mcp_answer(&attempt) {
             let mut why = attempt_error(&attempt);
             if let Some(exit) = &attempt.server_exit {

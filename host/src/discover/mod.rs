@@ -71,7 +71,7 @@ impl DiscoverError {
 }
 
 /// Why one session attempt stopped.
-enum Stop {
+pub(crate) enum Stop {
     Session(SessionError),
     /// The whole-discovery deadline passed; the text says what was pending.
     Deadline(String),
@@ -132,8 +132,22 @@ async fn run(
                 env: env.clone(),
             };
             let started = LocalServer::start(&cmd)?;
+            let method = "local_mcp_stdio";
             let (attempt, _) =
-                run_started(started, "local_mcp_stdio", source, options, limits).await?;
+                run_started(started, method, source.clone(), options, limits).await?;
+            let attempt = match exited_on_probe(&attempt) {
+                // The era probe ended the server (the Rust SDK exits on a request before
+                // `initialize`): start it again and speak the legacy era from the start.
+                Some(why) => {
+                    let legacy = options.in_legacy_era();
+                    let started = LocalServer::start(&cmd)?;
+                    let (mut attempt, _) =
+                        run_started(started, method, source, &legacy, limits).await?;
+                    attempt.restarted_after(why);
+                    attempt
+                }
+                None => attempt,
+            };
             (attempt, None)
         }
         Target::Url { url, headers } => {
@@ -159,6 +173,26 @@ async fn run(
     let mut report = attempt.into_report(options, pipeline)?;
     report.kubernetes = kubernetes;
     Ok(report)
+}
+
+impl DiscoverOptions {
+    /// These options, speaking only the legacy era (after a server exited on the era probe).
+    pub(crate) fn in_legacy_era(&self) -> DiscoverOptions {
+        let mut legacy = self.clone();
+        legacy.session.era = crate::mcp::ProtocolEra::Legacy;
+        legacy
+    }
+}
+
+/// Why the attempt should be made again in the legacy era: its server closed the connection
+/// before the era was known.
+pub(crate) fn exited_on_probe(attempt: &Attempt) -> Option<String> {
+    match &attempt.result {
+        Err(Stop::Session(SessionError::ExitedOnProbe { method, reason })) => Some(format!(
+            "the server closed the connection on {method} ({reason})"
+        )),
+        _ => None,
+    }
 }
 
 /// Unix seconds now, for the report's `timestamp`.
@@ -256,7 +290,7 @@ fn without_stdout(log_tail: &str, transcript: &Transcript) -> String {
 const CLOSE_BOUND: Duration = Duration::from_secs(2);
 
 /// One finished attempt: how it ended, what was said, and where.
-struct Attempt {
+pub(crate) struct Attempt {
     result: Result<Discovery, Stop>,
     transcript: Transcript,
     /// The handshake's result, kept when a later step failed.
@@ -310,6 +344,13 @@ async fn run_bounded(
 }
 
 impl Attempt {
+    /// Says in the report that this is the second start, in the legacy era, and why.
+    pub(crate) fn restarted_after(&mut self, why: String) {
+        if let Some(hello) = self.hello.as_mut() {
+            hello.era_decided_by = format!("{why}; started again in the legacy era");
+        }
+    }
+
     fn context(&self) -> DiscoveryContext {
         DiscoveryContext {
             source: self.source.clone(),
@@ -327,7 +368,7 @@ impl Attempt {
         let client_caps = options.session.capabilities.to_json();
         let ctx = self.context();
         let result = std::mem::replace(&mut self.result, Err(Stop::Interrupted));
-        let discovery = match result {
+        let mut discovery = match result {
             Ok(discovery) => discovery,
             Err(Stop::Interrupted) => return Err(DiscoverError::Interrupted),
             Err(stop) => {
@@ -365,14 +406,13 @@ impl Attempt {
                 ));
             }
         };
-        let processed = pipeline.process(discovery.tools, &ctx)?;
+        let tools = std::mem::take(&mut discovery.tools);
+        let processed = pipeline.process(tools, &ctx)?;
         let mut findings = processed.findings;
-        findings.extend(host_findings(
-            discovery.malformed_tools,
-            &discovery.optional_failures,
-        ));
+        findings.extend(host_findings(&discovery));
         let mut report = self.report(processed.tools, findings, client_caps, None);
         report.tools_supported = discovery.tools_supported;
+        report.cache_hints = discovery.cache_hints;
         report.prompts = discovery.prompts;
         report.resources = discovery.resources;
         report.resource_templates = discovery.resource_templates;
@@ -394,6 +434,9 @@ impl Attempt {
             resource_templates: None,
             server_info: hello.and_then(|h| h.server_info.clone()),
             protocol_version: hello.map(|h| h.protocol_version.clone()),
+            protocol_era: hello.map(|h| h.era.to_string()),
+            era_decided_by: hello.map(|h| h.era_decided_by.clone()),
+            cache_hints: Default::default(),
             capabilities: Capabilities {
                 server: hello.map_or(serde_json::Value::Null, |h| h.capabilities.clone()),
                 client,
@@ -410,9 +453,11 @@ impl Attempt {
     }
 }
 
-/// What the host itself noticed: dropped tool entries, optional lists that failed.
-fn host_findings(malformed_tools: usize, optional_failures: &[SessionError]) -> Vec<Finding> {
+/// What the host itself noticed: dropped tool entries, tools left out for their `x-mcp-header`
+/// annotations, optional lists that failed.
+fn host_findings(discovery: &Discovery) -> Vec<Finding> {
     let mut findings = Vec::new();
+    let malformed_tools = discovery.malformed_tools;
     if malformed_tools > 0 {
         findings.push(Finding {
             tool: None,
@@ -424,7 +469,16 @@ fn host_findings(malformed_tools: usize, optional_failures: &[SessionError]) -> 
             source: "host".into(),
         });
     }
-    for failure in optional_failures {
+    for (tool, why) in &discovery.rejected_tools {
+        findings.push(Finding {
+            tool: Some(tool.clone()),
+            rule: "x-mcp-header-invalid".into(),
+            severity: Severity::Warning,
+            message: format!("left out of the list, as the spec requires of HTTP clients: {why}"),
+            source: "host".into(),
+        });
+    }
+    for failure in &discovery.optional_failures {
         findings.push(Finding {
             tool: None,
             rule: "optional-list-failed".into(),

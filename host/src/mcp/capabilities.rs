@@ -7,9 +7,13 @@
 use serde_json::{json, Map, Value};
 use std::str::FromStr;
 
-/// The newest protocol version first; the first one is what `initialize` offers.
+/// The `initialize`-era protocol versions, newest first; the first one is what `initialize`
+/// offers.
 pub const SUPPORTED_PROTOCOL_VERSIONS: &[&str] =
     &["2025-11-25", "2025-06-18", "2025-03-26", "2024-11-05"];
+
+/// The stateless-era versions (per-request `_meta`, `server/discover`), newest first.
+pub const MODERN_PROTOCOL_VERSIONS: &[&str] = &["2026-07-28"];
 
 /// The version `initialize` offers.
 pub const LATEST_PROTOCOL_VERSION: &str = SUPPORTED_PROTOCOL_VERSIONS[0];

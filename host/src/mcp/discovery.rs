@@ -1,10 +1,11 @@
-//! Discovery on top of a [`Session`]: the handshake, every page of `tools/list`, and the
+//! Discovery on top of a [`Session`]: opening it, every page of `tools/list`, and the
 //! optional lists (prompts, resources, templates) the server's capabilities offer.
 
+use super::era::Era;
 use super::session::{ServerHello, Session, SessionError};
-use crate::model::Tool;
+use crate::model::{CacheHint, Tool};
 use serde_json::{json, Value};
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 
 /// Everything one discovery found.
 #[derive(Debug)]
@@ -15,12 +16,16 @@ pub struct Discovery {
     pub tools: Vec<Tool>,
     /// Entries of `tools` that were not JSON objects, dropped.
     pub malformed_tools: usize,
+    /// Tools left out for invalid `x-mcp-header` annotations (modern era over HTTP): name, why.
+    pub rejected_tools: Vec<(String, String)>,
     /// `None` when the server does not offer prompts (or listing them failed).
     pub prompts: Option<Vec<Value>>,
     pub resources: Option<Vec<Value>>,
     pub resource_templates: Option<Vec<Value>>,
     /// Optional lists (prompts, resources) that failed; not fatal. Each error names its method.
     pub optional_failures: Vec<SessionError>,
+    /// `ttlMs` / `cacheScope` per method, where the server sent them.
+    pub cache_hints: BTreeMap<String, CacheHint>,
 }
 
 impl Session {
@@ -31,9 +36,9 @@ impl Session {
         Ok(discovery)
     }
 
-    /// The handshake and `tools/list`: the part of discovery that must succeed.
+    /// Opening the session and `tools/list`: the part of discovery that must succeed.
     pub async fn discover_tools(&mut self) -> Result<Discovery, SessionError> {
-        let hello = self.initialize().await?;
+        let hello = self.open().await?;
         // A server that announced no capabilities at all is broken, not tool-less: ask anyway,
         // and take a JSON-RPC error as "no tools".
         let unannounced = hello.capabilities.is_null();
@@ -55,15 +60,34 @@ impl Session {
                 }
             }
         }
+        let mut rejected_tools = Vec::new();
+        if hello.era == Era::Modern && self.transport_kind() == "streamable_http" {
+            tools.retain(|tool| {
+                let problem = tool
+                    .input_schema
+                    .as_ref()
+                    .and_then(super::tool_headers::problem);
+                match problem {
+                    Some(why) => {
+                        tracing::warn!("left out tool {:?}: {why}", tool.name);
+                        rejected_tools.push((tool.name.clone(), why));
+                        false
+                    }
+                    None => true,
+                }
+            });
+        }
         Ok(Discovery {
             hello,
             tools_supported,
             tools,
             malformed_tools,
+            rejected_tools,
             prompts: None,
             resources: None,
             resource_templates: None,
             optional_failures: Vec::new(),
+            cache_hints: self.cache_hints.clone(),
         })
     }
 
@@ -81,7 +105,9 @@ impl Session {
             wanted.push(("resources/templates/list", "resourceTemplates"));
         }
         for (method, key) in wanted {
-            match self.list_all(method, key).await {
+            let listed = self.list_all(method, key).await;
+            discovery.cache_hints = self.cache_hints.clone();
+            match listed {
                 Ok(items) => match key {
                     "prompts" => discovery.prompts = Some(items),
                     "resources" => discovery.resources = Some(items),
@@ -107,6 +133,8 @@ impl Session {
         for _ in 0..self.options.page_cap {
             let params = cursor.take().map(|c| json!({ "cursor": c }));
             let mut result = self.request(method, params).await?;
+            check_result_type(method, &result)?;
+            self.record_cache_hints(method, &result);
             match result.get_mut(key).map(Value::take) {
                 Some(Value::Array(page)) => items.extend(page),
                 _ => {
@@ -134,5 +162,45 @@ impl Session {
             method: method.into(),
             cap: self.options.page_cap,
         })
+    }
+}
+
+impl Session {
+    /// Joins a result's `ttlMs` and `cacheScope` to what `method` sent before: the shortest
+    /// TTL, the narrowest scope.
+    pub(super) fn record_cache_hints(&mut self, method: &str, result: &Value) {
+        let ttl_ms = result.get("ttlMs").and_then(Value::as_u64);
+        let scope = result.get("cacheScope").and_then(Value::as_str);
+        if ttl_ms.is_none() && scope.is_none() {
+            return;
+        }
+        let hint = self.cache_hints.entry(method.to_owned()).or_default();
+        hint.ttl_ms = match (hint.ttl_ms, ttl_ms) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        if let Some(scope) = scope {
+            if hint.cache_scope.as_deref() != Some("private") {
+                hint.cache_scope = Some(scope.to_owned());
+            }
+        }
+    }
+}
+
+/// A result's `resultType` (2026-07-28): absent or `complete` is a complete result; anything
+/// else is not, and `input_required` is allowed only on calls, never on a list or discover.
+pub(super) fn check_result_type(method: &str, result: &Value) -> Result<(), SessionError> {
+    match result.get("resultType") {
+        None | Some(Value::Null) => Ok(()),
+        Some(Value::String(t)) if t == "complete" => Ok(()),
+        Some(other) => Err(SessionError::InvalidReply {
+            method: method.into(),
+            detail: match other.as_str() {
+                Some("input_required") => {
+                    "the server asked for input (resultType input_required), which only tool calls, prompts/get and resources/read may".to_owned()
+                }
+                _ => format!("the result's resultType is {other}, not complete"),
+            },
+        }),
     }
 }

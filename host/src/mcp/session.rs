@@ -1,20 +1,16 @@
-//! One MCP client session over a [`Transport`]: the handshake, paginated lists, answering what
-//! the server asks, and the transcript of everything the server said.
-//!
-//! Order matters: `initialize` goes out alone and nothing else is sent before its reply (answers
-//! to the server's own requests aside, so that a server never waits on us); then
-//! `notifications/initialized`; then the lists the server's capabilities offer.
+//! One MCP client session over a [`Transport`]: requests and their replies, answering what the
+//! server asks, and the transcript of everything the server said. How a session opens (the
+//! era, the handshake) is in handshake.rs; the lists in discovery.rs.
 
 use super::answers::answer_server_request;
-use super::capabilities::{
-    ClientCapabilities, LATEST_PROTOCOL_VERSION, SUPPORTED_PROTOCOL_VERSIONS,
-};
+use super::capabilities::{ClientCapabilities, SUPPORTED_PROTOCOL_VERSIONS};
+use super::era::{self, Era, ProtocolEra, Versions};
 use super::jsonrpc::{self, Incoming, RpcError};
 use crate::model::Transcript;
 use crate::transport::stdio::DROPPED_LINE_PREFIX;
 use crate::transport::{Inbound, Transport, TransportError};
 use crate::transport::{MAX_JSON_DEPTH, TOO_DEEP_PREFIX};
-use serde_json::{json, Value};
+use serde_json::Value;
 use std::time::Duration;
 use tokio::time::Instant;
 
@@ -27,7 +23,17 @@ pub struct SessionOptions {
     pub request_timeout: Duration,
     /// The most pages one list method may take.
     pub page_cap: usize,
+    /// Which era to speak (`--protocol-era`).
+    pub era: ProtocolEra,
+    /// The version offered in each era (`--protocol-version`).
+    pub versions: Versions,
+    /// With `ProtocolEra::Auto`: how long `server/discover` goes unanswered before
+    /// `initialize` follows it on the same stream.
+    pub probe_grace: Duration,
 }
+
+/// How long a server that ignores `server/discover` costs before `initialize` is sent.
+pub const DEFAULT_PROBE_GRACE: Duration = Duration::from_millis(300);
 
 impl Default for SessionOptions {
     fn default() -> Self {
@@ -35,13 +41,19 @@ impl Default for SessionOptions {
             capabilities: ClientCapabilities::default(),
             request_timeout: Duration::from_secs(30),
             page_cap: 1000,
+            era: ProtocolEra::Auto,
+            versions: Versions::default(),
+            probe_grace: DEFAULT_PROBE_GRACE,
         }
     }
 }
 
-/// What the server said about itself in its `initialize` reply.
+/// What the server said about itself: its `initialize` reply, or its DiscoverResult.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ServerHello {
+    pub era: Era,
+    /// How the era was decided, e.g. "server/discover answered".
+    pub era_decided_by: String,
     pub protocol_version: String,
     /// `serverInfo` as sent (`name`, `version`, and whatever else).
     pub server_info: Option<Value>,
@@ -69,6 +81,12 @@ pub enum SessionError {
     },
     #[error("{method}: the server closed the connection before replying ({reason})")]
     Closed { method: String, reason: String },
+    /// Closed before the era was known: the server may have exited on `server/discover` (the
+    /// Rust SDK does), and is started again in the legacy era.
+    #[error(
+        "{method}: the server closed the connection before the protocol era was known ({reason})"
+    )]
+    ExitedOnProbe { method: String, reason: String },
     #[error("{method}: no reply within {after:?}{}", dropped_hint(*.dropped_lines))]
     Timeout {
         method: String,
@@ -80,6 +98,9 @@ pub enum SessionError {
     Rpc { method: String, error: RpcError },
     #[error("the server chose MCP protocol version `{got}`, which mcp-probe does not speak (it speaks {})", SUPPORTED_PROTOCOL_VERSIONS.join(", "))]
     UnsupportedVersion { got: String },
+    /// A modern server that speaks none of our versions (its `-32022` or DiscoverResult).
+    #[error("{method}: the server speaks MCP {supported}, none of which mcp-probe speaks (it speaks {})", crate::mcp::capabilities::MODERN_PROTOCOL_VERSIONS.join(", "))]
+    NoMutualVersion { method: String, supported: String },
     #[error("{method}: {detail}")]
     InvalidReply { method: String, detail: String },
     #[error("{method}: the server sent the cursor {cursor} twice (a cursor loop)")]
@@ -131,6 +152,7 @@ impl SessionError {
                 | SessionError::CursorLoop { .. }
                 | SessionError::PageCap { .. }
                 | SessionError::UnsupportedVersion { .. }
+                | SessionError::NoMutualVersion { .. }
                 | SessionError::Unreadable { .. }
         )
     }
@@ -140,26 +162,51 @@ impl SessionError {
     pub fn is_transport_level(&self) -> bool {
         matches!(
             self,
-            SessionError::Transport { .. } | SessionError::Closed { .. }
-        ) || matches!(self, SessionError::InvalidReply { method, .. } if method == "initialize")
+            SessionError::Transport { .. }
+                | SessionError::Closed { .. }
+                | SessionError::ExitedOnProbe { .. }
+        ) || matches!(self, SessionError::InvalidReply { method, .. }
+            if method == "initialize" || method == "server/discover")
     }
 }
 
-/// Why waiting for a reply stopped; the timeout gets its context in [`Session::request`].
-enum ReplyError {
+/// Why waiting for a reply stopped; the timeout gets its context from the caller.
+pub(super) enum ReplyError {
     Timeout,
     Session(SessionError),
+}
+
+impl ReplyError {
+    pub(super) fn in_context(
+        self,
+        method: &str,
+        after: Duration,
+        dropped_lines: usize,
+    ) -> SessionError {
+        match self {
+            ReplyError::Timeout => SessionError::Timeout {
+                method: method.into(),
+                after,
+                dropped_lines,
+            },
+            ReplyError::Session(err) => err,
+        }
+    }
 }
 
 /// An MCP client session. Create it, call [`Session::discover`] (or the steps one by one), then
 /// [`Session::close`]; the transcript is there whether or not it succeeded.
 pub struct Session {
-    transport: Box<dyn Transport>,
+    pub(super) transport: Box<dyn Transport>,
     pub(super) options: SessionOptions,
     next_id: u64,
     transcript: super::transcript::Recorder,
-    /// Set once `initialize` succeeded (kept when a later step fails).
-    hello: Option<ServerHello>,
+    /// Set once the session opened (kept when a later step fails).
+    pub(super) hello: Option<ServerHello>,
+    /// In the modern era: the `_meta` every request carries.
+    pub(super) modern_meta: Option<Value>,
+    /// Cache hints per method, as lists and `server/discover` sent them.
+    pub(super) cache_hints: std::collections::BTreeMap<String, crate::model::CacheHint>,
     /// The method whose reply is awaited, for timeout messages.
     in_flight: Option<String>,
     /// Over-long lines the transport dropped (noise marked with DROPPED_LINE_PREFIX).
@@ -174,9 +221,16 @@ impl Session {
             next_id: 1,
             transcript: super::transcript::Recorder::default(),
             hello: None,
+            modern_meta: None,
+            cache_hints: Default::default(),
             in_flight: None,
             dropped_lines: 0,
         }
+    }
+
+    /// Cache hints per method (`tools/list`, …), where the server sent any.
+    pub fn cache_hints(&self) -> &std::collections::BTreeMap<String, crate::model::CacheHint> {
+        &self.cache_hints
     }
 
     /// The transport's short name (`stdio`, `streamable_http`, `sse`).
@@ -189,7 +243,7 @@ impl Session {
         self.transcript.dropped()
     }
 
-    /// The server's `initialize` reply, once the handshake succeeded.
+    /// What the server said about itself, once the session opened.
     pub fn hello(&self) -> Option<&ServerHello> {
         self.hello.as_ref()
     }
@@ -210,51 +264,6 @@ impl Session {
         self.transcript.take()
     }
 
-    /// `initialize`, its checks, then `notifications/initialized`.
-    pub async fn initialize(&mut self) -> Result<ServerHello, SessionError> {
-        let method = "initialize";
-        let params = json!({
-            "protocolVersion": LATEST_PROTOCOL_VERSION,
-            "capabilities": self.options.capabilities.to_json(),
-            "clientInfo": {"name": "mcp-probe", "version": env!("CARGO_PKG_VERSION")},
-        });
-        let result = self.request(method, Some(params)).await?;
-        let invalid = |detail: &str| SessionError::InvalidReply {
-            method: method.into(),
-            detail: detail.into(),
-        };
-        if !result.is_object() {
-            return Err(invalid("the reply's result is not an object"));
-        }
-        let protocol_version = match result.get("protocolVersion") {
-            Some(Value::String(v)) => v.clone(),
-            _ => return Err(invalid("the reply has no protocolVersion")),
-        };
-        if !SUPPORTED_PROTOCOL_VERSIONS.contains(&protocol_version.as_str()) {
-            return Err(SessionError::UnsupportedVersion {
-                got: protocol_version,
-            });
-        }
-        self.transport.set_protocol_version(&protocol_version);
-        let capabilities = match result.get("capabilities") {
-            Some(caps @ Value::Object(_)) => caps.clone(),
-            _ => Value::Null,
-        };
-        let hello = ServerHello {
-            protocol_version,
-            server_info: result.get("serverInfo").filter(|v| !v.is_null()).cloned(),
-            capabilities,
-            instructions: result
-                .get("instructions")
-                .and_then(Value::as_str)
-                .map(str::to_owned),
-        };
-        self.hello = Some(hello.clone());
-        let initialized = jsonrpc::notification("notifications/initialized");
-        self.send("notifications/initialized", initialized).await?;
-        Ok(hello)
-    }
-
     /// Ends the session politely (stdin EOF, HTTP DELETE).
     pub async fn close(&mut self) -> Result<(), TransportError> {
         self.transport.close().await
@@ -266,31 +275,54 @@ impl Session {
         method: &str,
         params: Option<Value>,
     ) -> Result<Value, SessionError> {
-        let id = self.next_id;
-        self.next_id += 1;
-        self.send(method, jsonrpc::request(id, method, params))
-            .await?;
+        let id = self.send_request(method, params).await?;
         let after = self.options.request_timeout;
         let deadline = Instant::now() + after;
-        self.in_flight = Some(method.to_owned());
-        let outcome = self.await_reply(id, method, deadline).await;
-        self.in_flight = None;
-        outcome.map_err(|err| match err {
-            ReplyError::Timeout => SessionError::Timeout {
-                method: method.into(),
-                after,
-                dropped_lines: self.dropped_lines,
-            },
-            ReplyError::Session(err) => err,
-        })
+        let outcome = self.await_first(&[id], method, deadline).await;
+        outcome
+            .map(|(_, reply)| reply)
+            .map_err(|err| err.in_context(method, after, self.dropped_lines))?
     }
 
-    async fn await_reply(
+    /// Sends a request (with the modern `_meta` once the session speaks that era) and returns
+    /// its id; [`Session::await_first`] waits for the reply.
+    pub(super) async fn send_request(
         &mut self,
-        id: u64,
+        method: &str,
+        params: Option<Value>,
+    ) -> Result<u64, SessionError> {
+        let id = self.next_id;
+        self.next_id += 1;
+        let params = match &self.modern_meta {
+            Some(meta) => Some(era::with_meta(params, meta)),
+            None => params,
+        };
+        self.send(method, jsonrpc::request(id, method, params))
+            .await?;
+        Ok(id)
+    }
+
+    /// Waits until one of the requests `ids` is answered, answering and recording whatever
+    /// comes first; returns which one and its reply. An error with a null id (the server could
+    /// not read a request) counts as the reply to the first of `ids`.
+    pub(super) async fn await_first(
+        &mut self,
+        ids: &[u64],
         method: &str,
         deadline: Instant,
-    ) -> Result<Value, ReplyError> {
+    ) -> Result<(u64, Result<Value, SessionError>), ReplyError> {
+        self.in_flight = Some(method.to_owned());
+        let outcome = self.await_any(ids, method, deadline).await;
+        self.in_flight = None;
+        outcome
+    }
+
+    async fn await_any(
+        &mut self,
+        ids: &[u64],
+        method: &str,
+        deadline: Instant,
+    ) -> Result<(u64, Result<Value, SessionError>), ReplyError> {
         loop {
             let inbound = match tokio::time::timeout_at(deadline, self.transport.recv()).await {
                 Err(_) => return Err(ReplyError::Timeout),
@@ -314,7 +346,7 @@ impl Session {
                     if text.starts_with(DROPPED_LINE_PREFIX) {
                         self.dropped_lines += 1;
                         // The awaited reply itself was too long: no other will come.
-                        if is_reply_to(&text, id) {
+                        if ids.iter().any(|&id| is_reply_to(&text, id)) {
                             return Err(ReplyError::Session(SessionError::Unreadable {
                                 method: method.into(),
                                 why: format!(
@@ -345,18 +377,22 @@ impl Session {
             };
             let mut outcome = None;
             for message in jsonrpc::classify(value) {
+                let ours =
+                    |got: &Value| ids.iter().copied().find(|&id| jsonrpc::id_matches(got, id));
                 match message {
-                    Incoming::Response { id: got, result } if jsonrpc::id_matches(&got, id) => {
-                        outcome = Some(Ok(result));
+                    Incoming::Response { id: got, result } if ours(&got).is_some() => {
+                        outcome = outcome.or(ours(&got).map(|id| (id, Ok(result))));
                     }
-                    // A null id means the server could not read our (only) pending request.
+                    // A null id means the server could not read a pending request.
                     Incoming::ErrorReply { id: got, error }
-                        if got.is_null() || jsonrpc::id_matches(&got, id) =>
+                        if got.is_null() || ours(&got).is_some() =>
                     {
-                        outcome = Some(Err(SessionError::Rpc {
+                        let id = ours(&got).unwrap_or(ids[0]);
+                        let error = SessionError::Rpc {
                             method: method.into(),
                             error,
-                        }));
+                        };
+                        outcome = outcome.or(Some((id, Err(error))));
                     }
                     Incoming::Request {
                         id, method: asked, ..
@@ -371,12 +407,12 @@ impl Session {
                 }
             }
             if let Some(outcome) = outcome {
-                return outcome.map_err(ReplyError::Session);
+                return Ok(outcome);
             }
         }
     }
 
-    async fn send(&mut self, during: &str, message: Value) -> Result<(), SessionError> {
+    pub(super) async fn send(&mut self, during: &str, message: Value) -> Result<(), SessionError> {
         tracing::debug!(target: "mcp_probe::transcript", "-> {message}");
         self.transport
             .send(message)

@@ -9,7 +9,7 @@
 use super::http_body::{
     content_type, error_excerpt, excerpt, inbound_from_text, is_media_type, read_bounded,
     request_failed, shown, status_error, Outgoing, Secrets, EVENT_STREAM, MAX_MESSAGE_BYTES,
-    PROTOCOL_VERSION, SESSION_ID,
+    MCP_METHOD, PROTOCOL_VERSION, SESSION_ID,
 };
 use super::http_reply_stream::ReplyStream;
 use super::{Inbound, Transport, TransportError};
@@ -93,6 +93,7 @@ impl StreamableHttp {
         &mut self,
         response: Response,
         awaiting: HashSet<String>,
+        modern: bool,
     ) -> Result<(), TransportError> {
         let status = response.status();
         let media = content_type(&response);
@@ -101,6 +102,7 @@ impl StreamableHttp {
             let stream = ReplyStream {
                 client: self.client.clone(),
                 url: self.url.clone(),
+                resumable: !modern,
                 headers: self.session_headers(),
                 request_timeout: self.request_timeout,
                 secrets: self.secrets.clone(),
@@ -172,6 +174,46 @@ fn request_ids(message: &Value) -> HashSet<String> {
     }
 }
 
+/// The protocol version a 2026-07-28-era request carries in `params._meta`.
+fn modern_version(message: &Value) -> Option<String> {
+    message
+        .get("params")?
+        .get("_meta")?
+        .get(crate::mcp::era::META_PROTOCOL_VERSION)?
+        .as_str()
+        .map(str::to_owned)
+}
+
+/// `MCP-Protocol-Version` and `Mcp-Method`, mirrored from the body as 2026-07-28 requires.
+fn modern_headers(version: &str, message: &Value) -> HeaderMap {
+    let mut headers = HeaderMap::new();
+    if let Ok(value) = HeaderValue::from_str(version) {
+        headers.insert(PROTOCOL_VERSION, value);
+    }
+    let method = message.get("method").and_then(Value::as_str);
+    if let Some(value) = method.and_then(|m| HeaderValue::from_str(m).ok()) {
+        headers.insert(MCP_METHOD, value);
+    }
+    headers
+}
+
+/// An error response to one of `ids` (or with a null id: the server could not read ours).
+fn is_error_reply_to(inbound: &Inbound, ids: &HashSet<String>) -> bool {
+    let Inbound::Message { value, .. } = inbound else {
+        return false;
+    };
+    let one = |m: &Value| {
+        m.get("error")
+            .is_some_and(|e| e.get("code").is_some_and(Value::is_i64))
+            && m.get("id")
+                .is_some_and(|id| id.is_null() || ids.contains(&id.to_string()))
+    };
+    match value {
+        Value::Array(items) => items.iter().any(one),
+        single => one(single),
+    }
+}
+
 /// Whether a JSON object looks like a JSON-RPC message at all (a request, notification or
 /// response), as opposed to some other JSON API's answer.
 fn is_json_rpc(message: &Value) -> bool {
@@ -190,7 +232,13 @@ impl StreamableHttp {
         }
         let body =
             serde_json::to_vec(&message).map_err(|e| TransportError::Protocol(e.to_string()))?;
-        let mut headers = self.session_headers();
+        // A 2026-07-28 request names its version in `_meta`: mirrored into the headers, and no
+        // session (there are none in that era).
+        let modern = modern_version(&message);
+        let mut headers = match &modern {
+            Some(version) => modern_headers(version, &message),
+            None => self.session_headers(),
+        };
         headers.insert(
             ACCEPT,
             HeaderValue::from_static("application/json, text/event-stream"),
@@ -205,6 +253,31 @@ impl StreamableHttp {
         };
         let response = request.send(&self.url, self.request_timeout).await?;
         let status = response.status();
+        if matches!(status.as_u16(), 400 | 404) {
+            // The body says more than the status: a modern server's 400 carries its JSON-RPC
+            // error (-32022 and the versions it speaks), and a 404 carrying -32601 is "method
+            // not found", not "no endpoint here". The session decides on the error itself.
+            let read = tokio::time::timeout(self.request_timeout, read_bounded(response, 65536));
+            let body = match read.await {
+                Ok(Ok((body, _))) => body,
+                _ => Vec::new(),
+            };
+            let text = String::from_utf8_lossy(&body);
+            let replies = inbound_from_text(&text);
+            let ids = request_ids(&message);
+            if replies.iter().any(|i| is_error_reply_to(i, &ids)) {
+                self.answered = true;
+                for item in replies {
+                    let _ = self.tx.send(item);
+                }
+                return Ok(());
+            }
+            let detail = excerpt(&body);
+            if !self.answered && status.as_u16() == 404 {
+                return Err(self.wrong_endpoint(status, format!("HTTP {status}: {detail}")));
+            }
+            return Err(status_error("POST", &self.url, status, &detail));
+        }
         if !status.is_success() {
             let detail = error_excerpt(response, self.request_timeout).await;
             if !self.answered && matches!(status.as_u16(), 404 | 405) {
@@ -212,13 +285,14 @@ impl StreamableHttp {
             }
             return Err(status_error("POST", &self.url, status, &detail));
         }
-        if self.session_id.is_none() {
+        if self.session_id.is_none() && modern.is_none() {
             self.session_id = response.headers().get(SESSION_ID).cloned();
         }
         if status == StatusCode::ACCEPTED || status == StatusCode::NO_CONTENT {
             return Ok(());
         }
-        self.handle_reply(response, request_ids(&message)).await
+        let ids = request_ids(&message);
+        self.handle_reply(response, ids, modern.is_some()).await
     }
 
     async fn delete(&mut self) -> Result<(), TransportError> {

@@ -20,6 +20,8 @@ const EXCERPT_CHARS: usize = 200;
 
 pub(crate) const SESSION_ID: &str = "mcp-session-id";
 pub(crate) const PROTOCOL_VERSION: &str = "mcp-protocol-version";
+/// 2026-07-28: every POST names its JSON-RPC method.
+pub(crate) const MCP_METHOD: &str = "mcp-method";
 pub(crate) const LAST_EVENT_ID: &str = "last-event-id";
 pub(crate) const EVENT_STREAM: &str = "text/event-stream";
 

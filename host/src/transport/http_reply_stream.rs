@@ -38,6 +38,8 @@ pub(super) struct ReplyStream {
     /// It answers at least one request, so it may stop once `awaiting` is empty. A stream
     /// answering only notifications is read to its end.
     pub(super) owes_responses: bool,
+    /// False in the 2026-07-28 era, whose streams cannot be resumed.
+    pub(super) resumable: bool,
 }
 
 enum StreamEnd {
@@ -62,6 +64,9 @@ impl ReplyStream {
             }
             idle_resumes = if got_events { 0 } else { idle_resumes + 1 };
             let pending = self.awaiting.iter().cloned().collect::<Vec<_>>().join(", ");
+            if !self.resumable {
+                return self.give_up(format!("the event stream for request {pending} {why} before the response (2026-07-28 streams cannot be resumed)"));
+            }
             let Some(last_id) = parser.last_event_id().map(str::to_owned) else {
                 return self.give_up(format!("the event stream for request {pending} {why} before the response, and gave no event id to resume from"));
             };

@@ -1,0 +1,349 @@
+//! How a session opens: which era the server speaks, then `initialize` (legacy) or
+//! `server/discover` (modern), by revision 2026-07-28's backward-compatibility rules
+//! (basic/transports/stdio.mdx and streamable-http.mdx): `server/discover` first; a
+//! DiscoverResult or a modern error means modern (on `-32022`, retry with a version the server
+//! lists); any other error, or no reply in time, means legacy. Never keyed to one error code.
+//!
+//! "In time" stays short without misjudging slow servers: after the probe grace, `initialize`
+//! follows `server/discover` on the same stream and the first meaningful answer decides. A
+//! silent legacy server costs only the grace; a slow-starting one (npx fetching a package)
+//! reads both requests in order, so its answers decide, not their timing; a server that fixes
+//! its era at its first request (the Python SDK) sees `server/discover` first.
+
+use super::capabilities::{MODERN_PROTOCOL_VERSIONS, SUPPORTED_PROTOCOL_VERSIONS};
+use super::era::{self, Era, ProtocolEra, Versions, UNSUPPORTED_PROTOCOL_VERSION};
+use super::jsonrpc::{self, RpcError};
+use super::session::{ServerHello, Session, SessionError};
+use serde_json::{json, Value};
+use tokio::time::Instant;
+
+const DISCOVER: &str = "server/discover";
+const INITIALIZE: &str = "initialize";
+
+/// Where the `initialize` that follows an unanswered probe stands.
+#[derive(Clone, Copy, PartialEq)]
+enum Follower {
+    NotSent,
+    Pending(u64),
+    /// Refused with a modern error: the server fixed its era on the probe; wait for that.
+    Refused,
+}
+
+impl Session {
+    /// Opens the session in the era `--protocol-era` asks for, deciding it when `auto`.
+    pub async fn open(&mut self) -> Result<ServerHello, SessionError> {
+        let versions = self.options.versions.clone();
+        match self.options.era {
+            ProtocolEra::Legacy => {
+                self.initialize(&versions.legacy, "--protocol-era legacy".into())
+                    .await
+            }
+            // The deprecated HTTP+SSE transport predates the modern era.
+            _ if self.transport.kind() == "sse" => {
+                let by = "the legacy HTTP+SSE transport has no modern era".to_owned();
+                self.initialize(&versions.legacy, by).await
+            }
+            ProtocolEra::Modern => {
+                self.discover_modern(&versions.modern, "--protocol-era modern".into())
+                    .await
+            }
+            ProtocolEra::Auto => self.probe(&versions).await,
+        }
+    }
+
+    /// `initialize`, its checks, then `notifications/initialized`.
+    async fn initialize(&mut self, version: &str, by: String) -> Result<ServerHello, SessionError> {
+        self.modern_meta = None;
+        let result = self
+            .request(INITIALIZE, Some(self.initialize_params(version)))
+            .await?;
+        self.accept_initialize(result, by).await
+    }
+
+    fn initialize_params(&self, version: &str) -> Value {
+        json!({
+            "protocolVersion": version,
+            "capabilities": self.options.capabilities.to_json(),
+            "clientInfo": {"name": "mcp-probe", "version": env!("CARGO_PKG_VERSION")},
+        })
+    }
+
+    async fn accept_initialize(
+        &mut self,
+        result: Value,
+        era_decided_by: String,
+    ) -> Result<ServerHello, SessionError> {
+        let invalid = |detail: &str| SessionError::InvalidReply {
+            method: INITIALIZE.into(),
+            detail: detail.into(),
+        };
+        if !result.is_object() {
+            return Err(invalid("the reply's result is not an object"));
+        }
+        let protocol_version = match result.get("protocolVersion") {
+            Some(Value::String(v)) => v.clone(),
+            _ => return Err(invalid("the reply has no protocolVersion")),
+        };
+        if !SUPPORTED_PROTOCOL_VERSIONS.contains(&protocol_version.as_str()) {
+            return Err(SessionError::UnsupportedVersion {
+                got: protocol_version,
+            });
+        }
+        self.modern_meta = None;
+        self.transport.set_protocol_version(&protocol_version);
+        let hello = ServerHello {
+            era: Era::Legacy,
+            era_decided_by,
+            protocol_version,
+            server_info: result.get("serverInfo").filter(|v| !v.is_null()).cloned(),
+            capabilities: capabilities_of(&result),
+            instructions: instructions_of(&result),
+        };
+        self.hello = Some(hello.clone());
+        let initialized = jsonrpc::notification("notifications/initialized");
+        self.send("notifications/initialized", initialized).await?;
+        Ok(hello)
+    }
+
+    /// `server/discover` in the modern era; one retry after `-32022` with a version the
+    /// server lists.
+    async fn discover_modern(
+        &mut self,
+        version: &str,
+        by: String,
+    ) -> Result<ServerHello, SessionError> {
+        self.speak_modern(version);
+        match self.request(DISCOVER, None).await {
+            Ok(result) => self.accept_discover(result, version, by),
+            Err(SessionError::Rpc { error, .. }) if error.code == UNSUPPORTED_PROTOCOL_VERSION => {
+                match era::mutual_version(error.data.as_ref().and_then(|d| d.get("supported"))) {
+                    Some((Era::Modern, retry)) if retry != version => {
+                        self.speak_modern(&retry);
+                        let by = format!("{by}; -32022 to {version}, retried with {retry}");
+                        let result = self.request(DISCOVER, None).await?;
+                        self.accept_discover(result, &retry, by)
+                    }
+                    Some((Era::Legacy, retry)) if self.options.era == ProtocolEra::Auto => {
+                        let by = format!("{by}; -32022: the server lists only {retry} of ours");
+                        self.initialize(&retry, by).await
+                    }
+                    _ => Err(no_mutual_version(&error)),
+                }
+            }
+            Err(err) => Err(err),
+        }
+    }
+
+    /// `--protocol-era auto`: `server/discover`, then `initialize` after the grace or after a
+    /// legacy answer, and the first meaningful answer decides.
+    async fn probe(&mut self, versions: &Versions) -> Result<ServerHello, SessionError> {
+        let started = Instant::now();
+        let stdio = self.transport.kind() == "stdio";
+        let grace = self.options.probe_grace;
+        let overall = started + self.options.request_timeout;
+        self.speak_modern(&versions.modern);
+        let discover = match self.send_request(DISCOVER, None).await {
+            Ok(id) => id,
+            Err(err) => return Err(exited_on_probe(err, stdio)),
+        };
+        self.modern_meta = None;
+        let mut waiting_for_discover = true;
+        let mut follower = Follower::NotSent;
+        // Set when the probe got a legacy answer: why the era is legacy.
+        let mut legacy_because: Option<String> = None;
+        loop {
+            let mut ids = Vec::new();
+            if waiting_for_discover {
+                ids.push(discover);
+            }
+            if let Follower::Pending(id) = follower {
+                ids.push(id);
+            }
+            let (label, deadline) = match follower {
+                Follower::NotSent => (DISCOVER, (started + grace).min(overall)),
+                _ => (INITIALIZE, overall),
+            };
+            let reply = match self.await_first(&ids, label, deadline).await {
+                Ok(reply) => reply,
+                Err(super::session::ReplyError::Timeout) if follower == Follower::NotSent => {
+                    follower = self.follow_with_initialize(versions).await?;
+                    continue;
+                }
+                Err(err) => {
+                    let after = self.options.request_timeout;
+                    let err = err.in_context(label, after, self.dropped_lines());
+                    return Err(exited_on_probe(err, stdio));
+                }
+            };
+            match reply {
+                (id, Ok(result)) if id == discover => {
+                    self.speak_modern(&versions.modern);
+                    let by = match follower {
+                        Follower::NotSent => "server/discover answered".to_owned(),
+                        _ => format!(
+                            "server/discover answered after {} ms (initialize had followed it)",
+                            started.elapsed().as_millis()
+                        ),
+                    };
+                    return self.accept_discover(result, &versions.modern, by);
+                }
+                (id, Err(SessionError::Rpc { error, .. })) if id == discover => {
+                    if error.code == UNSUPPORTED_PROTOCOL_VERSION {
+                        let by = "server/discover answered -32022".to_owned();
+                        let supported = error.data.as_ref().and_then(|d| d.get("supported"));
+                        return match era::mutual_version(supported) {
+                            Some((Era::Modern, retry)) => self.discover_modern(&retry, by).await,
+                            Some((Era::Legacy, retry)) => self.initialize(&retry, by).await,
+                            None => Err(no_mutual_version(&error)),
+                        };
+                    }
+                    if era::is_modern_error(error.code) {
+                        return Err(SessionError::Rpc {
+                            method: DISCOVER.into(),
+                            error,
+                        });
+                    }
+                    legacy_because = Some(format!("server/discover answered {error}"));
+                    waiting_for_discover = false;
+                    if follower == Follower::NotSent {
+                        follower = self.follow_with_initialize(versions).await?;
+                    }
+                    if follower == Follower::Refused {
+                        return Err(SessionError::Rpc {
+                            method: DISCOVER.into(),
+                            error,
+                        });
+                    }
+                }
+                (_, Err(err)) if waiting_for_discover && refused_as_modern(&err) => {
+                    // The server took the probe as modern and refuses `initialize`: its
+                    // answer to the probe is on its way.
+                    follower = Follower::Refused;
+                }
+                (_, Ok(result)) => {
+                    let by = legacy_because.unwrap_or_else(|| {
+                        format!(
+                            "no reply to server/discover within {} ms; initialize answered",
+                            grace.as_millis()
+                        )
+                    });
+                    return self.accept_initialize(result, by).await;
+                }
+                (_, Err(err)) => return Err(exited_on_probe(err, stdio)),
+            }
+        }
+    }
+
+    async fn follow_with_initialize(
+        &mut self,
+        versions: &Versions,
+    ) -> Result<Follower, SessionError> {
+        let stdio = self.transport.kind() == "stdio";
+        self.modern_meta = None;
+        let params = self.initialize_params(&versions.legacy);
+        match self.send_request(INITIALIZE, Some(params)).await {
+            Ok(id) => Ok(Follower::Pending(id)),
+            Err(err) => Err(exited_on_probe(err, stdio)),
+        }
+    }
+
+    fn speak_modern(&mut self, version: &str) {
+        let meta = era::request_meta(version, &self.options.capabilities);
+        self.modern_meta = Some(meta);
+    }
+
+    /// A DiscoverResult: the server's identity and capabilities, and a version both speak.
+    fn accept_discover(
+        &mut self,
+        result: Value,
+        requested: &str,
+        era_decided_by: String,
+    ) -> Result<ServerHello, SessionError> {
+        let invalid = |detail: String| SessionError::InvalidReply {
+            method: DISCOVER.into(),
+            detail,
+        };
+        if !result.is_object() {
+            return Err(invalid("the reply's result is not an object".into()));
+        }
+        super::discovery::check_result_type(DISCOVER, &result)?;
+        let listed: Vec<&str> = match result.get("supportedVersions") {
+            Some(Value::Array(list)) => list.iter().filter_map(Value::as_str).collect(),
+            _ => return Err(invalid("the reply has no supportedVersions array".into())),
+        };
+        let version = match listed.contains(&requested) {
+            true => requested.to_owned(),
+            false => match MODERN_PROTOCOL_VERSIONS.iter().find(|v| listed.contains(v)) {
+                Some(v) => v.to_string(),
+                None => {
+                    return Err(SessionError::NoMutualVersion {
+                        method: DISCOVER.into(),
+                        supported: listed.join(", "),
+                    })
+                }
+            },
+        };
+        self.speak_modern(&version);
+        self.record_cache_hints(DISCOVER, &result);
+        let server_info = result
+            .get("_meta")
+            .and_then(|m| m.get(era::META_SERVER_INFO))
+            .filter(|v| !v.is_null())
+            .cloned();
+        let hello = ServerHello {
+            era: Era::Modern,
+            era_decided_by,
+            protocol_version: version,
+            server_info,
+            capabilities: capabilities_of(&result),
+            instructions: instructions_of(&result),
+        };
+        self.hello = Some(hello.clone());
+        Ok(hello)
+    }
+}
+
+/// The server's `capabilities`: an object, or `Null` when it sent none.
+fn capabilities_of(result: &Value) -> Value {
+    match result.get("capabilities") {
+        Some(caps @ Value::Object(_)) => caps.clone(),
+        _ => Value::Null,
+    }
+}
+
+fn instructions_of(result: &Value) -> Option<String> {
+    result
+        .get("instructions")
+        .and_then(Value::as_str)
+        .map(str::to_owned)
+}
+
+/// `-32022` with nothing of ours in `supported`.
+fn no_mutual_version(error: &RpcError) -> SessionError {
+    let supported = error
+        .data
+        .as_ref()
+        .and_then(|d| d.get("supported"))
+        .map_or_else(|| "(no versions listed)".to_owned(), Value::to_string);
+    SessionError::NoMutualVersion {
+        method: DISCOVER.into(),
+        supported,
+    }
+}
+
+/// `initialize` refused with a modern error: the server took the probe as modern.
+fn refused_as_modern(err: &SessionError) -> bool {
+    matches!(err, SessionError::Rpc { error, .. } if era::is_modern_error(error.code))
+}
+
+/// A stdio connection that closed before the era was known: the server may have exited on
+/// the probe, and the caller starts it again in the legacy era. (Over HTTP every request
+/// stands alone: nothing is restarted.)
+fn exited_on_probe(err: SessionError, stdio: bool) -> SessionError {
+    match err {
+        SessionError::Closed { method, reason } if stdio => {
+            SessionError::ExitedOnProbe { method, reason }
+        }
+        other => other,
+    }
+}
