@@ -2,13 +2,16 @@
 //!
 //! stdio (newline-delimited JSON-RPC) by default; `--http ADDR` serves Streamable HTTP on
 //! POST /mcp instead (JSON replies, `Mcp-Session-Id`, DELETE ends a session).
+//! It speaks the `initialize` era (2024-11-05 to 2025-11-25) and the stateless revision
+//! 2026-07-28; `--era` restricts it to one of them.
 
 mod catalog;
 mod http;
+mod modern;
 mod protocol;
 
 use clap::Parser;
-use protocol::Offer;
+use protocol::{Era, Offer};
 use serde_json::{json, Value};
 use std::io::{BufRead, Write};
 use std::net::SocketAddr;
@@ -36,6 +39,9 @@ struct Args {
     /// The address actually bound is printed on stderr as `listening on http://ADDR/mcp`.
     #[arg(long, value_name = "ADDR")]
     http: Option<SocketAddr>,
+    /// Protocol eras to speak: `both` decides per request (modern `_meta` present or not).
+    #[arg(long, value_enum, default_value_t = Era::Both)]
+    era: Era,
 }
 
 fn main() -> ExitCode {
@@ -45,6 +51,7 @@ fn main() -> ExitCode {
         page_size: args.page_size,
         prompts: args.prompts,
         resources: args.resources,
+        era: args.era,
     };
     let outcome = match args.http {
         Some(addr) => http::serve(addr, offer),

@@ -1,10 +1,71 @@
-//! JSON-RPC message handling, shared by the stdio and HTTP transports.
+//! JSON-RPC message handling, shared by the stdio and HTTP transports: the `initialize` era
+//! here, revision 2026-07-28 in `modern`; `Era` picks which one answers a request.
 
-use crate::catalog;
+use crate::{catalog, modern};
 use serde_json::{json, Value};
 
 /// Newest first; `initialize` answers with the client's version when it is listed here.
 pub const SUPPORTED_VERSIONS: &[&str] = &["2025-11-25", "2025-06-18", "2025-03-26", "2024-11-05"];
+
+pub const METHOD_NOT_FOUND: i64 = -32601;
+pub const INVALID_PARAMS: i64 = -32602;
+
+/// What `initialize` and `server/discover` say about how to use the server.
+pub const INSTRUCTIONS: &str = "A demo server: its tools only echo what they are given.";
+
+/// Which protocol eras the server speaks (`--era`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Era {
+    /// Each request decides: modern `_meta` gets 2026-07-28 rules, any other the legacy ones.
+    Both,
+    /// Only 2026-07-28: `initialize` and requests without the `_meta` envelope are refused.
+    Modern,
+    /// Only the `initialize` era (2024-11-05 to 2025-11-25), like a TypeScript SDK v1 server.
+    Legacy,
+}
+
+impl Era {
+    /// Whether `message` is answered by the 2026-07-28 rules under this era.
+    pub fn answers_modern(self, message: &Value) -> bool {
+        match self {
+            Era::Both => modern::declares_version(message),
+            Era::Modern => true,
+            Era::Legacy => false,
+        }
+    }
+}
+
+/// A JSON-RPC error; `data` only where the spec defines some (modern errors).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RpcError {
+    pub code: i64,
+    pub message: String,
+    pub data: Option<Value>,
+}
+
+impl RpcError {
+    pub fn new(code: i64, message: impl Into<String>) -> Self {
+        RpcError {
+            code,
+            message: message.into(),
+            data: None,
+        }
+    }
+
+    pub fn to_json(&self) -> Value {
+        let mut error = json!({"code": self.code, "message": self.message});
+        if let Some(data) = &self.data {
+            error["data"] = data.clone();
+        }
+        error
+    }
+}
+
+impl From<(i64, String)> for RpcError {
+    fn from((code, message): (i64, String)) -> Self {
+        RpcError::new(code, message)
+    }
+}
 
 /// What the server offers, from the command line.
 #[derive(Debug, Clone)]
@@ -14,6 +75,7 @@ pub struct Offer {
     pub page_size: usize,
     pub prompts: bool,
     pub resources: bool,
+    pub era: Era,
 }
 
 /// Answers one message; `None` for notifications and replies (nothing to send back).
@@ -23,30 +85,47 @@ pub fn handle(offer: &Offer, message: &Value) -> Option<Value> {
         return None; // a reply to a request we never send
     };
     let params = message.get("params").cloned().unwrap_or(Value::Null);
-    let outcome = match method {
-        "initialize" => Ok(initialize(offer, &params)),
+    let outcome = if offer.era.answers_modern(message) {
+        modern::answer(offer, method, &params)
+    } else {
+        legacy(offer, method, &params).map_err(RpcError::from)
+    };
+    Some(match outcome {
+        Ok(result) => json!({"jsonrpc": "2.0", "id": id, "result": result}),
+        Err(error) => json!({"jsonrpc": "2.0", "id": id, "error": error.to_json()}),
+    })
+}
+
+fn legacy(offer: &Offer, method: &str, params: &Value) -> Result<Value, (i64, String)> {
+    match method {
+        "initialize" => Ok(initialize(offer, params)),
         "ping" => Ok(json!({})),
-        "tools/list" => page(&offer.tools, offer.page_size, &params, "tools"),
-        "tools/call" => call_tool(offer, &params),
+        "tools/call" => call_tool(offer, params),
+        _ => list(offer, method, params).unwrap_or_else(|| Err(method_not_found(method))),
+    }
+}
+
+pub fn method_not_found(method: &str) -> (i64, String) {
+    (METHOD_NOT_FOUND, format!("Method not found: {method}"))
+}
+
+/// A page of the list `method` names; `None` when it is not a list this offer serves.
+pub fn list(offer: &Offer, method: &str, params: &Value) -> Option<Result<Value, (i64, String)>> {
+    Some(match method {
+        "tools/list" => page(&offer.tools, offer.page_size, params, "tools"),
         "prompts/list" if offer.prompts => {
-            page(&catalog::prompts(), offer.page_size, &params, "prompts")
+            page(&catalog::prompts(), offer.page_size, params, "prompts")
         }
         "resources/list" if offer.resources => {
-            page(&catalog::resources(), offer.page_size, &params, "resources")
+            page(&catalog::resources(), offer.page_size, params, "resources")
         }
         "resources/templates/list" if offer.resources => page(
             &catalog::resource_templates(),
             offer.page_size,
-            &params,
+            params,
             "resourceTemplates",
         ),
-        _ => Err((-32601, format!("Method not found: {method}"))),
-    };
-    Some(match outcome {
-        Ok(result) => json!({"jsonrpc": "2.0", "id": id, "result": result}),
-        Err((code, message)) => {
-            json!({"jsonrpc": "2.0", "id": id, "error": {"code": code, "message": message}})
-        }
+        _ => return None,
     })
 }
 
@@ -58,8 +137,8 @@ pub fn negotiate(requested: Option<&str>) -> &'static str {
         .unwrap_or(&SUPPORTED_VERSIONS[0])
 }
 
-fn initialize(offer: &Offer, params: &Value) -> Value {
-    let version = negotiate(params.get("protocolVersion").and_then(Value::as_str));
+/// The same in both eras: `initialize` and `server/discover` answer with it.
+pub fn capabilities(offer: &Offer) -> Value {
     let mut capabilities = json!({"tools": {"listChanged": false}});
     if offer.prompts {
         capabilities["prompts"] = json!({"listChanged": false});
@@ -67,11 +146,20 @@ fn initialize(offer: &Offer, params: &Value) -> Value {
     if offer.resources {
         capabilities["resources"] = json!({"subscribe": false, "listChanged": false});
     }
+    capabilities
+}
+
+pub fn server_info() -> Value {
+    json!({"name": "mcp-example-server", "version": env!("CARGO_PKG_VERSION")})
+}
+
+fn initialize(offer: &Offer, params: &Value) -> Value {
+    let version = negotiate(params.get("protocolVersion").and_then(Value::as_str));
     json!({
         "protocolVersion": version,
-        "capabilities": capabilities,
-        "serverInfo": {"name": "mcp-example-server", "version": env!("CARGO_PKG_VERSION")},
-        "instructions": "A demo server: its tools only echo what they are given."
+        "capabilities": capabilities(offer),
+        "serverInfo": server_info(),
+        "instructions": INSTRUCTIONS
     })
 }
 
@@ -102,7 +190,7 @@ fn page(
     Ok(result)
 }
 
-fn call_tool(offer: &Offer, params: &Value) -> Result<Value, (i64, String)> {
+pub fn call_tool(offer: &Offer, params: &Value) -> Result<Value, (i64, String)> {
     let name = params
         .get("name")
         .and_then(Value::as_str)
@@ -146,6 +234,7 @@ mod tests {
             page_size,
             prompts: false,
             resources: false,
+            era: Era::Both,
         }
     }
 
