@@ -10,13 +10,73 @@ fn example() -> String {
     example_server_bin().display().to_string()
 }
 
+const DEFAULT_TOOLS: [&str; 5] = [
+    "echo",
+    "get_weather",
+    "search_files",
+    "create_issue",
+    "delete_branch",
+];
+
+/// The example server speaks both eras: auto settles on the modern one; restricted to one era
+/// (`--era`), or told which to speak (`--protocol-era`), the same tools come back in each.
+#[tokio::test]
+async fn both_eras_list_the_same_tools() {
+    let server = example();
+    let cases: [(&[&str], &[&str], &str, &str, &str); 4] = [
+        (&[], &[], "modern", "2026-07-28", "server/discover answered"),
+        (
+            &["--era", "legacy"],
+            &[],
+            "legacy",
+            "2025-11-25",
+            "server/discover answered JSON-RPC error -32601: Method not found: server/discover",
+        ),
+        (
+            &["--era", "modern"],
+            &[],
+            "modern",
+            "2026-07-28",
+            "server/discover answered",
+        ),
+        (
+            &[],
+            &["--protocol-era", "legacy"],
+            "legacy",
+            "2025-11-25",
+            "--protocol-era legacy",
+        ),
+    ];
+    for (server_flags, probe_flags, era, version, decided_by) in cases {
+        let mut args: Vec<&str> = probe_flags.to_vec();
+        args.extend(["--", &server]);
+        args.extend(server_flags);
+        let report = discover(&args).await;
+        let case = format!("{server_flags:?} {probe_flags:?}");
+        assert_eq!(report["protocol_era"], era, "{case}");
+        assert_eq!(report["protocol_version"], version, "{case}");
+        assert_eq!(report["era_decided_by"], decided_by, "{case}");
+        assert_eq!(
+            report["server_info"]["name"], "mcp-example-server",
+            "{case}"
+        );
+        assert_eq!(tool_names(&report), DEFAULT_TOOLS, "{case}");
+        let hinted = report.get("cache_hints").is_some();
+        assert_eq!(
+            hinted,
+            era == "modern",
+            "{case}: cache hints only in the modern era"
+        );
+    }
+}
+
 #[tokio::test]
 async fn stdio_default_tools() {
     let server = example();
     let report = discover(&["--", &server]).await;
     assert_eq!(report["discovery_method"], "local_mcp_stdio");
     assert_eq!(report["server_info"]["name"], "mcp-example-server");
-    assert_eq!(report["protocol_version"], "2025-11-25");
+    assert_eq!(report["protocol_version"], "2026-07-28");
     assert_eq!(report["tools_supported"], true);
     assert_eq!(
         tool_names(&report),
@@ -113,11 +173,13 @@ fn sessions_opened(log: &[String]) -> Vec<Opened> {
         .collect()
 }
 
-/// Streamable HTTP from the base URL, with pages; the session is deleted at the end.
+/// Streamable HTTP from the base URL, with pages; in the legacy era the session is deleted at
+/// the end.
 #[tokio::test]
 async fn http_pages_and_session_cleanup() {
     let mut command = Command::new(example());
-    command.args(["--http", "127.0.0.1:0", "--tools", "30", "--page-size", "4"]);
+    let args = ["--http", "127.0.0.1:0", "--tools", "30", "--page-size", "4"];
+    command.args(args).args(["--era", "legacy"]);
     let (server, ready) = Server::start(command, |l| l.starts_with("listening on ")).await;
     let endpoint = ready.trim_start_matches("listening on ").to_owned();
     let base = endpoint.trim_end_matches("/mcp");
@@ -207,4 +269,21 @@ async fn readme_table_command() {
         );
     }
     assert!(table.contains("mcp-example-server"), "{table}");
+}
+
+/// Over HTTP the example server is spoken to in the modern era by default: pages as in the
+/// legacy era, and no session is opened (the modern era has none).
+#[tokio::test]
+async fn http_modern_era_opens_no_session() {
+    let mut command = Command::new(example());
+    command.args(["--http", "127.0.0.1:0", "--tools", "30", "--page-size", "4"]);
+    let (server, ready) = Server::start(command, |l| l.starts_with("listening on ")).await;
+    let endpoint = ready.trim_start_matches("listening on ").to_owned();
+    let report = discover(&["--url", &endpoint]).await;
+    assert_eq!(report["protocol_era"], "modern");
+    assert_eq!(report["era_decided_by"], "server/discover answered");
+    assert_eq!(tool_names(&report).len(), 30);
+    assert_eq!(report["cache_hints"]["tools/list"]["cache_scope"], "public");
+    let log = server.stderr();
+    assert!(sessions_opened(&log).is_empty(), "{log:?}");
 }

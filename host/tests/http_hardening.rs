@@ -374,7 +374,7 @@ async fn a_refused_connection_stops_the_search_at_once() {
     assert!(run.took < Duration::from_secs(5), "took {:?}", run.took);
     let line = run.stderr.trim();
     assert!(
-        line.starts_with("mcp-probe: error: initialize: HTTP error: POST ")
+        line.starts_with("mcp-probe: error: server/discover: HTTP error: POST ")
             && line.contains(&format!("{url}/mcp: cannot connect"))
             && line.contains("Connection refused"),
         "{line}"

@@ -1,7 +1,7 @@
 //! The session and the stdio transport over an in-memory pipe (`tokio::io::duplex`), with the
 //! test playing the server line by line.
 
-use mcp_probe::mcp::{ClientCapabilities, Session, SessionError, SessionOptions};
+use mcp_probe::mcp::{ClientCapabilities, Era, ProtocolEra, Session, SessionError, SessionOptions};
 use mcp_probe::transport::stdio::StdioTransport;
 use mcp_probe::transport::{Inbound, Transport, TransportError};
 use serde_json::{json, Value};
@@ -106,9 +106,142 @@ fn pipe(options: SessionOptions) -> (Session, FakeServer, Arc<Mutex<Calls>>) {
     (session, server, calls)
 }
 
+/// The initialize era alone (`--protocol-era legacy`): most tests here script that era.
+fn legacy() -> SessionOptions {
+    SessionOptions {
+        era: ProtocolEra::Legacy,
+        ..SessionOptions::default()
+    }
+}
+
+/// The `_meta` every modern request carries.
+fn modern_meta() -> Value {
+    json!({
+        "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+        "io.modelcontextprotocol/clientCapabilities":
+            {"roots": {"listChanged": false}, "sampling": {}, "elicitation": {}},
+        "io.modelcontextprotocol/clientInfo": {"name": "mcp-probe", "version": env!("CARGO_PKG_VERSION")},
+    })
+}
+
+#[tokio::test]
+async fn auto_probes_then_falls_back_to_the_handshake_at_once_on_an_error() {
+    let (mut session, mut server, _) = pipe(SessionOptions::default());
+    let script = tokio::spawn(async move {
+        let probe = server.read().await;
+        assert_eq!(probe["method"], "server/discover");
+        assert_eq!(probe["params"], json!({"_meta": modern_meta()}));
+        server
+            .send(json!({"jsonrpc": "2.0", "id": probe["id"], "error": {"code": -32602, "message": "Invalid params"}}))
+            .await;
+        let init = server.handshake(json!({"tools": {}})).await;
+        assert!(init["params"].get("_meta").is_none(), "{init}");
+        let list = server.read().await;
+        assert!(
+            list.get("params").is_none(),
+            "legacy lists carry no _meta: {list}"
+        );
+        server.reply(&list, json!({"tools": [{"name": "a"}]})).await;
+        server
+    });
+    let started = std::time::Instant::now();
+    let discovery = session.discover().await.unwrap();
+    script.await.unwrap();
+    assert!(
+        started.elapsed() < Duration::from_millis(300),
+        "waited the grace: {:?}",
+        started.elapsed()
+    );
+    assert_eq!(discovery.hello.era, Era::Legacy);
+    assert_eq!(
+        discovery.hello.era_decided_by,
+        "server/discover answered JSON-RPC error -32602: Invalid params"
+    );
+}
+
+#[tokio::test]
+async fn a_modern_session_sends_meta_on_every_request_and_no_handshake() {
+    let (mut session, mut server, calls) = pipe(SessionOptions::default());
+    let script = tokio::spawn(async move {
+        let probe = server.read().await;
+        assert_eq!(probe["method"], "server/discover");
+        server
+            .reply(
+                &probe,
+                json!({"resultType": "complete", "supportedVersions": ["2026-07-28"],
+                    "capabilities": {"tools": {}, "prompts": {}},
+                    "_meta": {"io.modelcontextprotocol/serverInfo": {"name": "m", "version": "2"}},
+                    "instructions": "be kind", "ttlMs": 10, "cacheScope": "public"}),
+            )
+            .await;
+        let first = server.read().await;
+        assert_eq!(first["method"], "tools/list");
+        assert_eq!(first["params"], json!({"_meta": modern_meta()}));
+        server
+            .reply(&first, json!({"resultType": "complete", "tools": [{"name": "a"}], "nextCursor": "c1", "ttlMs": 70}))
+            .await;
+        let second = server.read().await;
+        assert_eq!(
+            second["params"],
+            json!({"cursor": "c1", "_meta": modern_meta()})
+        );
+        server
+            .reply(
+                &second,
+                json!({"tools": [{"name": "b"}], "ttlMs": 20, "cacheScope": "private"}),
+            )
+            .await;
+        let prompts = server.read().await;
+        assert_eq!(prompts["method"], "prompts/list");
+        server
+            .reply(&prompts, json!({"resultType": "complete", "prompts": []}))
+            .await;
+        assert!(
+            server.quiet().await,
+            "nothing after the lists (no ping, no setLevel)"
+        );
+        server
+    });
+    let discovery = session.discover().await.unwrap();
+    script.await.unwrap();
+    assert_eq!(discovery.hello.era, Era::Modern);
+    assert_eq!(discovery.hello.protocol_version, "2026-07-28");
+    assert_eq!(
+        discovery.hello.server_info,
+        Some(json!({"name": "m", "version": "2"}))
+    );
+    assert_eq!(discovery.hello.instructions.as_deref(), Some("be kind"));
+    let names: Vec<_> = discovery.tools.iter().map(|t| t.name.as_str()).collect();
+    assert_eq!(names, ["a", "b"]);
+    let hint = &discovery.cache_hints["tools/list"];
+    assert_eq!(
+        (hint.ttl_ms, hint.cache_scope.as_deref()),
+        (Some(20), Some("private"))
+    );
+    assert_eq!(discovery.prompts, Some(vec![]));
+    // The legacy handshake's version header is never set in the modern era.
+    assert_eq!(calls.lock().unwrap().protocol_version, None);
+}
+
+#[tokio::test]
+async fn a_close_before_the_era_is_known_says_so() {
+    let (mut session, mut server, _) = pipe(SessionOptions::default());
+    let script = tokio::spawn(async move {
+        server.read().await;
+        drop(server);
+    });
+    let err = session.discover().await.unwrap_err();
+    script.await.unwrap();
+    assert!(
+        matches!(err, SessionError::ExitedOnProbe { ref method, .. } if method == "server/discover"),
+        "{err}"
+    );
+    assert!(session.hello().is_none());
+}
+
 #[tokio::test]
 async fn handshake_order_then_every_page() {
-    let (mut session, mut server, calls) = pipe(SessionOptions::default());
+    let (mut session, mut server, calls) = pipe(legacy());
     let script = tokio::spawn(async move {
         let init = server.read().await;
         assert_eq!(init["method"], "initialize");
@@ -170,7 +303,7 @@ async fn handshake_order_then_every_page() {
 
 #[tokio::test]
 async fn server_requests_are_answered_while_waiting() {
-    let (mut session, mut server, _) = pipe(SessionOptions::default());
+    let (mut session, mut server, _) = pipe(legacy());
     let script = tokio::spawn(async move {
         server.handshake(json!({"tools": {}})).await;
         let list = server.read().await;
@@ -217,7 +350,7 @@ async fn server_requests_are_answered_while_waiting() {
 async fn error_reply_with_null_id_fails_the_pending_request() {
     let (mut session, mut server, _) = pipe(SessionOptions {
         capabilities: ClientCapabilities::NONE,
-        ..SessionOptions::default()
+        ..legacy()
     });
     let script = tokio::spawn(async move {
         let init = server.read().await;
@@ -236,7 +369,7 @@ async fn error_reply_with_null_id_fails_the_pending_request() {
 
 #[tokio::test]
 async fn closed_pipe_is_a_transport_level_failure_and_keeps_the_transcript() {
-    let (mut session, mut server, _) = pipe(SessionOptions::default());
+    let (mut session, mut server, _) = pipe(legacy());
     let script = tokio::spawn(async move {
         server.read().await;
         server.write(b"Traceback: boom\n{\"partial\": tru").await;
@@ -255,7 +388,7 @@ async fn closed_pipe_is_a_transport_level_failure_and_keeps_the_transcript() {
 async fn per_request_timeout_names_the_method() {
     let (mut session, mut server, _) = pipe(SessionOptions {
         request_timeout: Duration::from_millis(50),
-        ..SessionOptions::default()
+        ..legacy()
     });
     let script = tokio::spawn(async move {
         server.handshake(json!({"tools": {}})).await;

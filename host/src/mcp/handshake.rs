@@ -14,6 +14,7 @@ use super::capabilities::{MODERN_PROTOCOL_VERSIONS, SUPPORTED_PROTOCOL_VERSIONS}
 use super::era::{self, Era, ProtocolEra, Versions, UNSUPPORTED_PROTOCOL_VERSION};
 use super::jsonrpc::{self, RpcError};
 use super::session::{ServerHello, Session, SessionError};
+use crate::transport::TransportError;
 use serde_json::{json, Value};
 use tokio::time::Instant;
 
@@ -142,19 +143,29 @@ impl Session {
         let grace = self.options.probe_grace;
         let overall = started + self.options.request_timeout;
         self.speak_modern(&versions.modern);
+        // Set when the probe got a legacy answer: why the era is legacy.
+        let mut legacy_because: Option<String> = None;
         let discover = match self.send_request(DISCOVER, None).await {
-            Ok(id) => id,
+            Ok(id) => Some(id),
+            Err(SessionError::Transport {
+                source: TransportError::BadRequest(why),
+                ..
+            }) => {
+                legacy_because = Some(format!("server/discover answered {why}"));
+                None
+            }
             Err(err) => return Err(exited_on_probe(err, stdio)),
         };
         self.modern_meta = None;
-        let mut waiting_for_discover = true;
+        let mut waiting_for_discover = discover.is_some();
         let mut follower = Follower::NotSent;
-        // Set when the probe got a legacy answer: why the era is legacy.
-        let mut legacy_because: Option<String> = None;
+        if discover.is_none() {
+            follower = self.follow_with_initialize(versions).await?;
+        }
         loop {
             let mut ids = Vec::new();
-            if waiting_for_discover {
-                ids.push(discover);
+            if let Some(id) = discover.filter(|_| waiting_for_discover) {
+                ids.push(id);
             }
             if let Follower::Pending(id) = follower {
                 ids.push(id);
@@ -176,7 +187,23 @@ impl Session {
                 }
             };
             match reply {
-                (id, Ok(result)) if id == discover => {
+                // A legacy server that answers every method (the conformance suite's does):
+                // a result that is no DiscoverResult is a legacy answer.
+                (id, Ok(result)) if Some(id) == discover && !is_discover_result(&result) => {
+                    legacy_because = Some(
+                        "server/discover answered with a result that is no DiscoverResult \
+                         (no supportedVersions)"
+                            .to_owned(),
+                    );
+                    waiting_for_discover = false;
+                    if follower == Follower::NotSent {
+                        follower = self.follow_with_initialize(versions).await?;
+                    }
+                    if follower == Follower::Refused {
+                        return self.accept_discover(result, &versions.modern, String::new());
+                    }
+                }
+                (id, Ok(result)) if Some(id) == discover => {
                     self.speak_modern(&versions.modern);
                     let by = match follower {
                         Follower::NotSent => "server/discover answered".to_owned(),
@@ -187,7 +214,7 @@ impl Session {
                     };
                     return self.accept_discover(result, &versions.modern, by);
                 }
-                (id, Err(SessionError::Rpc { error, .. })) if id == discover => {
+                (id, Err(SessionError::Rpc { error, .. })) if Some(id) == discover => {
                     if error.code == UNSUPPORTED_PROTOCOL_VERSION {
                         let by = "server/discover answered -32022".to_owned();
                         let supported = error.data.as_ref().and_then(|d| d.get("supported"));
@@ -301,6 +328,11 @@ impl Session {
         self.hello = Some(hello.clone());
         Ok(hello)
     }
+}
+
+/// A DiscoverResult names the versions the server speaks; nothing else does.
+fn is_discover_result(result: &Value) -> bool {
+    result.get("supportedVersions").is_some_and(Value::is_array)
 }
 
 /// The server's `capabilities`: an object, or `Null` when it sent none.

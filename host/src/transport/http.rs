@@ -276,7 +276,11 @@ impl StreamableHttp {
             if !self.answered && status.as_u16() == 404 {
                 return Err(self.wrong_endpoint(status, format!("HTTP {status}: {detail}")));
             }
-            return Err(status_error("POST", &self.url, status, &detail));
+            let error = status_error("POST", &self.url, status, &detail);
+            return Err(match (status.as_u16(), error) {
+                (400, TransportError::Http(text)) => TransportError::BadRequest(text),
+                (_, error) => error,
+            });
         }
         if !status.is_success() {
             let detail = error_excerpt(response, self.request_timeout).await;

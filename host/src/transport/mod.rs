@@ -61,6 +61,10 @@ pub enum TransportError {
     },
     #[error("{0}")]
     Protocol(String),
+    /// HTTP 400 without a JSON-RPC error in the body: to the era probe, the answer of a
+    /// legacy server (streamable-http.mdx, "Backward Compatibility").
+    #[error("{0}")]
+    BadRequest(String),
 }
 
 /// A message-level, bidirectional channel to one MCP server.
