@@ -31,6 +31,12 @@ async fn the_example_server_over_attach() {
     .await;
     assert_eq!(report["discovery_method"], "kubernetes_mcp_stdio");
     assert_eq!(report["transport"], "stdio");
+    // Era detection runs over attach as over a local pipe.
+    assert_eq!(report["protocol_era"], "modern");
+    assert!(report["era_decided_by"]
+        .as_str()
+        .unwrap()
+        .starts_with("server/discover answered"));
     assert_eq!(report["source_image"], "example:1");
     assert_eq!(report["namespace"], "default");
     let pod = report["pod_name"].as_str().unwrap();
@@ -72,7 +78,30 @@ async fn the_example_server_over_port_forward() {
     assert_eq!(report["reached_by"], "port-forward");
     assert_eq!(report["port"], 8000);
     assert_eq!(report["endpoint"], "/mcp");
+    assert_eq!(report["protocol_era"], "modern");
     assert_eq!(tool_names(&report).len(), 120);
+    assert_empty(&sim).await;
+}
+
+/// A legacy server that exits at a request before `initialize` (as the Rust SDK does): its pod
+/// ends on the probe, and a second pod is spoken to in the legacy era from the start.
+#[tokio::test]
+async fn a_pod_that_exits_on_the_era_probe_is_started_again_in_the_legacy_era() {
+    if support::require_program("python3").is_none() {
+        return;
+    }
+    let fixture = support::repo_root().join("host/tests/fixtures/era_server.py");
+    let fixture = fixture.display().to_string();
+    let sim = sim(vec![(
+        "exits:1",
+        image(&["python3", &fixture, "legacy-exit"]),
+    )])
+    .await;
+    let report = discover_ok(&sim, &["--image", "exits:1", "--transport", "stdio"]).await;
+    assert_eq!(report["protocol_era"], "legacy");
+    let by = report["era_decided_by"].as_str().unwrap();
+    assert!(by.ends_with("started again in the legacy era"), "{by}");
+    assert_eq!(tool_names(&report), ["alpha", "beta"]);
     assert_empty(&sim).await;
 }
 
@@ -129,6 +158,10 @@ async fn server_everything_over_attach_and_port_forward() {
     );
     let stdio = discover_ok(&sim, &["--image", "everything:1", "--transport", "stdio"]).await;
     assert_eq!(stdio["tools"], local);
+    assert_eq!(
+        stdio["protocol_era"], "legacy",
+        "server-everything speaks only initialize"
+    );
     assert!(stdio["prompts"].as_array().is_some_and(|p| !p.is_empty()));
     let http = discover_ok(
         &sim,
@@ -158,6 +191,10 @@ async fn a_python_sdk_server_over_attach() {
     let local = local_tools(&[&server, "--local-timezone", "UTC"]).await;
     let report = discover_ok(&sim, &["--image", "time:1", "--transport", "stdio"]).await;
     assert_eq!(tool_names(&report), ["get_current_time", "convert_time"]);
+    assert_eq!(
+        report["protocol_era"], "modern",
+        "the Python SDK speaks both eras"
+    );
     assert_eq!(report["tools"], local);
     assert_empty(&sim).await;
 }
