@@ -18,12 +18,15 @@ const DEFAULT_TOOLS: [&str; 5] = [
     "delete_branch",
 ];
 
+/// Server flags, probe flags, and the era, version and decision the report must show.
+type EraCase<'a> = (&'a [&'a str], &'a [&'a str], &'a str, &'a str, &'a str);
+
 /// The example server speaks both eras: auto settles on the modern one; restricted to one era
 /// (`--era`), or told which to speak (`--protocol-era`), the same tools come back in each.
 #[tokio::test]
 async fn both_eras_list_the_same_tools() {
     let server = example();
-    let cases: [(&[&str], &[&str], &str, &str, &str); 4] = [
+    let cases: [EraCase; 4] = [
         (&[], &[], "modern", "2026-07-28", "server/discover answered"),
         (
             &["--era", "legacy"],
