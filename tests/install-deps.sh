@@ -17,10 +17,12 @@ NPM_PACKAGES=(
   # Inspector 2.x needs Node >= 22.19: the tests run it with node@22's binary below.
   "@modelcontextprotocol/inspector@2.12.0"
   "@modelcontextprotocol/conformance@0.1.16"
+  # Dual-era (2026-07-28 and initialize) servers: TypeScript SDK v2 here, Python SDK below.
+  "@takescake/1password-mcp@4.0.2"
   "node@22"
 )
 # The Python SDK's v2 API (low-level Server, MCPServer) is what tests/fixtures/*.py use.
-PIP_PACKAGES=("mcp==2.3.0" "mcp-server-time==2026.10.19")
+PIP_PACKAGES=("mcp==2.3.0" "mcp-server-time==2026.10.19" "mcp-argocd==0.5.3" "kubectl-mcp-server==2.0.0")
 
 step() { # step NAME CMD... : run quietly, show the log on failure
   local name=$1 start=$SECONDS
@@ -39,7 +41,8 @@ npm_present() {
   local bin=$DEPS/node_modules/.bin
   [[ $(cat "$DEPS/.npm-stamp" 2>/dev/null) == "${NPM_PACKAGES[*]}" ]] && [[ -x $bin/mcp-inspector && -x $bin/node && -f $DEPS/node_modules/@modelcontextprotocol/server-everything/package.json &&
     -f $DEPS/node_modules/@modelcontextprotocol/server-memory/package.json &&
-    -f $DEPS/node_modules/@modelcontextprotocol/conformance/package.json ]] &&
+    -f $DEPS/node_modules/@modelcontextprotocol/conformance/package.json &&
+    -f $DEPS/node_modules/@takescake/1password-mcp/bin/1password-mcp.js ]] &&
     [[ $("$bin/node" --version) == v22.* ]] &&
     grep -q '"version": "2\.' "$DEPS/node_modules/@modelcontextprotocol/inspector/package.json"
 }
@@ -55,7 +58,8 @@ else
 fi
 
 VENV=$DEPS/venv
-if [[ $(cat "$DEPS/.pip-stamp" 2>/dev/null) == "${PIP_PACKAGES[*]}" && -x $VENV/bin/mcp-server-time ]] &&
+if [[ $(cat "$DEPS/.pip-stamp" 2>/dev/null) == "${PIP_PACKAGES[*]}" && -x $VENV/bin/mcp-server-time &&
+  -x $VENV/bin/mcp-argocd && -x $VENV/bin/kubectl-mcp ]] &&
   "$VENV/bin/python" -c 'import mcp.server.lowlevel, mcp.server.mcpserver' 2>/dev/null; then
   echo "install-deps: python packages present"
 else

@@ -43,6 +43,18 @@ fn strs(v: &[String]) -> Vec<&str> {
     v.iter().map(String::as_str).collect()
 }
 
+/// These servers know only the `initialize` era: mcp-probe's default (`--protocol-era auto`)
+/// must fall back to it on the server's answer to `server/discover`, `decided_by`'s start.
+fn assert_legacy_fallback(report: &Value, decided_by: &str) {
+    assert_eq!(report["protocol_era"], "legacy");
+    assert_eq!(report["protocol_version"], "2025-11-25");
+    let by = report["era_decided_by"].as_str().unwrap_or_default();
+    assert!(by.starts_with(decided_by), "era_decided_by: {by}");
+}
+
+/// How a legacy-only server answers `server/discover` on stdio.
+const NOT_FOUND: &str = "server/discover answered JSON-RPC error -32601";
+
 #[tokio::test]
 async fn everything_stdio_matches_inspector() {
     let argv = require!(everything("stdio"));
@@ -51,6 +63,7 @@ async fn everything_stdio_matches_inspector() {
     args.extend(strs(&argv));
     let report = discover(&args).await;
     assert_eq!(report["discovery_method"], "local_mcp_stdio");
+    assert_legacy_fallback(&report, NOT_FOUND);
     assert_eq!(report["tools"].as_array().unwrap().len(), 14);
     assert_same_items(&report["tools"], &reference, "tools");
     // Prompts and resources are listed too, and match the reference's.
@@ -114,8 +127,12 @@ async fn everything_streamable_http_matches_inspector() {
     let report = discover(&["--capabilities", "roots", "--url", &base]).await;
     assert_eq!(report["discovery_method"], "url_streamable_http");
     assert_eq!(report["endpoint"], endpoint.as_str());
+    // Over HTTP it refuses a request before `initialize` as a session error (HTTP 400).
+    let not_initialized = "server/discover answered JSON-RPC error -32000";
+    assert_legacy_fallback(&report, not_initialized);
     assert_same_items(&report["tools"], &reference, "tools");
     let full = discover(&["--url", &endpoint]).await;
+    assert_legacy_fallback(&full, not_initialized);
     assert_eq!(tool_names(&full).len(), 16);
 }
 
@@ -127,6 +144,7 @@ async fn everything_sse_matches_inspector() {
     // Given the bare base URL, mcp-probe falls back to the legacy transport on /sse.
     let report = discover(&["--capabilities", "roots", "--url", &base]).await;
     assert_eq!(report["discovery_method"], "url_sse");
+    assert_legacy_fallback(&report, "the legacy HTTP+SSE transport has no modern era");
     assert_same_items(&report["tools"], &reference, "tools");
     let none = discover(&["--capabilities", "none", "--url", &endpoint]).await;
     assert_eq!(tool_names(&none).len(), 13);
@@ -142,6 +160,7 @@ async fn memory_server_matches_inspector() {
     let reference = require!(inspector(&["-e", &env, &node, &script], "tools/list").await);
     let report = discover(&["--capabilities", "roots", "-e", &env, "--", &node, &script]).await;
     let _ = std::fs::remove_file(&store);
+    assert_legacy_fallback(&report, NOT_FOUND);
     assert!(tool_names(&report).iter().any(|n| n == "create_entities"));
     assert_same_items(&report["tools"], &reference, "tools");
 }
