@@ -74,7 +74,7 @@ fn a_modern_only_server_is_spoken_to_in_its_era() {
     // A slow start (python under load) may let initialize follow the unanswered probe; the
     // server refuses it (-32022) and its answer to the probe decides all the same.
     let by = report["era_decided_by"].as_str().unwrap();
-    let followed = by.ends_with("(initialize had followed it)");
+    let followed = by.contains("the initialize that followed it was refused");
     assert!(by == "server/discover answered" || followed, "{by}");
     assert_eq!(report["server_info"]["name"], "era-modern");
     assert_eq!(support::tool_names(&report), ["alpha", "beta"]);
@@ -363,6 +363,7 @@ fn slow_starting_servers_are_not_misjudged() {
     }
     for (mode, era) in [
         ("fixes-era", "modern"),
+        ("probe-phase", "modern"),
         ("modern", "modern"),
         ("legacy--32601", "legacy"),
         ("legacy-silent", "legacy"),
@@ -385,11 +386,48 @@ fn slow_starting_servers_are_not_misjudged() {
         );
         if era == "modern" {
             let by = report["era_decided_by"].as_str().unwrap();
-            assert!(by.ends_with("(initialize had followed it)"), "{mode}: {by}");
+            assert!(by.contains("followed it"), "{mode}: {by}");
             assert!(
                 !lines.contains(&"notifications/initialized".to_owned()),
                 "{mode}"
             );
         }
     }
+}
+
+/// A server whose era is fixed by the first request after the probe (the TypeScript SDK v2):
+/// when it was slow and took the `initialize` that followed the probe, its connection went
+/// legacy, so it is started again and spoken to in the modern era from the start.
+#[test]
+fn a_connection_the_following_initialize_made_legacy_is_started_again_modern() {
+    if !have_python() {
+        return;
+    }
+    let log = Log::new();
+    let script = format!("sleep 1.5; exec python3 {} probe-phase", fixture());
+    let out = std::process::Command::new(support::probe_bin())
+        .args(["discover", "--", "sh", "-c", &script])
+        .env("ERA_LOG", log.0.path())
+        .output()
+        .expect("run mcp-probe");
+    let report = report(&out);
+    assert_eq!(report["protocol_era"], "modern");
+    let by = report["era_decided_by"].as_str().unwrap();
+    assert!(
+        by.contains("and so did the initialize that followed it"),
+        "{by}"
+    );
+    assert!(by.ends_with("started again in the modern era"), "{by}");
+    assert_eq!(report["cache_hints"]["tools/list"]["ttl_ms"], 1000);
+    // The first process: probe and initialize; the second: the modern era alone.
+    assert_eq!(
+        log.lines(),
+        [
+            "server/discover",
+            "initialize",
+            "server/discover",
+            "tools/list",
+            "tools/list"
+        ]
+    );
 }

@@ -22,8 +22,8 @@ pub(super) async fn probe(
     let plan = k.transports();
     let run_id = names::random_suffix(12);
     let mut fallback_reason = None;
-    // Set once a server exited on the era probe: it is started again in the legacy era.
-    let mut restarted: Option<String> = None;
+    // Set once the era probe ended a server or spoiled its connection: it is started again.
+    let mut restarted: Option<(crate::mcp::Era, String)> = None;
     let mut era_options = options.clone();
     let mut index = 0;
     while let Some(&transport) = plan.get(index) {
@@ -72,14 +72,14 @@ pub(super) async fn probe(
             }
             Err(err) => return Err(err),
         };
-        if let (Some(why), None) = (super::exited_on_probe(&attempt), &restarted) {
-            restarted = Some(why);
-            era_options = options.in_legacy_era();
+        if let (Some((era, why)), None) = (super::start_again(&attempt), &restarted) {
+            restarted = Some((era, why));
+            era_options = options.in_era(era);
             index -= 1; // the same transport, in a new pod
             continue;
         }
-        if let Some(why) = restarted.take() {
-            attempt.restarted_after(why);
+        if let Some((era, why)) = restarted.take() {
+            attempt.restarted_after(why, era);
         }
         if !last && no_mcp_answer(&attempt) {
             let mut why = attempt_error(&attempt);

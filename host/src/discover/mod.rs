@@ -8,7 +8,7 @@
 //! worked, failed, timed out or was interrupted.
 
 use crate::mcp::session::dropped_hint;
-use crate::mcp::{Discovery, Session, SessionError, SessionOptions};
+use crate::mcp::{Discovery, Era, ProtocolEra, Session, SessionError, SessionOptions};
 use crate::model::{Finding, Severity, Transcript};
 use crate::plugins::{DiscoveryContext, Pipeline, PluginError};
 use crate::report::{Capabilities, Report};
@@ -135,15 +135,16 @@ async fn run(
             let method = "local_mcp_stdio";
             let (attempt, _) =
                 run_started(started, method, source.clone(), options, limits).await?;
-            let attempt = match exited_on_probe(&attempt) {
+            let attempt = match start_again(&attempt) {
                 // The era probe ended the server (the Rust SDK exits on a request before
-                // `initialize`): start it again and speak the legacy era from the start.
-                Some(why) => {
-                    let legacy = options.in_legacy_era();
+                // `initialize`), or left its connection in the wrong era: start it again and
+                // speak the era it showed from the start.
+                Some((era, why)) => {
+                    let in_era = options.in_era(era);
                     let started = LocalServer::start(&cmd)?;
                     let (mut attempt, _) =
-                        run_started(started, method, source, &legacy, limits).await?;
-                    attempt.restarted_after(why);
+                        run_started(started, method, source, &in_era, limits).await?;
+                    attempt.restarted_after(why, era);
                     attempt
                 }
                 None => attempt,
@@ -176,21 +177,29 @@ async fn run(
 }
 
 impl DiscoverOptions {
-    /// These options, speaking only the legacy era (after a server exited on the era probe).
-    pub(crate) fn in_legacy_era(&self) -> DiscoverOptions {
-        let mut legacy = self.clone();
-        legacy.session.era = crate::mcp::ProtocolEra::Legacy;
-        legacy
+    /// These options, speaking only `era` (after the era probe ended a server or spoiled its
+    /// connection).
+    pub(crate) fn in_era(&self, era: Era) -> DiscoverOptions {
+        let mut options = self.clone();
+        options.session.era = match era {
+            Era::Modern => ProtocolEra::Modern,
+            Era::Legacy => ProtocolEra::Legacy,
+        };
+        options
     }
 }
 
-/// Why the attempt should be made again in the legacy era: its server closed the connection
-/// before the era was known.
-pub(crate) fn exited_on_probe(attempt: &Attempt) -> Option<String> {
+/// The era to start the server again in, and why: it closed the connection before its era was
+/// known (legacy), or answered both the probe and the `initialize` after it (modern).
+pub(crate) fn start_again(attempt: &Attempt) -> Option<(Era, String)> {
     match &attempt.result {
-        Err(Stop::Session(SessionError::ExitedOnProbe { method, reason })) => Some(format!(
-            "the server closed the connection on {method} ({reason})"
+        Err(Stop::Session(SessionError::ExitedOnProbe { method, reason })) => Some((
+            Era::Legacy,
+            format!("the server closed the connection on {method} ({reason})"),
         )),
+        Err(Stop::Session(SessionError::AnsweredBothEras { why })) => {
+            Some((Era::Modern, why.clone()))
+        }
         _ => None,
     }
 }
@@ -345,9 +354,9 @@ async fn run_bounded(
 
 impl Attempt {
     /// Says in the report that this is the second start, in the legacy era, and why.
-    pub(crate) fn restarted_after(&mut self, why: String) {
+    pub(crate) fn restarted_after(&mut self, why: String, era: Era) {
         if let Some(hello) = self.hello.as_mut() {
-            hello.era_decided_by = format!("{why}; started again in the legacy era");
+            hello.era_decided_by = format!("{why}; started again in the {era} era");
         }
     }
 

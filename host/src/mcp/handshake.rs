@@ -204,14 +204,26 @@ impl Session {
                     }
                 }
                 (id, Ok(result)) if Some(id) == discover => {
-                    self.speak_modern(&versions.modern);
+                    let took = started.elapsed().as_millis();
                     let by = match follower {
                         Follower::NotSent => "server/discover answered".to_owned(),
+                        Follower::Pending(initialize) if stdio => {
+                            // What the server made of the `initialize` that followed decides
+                            // whether this connection can go on in the modern era.
+                            if self.initialize_was_accepted(initialize, overall).await? {
+                                let why = format!(
+                                    "server/discover answered after {took} ms, and so did the initialize that followed it after {} ms",
+                                    grace.as_millis()
+                                );
+                                return Err(SessionError::AnsweredBothEras { why });
+                            }
+                            format!("server/discover answered after {took} ms (the initialize that followed it was refused)")
+                        }
                         _ => format!(
-                            "server/discover answered after {} ms (initialize had followed it)",
-                            started.elapsed().as_millis()
+                            "server/discover answered after {took} ms (initialize had followed it)"
                         ),
                     };
+                    self.speak_modern(&versions.modern);
                     return self.accept_discover(result, &versions.modern, by);
                 }
                 (id, Err(SessionError::Rpc { error, .. })) if Some(id) == discover => {
@@ -258,6 +270,21 @@ impl Session {
                 }
                 (_, Err(err)) => return Err(exited_on_probe(err, stdio)),
             }
+        }
+    }
+
+    /// Waits for the reply to the `initialize` that followed the probe (on stdio it comes
+    /// right after the probe's): true when the server accepted it.
+    async fn initialize_was_accepted(
+        &mut self,
+        initialize: u64,
+        deadline: Instant,
+    ) -> Result<bool, SessionError> {
+        match self.await_first(&[initialize], INITIALIZE, deadline).await {
+            Ok((_, reply)) => Ok(reply.is_ok()),
+            // Never answered: nothing was fixed by it.
+            Err(super::session::ReplyError::Timeout) => Ok(false),
+            Err(super::session::ReplyError::Session(err)) => Err(err),
         }
     }
 
