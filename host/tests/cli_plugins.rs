@@ -1,6 +1,7 @@
 //! `validate`, `lock` and `plugins list|check` through the real binary, with the built-ins.
 
 mod components;
+mod support;
 
 use components::*;
 use serde_json::{json, Value};
@@ -353,40 +354,63 @@ fn plugins_check_says_ok_refused_or_unreadable() {
     assert_one_line_error(&out, "cannot read");
 }
 
-/// A signal mid-run (Ctrl-C, or SIGTERM from a CI runner): exit 130 with one line once the
-/// running plugin call ends (here at its 1 s deadline), and nothing written: no output, no
-/// temporary file, no half-written cache entry.
+/// A signal mid-run (Ctrl-C, or SIGTERM from a CI runner), here while a plugin call that may
+/// run 30 s spins: exit 130 with one line within a second (the call is stopped, not waited
+/// for), and nothing written: no output, no temporary file, no half-written cache entry. Also
+/// for `discover`, whose server is gone by then.
 #[test]
 fn an_interrupt_exits_130_and_leaves_nothing_behind() {
     let env = Env::new();
     let tools = env.write("tools.json", clean_tools().to_string());
-    let spin = env.write(
+    env.write(
         "spin.wasm",
         normalizer_doing("(loop $l (br $l))").component(),
     );
-    let (tools, spin) = (tools.to_str().unwrap(), spin.to_str().unwrap());
-    let runs = [
+    let pipeline = env.write(
+        "slow.toml",
+        "[[stage]]\nplugin = \"spin.wasm\"\ntimeout-ms = 30000\n",
+    );
+    let (tools, pipeline) = (tools.to_str().unwrap(), pipeline.to_str().unwrap());
+    let example = support::example_server_bin().display().to_string();
+    let runs: [(Vec<&str>, i32, u64); 3] = [
         (
-            ["lock", tools, "--plugin", spin, "-o", "out.json"],
+            vec!["lock", tools, "--pipeline", pipeline, "-o", "out.json"],
             libc::SIGINT,
+            300,
         ),
         (
-            ["validate", tools, "--plugin", spin, "-o", "json"],
+            vec!["validate", tools, "--pipeline", pipeline, "-o", "json"],
             libc::SIGTERM,
+            300,
+        ),
+        (
+            vec![
+                "discover",
+                "--pipeline",
+                pipeline,
+                "--output-file",
+                "out.json",
+                "--",
+                &example,
+            ],
+            libc::SIGINT,
+            2000,
         ),
     ];
-    for (args, signal) in runs {
+    for (args, signal, after_ms) in runs {
         let child = Command::new(env!("CARGO_BIN_EXE_mcp-probe"))
-            .args(args)
+            .args(&args)
             .env("MCP_PROBE_CACHE_DIR", env.path("cache"))
             .current_dir(env.dir.path())
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped())
             .spawn()
             .unwrap();
-        std::thread::sleep(std::time::Duration::from_millis(300));
+        std::thread::sleep(std::time::Duration::from_millis(after_ms));
         assert_eq!(unsafe { libc::kill(child.id() as libc::pid_t, signal) }, 0);
+        let signalled = std::time::Instant::now();
         let out = child.wait_with_output().unwrap();
+        let took = signalled.elapsed();
         assert_eq!(
             code(&out),
             130,
@@ -394,12 +418,20 @@ fn an_interrupt_exits_130_and_leaves_nothing_behind() {
             String::from_utf8_lossy(&out.stderr)
         );
         assert_one_line_error(&out, "interrupted");
+        assert!(
+            took < std::time::Duration::from_secs(1),
+            "{args:?}: exit {took:?} after the signal"
+        );
         let mut left: Vec<String> = std::fs::read_dir(env.dir.path())
             .unwrap()
             .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
             .collect();
         left.sort();
-        assert_eq!(left, ["cache", "spin.wasm", "tools.json"], "{args:?}");
+        assert_eq!(
+            left,
+            ["cache", "slow.toml", "spin.wasm", "tools.json"],
+            "{args:?}"
+        );
         for entry in std::fs::read_dir(env.path("cache")).unwrap() {
             let name = entry.unwrap().file_name().to_string_lossy().into_owned();
             assert!(

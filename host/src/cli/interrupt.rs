@@ -1,9 +1,12 @@
-//! Ctrl-C for the synchronous commands (`validate`, `lock`). SIGINT's default action kills the
-//! process on the spot, which could leave a temporary file behind (the output being written, or
-//! a compiled-artifact cache entry). Instead the signal (or SIGTERM, SIGHUP) sets a flag; the
-//! command looks at it between steps and exits 130 without writing its output.
+//! Ctrl-C in the phases that do no I/O worth cleaning up: the synchronous commands (`validate`,
+//! `lock`) and `discover` once its server is gone (the pipeline, formatting, writing). SIGINT's
+//! default action kills the process on the spot, which could leave a temporary file behind
+//! (the output being written, or a compiled-artifact cache entry). Instead the signal (or
+//! SIGTERM, SIGHUP) sets a flag and stops every plugin call at once (a call may be bounded by a
+//! long timeout); the command looks at the flag between steps and exits 130 without writing.
 
 use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+use signal_hook::iterator::Signals;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
@@ -21,6 +24,16 @@ impl Interrupt {
         for signal in [SIGINT, SIGTERM, SIGHUP] {
             signal_hook::flag::register(signal, Arc::clone(&flag))?;
         }
+        // Plugin calls are stopped from a thread of its own: what a signal handler may do is
+        // too little for that.
+        let mut signals = Signals::new([SIGINT, SIGTERM, SIGHUP])?;
+        std::thread::Builder::new()
+            .name("mcp-probe-signals".into())
+            .spawn(move || {
+                if signals.forever().next().is_some() {
+                    mcp_probe::plugins::engine::interrupt_calls();
+                }
+            })?;
         Ok(Interrupt(flag))
     }
 

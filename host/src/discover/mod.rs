@@ -64,7 +64,9 @@ impl DiscoverError {
         match self {
             DiscoverError::Runtime(err) => err.kind(),
             DiscoverError::Url(_) => ErrorKind::BadInput,
-            DiscoverError::Interrupted => ErrorKind::Interrupted,
+            DiscoverError::Interrupted | DiscoverError::Plugin(PluginError::Interrupted) => {
+                ErrorKind::Interrupted
+            }
             _ => ErrorKind::Failure,
         }
     }

@@ -3,6 +3,7 @@
 
 use super::bindings::log;
 use super::PluginError;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 use wasmtime::component::{HasSelf, Linker};
@@ -66,6 +67,31 @@ impl Limits {
     }
 }
 
+/// The process-wide engine (see [`PluginEngine::shared`]).
+static SHARED: OnceLock<Result<PluginEngine, String>> = OnceLock::new();
+
+/// Set by [`interrupt_calls`]: running calls trap, new ones trap at once.
+static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+
+/// Epochs to jump on an interrupt: past any call's deadline (a day of ticks).
+const INTERRUPT_TICKS: u64 = 24 * 3600 * 100;
+
+/// Stops every plugin call now running and every later one (Ctrl-C, SIGTERM): a call bounded
+/// by a long timeout must not hold the exit. Safe to call from any thread.
+pub fn interrupt_calls() {
+    INTERRUPTED.store(true, Ordering::SeqCst);
+    if let Some(Ok(shared)) = SHARED.get() {
+        for _ in 0..INTERRUPT_TICKS {
+            shared.engine.increment_epoch();
+        }
+    }
+}
+
+/// True once [`interrupt_calls`] was called.
+pub fn interrupted() -> bool {
+    INTERRUPTED.load(Ordering::SeqCst)
+}
+
 /// The shared engine and the linker that offers plugins exactly one import: `log`.
 pub struct PluginEngine {
     engine: Engine,
@@ -76,7 +102,6 @@ pub struct PluginEngine {
 impl PluginEngine {
     /// The process-wide engine, created (with its ticker thread) on first use.
     pub fn shared() -> Result<&'static PluginEngine, PluginError> {
-        static SHARED: OnceLock<Result<PluginEngine, String>> = OnceLock::new();
         SHARED
             .get_or_init(|| PluginEngine::new().map_err(|e| e.to_string()))
             .as_ref()
@@ -138,7 +163,11 @@ impl PluginEngine {
             },
         );
         store.limiter(|state| &mut state.limiter);
-        store.set_epoch_deadline(deadline_ticks(limits.timeout));
+        let ticks = match interrupted() {
+            true => 0,
+            false => deadline_ticks(limits.timeout),
+        };
+        store.set_epoch_deadline(ticks);
         store.epoch_deadline_trap();
         store
     }
@@ -290,6 +319,7 @@ pub fn classify(
         };
     }
     match error.downcast_ref::<Trap>() {
+        Some(Trap::Interrupt) if interrupted() => PluginError::Interrupted,
         Some(Trap::Interrupt) => PluginError::Timeout {
             plugin,
             timeout_ms: limits.timeout.as_millis() as u64,

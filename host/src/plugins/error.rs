@@ -48,6 +48,9 @@ pub enum PluginError {
     /// The pipeline file (or a stage in it) is invalid.
     #[error("pipeline {}: {message}", path.display())]
     Config { path: PathBuf, message: String },
+    /// A termination signal stopped the pipeline (see `engine::interrupt_calls`).
+    #[error("interrupted")]
+    Interrupted,
 }
 
 impl PluginError {
@@ -64,7 +67,7 @@ impl PluginError {
             | PluginError::Reported { plugin, .. }
             | PluginError::Failed { plugin, .. }
             | PluginError::Unreadable { plugin, .. } => Some(plugin),
-            PluginError::Config { .. } => None,
+            PluginError::Config { .. } | PluginError::Interrupted => None,
         }
     }
 

@@ -6,6 +6,7 @@ use super::builtin;
 use super::cache::ArtifactCache;
 use super::config::{OnError, PipelineConfig, StageSpec};
 use super::convert;
+use super::engine;
 use super::inspect::World;
 use super::plugin::LoadedPlugin;
 use super::schema;
@@ -176,6 +177,9 @@ impl Pipeline {
         processed
             .findings
             .extend(schema::check_tools(&processed.tools));
+        if engine::interrupted() {
+            return Err(PluginError::Interrupted);
+        }
         Ok(processed)
     }
 
@@ -209,6 +213,9 @@ impl Pipeline {
         // skipped): then the input tools need no conversion back.
         let mut normalized: Option<Vec<wit::Tool>> = None;
         for stage in &self.stages {
+            if engine::interrupted() {
+                return Err(PluginError::Interrupted);
+            }
             let wit_ctx = Self::context(ctx, stage);
             let current = normalized.as_deref().unwrap_or(&sent);
             let result =
@@ -228,6 +235,8 @@ impl Pipeline {
                 };
             match result {
                 Ok(stage_findings) => findings.extend(stage_findings),
+                // An interrupt is never a stage failure to skip.
+                Err(PluginError::Interrupted) => return Err(PluginError::Interrupted),
                 Err(e) => findings.push(skip_or_fail(stage, e)?),
             }
         }
@@ -261,6 +270,7 @@ impl Pipeline {
                     }))
                 }
                 Ok(None) => {}
+                Err(PluginError::Interrupted) => return Err(PluginError::Interrupted),
                 Err(e) => {
                     let skipped = skip_or_fail(stage, e)?;
                     tracing::warn!("{}", skipped.message);

@@ -82,6 +82,10 @@ fn check_schema(tool: &str, field: &str, schema: &Value) -> Option<Finding> {
 pub fn check_tools(tools: &[Tool]) -> Vec<Finding> {
     let mut findings = Vec::new();
     for tool in tools {
+        // Interrupted: the caller reports that, not these findings.
+        if super::engine::interrupted() {
+            break;
+        }
         if let Some(schema) = &tool.input_schema {
             findings.extend(check_schema(&tool.name, "input", schema));
         }
