@@ -377,7 +377,7 @@ impl Session {
                 Inbound::Message { value, raw } => {
                     tracing::debug!(target: "mcp_probe::transcript", "<- {raw}");
                     self.record_stdout(&raw);
-                    self.transcript.message(&value);
+                    self.transcript.message(&value, raw.len());
                     value
                 }
             };

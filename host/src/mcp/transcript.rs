@@ -10,6 +10,10 @@ use std::collections::VecDeque;
 pub const OUTPUT_WINDOW_BYTES: usize = 4 * 1024 * 1024;
 /// Parsed messages kept from the start, and from the end.
 pub const MESSAGE_WINDOW: usize = 256;
+/// A message whose text is longer is not kept parsed: as a `Value` it takes several times its
+/// text (a 100 000-tool reply of 19 MB would cost hundreds of MB more), and its text is in
+/// the output windows already.
+pub const MAX_KEPT_MESSAGE_BYTES: usize = 1024 * 1024;
 
 /// Records lines and messages into head and tail windows.
 #[derive(Debug, Default)]
@@ -52,8 +56,12 @@ impl Recorder {
         }
     }
 
-    /// One parsed JSON-RPC message.
-    pub fn message(&mut self, value: &Value) {
+    /// One parsed JSON-RPC message, `text_len` bytes of text.
+    pub fn message(&mut self, value: &Value, text_len: usize) {
+        if text_len > MAX_KEPT_MESSAGE_BYTES {
+            self.dropped_messages += 1;
+            return;
+        }
         if self.head_messages.len() < MESSAGE_WINDOW {
             self.head_messages.push(value.clone());
             return;
@@ -109,6 +117,15 @@ mod tests {
     use serde_json::json;
 
     #[test]
+    fn a_huge_message_is_kept_as_text_only() {
+        let mut r = Recorder::default();
+        r.message(&json!({"id": 1, "result": {}}), MAX_KEPT_MESSAGE_BYTES + 1);
+        r.message(&json!({"id": 2}), 8);
+        assert!(r.dropped().unwrap().contains("1 messages between them"));
+        assert_eq!(r.take().parsed_messages, vec![json!({"id": 2})]);
+    }
+
+    #[test]
     fn a_flood_keeps_head_and_tail_within_the_bound() {
         let mut r = Recorder::default();
         let line = "x".repeat(1000);
@@ -116,6 +133,7 @@ mod tests {
             r.line(&format!("{i:05}{line}"));
             r.message(
                 &json!({"jsonrpc": "2.0", "method": "notifications/message", "params": {"i": i}}),
+                60,
             );
         }
         assert!(r.head.len() <= OUTPUT_WINDOW_BYTES && r.tail_bytes <= OUTPUT_WINDOW_BYTES);
@@ -144,7 +162,7 @@ mod tests {
     fn a_quiet_server_is_kept_whole() {
         let mut r = Recorder::default();
         r.line("a");
-        r.message(&json!({"id": 1}));
+        r.message(&json!({"id": 1}), 8);
         assert!(r.dropped().is_none());
         let t = r.take();
         assert_eq!(t.stdout, "a\n");
