@@ -9,7 +9,7 @@
 
 mod support;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 use support::{example_server, median, ms, raw_pipe, verdict};
@@ -18,11 +18,7 @@ const INSPECTOR_RUNS: usize = 5;
 const EXAMPLE_RUNS: usize = 31;
 
 fn main() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf();
-    let probe = PathBuf::from(env!("CARGO_BIN_EXE_mcp-probe"));
+    let (root, probe) = support::root_and_probe();
     let deps = root.join("tests/.deps");
     let node = deps.join("node_modules/.bin/node");
     let everything =

@@ -9,7 +9,7 @@
 
 mod support;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 use support::{example_server, median, ms, verdict};
@@ -17,11 +17,7 @@ use support::{example_server, median, ms, verdict};
 const RUNS: usize = 21;
 
 fn main() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf();
-    let probe = PathBuf::from(env!("CARGO_BIN_EXE_mcp-probe"));
+    let (root, probe) = support::root_and_probe();
     let example = example_server(&root, &probe).display().to_string();
     let fixture = root.join("host/tests/fixtures/era_server.py");
     let fixture = fixture.display().to_string();

@@ -11,7 +11,7 @@
 mod support;
 
 use std::io::{BufRead, BufReader, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 use support::{example_server, verdict};
@@ -20,11 +20,7 @@ const TOOLS: usize = 100_000;
 const RUNS: usize = 3;
 
 fn main() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf();
-    let probe = PathBuf::from(env!("CARGO_BIN_EXE_mcp-probe"));
+    let (root, probe) = support::root_and_probe();
     let example = example_server(&root, &probe);
     let cache = tempfile::tempdir().unwrap();
     println!("mcp-probe hostile-server benchmark ({})", probe.display());

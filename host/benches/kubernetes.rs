@@ -10,7 +10,6 @@
 
 mod support;
 
-use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 use support::{example_server, median, ms, raw_pipe, verdict};
@@ -19,11 +18,7 @@ const RUNS: usize = 21;
 const PULL_RUNS: usize = 5;
 
 fn main() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf();
-    let probe = PathBuf::from(env!("CARGO_BIN_EXE_mcp-probe"));
+    let (root, probe) = support::root_and_probe();
     let example = example_server(&root, &probe);
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let mut images = kube_sim::ImageTable::default();

@@ -354,6 +354,16 @@ async fn legacy_http_servers_refusing_the_probe_with_400_end_legacy() {
     }
 }
 
+/// `discover` of a server that starts 1.5 s late: long past the probe grace.
+fn probe_slow_start(mode: &str, log: &Log) -> Output {
+    let script = format!("sleep 1.5; exec python3 {} {mode}", fixture());
+    std::process::Command::new(support::probe_bin())
+        .args(["discover", "--", "sh", "-c", &script])
+        .env("ERA_LOG", log.0.path())
+        .output()
+        .expect("run mcp-probe")
+}
+
 /// A server that starts slowly (npx fetching a package) reads the probe and the `initialize`
 /// that followed it together: its answers, not their timing, decide the era.
 #[test]
@@ -369,12 +379,7 @@ fn slow_starting_servers_are_not_misjudged() {
         ("legacy-silent", "legacy"),
     ] {
         let log = Log::new();
-        let script = format!("sleep 1.5; exec python3 {} {mode}", fixture());
-        let out = std::process::Command::new(support::probe_bin())
-            .args(["discover", "--", "sh", "-c", &script])
-            .env("ERA_LOG", log.0.path())
-            .output()
-            .expect("run mcp-probe");
+        let out = probe_slow_start(mode, &log);
         let report = report(&out);
         assert_eq!(report["protocol_era"], era, "{mode}");
         assert_eq!(support::tool_names(&report), ["alpha", "beta"], "{mode}");
@@ -404,12 +409,7 @@ fn a_connection_the_following_initialize_made_legacy_is_started_again_modern() {
         return;
     }
     let log = Log::new();
-    let script = format!("sleep 1.5; exec python3 {} probe-phase", fixture());
-    let out = std::process::Command::new(support::probe_bin())
-        .args(["discover", "--", "sh", "-c", &script])
-        .env("ERA_LOG", log.0.path())
-        .output()
-        .expect("run mcp-probe");
+    let out = probe_slow_start("probe-phase", &log);
     let report = report(&out);
     assert_eq!(report["protocol_era"], "modern");
     let by = report["era_decided_by"].as_str().unwrap();

@@ -7,6 +7,15 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+/// The repository's root and the mcp-probe binary under measurement.
+pub fn root_and_probe() -> (PathBuf, PathBuf) {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+    (
+        root.to_path_buf(),
+        PathBuf::from(env!("CARGO_BIN_EXE_mcp-probe")),
+    )
+}
+
 /// The release example server next to mcp-probe, built (or found up to date) first.
 pub fn example_server(root: &Path, probe: &Path) -> PathBuf {
     let bin = probe.with_file_name("mcp-example-server");
