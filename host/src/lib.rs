@@ -13,5 +13,6 @@ pub mod model;
 pub mod plugins;
 pub mod report;
 pub mod runtime;
+pub mod scan;
 pub mod target;
 pub mod transport;

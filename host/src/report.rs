@@ -1,4 +1,6 @@
-//! The result document of `discover`, as JSON or as a table.
+//! The result document of `discover`, as JSON or as a table. Its fields are documented for
+//! users in README.md, "Discover what a server offers" (the image fields in "Probing an image
+//! in Kubernetes (`--image`)").
 
 use crate::model::{Finding, Severity, Tool};
 use serde::{Deserialize, Serialize};

@@ -1,16 +1,15 @@
 //! `mcp-probe discover`: arguments, output, exit codes, Ctrl-C.
 
 use super::kube_args::PodArgs;
+use super::session_args::SessionArgs;
 use super::validate::{load_pipeline, PipelineArgs};
 use super::{exit, fail};
 use mcp_probe::discover::{discover, DiscoverError, DiscoverOptions};
-use mcp_probe::mcp::{ClientCapabilities, ProtocolEra, SessionOptions, Versions};
 use mcp_probe::plugins::Pipeline;
 use mcp_probe::report::Report;
 use mcp_probe::runtime::kubernetes;
 use mcp_probe::runtime::ErrorKind;
 use mcp_probe::target::{ImageTarget, Target};
-use mcp_probe::transport::stdio::DEFAULT_MAX_LINE_BYTES;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -38,33 +37,8 @@ pub struct DiscoverArgs {
     pub dry_run: bool,
     #[command(flatten)]
     pub pod: PodArgs,
-    /// Bounds the whole discovery, in seconds.
-    #[arg(long, value_name = "SECS", default_value = "60", value_parser = parse_secs)]
-    pub timeout: Duration,
-    /// Bounds each JSON-RPC request, in seconds (never more than --timeout).
-    #[arg(long, value_name = "SECS", default_value = "30", value_parser = parse_secs)]
-    pub request_timeout: Duration,
-    /// Client capabilities to declare: a comma list of roots,sampling,elicitation, or `none`.
-    #[arg(
-        long,
-        value_name = "LIST",
-        default_value = "roots,sampling,elicitation"
-    )]
-    pub capabilities: ClientCapabilities,
-    /// Which era of MCP to speak: auto (server/discover first, falling back to initialize as
-    /// the spec's backward-compatibility rules say), modern (2026-07-28) or legacy (initialize).
-    #[arg(long, value_name = "ERA", default_value = "auto")]
-    pub protocol_era: ProtocolEra,
-    /// The protocol version to offer (a 2026-07-28-era version in `_meta`, or one that
-    /// initialize offers); default: the newest of each era.
-    #[arg(long, value_name = "V")]
-    pub protocol_version: Option<String>,
-    /// The most pages one list method may take.
-    #[arg(long, value_name = "N", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..))]
-    pub page_cap: u64,
-    /// The longest stdout line read as a message; longer lines are dropped as noise.
-    #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_LINE_BYTES as u64, value_parser = clap::value_parser!(u64).range(1..))]
-    pub max_line_bytes: u64,
+    #[command(flatten)]
+    pub session: SessionArgs,
     /// Extra environment for the command, K=V (repeatable).
     #[arg(short = 'e', long = "env", value_name = "K=V", value_parser = parse_env, conflicts_with = "url")]
     pub env: Vec<(String, String)>,
@@ -132,7 +106,7 @@ fn build_pipeline(args: &DiscoverArgs) -> Result<Pipeline, (u8, String)> {
     })
 }
 
-fn init_tracing(verbose: u8) {
+pub(super) fn init_tracing(verbose: u8) {
     if verbose == 0 {
         return;
     }
@@ -151,8 +125,8 @@ pub fn run(args: DiscoverArgs) -> ExitCode {
     if !args.pod.secret_env.is_empty() && args.image.is_none() {
         return fail(exit::USAGE, "--secret-env applies to --image targets");
     }
-    let versions = match Versions::choose(args.protocol_era, args.protocol_version.as_deref()) {
-        Ok(versions) => versions,
+    let session = match args.session.options() {
+        Ok(session) => session,
         Err(message) => return fail(exit::USAGE, message),
     };
     let headers = match parse_headers(&args.headers) {
@@ -191,16 +165,9 @@ pub fn run(args: DiscoverArgs) -> ExitCode {
     };
     let options = DiscoverOptions {
         target,
-        session: SessionOptions {
-            capabilities: args.capabilities,
-            request_timeout: args.request_timeout.min(args.timeout),
-            page_cap: args.page_cap as usize,
-            era: args.protocol_era,
-            versions,
-            ..SessionOptions::default()
-        },
-        timeout: args.timeout,
-        max_line_bytes: usize::try_from(args.max_line_bytes).unwrap_or(usize::MAX),
+        session,
+        timeout: args.session.timeout,
+        max_line_bytes: args.session.max_line_bytes(),
         kubernetes: args.pod.options(),
     };
     let runtime = match tokio::runtime::Builder::new_current_thread()
@@ -299,7 +266,7 @@ fn dry_run(args: &DiscoverArgs, target: &Target) -> ExitCode {
             transport,
             &options,
             &namespace,
-            args.timeout,
+            args.session.timeout,
             with_service,
         ));
     }
@@ -328,7 +295,7 @@ fn exit_code(report: &Report) -> ExitCode {
 }
 
 /// Completes on SIGINT (Ctrl-C), SIGTERM or SIGHUP.
-fn interrupt_signal() -> std::io::Result<impl std::future::Future<Output = ()> + Send> {
+pub(super) fn interrupt_signal() -> std::io::Result<impl std::future::Future<Output = ()> + Send> {
     use tokio::signal::unix::{signal, SignalKind};
     let mut int = signal(SignalKind::interrupt())?;
     let mut term = signal(SignalKind::terminate())?;

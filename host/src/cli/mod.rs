@@ -6,6 +6,8 @@ mod interrupt;
 mod kube_args;
 mod lock;
 mod plugins;
+mod scan;
+mod session_args;
 mod validate;
 
 use clap::{Parser, Subcommand, ValueEnum};
@@ -46,6 +48,8 @@ pub enum Command {
     Lock(lock::LockArgs),
     /// Inspect plugins.
     Plugins(plugins::PluginsArgs),
+    /// Probe every server of a catalog (YAML or JSON), a JSON line per target.
+    Scan(Box<scan::ScanArgs>),
     /// Remove the Pods, Services and Secrets that killed runs left in the cluster.
     Gc(gc::GcArgs),
 }
@@ -77,6 +81,7 @@ pub fn main() -> ExitCode {
     let result = match cli.command {
         // discover reports its own errors: it also has to clean up and map interrupts.
         Command::Discover(args) => return discover::run(*args),
+        Command::Scan(args) => return scan::run(*args),
         Command::Gc(args) => gc::run(args),
         Command::Validate(args) => validate::run(args),
         Command::Lock(args) => lock::run(args),

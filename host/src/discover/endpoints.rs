@@ -5,7 +5,7 @@
 //! refused connection or a timeout (no other path on that host would do better), 401/403, 500
 //! and other error statuses, a redirect to another origin, an MCP server that misbehaves.
 
-use super::{run_bounded, Attempt, DiscoverError, DiscoverOptions, Interrupt, Stop};
+use super::{run_bounded, Attempt, DiscoverError, DiscoverOptions, FailureKind, Interrupt, Stop};
 use crate::mcp::{Session, SessionError};
 use crate::runtime::url::{Endpoint, EndpointKind};
 use crate::transport::{Transport, TransportError};
@@ -63,6 +63,8 @@ where
             Ok(Err(err)) => {
                 return Err(DiscoverError::Failed {
                     message: err.to_string(),
+                    kind: FailureKind::NotServing,
+                    log_tail: String::new(),
                 })
             }
             Err(_) => {
@@ -71,6 +73,8 @@ where
                         "discovery timed out after {:?} (--timeout) connecting to {shown}",
                         options.timeout
                     ),
+                    kind: FailureKind::Timeout,
+                    log_tail: String::new(),
                 })
             }
         };
@@ -105,6 +109,8 @@ where
     }
     Err(DiscoverError::Failed {
         message: unreachable(target_url, &misses),
+        kind: FailureKind::NotServing,
+        log_tail: String::new(),
     })
 }
 

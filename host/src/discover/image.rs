@@ -66,7 +66,7 @@ pub(super) async fn probe(
         .await
         {
             Ok(done) => done,
-            Err(DiscoverError::Failed { message }) if !last => {
+            Err(DiscoverError::Failed { message, .. }) if !last => {
                 fallback_reason = Some(message);
                 continue;
             }

@@ -48,7 +48,12 @@ pub enum DiscoverError {
     Url(#[from] UrlError),
     /// The session failed and no parser recovered tools from its output.
     #[error("{message}")]
-    Failed { message: String },
+    Failed {
+        message: String,
+        kind: FailureKind,
+        /// The end of what the server said on stderr (a pod: its log).
+        log_tail: String,
+    },
     #[error(transparent)]
     Plugin(#[from] PluginError),
     /// Something the probe created could not be removed.
@@ -56,6 +61,28 @@ pub enum DiscoverError {
     Leftovers(Vec<String>),
     #[error("interrupted")]
     Interrupted,
+}
+
+/// What kind of failure a [`DiscoverError::Failed`] is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FailureKind {
+    /// A deadline passed (`--timeout`, `--request-timeout`).
+    Timeout,
+    /// Nothing served MCP: the server ended before speaking it, or no endpoint answered.
+    NotServing,
+    /// The server spoke, and wrongly.
+    Protocol,
+}
+
+impl FailureKind {
+    fn of(stop: &Stop, spoke: bool) -> FailureKind {
+        match stop {
+            Stop::Deadline(_) | Stop::Session(SessionError::Timeout { .. }) => FailureKind::Timeout,
+            Stop::Unreachable(_) => FailureKind::NotServing,
+            Stop::Session(err) if !spoke && err.is_transport_level() => FailureKind::NotServing,
+            _ => FailureKind::Protocol,
+        }
+    }
 }
 
 impl DiscoverError {
@@ -271,9 +298,11 @@ async fn run_started(
     }
     let mut attempt = match attempt {
         Ok(attempt) => attempt,
-        Err(DiscoverError::Failed { message }) => {
+        Err(DiscoverError::Failed { message, kind, .. }) => {
             return Err(DiscoverError::Failed {
                 message: with_stopped_hints(message, &stopped),
+                kind,
+                log_tail: stopped.log_tail.clone(),
             })
         }
         Err(err) => return Err(err),
@@ -389,6 +418,7 @@ impl Attempt {
                     && matches!(&stop, Stop::Session(SessionError::Closed { .. }));
                 let recoverable =
                     !cut_short && !matches!(&stop, Stop::Session(err) if err.is_definite_answer());
+                let kind = FailureKind::of(&stop, self.hello.is_some());
                 let message = match stop {
                     Stop::Session(err) => err.to_string(),
                     Stop::Unreachable(message) => message,
@@ -406,6 +436,8 @@ impl Attempt {
                 let Some(recovered) = recovered else {
                     return Err(DiscoverError::Failed {
                         message: with_hints(message, &self),
+                        kind,
+                        log_tail: self.transcript.stderr_tail.clone(),
                     });
                 };
                 let processed = pipeline.process(recovered.tools, &ctx)?;

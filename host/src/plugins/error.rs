@@ -25,8 +25,10 @@ pub enum PluginError {
     NotAComponent { plugin: String, message: String },
     /// The component imports something other than the host's `log` interface.
     #[error(
-        "plugin {plugin}: forbidden import(s) {}; a plugin may import only mcp-probe:plugin/log@0.1.x",
-        imports.join(", ")
+        "plugin {plugin}: forbidden import(s) {}; a plugin may import only {}/log@{}",
+        imports.join(", "),
+        crate::plugins::inspect::WIT_PACKAGE,
+        crate::plugins::inspect::supported_range()
     )]
     ForbiddenImport {
         plugin: String,
@@ -82,5 +84,23 @@ impl PluginError {
                 | PluginError::Unreadable { .. }
                 | PluginError::Config { .. }
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn forbidden_import_names_the_contract_version() {
+        let err = PluginError::ForbiddenImport {
+            plugin: "p".into(),
+            imports: vec!["wasi:sockets/tcp@0.2.0".into()],
+        };
+        assert_eq!(
+            err.to_string(),
+            "plugin p: forbidden import(s) wasi:sockets/tcp@0.2.0; a plugin may import only \
+             mcp-probe:plugin/log@0.1.x"
+        );
     }
 }

@@ -6,7 +6,9 @@ use std::fmt;
 
 /// The WIT package every plugin targets.
 pub const WIT_PACKAGE: &str = "mcp-probe:plugin";
-/// The contract version this host implements; any 0.1.x component is accepted.
+/// The contract version this host implements: the `package` line of `wit/plugin.wit` (a unit
+/// test holds the two together). Components of any compatible version are accepted (see
+/// `supported_range`); error messages name the range from this constant too.
 pub const WIT_VERSION: &str = "0.1.0";
 
 /// Which of the three worlds a component targets.
@@ -199,7 +201,8 @@ pub fn inspect(bytes: &[u8]) -> Result<ComponentInfo, Refusal> {
     }
 }
 
-fn supported_range() -> String {
+/// The versions this host accepts, e.g. `0.1.x`, as error messages print them.
+pub(crate) fn supported_range() -> String {
     let mut parts = WIT_VERSION.split('.');
     let (major, minor) = (parts.next().unwrap_or("0"), parts.next().unwrap_or("0"));
     if major == "0" {
@@ -220,6 +223,18 @@ mod tests {
         assert!(!version_compatible("0.2.0"));
         assert!(!version_compatible("1.0.0"));
         assert_eq!(supported_range(), "0.1.x");
+    }
+
+    /// `WIT_VERSION` is typed by hand; the bindings come from `wit/plugin.wit`. A change to
+    /// either alone fails here.
+    #[test]
+    fn wit_version_is_the_wit_files() {
+        let wit = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/../wit/plugin.wit"));
+        let package = wit
+            .lines()
+            .find_map(|line| line.trim().strip_prefix("package "))
+            .expect("wit/plugin.wit has a `package` line");
+        assert_eq!(package, format!("{WIT_PACKAGE}@{WIT_VERSION};"));
     }
 
     #[test]

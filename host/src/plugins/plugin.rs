@@ -23,7 +23,6 @@ pub struct LoadedPlugin {
     name: Arc<str>,
     info: ComponentInfo,
     sha256: String,
-    size: usize,
     limits: Limits,
     cache: CacheOutcome,
     pre: Pre,
@@ -115,7 +114,6 @@ impl LoadedPlugin {
             name: name.into(),
             info,
             sha256,
-            size: bytes.len(),
             limits,
             cache: cache_outcome,
             pre,
@@ -134,9 +132,6 @@ impl LoadedPlugin {
     }
     pub fn sha256(&self) -> &str {
         &self.sha256
-    }
-    pub fn size(&self) -> usize {
-        self.size
     }
     pub fn limits(&self) -> Limits {
         self.limits

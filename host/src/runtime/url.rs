@@ -20,16 +20,6 @@ pub enum EndpointKind {
     Sse,
 }
 
-impl EndpointKind {
-    /// The report's `discovery_method` for a server reached this way.
-    pub fn discovery_method(self) -> &'static str {
-        match self {
-            EndpointKind::StreamableHttp => "url_streamable_http",
-            EndpointKind::Sse => "url_sse",
-        }
-    }
-}
-
 /// One URL to try, and how to speak to it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Endpoint {

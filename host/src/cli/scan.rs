@@ -1,0 +1,253 @@
+//! `mcp-probe scan CATALOG`: discovery over a catalog of servers, a JSON line per target as it
+//! finishes (or a table at the end), a progress bar on a terminal, Ctrl-C without leftovers.
+
+use super::discover::{init_tracing, interrupt_signal};
+use super::kube_args::PodArgs;
+use super::session_args::SessionArgs;
+use super::validate::{load_pipeline, PipelineArgs};
+use super::{exit, fail, write_stdout, BadInput};
+use indicatif::{ProgressBar, ProgressStyle};
+use mcp_probe::discover::DiscoverOptions;
+use mcp_probe::scan::{scan, Catalog, ScanOptions, TargetResult};
+use mcp_probe::target::Target;
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ScanFormat {
+    /// A JSON line per target as it finishes: index, name, outcome, error, log tail, report.
+    Jsonl,
+    /// A summary table once every target finished.
+    Table,
+}
+
+/// Probe every server of a catalog.
+#[derive(Debug, clap::Args)]
+pub struct ScanArgs {
+    /// The catalog, YAML or JSON: `targets: [{name, image | url | command, ...}]`.
+    pub catalog: PathBuf,
+    /// Targets probed at once.
+    #[arg(short = 'j', long, value_name = "N", default_value_t = 8, value_parser = clap::value_parser!(u64).range(1..=1024))]
+    pub jobs: u64,
+    /// Image targets probed at once (each creates a pod), within -j.
+    #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u64).range(1..=1024))]
+    pub image_jobs: u64,
+    #[arg(short = 'o', long = "output", value_enum, default_value = "jsonl")]
+    pub output: ScanFormat,
+    /// Write the output to FILE (atomically: complete lines only, also when interrupted).
+    #[arg(long, value_name = "FILE")]
+    pub output_file: Option<PathBuf>,
+    #[command(flatten)]
+    pub session: SessionArgs,
+    #[command(flatten)]
+    pub pod: PodArgs,
+    #[command(flatten)]
+    pub stages: PipelineArgs,
+    /// Validator policy (JSON, or TOML when the name ends in .toml).
+    #[arg(long, value_name = "FILE")]
+    pub policy: Option<PathBuf>,
+    /// Pin file written by `mcp-probe lock`; its pins join the policy under `pins`.
+    #[arg(long, value_name = "FILE")]
+    pub lock: Option<PathBuf>,
+    /// Debug logs on stderr.
+    #[arg(short = 'v', long = "verbose", action = clap::ArgAction::Count)]
+    pub verbose: u8,
+}
+
+/// Where the output goes: stdout, or a temporary file renamed into place at the end.
+enum Sink {
+    Stdout,
+    File {
+        file: tempfile::NamedTempFile,
+        path: PathBuf,
+    },
+}
+
+impl Sink {
+    fn open(path: Option<&Path>) -> std::io::Result<Sink> {
+        let Some(path) = path else {
+            return Ok(Sink::Stdout);
+        };
+        let dir = match path.parent() {
+            Some(dir) if !dir.as_os_str().is_empty() => dir,
+            _ => Path::new("."),
+        };
+        let file = tempfile::Builder::new()
+            .prefix(".mcp-probe-scan-")
+            .tempfile_in(dir)?;
+        Ok(Sink::File {
+            file,
+            path: path.to_owned(),
+        })
+    }
+
+    /// Writes whole lines only: each in one call, so an interrupt never cuts one.
+    fn write(&mut self, text: &str) -> std::io::Result<()> {
+        match self {
+            Sink::Stdout => write_stdout(text),
+            Sink::File { file, .. } => file.write_all(text.as_bytes()),
+        }
+    }
+
+    fn finish(self) -> std::io::Result<()> {
+        match self {
+            Sink::Stdout => Ok(()),
+            Sink::File { file, path } => {
+                file.as_file().sync_all()?;
+                file.persist(&path).map(|_| ()).map_err(|e| e.error)
+            }
+        }
+    }
+}
+
+pub fn run(args: ScanArgs) -> ExitCode {
+    init_tracing(args.verbose);
+    match scan_catalog(&args) {
+        Ok(code) => code,
+        Err((code, message)) => fail(code, message),
+    }
+}
+
+fn scan_catalog(args: &ScanArgs) -> Result<ExitCode, (u8, String)> {
+    let usage = |m: String| (exit::USAGE, m);
+    if !args.pod.secret_env.is_empty() {
+        return Err(usage(
+            "--secret-env goes in the catalog, per image target (`secret_env`)".into(),
+        ));
+    }
+    let catalog = Catalog::read(&args.catalog).map_err(|e| usage(e.to_string()))?;
+    let session = args.session.options().map_err(usage)?;
+    let pipeline = load_pipeline(&args.stages, args.policy.as_deref(), args.lock.as_deref())
+        .map_err(|err| {
+            let code = match err.downcast_ref::<BadInput>() {
+                Some(_) => exit::USAGE,
+                None => exit::FAILURE,
+            };
+            (code, format!("{err:#}"))
+        })?;
+    let options = ScanOptions {
+        jobs: args.jobs as usize,
+        image_jobs: args.image_jobs as usize,
+        base: DiscoverOptions {
+            // Replaced by each entry's.
+            target: Target::Url {
+                url: String::new(),
+                headers: Vec::new(),
+            },
+            session,
+            timeout: args.session.timeout,
+            max_line_bytes: args.session.max_line_bytes(),
+            kubernetes: args.pod.options(),
+        },
+    };
+    let mut sink = Sink::open(args.output_file.as_deref())
+        .map_err(|e| (exit::FAILURE, format!("cannot write the output: {e}")))?;
+    let progress = progress_bar(catalog.targets.len() as u64);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| {
+            (
+                exit::FAILURE,
+                format!("cannot start the async runtime: {e}"),
+            )
+        })?;
+    // Stops plugin calls at once on a signal (see interrupt.rs); the async handler below stops
+    // the targets and their servers.
+    let _late = super::interrupt::Interrupt::watch()
+        .map_err(|e| (exit::FAILURE, format!("cannot watch for Ctrl-C: {e}")))?;
+    let mut results: Vec<TargetResult> = Vec::new();
+    let mut write_error = None;
+    let finished = runtime
+        .block_on(async {
+            let interrupt = interrupt_signal()?;
+            Ok::<_, std::io::Error>(
+                scan(&catalog, &options, &pipeline, interrupt, |result| {
+                    progress.inc(1);
+                    progress.set_message(format!("{} {}", result.name, result.outcome.as_str()));
+                    if args.output == ScanFormat::Jsonl && write_error.is_none() {
+                        let mut line = serde_json::to_string(&result).expect("a result serializes");
+                        line.push('\n');
+                        write_error = sink.write(&line).err();
+                    }
+                    results.push(result);
+                })
+                .await,
+            )
+        })
+        .map_err(|e| (exit::FAILURE, format!("cannot watch for Ctrl-C: {e}")))?;
+    progress.finish_and_clear();
+    if let Some(err) = write_error {
+        return Err((exit::FAILURE, format!("cannot write the output: {err}")));
+    }
+    if args.output == ScanFormat::Table && finished {
+        results.sort_by_key(|r| r.index);
+        sink.write(&table(&results))
+            .map_err(|e| (exit::FAILURE, format!("cannot write the output: {e}")))?;
+    }
+    sink.finish()
+        .map_err(|e| (exit::FAILURE, format!("cannot write the output: {e}")))?;
+    if !finished {
+        return Err((exit::INTERRUPTED, "interrupted".into()));
+    }
+    Ok(ExitCode::from(exit_code(&results)))
+}
+
+/// 1 when a target failed, else 3 when a report has an error-severity finding, else 0.
+fn exit_code(results: &[TargetResult]) -> u8 {
+    if results.iter().any(|r| !r.outcome.is_success()) {
+        exit::FAILURE
+    } else if results.iter().any(|r| {
+        r.report
+            .as_ref()
+            .is_some_and(|rep| rep.has_error_findings())
+    }) {
+        exit::FINDINGS
+    } else {
+        exit::OK
+    }
+}
+
+/// A bar on stderr when it is a terminal; hidden otherwise (CI logs stay clean).
+fn progress_bar(len: u64) -> ProgressBar {
+    if !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new(len);
+    let style = ProgressStyle::with_template("{bar:30} {pos}/{len} {elapsed} {wide_msg}")
+        .unwrap_or_else(|_| ProgressStyle::default_bar());
+    bar.set_style(style);
+    bar
+}
+
+/// One row per target, in catalog order.
+fn table(results: &[TargetResult]) -> String {
+    let width = results
+        .iter()
+        .map(|r| r.name.chars().count())
+        .max()
+        .unwrap_or(4)
+        .max(4);
+    let mut out = format!(
+        "{:width$}  {:19}  {:>5}  {:>6}  {:>8}  error\n",
+        "name", "outcome", "tools", "errors", "ms"
+    );
+    for r in results {
+        let tools = r.report.as_ref().map_or(0, |rep| rep.tools.len());
+        let errors = r.report.as_ref().map_or(0, |rep| {
+            rep.findings
+                .iter()
+                .filter(|f| f.severity == mcp_probe::model::Severity::Error)
+                .count()
+        });
+        let error: String = r.error.as_deref().unwrap_or("").chars().take(100).collect();
+        out.push_str(&format!(
+            "{:width$}  {:19}  {tools:>5}  {errors:>6}  {:>8}  {error}\n",
+            r.name,
+            r.outcome.as_str(),
+            r.duration_ms
+        ));
+    }
+    out
+}

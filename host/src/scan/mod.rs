@@ -1,0 +1,133 @@
+//! `scan`: discovery over a whole catalog, with bounded concurrency. One target's failure
+//! never stops the scan; each ends in a typed [`Outcome`], handed to the caller as it finishes
+//! (so that JSON Lines stream out). An interrupt stops every running target (each cleans up
+//! as a single discover does) and starts no more.
+
+pub mod catalog;
+pub mod outcome;
+
+pub use catalog::{Catalog, CatalogError, CatalogTarget};
+pub use outcome::{Outcome, TargetResult};
+
+use crate::discover::{discover, DiscoverError, DiscoverOptions};
+use crate::plugins::Pipeline;
+use crate::target::Target;
+use futures_util::StreamExt;
+use std::future::Future;
+use tokio::sync::Semaphore;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+/// How a scan runs; `base` carries what every target shares (timeouts, session and cluster
+/// settings), its `target` is replaced by each catalog entry's.
+#[derive(Debug, Clone)]
+pub struct ScanOptions {
+    /// Targets probed at once.
+    pub jobs: usize,
+    /// Image targets probed at once (each loads the cluster), within `jobs`.
+    pub image_jobs: usize,
+    pub base: DiscoverOptions,
+}
+
+/// Lines of a failed server's stderr kept in its result.
+const LOG_TAIL_LINES: usize = 20;
+
+/// Probes every target of `catalog`, calling `done` with each result as it finishes. Returns
+/// false when `interrupt` stopped the scan (the targets it never started have no result).
+pub async fn scan(
+    catalog: &Catalog,
+    options: &ScanOptions,
+    pipeline: &Pipeline,
+    interrupt: impl Future<Output = ()>,
+    mut done: impl FnMut(TargetResult),
+) -> bool {
+    let cancel = CancellationToken::new();
+    let images = Semaphore::new(options.image_jobs.max(1));
+    let mut results = futures_util::stream::iter(catalog.targets.iter().enumerate())
+        .map(|(index, target)| probe_one(index, target, options, pipeline, &cancel, &images))
+        .buffer_unordered(options.jobs.max(1));
+    let mut interrupt = std::pin::pin!(interrupt);
+    loop {
+        tokio::select! {
+            next = results.next() => match next {
+                Some(Some(result)) => done(result),
+                Some(None) => {}
+                None => break,
+            },
+            () = &mut interrupt, if !cancel.is_cancelled() => cancel.cancel(),
+        }
+    }
+    !cancel.is_cancelled()
+}
+
+/// One target, from its catalog entry to its result; `None` when the scan was interrupted
+/// before it started.
+async fn probe_one(
+    index: usize,
+    entry: &CatalogTarget,
+    options: &ScanOptions,
+    pipeline: &Pipeline,
+    cancel: &CancellationToken,
+    images: &Semaphore,
+) -> Option<TargetResult> {
+    let _slot = match entry.is_image() {
+        true => Some(tokio::select! {
+            permit = images.acquire() => permit.ok()?,
+            () = cancel.cancelled() => return None,
+        }),
+        false => None,
+    };
+    if cancel.is_cancelled() {
+        return None;
+    }
+    let started = Instant::now();
+    let discovered = discover(
+        &options_for(entry, &options.base),
+        pipeline,
+        cancel.cancelled(),
+    )
+    .await;
+    let duration_ms = started.elapsed().as_millis() as u64;
+    let mut result = TargetResult {
+        index,
+        name: entry.name.clone(),
+        outcome: Outcome::Ok,
+        error: None,
+        log_tail: String::new(),
+        duration_ms,
+        report: None,
+    };
+    match discovered {
+        Ok(report) => {
+            result.outcome = Outcome::of_report(&report);
+            result.report = Some(report);
+        }
+        Err(err) => {
+            result.outcome = Outcome::of_error(&err);
+            if let DiscoverError::Failed { log_tail, .. } = &err {
+                result.log_tail = outcome::last_lines(log_tail, LOG_TAIL_LINES);
+            }
+            result.error = Some(err.to_string().replace(['\n', '\r'], " "));
+        }
+    }
+    Some(result)
+}
+
+/// The discover options for one catalog entry.
+fn options_for(entry: &CatalogTarget, base: &DiscoverOptions) -> DiscoverOptions {
+    let mut options = base.clone();
+    options.target = entry.target.clone();
+    if let Target::Image(_) = &entry.target {
+        let k = &mut options.kubernetes;
+        if let Some(transport) = entry.transport {
+            k.transport = transport;
+        }
+        if let Some(port) = entry.port {
+            k.port = port;
+        }
+        if let Some(namespace) = &entry.namespace {
+            k.cluster.namespace = Some(namespace.clone());
+        }
+    }
+    options
+}

@@ -1,0 +1,163 @@
+//! How each target of a scan ended: one typed outcome, never a silent empty list.
+
+use crate::discover::{DiscoverError, FailureKind};
+use crate::report::Report;
+use crate::runtime::kubernetes::KubeError;
+use crate::runtime::{ErrorKind, RuntimeError};
+use serde::Serialize;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// Tools were listed.
+    Ok,
+    /// The server answered, with zero tools.
+    Empty,
+    /// The server does not offer tools at all.
+    NoToolsCapability,
+    /// The server did not start or never served MCP (a missing program, a crash, a URL where
+    /// nothing answers, a pod that would not run).
+    StartFailed,
+    /// The image could not be pulled or named.
+    ImageError,
+    /// The cluster refused what mcp-probe needs (RBAC).
+    Forbidden,
+    /// `--timeout` (or a request's timeout) passed.
+    Timeout,
+    /// The server spoke MCP, wrongly.
+    ProtocolError,
+    /// Ctrl-C or SIGTERM stopped it.
+    Interrupted,
+}
+
+impl Outcome {
+    /// Whether the scan counts the target as probed (exit 0): the server answered.
+    pub fn is_success(self) -> bool {
+        matches!(
+            self,
+            Outcome::Ok | Outcome::Empty | Outcome::NoToolsCapability
+        )
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Ok => "ok",
+            Outcome::Empty => "empty",
+            Outcome::NoToolsCapability => "no_tools_capability",
+            Outcome::StartFailed => "start_failed",
+            Outcome::ImageError => "image_error",
+            Outcome::Forbidden => "forbidden",
+            Outcome::Timeout => "timeout",
+            Outcome::ProtocolError => "protocol_error",
+            Outcome::Interrupted => "interrupted",
+        }
+    }
+
+    pub fn of_report(report: &Report) -> Outcome {
+        match (report.tools_supported, report.tools.is_empty()) {
+            (false, _) => Outcome::NoToolsCapability,
+            (true, true) => Outcome::Empty,
+            (true, false) => Outcome::Ok,
+        }
+    }
+
+    pub fn of_error(err: &DiscoverError) -> Outcome {
+        if err.kind() == ErrorKind::Interrupted {
+            return Outcome::Interrupted;
+        }
+        match err {
+            DiscoverError::Failed { kind, .. } => match kind {
+                FailureKind::Timeout => Outcome::Timeout,
+                FailureKind::NotServing => Outcome::StartFailed,
+                FailureKind::Protocol => Outcome::ProtocolError,
+            },
+            DiscoverError::Runtime(RuntimeError::Kubernetes(kube)) => match kube {
+                KubeError::Forbidden { .. } => Outcome::Forbidden,
+                KubeError::Timeout { .. } => Outcome::Timeout,
+                KubeError::Pod { reason, .. }
+                    if reason.contains("Image") || reason.contains("ImagePull") =>
+                {
+                    Outcome::ImageError
+                }
+                _ => Outcome::StartFailed,
+            },
+            DiscoverError::Runtime(RuntimeError::Spawn { .. }) | DiscoverError::Url(_) => {
+                Outcome::StartFailed
+            }
+            _ => Outcome::ProtocolError,
+        }
+    }
+}
+
+/// One target's line in the scan's JSON Lines output.
+#[derive(Debug, Clone, Serialize)]
+pub struct TargetResult {
+    /// The target's place in the catalog, from 0.
+    pub index: usize,
+    pub name: String,
+    pub outcome: Outcome,
+    /// The one-line error, for every outcome but the successful ones.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// The end of the server's stderr (a pod: its log) when it failed.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub log_tail: String,
+    pub duration_ms: u64,
+    /// The discover report, when the server answered.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub report: Option<Report>,
+}
+
+/// The last lines of a log, at most `n`.
+pub fn last_lines(log: &str, n: usize) -> String {
+    let lines: Vec<&str> = log.lines().filter(|l| !l.trim().is_empty()).collect();
+    lines[lines.len().saturating_sub(n)..].join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn failures_get_their_kind() {
+        let failed = |kind| DiscoverError::Failed {
+            message: "m".into(),
+            kind,
+            log_tail: String::new(),
+        };
+        assert_eq!(
+            Outcome::of_error(&failed(FailureKind::Timeout)),
+            Outcome::Timeout
+        );
+        assert_eq!(
+            Outcome::of_error(&failed(FailureKind::NotServing)),
+            Outcome::StartFailed
+        );
+        assert_eq!(
+            Outcome::of_error(&failed(FailureKind::Protocol)),
+            Outcome::ProtocolError
+        );
+        assert_eq!(
+            Outcome::of_error(&DiscoverError::Interrupted),
+            Outcome::Interrupted
+        );
+        let pod = |reason: &str| {
+            DiscoverError::Runtime(RuntimeError::Kubernetes(KubeError::Pod {
+                image: "i".into(),
+                reason: reason.into(),
+                message: String::new(),
+                pod: "p".into(),
+            }))
+        };
+        assert_eq!(Outcome::of_error(&pod("ErrImagePull")), Outcome::ImageError);
+        assert_eq!(
+            Outcome::of_error(&pod("InvalidImageName")),
+            Outcome::ImageError
+        );
+        assert_eq!(
+            Outcome::of_error(&pod("CrashLoopBackOff")),
+            Outcome::StartFailed
+        );
+        assert_eq!(last_lines("a\nb\n\nc\n", 2), "b\nc");
+    }
+}
