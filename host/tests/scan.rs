@@ -1,0 +1,220 @@
+//! `mcp-probe scan`: a catalog mixing good, failing and hanging local servers ends with a line
+//! and the right outcome for each, bounded by the slowest batch, nothing left running; Ctrl-C
+//! mid-scan exits 130 with only complete lines written; a bad catalog is bad input.
+
+mod support;
+
+use serde_json::Value;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+fn python_fixture(name: &str) -> String {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name);
+    path.display().to_string()
+}
+
+/// Processes whose command line contains `marker`.
+fn processes_with(marker: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let cmdline = std::fs::read(entry.path().join("cmdline")).unwrap_or_default();
+        let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+        if cmdline.contains(marker) {
+            found.push(cmdline);
+        }
+    }
+    found
+}
+
+/// The JSON lines of a scan, by catalog index; each line must be whole JSON.
+fn lines_by_index(text: &str) -> Vec<Value> {
+    let mut lines: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not a JSON line ({e}): {l}")))
+        .collect();
+    lines.sort_by_key(|l| l["index"].as_u64().unwrap());
+    lines
+}
+
+fn scan(catalog: &Path, flags: &[&str]) -> (Output, Duration) {
+    let started = Instant::now();
+    let out = Command::new(support::probe_bin())
+        .arg("scan")
+        .arg(catalog)
+        .args(flags)
+        .output()
+        .expect("run mcp-probe");
+    (out, started.elapsed())
+}
+
+#[test]
+fn fifty_targets_each_get_their_outcome_within_the_slowest_batch() {
+    if support::require_program("python3").is_none() {
+        return;
+    }
+    let example = support::example_server_bin().display().to_string();
+    let era = python_fixture("era_server.py");
+    let port = support::free_port();
+    let mut targets = Vec::new();
+    let mut expected = Vec::new();
+    for i in 1..=20 {
+        targets.push(serde_json::json!({"name": format!("good-{i}"),
+            "command": [&example, "--tools", i.to_string()]}));
+        expected.push(("ok", i));
+    }
+    for i in 0..5 {
+        targets.push(serde_json::json!({"name": format!("empty-{i}"),
+            "command": [&example, "--tools", "0"]}));
+        expected.push(("empty", 0));
+        targets.push(serde_json::json!({"name": format!("crash-{i}"),
+            "command": ["sh", "-c", "echo dying >&2; exit 3"]}));
+        expected.push(("start_failed", 0));
+        targets.push(serde_json::json!({"name": format!("missing-{i}"),
+            "command": [format!("/nonexistent/server-{i}")]}));
+        expected.push(("start_failed", 0));
+    }
+    for i in 0..8 {
+        targets.push(serde_json::json!({"name": format!("hang-{i}"),
+            "command": ["sleep", "4321.5"]}));
+        expected.push(("timeout", 0));
+    }
+    for i in 0..4 {
+        targets.push(serde_json::json!({"name": format!("wrong-{i}"),
+            "command": ["python3", &era, "no-mutual"]}));
+        expected.push(("protocol_error", 0));
+    }
+    for i in 0..3 {
+        targets.push(serde_json::json!({"name": format!("url-{i}"),
+            "url": format!("http://127.0.0.1:{port}/mcp")}));
+        expected.push(("start_failed", 0));
+    }
+    assert_eq!(targets.len(), 50);
+    let dir = tempfile::tempdir().unwrap();
+    let catalog = dir.path().join("catalog.json");
+    std::fs::write(
+        &catalog,
+        serde_json::json!({"targets": targets}).to_string(),
+    )
+    .unwrap();
+    let (out, took) = scan(&catalog, &["-j", "8", "--timeout", "3"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    // A target failed: exit 1, and nothing else on stderr (no progress bar off a terminal).
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.is_empty(), "{stderr}");
+    let lines = lines_by_index(&String::from_utf8_lossy(&out.stdout));
+    assert_eq!(lines.len(), 50, "a line per target");
+    for (i, (line, (outcome, tools))) in lines.iter().zip(&expected).enumerate() {
+        assert_eq!(line["index"], i, "{line}");
+        assert_eq!(line["name"], targets[i]["name"], "{line}");
+        assert_eq!(line["outcome"], *outcome, "{line}");
+        if *outcome == "ok" || *outcome == "empty" {
+            assert_eq!(
+                line["report"]["tools"].as_array().unwrap().len(),
+                *tools,
+                "{line}"
+            );
+            assert!(line.get("error").is_none(), "{line}");
+        } else {
+            assert!(
+                line["error"].as_str().is_some_and(|e| !e.is_empty()),
+                "{line}"
+            );
+            assert!(line.get("report").is_none(), "{line}");
+        }
+    }
+    // The server's stderr comes with its failure.
+    assert_eq!(lines[21]["name"], "crash-0");
+    assert_eq!(lines[21]["log_tail"], "dying", "{}", lines[21]);
+    // The eight 3 s timeouts ran side by side: one batch, not 24 s in a row.
+    assert!(took < Duration::from_secs(12), "took {took:?}");
+    assert!(processes_with("4321.5").is_empty(), "servers left running");
+}
+
+#[test]
+fn an_interrupted_scan_exits_130_with_complete_lines_and_no_servers() {
+    let example = support::example_server_bin().display().to_string();
+    let mut targets = Vec::new();
+    for i in 0..3 {
+        targets.push(serde_json::json!({"name": format!("good-{i}"), "command": [&example]}));
+    }
+    for i in 0..10 {
+        targets
+            .push(serde_json::json!({"name": format!("hang-{i}"), "command": ["sleep", "5432.5"]}));
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let catalog = dir.path().join("catalog.yaml");
+    let yaml = format!("targets: {}\n", serde_json::json!(targets));
+    std::fs::write(&catalog, yaml).unwrap();
+    let output = dir.path().join("out.jsonl");
+    let child = Command::new(support::probe_bin())
+        .arg("scan")
+        .arg(&catalog)
+        .args(["-j", "4", "--timeout", "60", "--output-file"])
+        .arg(&output)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The good ones finish; hanging ones fill every slot.
+    let waited = Instant::now();
+    while processes_with("5432.5").len() < 4 && waited.elapsed() < Duration::from_secs(30) {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(
+        unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGINT) },
+        0
+    );
+    let signalled = Instant::now();
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    assert_eq!(stderr.trim(), "mcp-probe: error: interrupted");
+    assert!(
+        signalled.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        signalled.elapsed()
+    );
+    let text = std::fs::read_to_string(&output).expect("the lines so far are kept");
+    assert!(text.ends_with('\n'), "only whole lines");
+    let lines = lines_by_index(&text);
+    let goods = lines.iter().filter(|l| l["outcome"] == "ok").count();
+    assert_eq!(goods, 3, "{text}");
+    assert!(
+        lines
+            .iter()
+            .all(|l| l["outcome"] == "ok" || l["outcome"] == "interrupted"),
+        "{text}"
+    );
+    assert!(processes_with("5432.5").is_empty(), "servers left running");
+    let left: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name())
+        .collect();
+    assert_eq!(left.len(), 2, "no temporary file left: {left:?}");
+}
+
+#[test]
+fn a_bad_catalog_is_bad_input_naming_the_line_and_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let catalog = dir.path().join("c.yaml");
+    std::fs::write(
+        &catalog,
+        "targets:\n  - name: a\n    command: [x]\n    evn: {A: b}\n",
+    )
+    .unwrap();
+    let (out, _) = scan(&catalog, &[]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("c.yaml") && stderr.contains("evn") && stderr.contains('4'),
+        "{stderr}"
+    );
+    assert!(out.stdout.is_empty());
+    let (out, _) = scan(&dir.path().join("missing.yaml"), &[]);
+    assert_eq!(out.status.code(), Some(2));
+}
