@@ -9,4 +9,5 @@ mod cluster;
 mod examples;
 mod failures;
 mod interrupts;
+mod scan;
 mod servers;
