@@ -218,3 +218,100 @@ fn a_bad_catalog_is_bad_input_naming_the_line_and_key() {
     let (out, _) = scan(&dir.path().join("missing.yaml"), &[]);
     assert_eq!(out.status.code(), Some(2));
 }
+
+/// What a line says about its target, without timings.
+fn essence(line: &Value) -> (u64, String, String, Vec<String>) {
+    let tools = line["report"]["tools"]
+        .as_array()
+        .map(|t| {
+            t.iter()
+                .map(|t| t["name"].as_str().unwrap().to_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    (
+        line["index"].as_u64().unwrap(),
+        line["name"].as_str().unwrap().to_owned(),
+        line["outcome"].as_str().unwrap().to_owned(),
+        tools,
+    )
+}
+
+#[test]
+fn four_shards_merged_equal_one_unsharded_run() {
+    let example = support::example_server_bin().display().to_string();
+    let targets: Vec<Value> = (0..40)
+        .map(|i| match i % 10 {
+            7 => serde_json::json!({"name": format!("t{i}"), "command": ["/nonexistent/srv"]}),
+            _ => serde_json::json!({"name": format!("t{i}"),
+                "command": [&example, "--tools", (i % 6).to_string()]}),
+        })
+        .collect();
+    let dir = tempfile::tempdir().unwrap();
+    let catalog = dir.path().join("catalog.json");
+    std::fs::write(
+        &catalog,
+        serde_json::json!({"targets": targets}).to_string(),
+    )
+    .unwrap();
+    let (whole, _) = scan(&catalog, &[]);
+    assert_eq!(whole.status.code(), Some(1), "t7, t17, … fail");
+    let whole = lines_by_index(&String::from_utf8_lossy(&whole.stdout));
+    let mut shard_files = Vec::new();
+    for k in 0..4 {
+        let out = Command::new(support::probe_bin())
+            .arg("scan")
+            .arg(&catalog)
+            .env("JOB_COMPLETION_INDEX", k.to_string())
+            .env("MCP_PROBE_SHARDS", "4")
+            .output()
+            .unwrap();
+        let lines = lines_by_index(&String::from_utf8_lossy(&out.stdout));
+        assert_eq!(lines.len(), 10, "shard {k}");
+        assert!(
+            lines.iter().all(|l| l["index"].as_u64().unwrap() % 4 == k),
+            "shard {k}"
+        );
+        let file = dir.path().join(format!("shard-{k}.jsonl"));
+        std::fs::write(&file, &out.stdout).unwrap();
+        shard_files.push(file);
+    }
+    let merged = Command::new(support::probe_bin())
+        .args(["scan", "merge"])
+        .args(&shard_files)
+        .output()
+        .unwrap();
+    assert_eq!(
+        merged.status.code(),
+        Some(1),
+        "the merged result has the failures too"
+    );
+    let text = String::from_utf8_lossy(&merged.stdout);
+    let merged: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let order: Vec<u64> = merged
+        .iter()
+        .map(|l| l["index"].as_u64().unwrap())
+        .collect();
+    assert_eq!(order, (0..40).collect::<Vec<u64>>(), "catalog order");
+    let merged: Vec<_> = merged.iter().map(essence).collect();
+    let whole: Vec<_> = whole.iter().map(essence).collect();
+    assert_eq!(merged, whole);
+    // A shard missing, or given twice: refused, naming what is wrong.
+    let out = Command::new(support::probe_bin())
+        .args(["scan", "merge"])
+        .args(&shard_files[..3])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("are missing"));
+    let out = Command::new(support::probe_bin())
+        .args(["scan", "merge"])
+        .args(&shard_files)
+        .arg(&shard_files[0])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&out.stderr).contains("appears twice"));
+}

@@ -8,7 +8,8 @@ use super::validate::{load_pipeline, PipelineArgs};
 use super::{exit, fail, write_stdout, BadInput};
 use indicatif::{ProgressBar, ProgressStyle};
 use mcp_probe::discover::DiscoverOptions;
-use mcp_probe::scan::{scan, Catalog, ScanOptions, TargetResult};
+use mcp_probe::scan::shard::line_outcome;
+use mcp_probe::scan::{merge, scan, Catalog, ScanOptions, Shard, TargetResult};
 use mcp_probe::target::Target;
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -24,9 +25,17 @@ pub enum ScanFormat {
 
 /// Probe every server of a catalog.
 #[derive(Debug, clap::Args)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
 pub struct ScanArgs {
+    #[command(subcommand)]
+    pub command: Option<ScanCommand>,
     /// The catalog, YAML or JSON: `targets: [{name, image | url | command, ...}]`.
-    pub catalog: PathBuf,
+    #[arg(required = true)]
+    pub catalog: Option<PathBuf>,
+    /// Only shard K of N (every N-th target from the K-th, K from 0). Default in an Indexed
+    /// Job: K from JOB_COMPLETION_INDEX, N from MCP_PROBE_SHARDS.
+    #[arg(long, value_name = "K/N", value_parser = Shard::parse)]
+    pub shard: Option<Shard>,
     /// Targets probed at once.
     #[arg(short = 'j', long, value_name = "N", default_value_t = 8, value_parser = clap::value_parser!(u64).range(1..=1024))]
     pub jobs: u64,
@@ -53,6 +62,19 @@ pub struct ScanArgs {
     /// Debug logs on stderr.
     #[arg(short = 'v', long = "verbose", action = clap::ArgAction::Count)]
     pub verbose: u8,
+}
+
+#[derive(Debug, clap::Subcommand)]
+pub enum ScanCommand {
+    /// Join shard outputs (JSON Lines) into one result in catalog order; a missing or
+    /// duplicated target is an error.
+    Merge {
+        #[arg(required = true, value_name = "SHARD.jsonl")]
+        shards: Vec<PathBuf>,
+        /// Write the result to FILE (atomically) instead of stdout.
+        #[arg(long, value_name = "FILE")]
+        output_file: Option<PathBuf>,
+    },
 }
 
 /// Where the output goes: stdout, or a temporary file renamed into place at the end.
@@ -103,7 +125,14 @@ impl Sink {
 
 pub fn run(args: ScanArgs) -> ExitCode {
     init_tracing(args.verbose);
-    match scan_catalog(&args) {
+    let outcome = match &args.command {
+        Some(ScanCommand::Merge {
+            shards,
+            output_file,
+        }) => merge_shards(shards, output_file.as_deref()),
+        None => scan_catalog(&args),
+    };
+    match outcome {
         Ok(code) => code,
         Err((code, message)) => fail(code, message),
     }
@@ -116,7 +145,12 @@ fn scan_catalog(args: &ScanArgs) -> Result<ExitCode, (u8, String)> {
             "--secret-env goes in the catalog, per image target (`secret_env`)".into(),
         ));
     }
-    let catalog = Catalog::read(&args.catalog).map_err(|e| usage(e.to_string()))?;
+    let catalog_path = args.catalog.as_deref().expect("clap requires the catalog");
+    let catalog = Catalog::read(catalog_path).map_err(|e| usage(e.to_string()))?;
+    let shard = match args.shard {
+        Some(shard) => Some(shard),
+        None => Shard::from_env(|k| std::env::var(k).ok()).map_err(usage)?,
+    };
     let session = args.session.options().map_err(usage)?;
     let pipeline = load_pipeline(&args.stages, args.policy.as_deref(), args.lock.as_deref())
         .map_err(|err| {
@@ -129,6 +163,7 @@ fn scan_catalog(args: &ScanArgs) -> Result<ExitCode, (u8, String)> {
     let options = ScanOptions {
         jobs: args.jobs as usize,
         image_jobs: args.image_jobs as usize,
+        shard,
         base: DiscoverOptions {
             // Replaced by each entry's.
             target: Target::Url {
@@ -143,7 +178,8 @@ fn scan_catalog(args: &ScanArgs) -> Result<ExitCode, (u8, String)> {
     };
     let mut sink = Sink::open(args.output_file.as_deref())
         .map_err(|e| (exit::FAILURE, format!("cannot write the output: {e}")))?;
-    let progress = progress_bar(catalog.targets.len() as u64);
+    let mine = (0..catalog.targets.len()).filter(|i| shard.is_none_or(|s| s.takes(*i)));
+    let progress = progress_bar(mine.count() as u64);
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -192,6 +228,35 @@ fn scan_catalog(args: &ScanArgs) -> Result<ExitCode, (u8, String)> {
         return Err((exit::INTERRUPTED, "interrupted".into()));
     }
     Ok(ExitCode::from(exit_code(&results)))
+}
+
+/// `scan merge`: the shards' lines in catalog order, exit code as for one scan.
+fn merge_shards(shards: &[PathBuf], output: Option<&Path>) -> Result<ExitCode, (u8, String)> {
+    let mut texts = Vec::new();
+    for path in shards {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| (exit::USAGE, format!("cannot read {}: {e}", path.display())))?;
+        texts.push((path.display().to_string(), text));
+    }
+    let merged = merge(&texts).map_err(|e| (exit::FAILURE, e.to_string()))?;
+    let mut text = String::new();
+    for line in &merged {
+        text.push_str(&line.text);
+        text.push('\n');
+    }
+    let written = match output {
+        Some(path) => mcp_probe::atomic_file::write(path, ".mcp-probe-merge-", &[text.as_bytes()]),
+        None => write_stdout(&text),
+    };
+    written.map_err(|e| (exit::FAILURE, format!("cannot write the output: {e}")))?;
+    let outcomes: Vec<(bool, bool)> = merged.iter().map(|l| line_outcome(&l.value)).collect();
+    Ok(ExitCode::from(if outcomes.iter().any(|(ok, _)| !ok) {
+        exit::FAILURE
+    } else if outcomes.iter().any(|(_, finding)| *finding) {
+        exit::FINDINGS
+    } else {
+        exit::OK
+    }))
 }
 
 /// 1 when a target failed, else 3 when a report has an error-severity finding, else 0.

@@ -5,9 +5,11 @@
 
 pub mod catalog;
 pub mod outcome;
+pub mod shard;
 
 pub use catalog::{Catalog, CatalogError, CatalogTarget};
 pub use outcome::{Outcome, TargetResult};
+pub use shard::{merge, MergeError, Shard};
 
 use crate::discover::{discover, DiscoverError, DiscoverOptions};
 use crate::plugins::Pipeline;
@@ -26,6 +28,8 @@ pub struct ScanOptions {
     pub jobs: usize,
     /// Image targets probed at once (each loads the cluster), within `jobs`.
     pub image_jobs: usize,
+    /// Only this shard's targets (every N-th); `None`: all.
+    pub shard: Option<Shard>,
     pub base: DiscoverOptions,
 }
 
@@ -43,8 +47,14 @@ pub async fn scan(
 ) -> bool {
     let cancel = CancellationToken::new();
     let images = Semaphore::new(options.image_jobs.max(1));
-    let mut results = futures_util::stream::iter(catalog.targets.iter().enumerate())
-        .map(|(index, target)| probe_one(index, target, options, pipeline, &cancel, &images))
+    let total = catalog.targets.len();
+    let shard = options.shard;
+    let mine = catalog.targets.iter().enumerate();
+    let mine = mine.filter(move |(index, _)| shard.is_none_or(|s| s.takes(*index)));
+    let mut results = futures_util::stream::iter(mine)
+        .map(|(index, target)| {
+            probe_one((index, total), target, options, pipeline, &cancel, &images)
+        })
         .buffer_unordered(options.jobs.max(1));
     let mut interrupt = std::pin::pin!(interrupt);
     loop {
@@ -63,7 +73,7 @@ pub async fn scan(
 /// One target, from its catalog entry to its result; `None` when the scan was interrupted
 /// before it started.
 async fn probe_one(
-    index: usize,
+    (index, total): (usize, usize),
     entry: &CatalogTarget,
     options: &ScanOptions,
     pipeline: &Pipeline,
@@ -90,6 +100,7 @@ async fn probe_one(
     let duration_ms = started.elapsed().as_millis() as u64;
     let mut result = TargetResult {
         index,
+        total,
         name: entry.name.clone(),
         outcome: Outcome::Ok,
         error: None,

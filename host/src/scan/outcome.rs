@@ -92,8 +92,10 @@ impl Outcome {
 /// One target's line in the scan's JSON Lines output.
 #[derive(Debug, Clone, Serialize)]
 pub struct TargetResult {
-    /// The target's place in the catalog, from 0.
+    /// The target's place in the catalog, from 0, and the catalog's size (so that merged
+    /// shards can tell a missing target).
     pub index: usize,
+    pub total: usize,
     pub name: String,
     pub outcome: Outcome,
     /// The one-line error, for every outcome but the successful ones.

@@ -56,3 +56,32 @@ fn the_job_example_runs_discover_as_the_rbac_account() {
     assert!(args.iter().any(|a| a.starts_with("--image=")));
     assert_eq!(job.metadata.namespace.as_deref(), Some("mcp-probe"));
 }
+
+#[test]
+fn the_scan_job_example_shards_a_catalog_as_the_rbac_account() {
+    let docs = documents("scan-job.yaml");
+    let job: Job = serde_json::from_value(of_kind(&docs, "Job")).unwrap();
+    let spec = job.spec.unwrap();
+    assert_eq!(spec.completion_mode.as_deref(), Some("Indexed"));
+    let completions = spec.completions.unwrap();
+    let pod = spec.template.spec.unwrap();
+    assert_eq!(pod.service_account_name.as_deref(), Some("mcp-probe"));
+    let container = &pod.containers[0];
+    let args = container.args.clone().unwrap();
+    assert_eq!(args[..2], ["scan", "/catalog/catalog.yaml"]);
+    let shards = container
+        .env
+        .as_ref()
+        .unwrap()
+        .iter()
+        .find(|e| e.name == "MCP_PROBE_SHARDS");
+    assert_eq!(
+        shards.and_then(|e| e.value.clone()),
+        Some(completions.to_string())
+    );
+    // The catalog it mounts is one mcp-probe reads.
+    let map = of_kind(&docs, "ConfigMap");
+    let text = map["data"]["catalog.yaml"].as_str().unwrap();
+    let catalog = mcp_probe::scan::Catalog::parse(text, false).unwrap();
+    assert_eq!(catalog.targets.len(), 4);
+}
