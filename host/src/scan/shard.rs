@@ -173,7 +173,7 @@ mod tests {
         assert_eq!(merged[0].text, line(0).trim_end());
         assert_eq!(order, [0, 1, 2]);
         assert!(
-            matches!(merge(&[a.clone()]), Err(MergeError::Missing { missing }) if missing == "1")
+            matches!(merge(std::slice::from_ref(&a)), Err(MergeError::Missing { missing }) if missing == "1")
         );
         let twice = merge(&[a, b.clone(), b]).unwrap_err().to_string();
         assert!(
