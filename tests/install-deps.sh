@@ -19,6 +19,8 @@ NPM_PACKAGES=(
   "@modelcontextprotocol/conformance@0.1.16"
   # Dual-era (2026-07-28 and initialize) servers: TypeScript SDK v2 here, Python SDK below.
   "@takescake/1password-mcp@4.0.2"
+  # Ships the official SARIF 2.1.0 JSON Schema (sarif-2.1.0.json) the SARIF tests validate by.
+  "@microsoft/sarif-multitool-linux@5.7.0"
   "node@22"
 )
 # The Python SDK's v2 API (low-level Server, MCPServer) is what tests/fixtures/*.py use.
@@ -42,7 +44,8 @@ npm_present() {
   [[ $(cat "$DEPS/.npm-stamp" 2>/dev/null) == "${NPM_PACKAGES[*]}" ]] && [[ -x $bin/mcp-inspector && -x $bin/node && -f $DEPS/node_modules/@modelcontextprotocol/server-everything/package.json &&
     -f $DEPS/node_modules/@modelcontextprotocol/server-memory/package.json &&
     -f $DEPS/node_modules/@modelcontextprotocol/conformance/package.json &&
-    -f $DEPS/node_modules/@takescake/1password-mcp/bin/1password-mcp.js ]] &&
+    -f $DEPS/node_modules/@takescake/1password-mcp/bin/1password-mcp.js &&
+    -f $DEPS/node_modules/@microsoft/sarif-multitool-linux/sarif-2.1.0.json ]] &&
     [[ $("$bin/node" --version) == v22.* ]] &&
     grep -q '"version": "2\.' "$DEPS/node_modules/@modelcontextprotocol/inspector/package.json"
 }

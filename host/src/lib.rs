@@ -13,6 +13,7 @@ pub mod model;
 pub mod plugins;
 pub mod report;
 pub mod runtime;
+pub mod sarif;
 pub mod scan;
 pub mod target;
 pub mod transport;

@@ -315,3 +315,100 @@ fn four_shards_merged_equal_one_unsharded_run() {
         .unwrap();
     assert!(String::from_utf8_lossy(&out.stderr).contains("appears twice"));
 }
+
+/// The official SARIF 2.1.0 schema, from the npm package that ships it (tests/install-deps.sh).
+fn sarif_schema() -> Option<jsonschema::Validator> {
+    let path = support::require_path(
+        support::deps_dir().join("node_modules/@microsoft/sarif-multitool-linux/sarif-2.1.0.json"),
+        "the SARIF 2.1.0 schema (@microsoft/sarif-multitool-linux)",
+    )?;
+    let schema: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    Some(jsonschema::validator_for(&schema).expect("the SARIF schema compiles"))
+}
+
+fn assert_valid_sarif(schema: &jsonschema::Validator, doc: &Value) {
+    let errors: Vec<String> = schema
+        .iter_errors(doc)
+        .map(|e| format!("{e} at {}", e.instance_path()))
+        .collect();
+    assert!(errors.is_empty(), "not valid SARIF 2.1.0: {errors:?}");
+}
+
+#[test]
+fn scan_and_validate_write_valid_sarif_located_at_their_entries() {
+    let Some(schema) = sarif_schema() else {
+        return;
+    };
+    let example = support::example_server_bin().display().to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let catalog = dir.path().join("catalog.yaml");
+    let yaml = format!(
+        "targets:\n  - name: good\n    command: [{example:?}]\n  - name: gone\n    command: [/nonexistent/x]\n"
+    );
+    std::fs::write(&catalog, yaml).unwrap();
+    let (out, _) = scan(&catalog, &["-o", "sarif"]);
+    assert_eq!(out.status.code(), Some(1));
+    let doc: Value = serde_json::from_slice(&out.stdout).expect("one SARIF document");
+    assert_valid_sarif(&schema, &doc);
+    let results = doc["runs"][0]["results"].as_array().unwrap();
+    let failure = results
+        .iter()
+        .find(|r| r["ruleId"] == "scan-start-failed")
+        .expect("the failed target");
+    assert_eq!(failure["level"], "error");
+    assert_eq!(
+        failure["locations"][0]["physicalLocation"]["region"]["startLine"], 4,
+        "the `gone` entry"
+    );
+    let finding = results
+        .iter()
+        .find(|r| r["ruleId"] == "annotations-missing")
+        .expect("a finding");
+    assert_eq!(
+        finding["locations"][0]["logicalLocations"][0]["fullyQualifiedName"],
+        "good/search_files"
+    );
+    assert_eq!(
+        finding["locations"][0]["physicalLocation"]["region"]["startLine"],
+        2
+    );
+    // Stable: a second run fingerprints every result the same.
+    let (again, _) = scan(&catalog, &["-o", "sarif"]);
+    let again: Value = serde_json::from_slice(&again.stdout).unwrap();
+    let prints = |d: &Value| -> Vec<Value> {
+        d["runs"][0]["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["partialFingerprints"].clone())
+            .collect()
+    };
+    assert_eq!(prints(&doc), prints(&again));
+    // The schema is not a rubber stamp.
+    let mut broken = doc.clone();
+    broken["runs"][0]["results"][0]["level"] = "fatal".into();
+    assert!(!schema.is_valid(&broken));
+
+    // validate -o sarif on a saved tool list.
+    let tools = dir.path().join("tools.json");
+    std::fs::write(
+        &tools,
+        "{\"tools\": [\n  {\"name\": \"nodesc\", \"inputSchema\": {\"type\": \"object\"}}\n]}\n",
+    )
+    .unwrap();
+    let out = Command::new(support::probe_bin())
+        .args(["validate", "-o", "sarif"])
+        .arg(&tools)
+        .output()
+        .unwrap();
+    let doc: Value = serde_json::from_slice(&out.stdout).expect("one SARIF document");
+    assert_valid_sarif(&schema, &doc);
+    let results = doc["runs"][0]["results"].as_array().unwrap();
+    assert!(!results.is_empty(), "{doc}");
+    assert!(
+        results
+            .iter()
+            .all(|r| r["locations"][0]["physicalLocation"]["region"]["startLine"] == 2),
+        "{doc}"
+    );
+}

@@ -21,6 +21,9 @@ pub enum ScanFormat {
     Jsonl,
     /// A summary table once every target finished.
     Table,
+    /// SARIF 2.1.0 once every target finished: the findings, and each failed target as a
+    /// `scan-<outcome>` error, located at the catalog entry.
+    Sarif,
 }
 
 /// Probe every server of a catalog.
@@ -217,9 +220,13 @@ fn scan_catalog(args: &ScanArgs) -> Result<ExitCode, (u8, String)> {
     if let Some(err) = write_error {
         return Err((exit::FAILURE, format!("cannot write the output: {err}")));
     }
-    if args.output == ScanFormat::Table && finished {
+    if args.output != ScanFormat::Jsonl && finished {
         results.sort_by_key(|r| r.index);
-        sink.write(&table(&results))
+        let text = match args.output {
+            ScanFormat::Table => table(&results),
+            _ => sarif(catalog_path, &results),
+        };
+        sink.write(&text)
             .map_err(|e| (exit::FAILURE, format!("cannot write the output: {e}")))?;
     }
     sink.finish()
@@ -284,6 +291,39 @@ fn progress_bar(len: u64) -> ProgressBar {
         .unwrap_or_else(|_| ProgressStyle::default_bar());
     bar.set_style(style);
     bar
+}
+
+/// The SARIF log of a scan: findings per target, and each failure as an error finding.
+fn sarif(catalog: &Path, results: &[TargetResult]) -> String {
+    use mcp_probe::model::{Finding, Severity};
+    let subjects: Vec<mcp_probe::sarif::Subject> = results
+        .iter()
+        .map(|r| {
+            let mut findings = r
+                .report
+                .as_ref()
+                .map(|rep| rep.findings.clone())
+                .unwrap_or_default();
+            if !r.outcome.is_success() {
+                findings.push(Finding {
+                    tool: None,
+                    rule: format!("scan-{}", r.outcome.as_str().replace('_', "-")),
+                    severity: Severity::Error,
+                    message: r.error.clone().unwrap_or_default(),
+                    source: "host".into(),
+                });
+            }
+            mcp_probe::sarif::Subject {
+                target: r.name.clone(),
+                findings,
+            }
+        })
+        .collect();
+    let text = std::fs::read_to_string(catalog).unwrap_or_default();
+    let artifact = catalog.display().to_string();
+    let mut out = mcp_probe::sarif::log(&artifact, &text, &subjects).to_string();
+    out.push('\n');
+    out
 }
 
 /// One row per target, in catalog order.

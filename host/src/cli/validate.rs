@@ -23,8 +23,17 @@ pub struct ValidateArgs {
     pub lock: Option<PathBuf>,
     #[command(flatten)]
     pub pipeline: PipelineArgs,
+    /// json (default when stdout is not a terminal), table, or sarif (SARIF 2.1.0 for code
+    /// scanning; locations point at the lines naming each tool).
     #[arg(short, long, value_enum)]
-    pub output: Option<OutputFormat>,
+    pub output: Option<ValidateFormat>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ValidateFormat {
+    Json,
+    Table,
+    Sarif,
 }
 
 /// `--pipeline FILE` and `--plugin PATH...`, shared with `lock`.
@@ -169,7 +178,23 @@ pub fn run(args: ValidateArgs) -> Result<u8> {
         .findings
         .iter()
         .any(|f| f.severity == Severity::Error);
-    match OutputFormat::resolve(args.output) {
+    let format = match args.output {
+        Some(ValidateFormat::Sarif) => None,
+        Some(ValidateFormat::Json) => Some(OutputFormat::Json),
+        Some(ValidateFormat::Table) => Some(OutputFormat::Table),
+        None => Some(OutputFormat::resolve(None)),
+    };
+    let Some(format) = format else {
+        let text = std::fs::read_to_string(&args.tools).unwrap_or_default();
+        let subject = mcp_probe::sarif::Subject {
+            target: String::new(),
+            findings: processed.findings,
+        };
+        let artifact = args.tools.display().to_string();
+        println!("{}", mcp_probe::sarif::log(&artifact, &text, &[subject]));
+        return Ok(if has_error { exit::FINDINGS } else { exit::OK });
+    };
+    match format {
         OutputFormat::Json => {
             let tools: Vec<Value> = processed.tools.iter().map(Tool::to_json).collect();
             println!(
