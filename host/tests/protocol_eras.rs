@@ -432,24 +432,19 @@ fn a_connection_the_following_initialize_made_legacy_is_started_again_modern() {
     );
 }
 
-/// A modern error is the server's answer, not a cue to fall back: reported by its name, and
-/// no `initialize` is sent.
+/// A modern error is the server's answer, not a cue to fall back: reported by its name.
 #[test]
 fn a_modern_error_to_the_probe_is_reported_without_falling_back() {
     if !have_python() {
         return;
     }
-    let log = Log::new();
-    let (out, _) = probe("needs-sampling", &["--capabilities", "none"], &log);
+    let (out, _) = probe("needs-sampling", &["--capabilities", "none"], &Log::new());
     let err = failure(&out);
     assert!(
         err.contains("server/discover: the server replied with JSON-RPC error -32021"),
         "{err}"
     );
     assert!(err.contains("MissingRequiredClientCapability"), "{err}");
-    assert!(
-        !log.lines().contains(&"initialize".to_owned()),
-        "{:?}",
-        log.lines()
-    );
+    // Even when initialize followed a slow probe, the answer to the probe decides.
+    assert!(!err.contains("initialize:"), "{err}");
 }
