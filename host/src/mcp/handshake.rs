@@ -19,6 +19,8 @@ use serde_json::{json, Value};
 use tokio::time::Instant;
 
 const DISCOVER: &str = "server/discover";
+/// How long the answer to an `initialize` that followed an answered probe is waited for.
+const FOLLOWER_ANSWER_BOUND: std::time::Duration = std::time::Duration::from_secs(2);
 const INITIALIZE: &str = "initialize";
 
 /// Where the `initialize` that follows an unanswered probe stands.
@@ -210,14 +212,17 @@ impl Session {
                         Follower::Pending(initialize) if stdio => {
                             // What the server made of the `initialize` that followed decides
                             // whether this connection can go on in the modern era.
-                            if self.initialize_was_accepted(initialize, overall).await? {
+                            // On stdio its answer comes right after the probe's; a server
+                            // that ignores it must not cost a whole request timeout.
+                            let bound = overall.min(Instant::now() + FOLLOWER_ANSWER_BOUND);
+                            if self.initialize_was_accepted(initialize, bound).await? {
                                 let why = format!(
                                     "server/discover answered after {took} ms, and so did the initialize that followed it after {} ms",
                                     grace.as_millis()
                                 );
                                 return Err(SessionError::AnsweredBothEras { why });
                             }
-                            format!("server/discover answered after {took} ms (the initialize that followed it was refused)")
+                            format!("server/discover answered after {took} ms (the initialize that followed it was not accepted)")
                         }
                         _ => format!(
                             "server/discover answered after {took} ms (initialize had followed it)"
