@@ -353,15 +353,24 @@ async fn run_bounded(
         outcome = tokio::time::timeout_at(deadline, session.discover_tools()) => outcome,
         () = interrupt.as_mut() => return Err(Stop::Interrupted),
     };
+    // A request's own timeout that ends at (or after) the whole-discovery deadline is that
+    // deadline: say so, with what was pending (both timers may fire in one poll).
+    let past_deadline = |r: &Result<Discovery, SessionError>| {
+        matches!(r, Err(SessionError::Timeout { .. })) && Instant::now() >= deadline
+    };
     let mut discovery = match outcome {
-        Ok(result) => result.map_err(Stop::Session)?,
-        Err(_) => {
+        Ok(result) if !past_deadline(&result) => result.map_err(Stop::Session)?,
+        _ => {
             let hint = dropped_hint(session.dropped_lines());
             let flood = session
                 .transcript_dropped()
                 .map(|note| format!("; {note}"))
                 .unwrap_or_default();
-            return Err(Stop::Deadline(match session.in_flight() {
+            let pending = match &outcome {
+                Ok(Err(SessionError::Timeout { method, .. })) => Some(method.clone()),
+                _ => session.in_flight().map(str::to_owned),
+            };
+            return Err(Stop::Deadline(match pending {
                 Some(method) => format!("waiting for the reply to {method}{hint}{flood}"),
                 None => format!("before discovery finished{hint}{flood}"),
             }));
