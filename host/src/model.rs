@@ -118,6 +118,10 @@ pub struct Transcript {
     pub parsed_messages: Vec<Value>,
     /// Where and why the session stopped.
     pub error: String,
+    /// Output or messages were left out (the transcript's bounds): what a parser would find
+    /// in it may be only part of what the server sent.
+    #[serde(default)]
+    pub truncated: bool,
 }
 
 #[cfg(test)]

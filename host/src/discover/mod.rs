@@ -425,8 +425,10 @@ impl Attempt {
                 // sent is cut short), would only give the parsers a partial list to find.
                 let cut_short = self.hello.is_some()
                     && matches!(&stop, Stop::Session(SessionError::Closed { .. }));
-                let recoverable =
-                    !cut_short && !matches!(&stop, Stop::Session(err) if err.is_definite_answer());
+                // A transcript cut to its bounds (a flood) likewise holds only part of it.
+                let recoverable = !cut_short
+                    && !self.transcript.truncated
+                    && !matches!(&stop, Stop::Session(err) if err.is_definite_answer());
                 let kind = FailureKind::of(&stop, self.hello.is_some());
                 let message = match stop {
                     Stop::Session(err) => err.to_string(),

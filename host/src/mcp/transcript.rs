@@ -106,6 +106,7 @@ impl Recorder {
         Transcript {
             stdout,
             parsed_messages,
+            truncated: this.dropped_bytes > 0 || this.dropped_messages > 0,
             ..Transcript::default()
         }
     }
