@@ -412,3 +412,45 @@ fn scan_and_validate_write_valid_sarif_located_at_their_entries() {
         "{doc}"
     );
 }
+
+/// `completions bash` is a script bash really completes with: `mcp-probe sc<TAB>` gives `scan`.
+#[test]
+fn bash_completion_completes_commands_and_flags() {
+    let bash = require!(support::require_program("bash"));
+    let out = Command::new(support::probe_bin())
+        .args(["completions", "bash"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("mcp-probe.bash");
+    std::fs::write(&script, &out.stdout).unwrap();
+    let complete = |words: &str| {
+        // The function `complete -F` registered, called as bash calls it: command, word, previous.
+        let line = format!(
+            "source {}; COMP_WORDS=({words}); COMP_CWORD=$((${{#COMP_WORDS[@]}} - 1)); \
+             COMP_LINE='{words}'; COMP_POINT=${{#COMP_LINE}}; \
+             f=$(complete -p mcp-probe); f=${{f#*-F }}; f=${{f%% *}}; \
+             $f mcp-probe \"${{COMP_WORDS[COMP_CWORD]}}\" \"${{COMP_WORDS[COMP_CWORD-1]}}\"; \
+             printf '%s\\n' \"${{COMPREPLY[@]}}\"",
+            script.display()
+        );
+        let out = Command::new(&bash).args(["-c", &line]).output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        format!("{}{stderr}", String::from_utf8_lossy(&out.stdout))
+    };
+    let commands = complete("mcp-probe sc");
+    assert!(commands.lines().any(|l| l == "scan"), "{commands}");
+    let discover = complete("mcp-probe disc");
+    assert!(discover.lines().any(|l| l == "discover"), "{discover}");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("--image-jobs") && text.contains("--protocol-era"),
+        "every flag is in it"
+    );
+    let out = Command::new(support::probe_bin())
+        .args(["completions", "tcsh"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}

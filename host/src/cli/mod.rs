@@ -52,6 +52,11 @@ pub enum Command {
     Scan(Box<scan::ScanArgs>),
     /// Remove the Pods, Services and Secrets that killed runs left in the cluster.
     Gc(gc::GcArgs),
+    /// Print a shell completion script: `mcp-probe completions bash > /etc/bash_completion.d/mcp-probe`.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
 }
 
 /// `-o json|table`; default json when stdout is not a terminal, else table.
@@ -86,6 +91,7 @@ pub fn main() -> ExitCode {
         Command::Validate(args) => validate::run(args),
         Command::Lock(args) => lock::run(args),
         Command::Plugins(args) => plugins::run(args),
+        Command::Completions { shell } => completions(shell),
     };
     match result {
         Ok(code) => ExitCode::from(code),
@@ -100,6 +106,15 @@ pub fn main() -> ExitCode {
             fail(code, format!("{error:#}"))
         }
     }
+}
+
+/// The completion script for `shell`, generated from the same definitions clap parses with.
+fn completions(shell: clap_complete::Shell) -> anyhow::Result<u8> {
+    use clap::CommandFactory;
+    let mut script = Vec::new();
+    clap_complete::generate(shell, &mut Cli::command(), "mcp-probe", &mut script);
+    write_stdout(&String::from_utf8_lossy(&script))?;
+    Ok(exit::OK)
 }
 
 /// Set when the process started with fd 1 closed.
