@@ -454,3 +454,31 @@ fn bash_completion_completes_commands_and_flags() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
 }
+
+/// Secrets in a catalog (header values, URL credentials) appear in no line, table or SARIF of
+/// a scan, whether the target answers or not.
+#[test]
+fn catalog_secrets_never_reach_the_output() {
+    let port = support::free_port();
+    let dir = tempfile::tempdir().unwrap();
+    let catalog = dir.path().join("c.json");
+    let targets = serde_json::json!({"targets": [
+        {"name": "h", "url": format!("http://127.0.0.1:{port}/mcp"),
+         "headers": {"Authorization": "Bearer hdr-s3cr3t-value"}},
+        {"name": "u", "url": format!("http://user:url-s3cr3t-pass@127.0.0.1:{port}/mcp")},
+    ]});
+    std::fs::write(&catalog, targets.to_string()).unwrap();
+    for format in ["jsonl", "table", "sarif"] {
+        let (out, _) = scan(&catalog, &["-o", format, "--timeout", "5"]);
+        let all = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(out.status.code(), Some(1), "{all}");
+        assert!(all.contains("127.0.0.1"), "the targets are reported: {all}");
+        for secret in ["hdr-s3cr3t-value", "url-s3cr3t-pass"] {
+            assert!(!all.contains(secret), "{format}: {secret} in {all}");
+        }
+    }
+}
