@@ -7,11 +7,12 @@ use super::session_args::SessionArgs;
 use super::validate::{load_pipeline, PipelineArgs};
 use super::{exit, fail, write_stdout, BadInput};
 use indicatif::{ProgressBar, ProgressStyle};
+use mcp_probe::atomic_file::AtomicFile;
 use mcp_probe::discover::DiscoverOptions;
 use mcp_probe::scan::shard::line_outcome;
 use mcp_probe::scan::{merge, scan, Catalog, ScanOptions, Shard, TargetResult};
 use mcp_probe::target::Target;
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -83,45 +84,29 @@ pub enum ScanCommand {
 /// Where the output goes: stdout, or a temporary file renamed into place at the end.
 enum Sink {
     Stdout,
-    File {
-        file: tempfile::NamedTempFile,
-        path: PathBuf,
-    },
+    File(AtomicFile),
 }
 
 impl Sink {
     fn open(path: Option<&Path>) -> std::io::Result<Sink> {
-        let Some(path) = path else {
-            return Ok(Sink::Stdout);
-        };
-        let dir = match path.parent() {
-            Some(dir) if !dir.as_os_str().is_empty() => dir,
-            _ => Path::new("."),
-        };
-        let file = tempfile::Builder::new()
-            .prefix(".mcp-probe-scan-")
-            .tempfile_in(dir)?;
-        Ok(Sink::File {
-            file,
-            path: path.to_owned(),
-        })
+        match path {
+            Some(path) => AtomicFile::create(path, ".mcp-probe-scan-").map(Sink::File),
+            None => Ok(Sink::Stdout),
+        }
     }
 
     /// Writes whole lines only: each in one call, so an interrupt never cuts one.
     fn write(&mut self, text: &str) -> std::io::Result<()> {
         match self {
             Sink::Stdout => write_stdout(text),
-            Sink::File { file, .. } => file.write_all(text.as_bytes()),
+            Sink::File(file) => file.write_all(text.as_bytes()),
         }
     }
 
     fn finish(self) -> std::io::Result<()> {
         match self {
             Sink::Stdout => Ok(()),
-            Sink::File { file, path } => {
-                file.as_file().sync_all()?;
-                file.persist(&path).map(|_| ()).map_err(|e| e.error)
-            }
+            Sink::File(file) => file.commit(),
         }
     }
 }
