@@ -2,10 +2,9 @@
 
 use super::kube_args::PodArgs;
 use super::session_args::SessionArgs;
-use super::validate::{load_pipeline, PipelineArgs};
+use super::validate::ProbePipelineArgs;
 use super::{exit, fail};
 use mcp_probe::discover::{discover, DiscoverError, DiscoverOptions};
-use mcp_probe::plugins::Pipeline;
 use mcp_probe::report::Report;
 use mcp_probe::runtime::kubernetes;
 use mcp_probe::runtime::ErrorKind;
@@ -46,13 +45,7 @@ pub struct DiscoverArgs {
     #[arg(short = 'H', long = "header", value_name = "HEADER", conflicts_with_all = ["command", "image"])]
     pub headers: Vec<String>,
     #[command(flatten)]
-    pub stages: PipelineArgs,
-    /// Validator policy (JSON, or TOML when the name ends in .toml).
-    #[arg(long, value_name = "FILE")]
-    pub policy: Option<PathBuf>,
-    /// Pin file written by `mcp-probe lock`; its pins join the policy under `pins`.
-    #[arg(long, value_name = "FILE")]
-    pub lock: Option<PathBuf>,
+    pub pipeline: ProbePipelineArgs,
     /// Write the report to FILE (atomically) instead of stdout.
     #[arg(long, value_name = "FILE")]
     pub output_file: Option<PathBuf>,
@@ -92,18 +85,6 @@ fn parse_headers(raw: &[String]) -> Result<Vec<(String, String)>, String> {
     raw.iter()
         .map(|h| mcp_probe::runtime::url::parse_header(h).map_err(|e| format!("-H: {e}")))
         .collect()
-}
-
-/// The pipeline the flags ask for; a bad file or flag is exit 2, anything else exit 1.
-fn build_pipeline(args: &DiscoverArgs) -> Result<Pipeline, (u8, String)> {
-    load_pipeline(&args.stages, args.policy.as_deref(), args.lock.as_deref()).map_err(|err| {
-        let code = if err.downcast_ref::<super::BadInput>().is_some() {
-            exit::USAGE
-        } else {
-            exit::FAILURE
-        };
-        (code, format!("{err:#}"))
-    })
 }
 
 pub(super) fn init_tracing(verbose: u8) {
@@ -159,7 +140,7 @@ pub fn run(args: DiscoverArgs) -> ExitCode {
     if args.dry_run {
         return dry_run(&args, &target);
     }
-    let pipeline = match build_pipeline(&args) {
+    let pipeline = match args.pipeline.load() {
         Ok(pipeline) => pipeline,
         Err((code, message)) => return fail(code, message),
     };

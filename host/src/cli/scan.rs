@@ -4,8 +4,8 @@
 use super::discover::{init_tracing, interrupt_signal};
 use super::kube_args::PodArgs;
 use super::session_args::SessionArgs;
-use super::validate::{load_pipeline, PipelineArgs};
-use super::{exit, fail, write_stdout, BadInput};
+use super::validate::ProbePipelineArgs;
+use super::{exit, fail, write_stdout};
 use indicatif::{ProgressBar, ProgressStyle};
 use mcp_probe::atomic_file::AtomicFile;
 use mcp_probe::discover::DiscoverOptions;
@@ -56,13 +56,7 @@ pub struct ScanArgs {
     #[command(flatten)]
     pub pod: PodArgs,
     #[command(flatten)]
-    pub stages: PipelineArgs,
-    /// Validator policy (JSON, or TOML when the name ends in .toml).
-    #[arg(long, value_name = "FILE")]
-    pub policy: Option<PathBuf>,
-    /// Pin file written by `mcp-probe lock`; its pins join the policy under `pins`.
-    #[arg(long, value_name = "FILE")]
-    pub lock: Option<PathBuf>,
+    pub pipeline: ProbePipelineArgs,
     /// Debug logs on stderr.
     #[arg(short = 'v', long = "verbose", action = clap::ArgAction::Count)]
     pub verbose: u8,
@@ -140,14 +134,7 @@ fn scan_catalog(args: &ScanArgs) -> Result<ExitCode, (u8, String)> {
         None => Shard::from_env(|k| std::env::var(k).ok()).map_err(usage)?,
     };
     let session = args.session.options().map_err(usage)?;
-    let pipeline = load_pipeline(&args.stages, args.policy.as_deref(), args.lock.as_deref())
-        .map_err(|err| {
-            let code = match err.downcast_ref::<BadInput>() {
-                Some(_) => exit::USAGE,
-                None => exit::FAILURE,
-            };
-            (code, format!("{err:#}"))
-        })?;
+    let pipeline = args.pipeline.load()?;
     let options = ScanOptions {
         jobs: args.jobs as usize,
         image_jobs: args.image_jobs as usize,

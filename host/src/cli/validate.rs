@@ -36,6 +36,32 @@ pub enum ValidateFormat {
     Sarif,
 }
 
+/// The stages and the validator's policy and pins, as `discover` and `scan` take them.
+#[derive(Debug, Args)]
+pub struct ProbePipelineArgs {
+    #[command(flatten)]
+    pub stages: PipelineArgs,
+    /// Validator policy (JSON, or TOML when the name ends in .toml).
+    #[arg(long, value_name = "FILE")]
+    pub policy: Option<PathBuf>,
+    /// Pin file written by `mcp-probe lock`; its pins join the policy under `pins`.
+    #[arg(long, value_name = "FILE")]
+    pub lock: Option<PathBuf>,
+}
+
+impl ProbePipelineArgs {
+    /// The pipeline these flags ask for; a bad file or flag is exit 2, anything else exit 1.
+    pub fn load(&self) -> std::result::Result<Pipeline, (u8, String)> {
+        load_pipeline(&self.stages, self.policy.as_deref(), self.lock.as_deref()).map_err(|err| {
+            let code = match err.downcast_ref::<BadInput>() {
+                Some(_) => exit::USAGE,
+                None => exit::FAILURE,
+            };
+            (code, format!("{err:#}"))
+        })
+    }
+}
+
 /// `--pipeline FILE` and `--plugin PATH...`, shared with `lock`.
 #[derive(Debug, Args)]
 pub struct PipelineArgs {
