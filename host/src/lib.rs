@@ -8,6 +8,7 @@
 
 pub mod atomic_file;
 pub mod discover;
+pub mod lockfile;
 pub mod mcp;
 pub mod model;
 pub mod plugins;

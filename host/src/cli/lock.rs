@@ -8,9 +8,7 @@ use super::validate::{read_tools, PipelineArgs};
 use super::{exit, BadInput};
 use anyhow::Result;
 use clap::Args;
-use mcp_probe::atomic_file;
-use mcp_probe_plugin_core::pin::tool_hash;
-use serde_json::{json, Map, Value};
+use mcp_probe::{atomic_file, lockfile};
 use std::path::PathBuf;
 
 pub const DEFAULT_LOCK_FILE: &str = "mcp-probe.lock.json";
@@ -32,12 +30,9 @@ pub fn run(args: LockArgs) -> Result<u8> {
     let (tools, ctx) = interrupt.or(read_tools(&args.tools))?;
     let pipeline = interrupt.or(args.pipeline.load())?;
     let normalized = interrupt.or(pipeline.normalize(tools, &ctx).map_err(Into::into))?;
-    let mut pins = Map::new();
-    for tool in &normalized.tools {
-        pins.insert(tool.name.clone(), Value::String(tool_hash(&tool.to_json())));
-    }
-    let count = pins.len();
-    let doc = json!({ "version": 1, "pins": pins });
+    // Pins, and definition hashes (without the name) so that a scan baseline tells renames.
+    let doc = lockfile::document(&normalized.tools);
+    let count = doc["pins"].as_object().map_or(0, |pins| pins.len());
     let text = serde_json::to_string_pretty(&doc)? + "\n";
     // The last moment to give up without writing; a signal during the write waits for it.
     interrupt.check()?;

@@ -23,6 +23,8 @@ pub mod exit {
     pub const USAGE: u8 = 2;
     /// An error-severity finding exists.
     pub const FINDINGS: u8 = 3;
+    /// `scan --baseline`: a tool changed since the baseline (drift at error severity).
+    pub const DRIFT: u8 = 4;
     /// Interrupted (Ctrl-C), after cleanup.
     pub const INTERRUPTED: u8 = 130;
 }

@@ -9,8 +9,9 @@ use super::{exit, fail, write_stdout};
 use indicatif::{ProgressBar, ProgressStyle};
 use mcp_probe::atomic_file::AtomicFile;
 use mcp_probe::discover::DiscoverOptions;
-use mcp_probe::scan::shard::line_outcome;
-use mcp_probe::scan::{merge, scan, Catalog, ScanOptions, Shard, TargetResult};
+use mcp_probe::scan::baseline::is_drift_rule;
+use mcp_probe::scan::shard::line_verdict;
+use mcp_probe::scan::{merge, scan, Baseline, Catalog, ScanOptions, Shard, TargetResult, Verdict};
 use mcp_probe::target::Target;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -29,7 +30,14 @@ pub enum ScanFormat {
 
 /// Probe every server of a catalog.
 #[derive(Debug, clap::Args)]
-#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
+#[command(
+    args_conflicts_with_subcommands = true,
+    subcommand_negates_reqs = true,
+    after_help = "Exit: 0 every target answered and no error-severity finding; 1 a target \
+                  failed; 4 drift: a --baseline finding at error severity (after the policy); \
+                  3 another error-severity finding; 2 bad input; 130 interrupted. When several \
+                  apply: 1, then 4, then 3. `scan merge` exits as one scan would have."
+)]
 pub struct ScanArgs {
     #[command(subcommand)]
     pub command: Option<ScanCommand>,
@@ -51,6 +59,15 @@ pub struct ScanArgs {
     /// Write the output to FILE (atomically: complete lines only, also when interrupted).
     #[arg(long, value_name = "FILE")]
     pub output_file: Option<PathBuf>,
+    /// An earlier scan's JSON Lines (a merged one too; targets matched by name) or a lock
+    /// directory (see --write-locks): each target's tools added, removed, changed or renamed
+    /// since then become `baseline-*` findings, their severities set by the policy's `rules`.
+    #[arg(long, value_name = "PREVIOUS.jsonl|DIR")]
+    pub baseline: Option<PathBuf>,
+    /// Once the scan finished, write each answering target's lock file (pins and definition
+    /// hashes of its normalized tools) to DIR/<name>.lock.json: a baseline for the next scan.
+    #[arg(long, value_name = "DIR")]
+    pub write_locks: Option<PathBuf>,
     #[command(flatten)]
     pub session: SessionArgs,
     #[command(flatten)]
@@ -134,7 +151,22 @@ fn scan_catalog(args: &ScanArgs) -> Result<ExitCode, (u8, String)> {
         None => Shard::from_env(|k| std::env::var(k).ok()).map_err(usage)?,
     };
     let session = args.session.options().map_err(usage)?;
+    let baseline = match &args.baseline {
+        Some(path) => Some(Baseline::read(path).map_err(|e| usage(e.to_string()))?),
+        None => None,
+    };
+    if let Some(dir) = args
+        .write_locks
+        .as_deref()
+        .filter(|d| d.exists() && !d.is_dir())
+    {
+        return Err(usage(format!(
+            "--write-locks {}: not a directory",
+            dir.display()
+        )));
+    }
     let pipeline = args.pipeline.load()?;
+    let host_policy = pipeline.host_policy().map_err(usage)?;
     let options = ScanOptions {
         jobs: args.jobs as usize,
         image_jobs: args.image_jobs as usize,
@@ -174,7 +206,10 @@ fn scan_catalog(args: &ScanArgs) -> Result<ExitCode, (u8, String)> {
         .block_on(async {
             let interrupt = interrupt_signal()?;
             Ok::<_, std::io::Error>(
-                scan(&catalog, &options, &pipeline, interrupt, |result| {
+                scan(&catalog, &options, &pipeline, interrupt, |mut result| {
+                    if let Some(baseline) = &baseline {
+                        baseline.apply(&mut result, &host_policy);
+                    }
                     progress.inc(1);
                     progress.set_message(format!("{} {}", result.name, result.outcome.as_str()));
                     if args.output == ScanFormat::Jsonl && write_error.is_none() {
@@ -206,7 +241,33 @@ fn scan_catalog(args: &ScanArgs) -> Result<ExitCode, (u8, String)> {
     if !finished {
         return Err((exit::INTERRUPTED, "interrupted".into()));
     }
-    Ok(ExitCode::from(exit_code(&results)))
+    if let Some(dir) = &args.write_locks {
+        write_locks(dir, &results)?;
+    }
+    Ok(ExitCode::from(exit_code(
+        results.iter().map(TargetResult::verdict),
+    )))
+}
+
+/// Each answering target's lock file in `dir`, each written atomically.
+fn write_locks(dir: &Path, results: &[TargetResult]) -> Result<(), (u8, String)> {
+    let failed = |e: std::io::Error| {
+        (
+            exit::FAILURE,
+            format!("cannot write lock files to {}: {e}", dir.display()),
+        )
+    };
+    std::fs::create_dir_all(dir).map_err(failed)?;
+    for result in results {
+        let Some(report) = &result.report else {
+            continue;
+        };
+        let path = mcp_probe::lockfile::path_for(dir, &result.name);
+        let text = mcp_probe::lockfile::text(&report.tools);
+        mcp_probe::atomic_file::write(&path, ".mcp-probe-lock-", &[text.as_bytes()])
+            .map_err(failed)?;
+    }
+    Ok(())
 }
 
 /// `scan merge`: the shards' lines in catalog order, exit code as for one scan.
@@ -228,28 +289,19 @@ fn merge_shards(shards: &[PathBuf], output: Option<&Path>) -> Result<ExitCode, (
         None => write_stdout(&text),
     };
     written.map_err(|e| (exit::FAILURE, format!("cannot write the output: {e}")))?;
-    let outcomes: Vec<(bool, bool)> = merged.iter().map(|l| line_outcome(&l.value)).collect();
-    Ok(ExitCode::from(if outcomes.iter().any(|(ok, _)| !ok) {
-        exit::FAILURE
-    } else if outcomes.iter().any(|(_, finding)| *finding) {
-        exit::FINDINGS
-    } else {
-        exit::OK
-    }))
+    Ok(ExitCode::from(exit_code(
+        merged.iter().map(|l| line_verdict(&l.value)),
+    )))
 }
 
-/// 1 when a target failed, else 3 when a report has an error-severity finding, else 0.
-fn exit_code(results: &[TargetResult]) -> u8 {
-    if results.iter().any(|r| !r.outcome.is_success()) {
-        exit::FAILURE
-    } else if results.iter().any(|r| {
-        r.report
-            .as_ref()
-            .is_some_and(|rep| rep.has_error_findings())
-    }) {
-        exit::FINDINGS
-    } else {
-        exit::OK
+/// The worst verdict decides: 1 a target failed, else 4 drift at error severity, else 3
+/// another error-severity finding, else 0.
+fn exit_code(verdicts: impl Iterator<Item = Verdict>) -> u8 {
+    match verdicts.max().unwrap_or(Verdict::Clean) {
+        Verdict::Failed => exit::FAILURE,
+        Verdict::Drift => exit::DRIFT,
+        Verdict::Findings => exit::FINDINGS,
+        Verdict::Clean => exit::OK,
     }
 }
 
@@ -298,7 +350,7 @@ fn sarif(catalog: &Path, results: &[TargetResult]) -> String {
     out
 }
 
-/// One row per target, in catalog order.
+/// One row per target, in catalog order; then each baseline finding (drift), one a line.
 fn table(results: &[TargetResult]) -> String {
     let width = results
         .iter()
@@ -306,11 +358,30 @@ fn table(results: &[TargetResult]) -> String {
         .max()
         .unwrap_or(4)
         .max(4);
+    let drift_of = |r: &TargetResult| -> Vec<mcp_probe::model::Finding> {
+        let findings = r.report.iter().flat_map(|rep| &rep.findings);
+        findings
+            .filter(|f| is_drift_rule(&f.rule))
+            .cloned()
+            .collect()
+    };
     let mut out = format!(
-        "{:width$}  {:19}  {:>5}  {:>6}  {:>8}  error\n",
-        "name", "outcome", "tools", "errors", "ms"
+        "{:width$}  {:19}  {:>5}  {:>6}  {:>5}  {:>8}  error\n",
+        "name", "outcome", "tools", "errors", "drift", "ms"
     );
+    let mut drift_lines = String::new();
     for r in results {
+        let drift = drift_of(r);
+        for f in &drift {
+            let severity = serde_json::to_value(f.severity).expect("severity serializes");
+            drift_lines.push_str(&format!(
+                "  {:7}  {}: {}\n",
+                severity.as_str().unwrap_or(""),
+                f.rule,
+                f.message
+            ));
+        }
+        let drift = drift.len();
         let tools = r.report.as_ref().map_or(0, |rep| rep.tools.len());
         let errors = r.report.as_ref().map_or(0, |rep| {
             rep.findings
@@ -320,11 +391,15 @@ fn table(results: &[TargetResult]) -> String {
         });
         let error: String = r.error.as_deref().unwrap_or("").chars().take(100).collect();
         out.push_str(&format!(
-            "{:width$}  {:19}  {tools:>5}  {errors:>6}  {:>8}  {error}\n",
+            "{:width$}  {:19}  {tools:>5}  {errors:>6}  {drift:>5}  {:>8}  {error}\n",
             r.name,
             r.outcome.as_str(),
             r.duration_ms
         ));
+    }
+    if !drift_lines.is_empty() {
+        out.push_str("\nsince the baseline:\n");
+        out.push_str(&drift_lines);
     }
     out
 }

@@ -151,6 +151,24 @@ impl Pipeline {
         Ok(())
     }
 
+    /// The severities of the host's own rules (a scan baseline's): the `rules` of the policy the
+    /// built-in validator gets (its stage config overlaid with the pipeline's policy), else of
+    /// the pipeline's policy alone. One policy file thus sets both, and stays valid for both.
+    pub fn host_policy(&self) -> Result<mcp_probe_plugin_core::Policy, String> {
+        let builtin = format!("{}validate", builtin::PREFIX);
+        let policy = match self.stages.iter().find(|s| s.origin == builtin) {
+            Some(stage) => serde_json::from_str(&self.policy_for(stage)).ok(),
+            None => self.policy.clone(),
+        };
+        let rules = policy
+            .as_ref()
+            .and_then(|p| p.get("rules"))
+            .cloned()
+            .unwrap_or_else(|| Value::Object(Default::default()));
+        let only_rules = serde_json::json!({ "rules": rules }).to_string();
+        mcp_probe_plugin_core::Policy::from_json_text(&only_rules).map_err(|e| e.to_string())
+    }
+
     /// The policy text for a validator stage: its `config`, overlaid key by key with the
     /// pipeline's policy; `{}` (the plugin's built-in default) when neither exists.
     fn policy_for(&self, stage: &Stage) -> String {

@@ -3,12 +3,14 @@
 //! (so that JSON Lines stream out). An interrupt stops every running target (each cleans up
 //! as a single discover does) and starts no more.
 
+pub mod baseline;
 pub mod catalog;
 pub mod outcome;
 pub mod shard;
 
+pub use baseline::{Baseline, BaselineError};
 pub use catalog::{Catalog, CatalogError, CatalogTarget};
-pub use outcome::{Outcome, TargetResult};
+pub use outcome::{Outcome, TargetResult, Verdict};
 pub use shard::{merge, MergeError, Shard};
 
 use crate::discover::{discover, DiscoverError, DiscoverOptions};

@@ -1,6 +1,7 @@
 //! How each target of a scan ended: one typed outcome, never a silent empty list.
 
 use crate::discover::{DiscoverError, FailureKind};
+use crate::model::Severity;
 use crate::report::Report;
 use crate::runtime::kubernetes::KubeError;
 use crate::runtime::{ErrorKind, RuntimeError};
@@ -110,6 +111,47 @@ pub struct TargetResult {
     pub report: Option<Report>,
 }
 
+/// What one target's result means for the scan's exit code. Ordered: the worst of all targets
+/// decides (a failed target, then drift, then another error-severity finding).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Verdict {
+    Clean,
+    /// An error-severity finding that is no baseline's.
+    Findings,
+    /// A baseline finding at error severity (after the policy).
+    Drift,
+    /// The target did not answer.
+    Failed,
+}
+
+impl Verdict {
+    /// From whether the target answered and its findings' `(rule, severity)`.
+    pub fn of<'a>(success: bool, findings: impl IntoIterator<Item = (&'a str, Severity)>) -> Self {
+        if !success {
+            return Verdict::Failed;
+        }
+        findings
+            .into_iter()
+            .filter(|(_, severity)| *severity == Severity::Error)
+            .map(|(rule, _)| match super::baseline::is_drift_rule(rule) {
+                true => Verdict::Drift,
+                false => Verdict::Findings,
+            })
+            .max()
+            .unwrap_or(Verdict::Clean)
+    }
+}
+
+impl TargetResult {
+    pub fn verdict(&self) -> Verdict {
+        let findings = self.report.iter().flat_map(|r| &r.findings);
+        Verdict::of(
+            self.outcome.is_success(),
+            findings.map(|f| (f.rule.as_str(), f.severity)),
+        )
+    }
+}
+
 /// The last lines of a log, at most `n`.
 pub fn last_lines(log: &str, n: usize) -> String {
     let lines: Vec<&str> = log.lines().filter(|l| !l.trim().is_empty()).collect();
@@ -161,5 +203,23 @@ mod tests {
             Outcome::StartFailed
         );
         assert_eq!(last_lines("a\nb\n\nc\n", 2), "b\nc");
+    }
+
+    #[test]
+    fn verdicts_rank_failure_over_drift_over_findings() {
+        let e = Severity::Error;
+        assert_eq!(Verdict::of(true, []), Verdict::Clean);
+        assert_eq!(
+            Verdict::of(true, [("baseline-tool-added", Severity::Warning)]),
+            Verdict::Clean
+        );
+        assert_eq!(
+            Verdict::of(true, [("prompt-injection", e)]),
+            Verdict::Findings
+        );
+        let both = [("prompt-injection", e), ("baseline-tool-changed", e)];
+        assert_eq!(Verdict::of(true, both), Verdict::Drift);
+        assert_eq!(Verdict::of(false, both), Verdict::Failed);
+        assert!(Verdict::Failed > Verdict::Drift && Verdict::Drift > Verdict::Findings);
     }
 }

@@ -1,6 +1,8 @@
 //! Past one machine: a scan split into shards (every N-th target, as an Indexed Job's pods
 //! run it) and the shards' JSON Lines joined back into one result in catalog order.
 
+use super::outcome::Verdict;
+use crate::model::Severity;
 use serde_json::Value;
 
 /// Shard `index` of `count`: the targets whose catalog index is `index` modulo `count`.
@@ -125,16 +127,17 @@ pub fn merge(shards: &[(String, String)]) -> Result<Vec<Line>, MergeError> {
     Ok(by_index.into_values().map(|(_, v)| v).collect())
 }
 
-/// Whether a merged line counts as a failure or an error finding, as a scan's own results do.
-pub fn line_outcome(value: &Value) -> (bool, bool) {
+/// What a merged line means for the exit code, as a scan's own results do.
+pub fn line_verdict(value: &Value) -> Verdict {
     let ok = matches!(
         value["outcome"].as_str(),
         Some("ok" | "empty" | "no_tools_capability")
     );
-    let error_finding = value["report"]["findings"]
-        .as_array()
-        .is_some_and(|f| f.iter().any(|f| f["severity"] == "error"));
-    (ok, error_finding)
+    let findings = value["report"]["findings"].as_array().into_iter().flatten();
+    let errors = findings
+        .filter(|f| f["severity"] == "error")
+        .map(|f| (f["rule"].as_str().unwrap_or(""), Severity::Error));
+    Verdict::of(ok, errors)
 }
 
 #[cfg(test)]

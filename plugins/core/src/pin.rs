@@ -1,5 +1,6 @@
 //! Pinned hashes: the SHA-256 of a tool's canonical JSON. The validator compares them with a
-//! lock file's pins; the host's `lock` command writes them with these same functions.
+//! lock file's pins; the host's `lock` command writes them with these same functions, and its
+//! scan baselines tell renames by [`definition_hash`].
 
 use crate::Tool;
 use serde_json::Value;
@@ -57,6 +58,19 @@ pub fn tool_hash(tool_json: &Value) -> String {
     hex
 }
 
+/// [`tool_hash`] of the tool without its `name`: the same definition under another name has
+/// the same definition hash (how a baseline tells a rename from a removal and an addition).
+pub fn definition_hash(tool_json: &Value) -> String {
+    match tool_json {
+        Value::Object(members) if members.contains_key("name") => {
+            let mut unnamed = members.clone();
+            unnamed.remove("name");
+            tool_hash(&Value::Object(unnamed))
+        }
+        other => tool_hash(other),
+    }
+}
+
 /// [`tool_hash`] of a [`Tool`] (its MCP JSON form).
 pub fn hash_tool(tool: &Tool) -> String {
     tool_hash(&tool.to_json())
@@ -96,6 +110,18 @@ mod tests {
         assert_eq!(tool_hash(&a), tool_hash(&b));
         let changed = json!({"name": "t", "inputSchema": {"type": "object"}});
         assert_ne!(tool_hash(&a), tool_hash(&changed));
+    }
+
+    #[test]
+    fn definition_hash_ignores_only_the_name() {
+        let a = json!({"name": "a", "description": "d", "inputSchema": {"type": "object"}});
+        let b = json!({"inputSchema": {"type": "object"}, "description": "d", "name": "b"});
+        assert_eq!(definition_hash(&a), definition_hash(&b));
+        assert_ne!(tool_hash(&a), tool_hash(&b));
+        let unnamed = json!({"description": "d", "inputSchema": {"type": "object"}});
+        assert_eq!(definition_hash(&a), tool_hash(&unnamed));
+        let changed = json!({"name": "a", "description": "e", "inputSchema": {"type": "object"}});
+        assert_ne!(definition_hash(&a), definition_hash(&changed));
     }
 
     #[test]

@@ -29,6 +29,22 @@ pub const RULES: &[(&str, Severity)] = &[
     ("pin-mismatch", Severity::Error),
     ("pin-new-tool", Severity::Error),
     ("pin-removed", Severity::Warning),
+    // Reported by the host's scan baselines (see BASELINE_RULES), not by the validator; here so
+    // that one policy file sets every severity and stays valid for the validator.
+    ("baseline-tool-added", Severity::Warning),
+    ("baseline-tool-removed", Severity::Warning),
+    ("baseline-tool-changed", Severity::Error),
+    ("baseline-tool-renamed", Severity::Error),
+    ("baseline-target-new", Severity::Info),
+];
+
+/// The rules of [`RULES`] that `mcp-probe scan --baseline` reports, not the validator.
+pub const BASELINE_RULES: &[&str] = &[
+    "baseline-tool-added",
+    "baseline-tool-removed",
+    "baseline-tool-changed",
+    "baseline-tool-renamed",
+    "baseline-target-new",
 ];
 
 pub const DEFAULT_NAME_PATTERN: &str = "^[A-Za-z0-9_.-]{1,128}$";

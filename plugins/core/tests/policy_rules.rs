@@ -1,7 +1,7 @@
 //! Every validator rule, with a case that passes and one that fails, driven by one table that
 //! must cover `policy::RULES` entirely.
 
-use mcp_probe_plugin_core::policy::RULES;
+use mcp_probe_plugin_core::policy::{BASELINE_RULES, RULES};
 use mcp_probe_plugin_core::{
     pin, validate, validate_text, Finding, Policy, Severity, Tool, ToolText,
 };
@@ -267,9 +267,23 @@ fn every_rule_passes_and_fails_as_documented() {
 #[test]
 fn the_cases_cover_every_rule() {
     let covered: Vec<&str> = cases().iter().map(|c| c.rule).collect();
-    for (rule, _) in RULES {
+    // The baseline rules are the host's (host/tests/scan.rs covers them); the validator
+    // must never report them.
+    for (rule, _) in RULES.iter().filter(|(id, _)| !BASELINE_RULES.contains(id)) {
         assert!(covered.contains(rule), "rule {rule} has no test case");
     }
+    for case in cases() {
+        let reported = run(&case.policy, &case.failing);
+        assert!(
+            reported
+                .iter()
+                .all(|f| !BASELINE_RULES.contains(&f.rule.as_str())),
+            "{reported:?}"
+        );
+    }
+    assert!(BASELINE_RULES
+        .iter()
+        .all(|id| RULES.iter().any(|(known, _)| known == id)));
 }
 
 #[test]
@@ -341,4 +355,30 @@ fn bad_policies_are_refused_with_a_reason() {
         Policy::from_json_text(r#"{"x-python": {"verbs": []}}"#).is_ok(),
         "x- keys belong to other plugins"
     );
+}
+
+#[test]
+fn baseline_rules_have_defaults_and_policies_may_set_them() {
+    let policy = Policy::default();
+    assert_eq!(
+        policy.severity("baseline-tool-changed"),
+        Some(Severity::Error)
+    );
+    assert_eq!(
+        policy.severity("baseline-tool-renamed"),
+        Some(Severity::Error)
+    );
+    assert_eq!(
+        policy.severity("baseline-tool-added"),
+        Some(Severity::Warning)
+    );
+    assert_eq!(
+        policy.severity("baseline-tool-removed"),
+        Some(Severity::Warning)
+    );
+    assert_eq!(policy.severity("baseline-target-new"), Some(Severity::Info));
+    let text = json!({"rules": {"baseline-tool-changed": "off", "baseline-tool-added": "error"}});
+    let set = Policy::from_json_text(&text.to_string()).expect("the validator accepts them");
+    assert_eq!(set.severity("baseline-tool-changed"), None);
+    assert_eq!(set.severity("baseline-tool-added"), Some(Severity::Error));
 }

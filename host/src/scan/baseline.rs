@@ -1,0 +1,460 @@
+//! Baselines: each target's tools in an earlier scan, and what changed since, per target —
+//! tools added, removed, changed (another definition under the same name) and renamed (the
+//! same definition hash under a new name). Rug-pull detection across a whole catalog.
+//!
+//! A baseline is a previous scan's JSON Lines (also a merged one; targets matched by catalog
+//! `name`, not index) or a lock directory (`DIR/<target>.lock.json`, see [`crate::lockfile`]).
+//! Tools are compared as the reports hold them: after the pipeline's normalizers.
+
+use super::TargetResult;
+use crate::lockfile;
+use crate::model::{Finding, Severity, Tool};
+use mcp_probe_plugin_core::pin::{definition_hash, tool_hash};
+use mcp_probe_plugin_core::policy::BASELINE_RULES;
+use mcp_probe_plugin_core::Policy;
+use serde::Deserialize;
+use serde_json::Value;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+pub const TOOL_ADDED: &str = "baseline-tool-added";
+pub const TOOL_REMOVED: &str = "baseline-tool-removed";
+pub const TOOL_CHANGED: &str = "baseline-tool-changed";
+pub const TOOL_RENAMED: &str = "baseline-tool-renamed";
+pub const TARGET_NEW: &str = "baseline-target-new";
+
+/// Who reports baseline findings.
+const SOURCE: &str = "host";
+
+#[derive(Debug, thiserror::Error)]
+pub enum BaselineError {
+    #[error("cannot read baseline {path}: {source}")]
+    Unreadable {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("baseline {file}:{line}: not a scan result line ({why})")]
+    BadLine {
+        file: String,
+        line: usize,
+        why: String,
+    },
+    #[error("baseline {file}:{line}: target {name:?} appears twice (first on line {first})")]
+    Duplicate {
+        file: String,
+        line: usize,
+        first: usize,
+        name: String,
+    },
+    #[error("baseline {file}: not a lock file ({why})")]
+    BadLock { file: String, why: String },
+}
+
+/// One tool as the baseline knows it.
+#[derive(Debug, Clone, PartialEq)]
+struct Known {
+    hash: String,
+    /// `None` from a lock file without definitions: no rename can be told then.
+    definition: Option<String>,
+    /// The tool's MCP JSON where the baseline holds it (a scan's lines; lock files do not), to
+    /// name the members that changed.
+    json: Option<Value>,
+}
+
+impl Known {
+    fn of(tool: &Tool) -> Known {
+        let json = tool.to_json();
+        Known {
+            hash: tool_hash(&json),
+            definition: Some(definition_hash(&json)),
+            json: Some(json),
+        }
+    }
+}
+
+/// A target in the baseline.
+#[derive(Debug, Clone, PartialEq)]
+enum Entry {
+    /// Its tools by name (a later duplicate of a name wins, as in pins).
+    Tools(BTreeMap<String, Known>),
+    /// It had no tool list then: the outcome it ended in.
+    NoTools(String),
+}
+
+/// Every target's tools in a baseline, by catalog name.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Baseline {
+    targets: BTreeMap<String, Entry>,
+}
+
+/// One line of a previous scan, as far as the baseline reads it.
+#[derive(Deserialize)]
+struct Line {
+    name: String,
+    #[serde(default)]
+    outcome: Option<String>,
+    #[serde(default)]
+    report: Option<LineReport>,
+}
+
+#[derive(Deserialize)]
+struct LineReport {
+    tools: Vec<Value>,
+}
+
+impl Baseline {
+    /// Reads `path`: a lock directory when it is a directory, else a scan's JSON Lines.
+    pub fn read(path: &Path) -> Result<Baseline, BaselineError> {
+        let shown = path.display().to_string();
+        let unreadable = |source| BaselineError::Unreadable {
+            path: shown.clone(),
+            source,
+        };
+        if path.is_dir() {
+            let mut locks = Vec::new();
+            for entry in std::fs::read_dir(path).map_err(unreadable)? {
+                let entry = entry.map_err(unreadable)?;
+                let file_name = entry.file_name().to_string_lossy().into_owned();
+                let Some(target) = lockfile::target_of(&file_name) else {
+                    continue;
+                };
+                let file = entry.path().display().to_string();
+                let text = std::fs::read_to_string(entry.path()).map_err(|source| {
+                    BaselineError::Unreadable {
+                        path: file.clone(),
+                        source,
+                    }
+                })?;
+                locks.push((target, file, text));
+            }
+            return Baseline::from_locks(&locks);
+        }
+        let text = std::fs::read_to_string(path).map_err(unreadable)?;
+        Baseline::from_lines(&shown, &text)
+    }
+
+    /// A scan's (or `scan merge`'s) JSON Lines; `file` names it in errors.
+    pub fn from_lines(file: &str, text: &str) -> Result<Baseline, BaselineError> {
+        let mut targets = BTreeMap::new();
+        let mut lines_of: BTreeMap<String, usize> = BTreeMap::new();
+        for (n, text) in text.lines().enumerate() {
+            if text.trim().is_empty() {
+                continue;
+            }
+            let bad = |why: String| BaselineError::BadLine {
+                file: file.to_owned(),
+                line: n + 1,
+                why,
+            };
+            let line: Line = serde_json::from_str(text).map_err(|e| bad(e.to_string()))?;
+            if let Some(first) = lines_of.insert(line.name.clone(), n + 1) {
+                return Err(BaselineError::Duplicate {
+                    file: file.to_owned(),
+                    line: n + 1,
+                    first,
+                    name: line.name,
+                });
+            }
+            let entry = match line.report {
+                Some(report) => {
+                    let mut tools = BTreeMap::new();
+                    for (i, value) in report.tools.into_iter().enumerate() {
+                        let tool = Tool::from_json(value)
+                            .ok_or_else(|| bad(format!("tool #{i} is not a JSON object")))?;
+                        tools.insert(tool.name.clone(), Known::of(&tool));
+                    }
+                    Entry::Tools(tools)
+                }
+                None => Entry::NoTools(line.outcome.unwrap_or_else(|| "unknown".into())),
+            };
+            targets.insert(line.name, entry);
+        }
+        Ok(Baseline { targets })
+    }
+
+    /// Lock files `(target, file name for errors, text)`.
+    pub fn from_locks(locks: &[(String, String, String)]) -> Result<Baseline, BaselineError> {
+        let mut targets = BTreeMap::new();
+        for (target, file, text) in locks {
+            let locked = lockfile::parse(text).map_err(|why| BaselineError::BadLock {
+                file: file.clone(),
+                why,
+            })?;
+            let tools = locked
+                .pins
+                .into_iter()
+                .map(|(name, hash)| {
+                    let known = Known {
+                        hash,
+                        definition: locked.definitions.get(&name).cloned(),
+                        json: None,
+                    };
+                    (name, known)
+                })
+                .collect();
+            targets.insert(target.clone(), Entry::Tools(tools));
+        }
+        Ok(Baseline { targets })
+    }
+
+    /// Adds to a target's report what changed since the baseline, at the severities `policy`
+    /// gives the baseline rules (a rule turned off adds nothing). A target without a report
+    /// (it failed now) is left as it is: its failure is the finding.
+    pub fn apply(&self, result: &mut TargetResult, policy: &Policy) {
+        let Some(report) = result.report.as_mut() else {
+            return;
+        };
+        for drift in self.drift(&result.name, &report.tools) {
+            let Some(severity) = policy.severity(drift.rule) else {
+                continue;
+            };
+            report.findings.push(Finding {
+                tool: drift.tool,
+                rule: drift.rule.into(),
+                severity: host_severity(severity),
+                message: drift.message,
+                source: SOURCE.into(),
+            });
+        }
+    }
+
+    /// What changed in `target`'s tools since the baseline, in a stable order: renamed,
+    /// changed, removed, added, each by tool name.
+    pub fn drift(&self, target: &str, tools: &[Tool]) -> Vec<Drift> {
+        let before = match self.targets.get(target) {
+            Some(Entry::Tools(tools)) => tools,
+            Some(Entry::NoTools(outcome)) => {
+                return vec![Drift {
+                    rule: TARGET_NEW,
+                    tool: None,
+                    message: format!(
+                        "{target}: the baseline has no tool list for this target (it ended `{outcome}` then)"
+                    ),
+                }]
+            }
+            None => {
+                return vec![Drift {
+                    rule: TARGET_NEW,
+                    tool: None,
+                    message: format!("{target}: this target is not in the baseline"),
+                }]
+            }
+        };
+        let now: BTreeMap<String, Known> = tools
+            .iter()
+            .map(|t| (t.name.clone(), Known::of(t)))
+            .collect();
+        let mut removed: BTreeSet<&String> =
+            before.keys().filter(|n| !now.contains_key(*n)).collect();
+        let mut added: Vec<&String> = now.keys().filter(|n| !before.contains_key(*n)).collect();
+        let mut found = Vec::new();
+        // A new name whose definition a gone name had: a rename, paired one to one.
+        added.retain(|new| {
+            let definition = &now[*new].definition;
+            let old = removed
+                .iter()
+                .find(|old| {
+                    before[**old].definition.is_some() && before[**old].definition == *definition
+                })
+                .copied();
+            let Some(old) = old else { return true };
+            removed.remove(old);
+            found.push(Drift {
+                rule: TOOL_RENAMED,
+                tool: Some((*new).clone()),
+                message: format!(
+                    "{target}: tool `{old}` is now named `{new}`, its definition unchanged"
+                ),
+            });
+            false
+        });
+        for (name, known) in &now {
+            let Some(old) = before.get(name) else {
+                continue;
+            };
+            if old.hash == known.hash {
+                continue;
+            }
+            let what = match changed_members(old.json.as_ref(), known.json.as_ref()) {
+                Some(members) => members.join(", "),
+                None => format!(
+                    "definition hash {} → {} (the lock file holds no definition to compare)",
+                    &old.hash[..12.min(old.hash.len())],
+                    &known.hash[..12]
+                ),
+            };
+            found.push(Drift {
+                rule: TOOL_CHANGED,
+                tool: Some(name.clone()),
+                message: format!("{target}: tool `{name}` changed since the baseline: {what}"),
+            });
+        }
+        for name in removed {
+            found.push(Drift {
+                rule: TOOL_REMOVED,
+                tool: Some(name.clone()),
+                message: format!("{target}: tool `{name}` is gone since the baseline"),
+            });
+        }
+        for name in added {
+            found.push(Drift {
+                rule: TOOL_ADDED,
+                tool: Some(name.clone()),
+                message: format!("{target}: tool `{name}` is new since the baseline"),
+            });
+        }
+        found
+    }
+}
+
+/// One change since the baseline, before the policy gives it a severity.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Drift {
+    pub rule: &'static str,
+    /// The tool (for a rename, its new name); `None` for the target as a whole.
+    pub tool: Option<String>,
+    pub message: String,
+}
+
+/// Whether a finding is a baseline's (exit code 4 at error severity).
+pub fn is_drift_rule(rule: &str) -> bool {
+    BASELINE_RULES.contains(&rule)
+}
+
+/// The top-level members that differ between two tools' JSON, sorted; `None` when the old
+/// JSON is unknown (or nothing but the hash tells them apart).
+fn changed_members(old: Option<&Value>, new: Option<&Value>) -> Option<Vec<String>> {
+    let (Some(Value::Object(old)), Some(Value::Object(new))) = (old, new) else {
+        return None;
+    };
+    let keys: BTreeSet<&String> = old.keys().chain(new.keys()).collect();
+    let members: Vec<String> = keys
+        .into_iter()
+        .filter(|k| old.get(*k) != new.get(*k))
+        .cloned()
+        .collect();
+    (!members.is_empty()).then_some(members)
+}
+
+fn host_severity(severity: mcp_probe_plugin_core::Severity) -> Severity {
+    match severity {
+        mcp_probe_plugin_core::Severity::Info => Severity::Info,
+        mcp_probe_plugin_core::Severity::Warning => Severity::Warning,
+        mcp_probe_plugin_core::Severity::Error => Severity::Error,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn tool(value: Value) -> Tool {
+        Tool::from_json(value).unwrap()
+    }
+
+    fn line(name: &str, tools: &[Tool]) -> String {
+        let tools: Vec<Value> = tools.iter().map(Tool::to_json).collect();
+        json!({"index": 0, "total": 1, "name": name, "outcome": "ok",
+               "report": {"tools": tools, "findings": []}})
+        .to_string()
+    }
+
+    fn rules(drift: &[Drift]) -> Vec<(&str, Option<&str>)> {
+        drift.iter().map(|d| (d.rule, d.tool.as_deref())).collect()
+    }
+
+    fn before() -> Vec<Tool> {
+        vec![
+            tool(
+                json!({"name": "read", "description": "Reads", "inputSchema": {"type": "object"}}),
+            ),
+            tool(
+                json!({"name": "write", "description": "Writes", "inputSchema": {"type": "object"}}),
+            ),
+            tool(json!({"name": "old", "description": "Kept", "inputSchema": {"type": "object"}})),
+            tool(json!({"name": "gone", "description": "Gone"})),
+        ]
+    }
+
+    fn after() -> Vec<Tool> {
+        vec![
+            tool(
+                json!({"name": "read", "description": "Reads", "inputSchema": {"type": "object"}}),
+            ),
+            tool(
+                json!({"name": "write", "description": "Exfiltrates", "inputSchema": {"type": "object", "properties": {}}}),
+            ),
+            tool(
+                json!({"name": "new_name", "description": "Kept", "inputSchema": {"type": "object"}}),
+            ),
+            tool(json!({"name": "fresh", "description": "New"})),
+        ]
+    }
+
+    #[test]
+    fn lines_baseline_tells_each_kind_of_change() {
+        let baseline = Baseline::from_lines("b.jsonl", &line("srv", &before())).unwrap();
+        let drift = baseline.drift("srv", &after());
+        assert_eq!(
+            rules(&drift),
+            [
+                (TOOL_RENAMED, Some("new_name")),
+                (TOOL_CHANGED, Some("write")),
+                (TOOL_REMOVED, Some("gone")),
+                (TOOL_ADDED, Some("fresh")),
+            ]
+        );
+        assert!(drift[0].message.contains("`old` is now named `new_name`"));
+        assert!(
+            drift[1].message.ends_with("description, inputSchema"),
+            "{}",
+            drift[1].message
+        );
+        assert!(drift.iter().all(|d| d.message.starts_with("srv: ")));
+        assert!(baseline.drift("srv", &before()).is_empty());
+    }
+
+    #[test]
+    fn lock_baseline_needs_definitions_for_renames() {
+        let text = crate::lockfile::text(&before());
+        let with = Baseline::from_locks(&[("srv".into(), "f".into(), text.clone())]).unwrap();
+        let drift = with.drift("srv", &after());
+        assert_eq!(drift[0].rule, TOOL_RENAMED);
+        assert!(drift[1].message.contains("definition hash"), "{drift:?}");
+        let mut old: Value = serde_json::from_str(&text).unwrap();
+        old.as_object_mut().unwrap().remove("definitions");
+        let without = Baseline::from_locks(&[("srv".into(), "f".into(), old.to_string())]).unwrap();
+        let drift = without.drift("srv", &after());
+        let kinds = rules(&drift);
+        assert!(kinds.contains(&(TOOL_REMOVED, Some("old"))), "{kinds:?}");
+        assert!(kinds.contains(&(TOOL_ADDED, Some("new_name"))), "{kinds:?}");
+        assert!(!kinds.iter().any(|(r, _)| *r == TOOL_RENAMED));
+    }
+
+    #[test]
+    fn unknown_and_failed_targets_are_new_and_bad_lines_say_where() {
+        let failed = json!({"index": 1, "total": 2, "name": "down", "outcome": "timeout"});
+        let text = format!("{}\n\n{failed}\n", line("srv", &before()));
+        let baseline = Baseline::from_lines("b", &text).unwrap();
+        let new = baseline.drift("other", &before());
+        assert_eq!(rules(&new), [(TARGET_NEW, None)]);
+        let down = baseline.drift("down", &before());
+        assert!(down[0].message.contains("`timeout`"), "{down:?}");
+        let bad = Baseline::from_lines("b", &format!("{}\n{{\"name\": 3}}\n", line("a", &[])));
+        assert!(bad
+            .unwrap_err()
+            .to_string()
+            .starts_with("baseline b:2: not a scan result line"),);
+        let twice = Baseline::from_lines("b", &format!("{}\n{}\n", line("a", &[]), line("a", &[])));
+        assert!(twice
+            .unwrap_err()
+            .to_string()
+            .contains("b:2: target \"a\" appears twice"));
+        let lock = Baseline::from_locks(&[("a".into(), "d/a.lock.json".into(), "{".into())]);
+        assert!(lock
+            .unwrap_err()
+            .to_string()
+            .starts_with("baseline d/a.lock.json: not a lock file"));
+    }
+}
