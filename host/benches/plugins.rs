@@ -113,11 +113,7 @@ fn finding_from_core(f: core::Finding, source: &str) -> Finding {
     Finding {
         tool: f.tool,
         rule: f.rule,
-        severity: match f.severity {
-            core::Severity::Info => mcp_probe::model::Severity::Info,
-            core::Severity::Warning => mcp_probe::model::Severity::Warning,
-            core::Severity::Error => mcp_probe::model::Severity::Error,
-        },
+        severity: f.severity,
         message: f.message,
         source: source.to_string(),
     }

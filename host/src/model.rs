@@ -84,14 +84,8 @@ impl From<Tool> for mcp_probe_plugin_core::Tool {
     }
 }
 
-/// How bad a finding is. `Error` makes `validate` (and `discover` with a policy) exit 3.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Severity {
-    Info,
-    Warning,
-    Error,
-}
+/// How bad a finding is: plugins/core's type, so that host and plugins share one.
+pub use mcp_probe_plugin_core::Severity;
 
 /// Something a pipeline stage (or the host's own schema check) reports about a tool or the list.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -151,10 +151,9 @@ impl Report {
         if !self.findings.is_empty() {
             out.push_str(&format!("findings:  {}\n", self.findings.len()));
             for f in &self.findings {
-                let severity = serde_json::to_value(f.severity).expect("severity serializes");
                 out.push_str(&format!(
                     "  {:7}  {}{}: {}\n",
-                    severity.as_str().unwrap_or(""),
+                    f.severity.as_str(),
                     f.tool
                         .as_deref()
                         .map(|t| format!("{t}: "))

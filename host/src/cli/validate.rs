@@ -241,14 +241,9 @@ fn print_table(tool_count: usize, findings: &[Finding]) {
         );
     }
     for f in findings {
-        let severity = match f.severity {
-            Severity::Info => "info",
-            Severity::Warning => "warning",
-            Severity::Error => "error",
-        };
         println!(
             "{:<8} {:<28} {:<24} {:<12} {}",
-            severity,
+            f.severity.as_str(),
             f.rule,
             f.tool.as_deref().unwrap_or("-"),
             f.source,

@@ -95,13 +95,25 @@ impl Tool {
     }
 }
 
-/// How bad a finding is.
+/// How bad a finding is: one type for plugins and host. `Error` makes `validate` (and
+/// `discover` with a policy) exit 3.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
     Info,
     Warning,
     Error,
+}
+
+impl Severity {
+    /// The lower-case name, as serialized.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Info => "info",
+            Severity::Warning => "warning",
+            Severity::Error => "error",
+        }
+    }
 }
 
 /// Something a plugin reports about one tool (`tool` set) or the whole list.
