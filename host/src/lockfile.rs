@@ -3,7 +3,7 @@
 //! `--baseline DIR` (both maps). Hashes are plugins/core's, the validator's own functions.
 
 use crate::model::Tool;
-use mcp_probe_plugin_core::pin::{definition_hash, tool_hash};
+use mcp_probe_plugin_core::pin::{definition_hash, parse_digest, tool_hash};
 use percent_encoding::{percent_decode_str, utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
@@ -30,9 +30,9 @@ pub fn document(tools: &[Tool]) -> Value {
     json!({"version": 1, "pins": pins, "definitions": definitions})
 }
 
-/// The lock document as the file holds it: pretty JSON, newline-terminated.
-pub fn text(tools: &[Tool]) -> String {
-    serde_json::to_string_pretty(&document(tools)).expect("a lock document serializes") + "\n"
+/// A lock [`document`] as the file holds it: pretty JSON, newline-terminated.
+pub fn text(document: &Value) -> String {
+    serde_json::to_string_pretty(document).expect("a lock document serializes") + "\n"
 }
 
 /// The file of `target` in lock directory `dir`.
@@ -71,7 +71,7 @@ pub fn parse(text: &str) -> Result<Locked, String> {
     }
     let hashes = |map: BTreeMap<String, String>, key: &str| {
         map.into_iter()
-            .map(|(name, hash)| match normalize_hash(&hash) {
+            .map(|(name, hash)| match parse_digest(&hash) {
                 Some(hex) => Ok((name, hex)),
                 None => Err(format!("{key}: {name:?} is not a SHA-256 hex digest")),
             })
@@ -81,13 +81,6 @@ pub fn parse(text: &str) -> Result<Locked, String> {
         pins: hashes(file.pins, "pins")?,
         definitions: hashes(file.definitions, "definitions")?,
     })
-}
-
-/// Accepts `sha256:`-prefixed and upper-case hex, as the validator's policy does.
-fn normalize_hash(hash: &str) -> Option<String> {
-    let hex = hash.strip_prefix("sha256:").unwrap_or(hash);
-    (hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_hexdigit()))
-        .then(|| hex.to_ascii_lowercase())
 }
 
 #[cfg(test)]
@@ -109,7 +102,7 @@ mod tests {
     #[test]
     fn documents_parse_back_and_bad_ones_say_why() {
         let tool = Tool::from_json(json!({"name": "t", "description": "d"})).unwrap();
-        let locked = parse(&text(std::slice::from_ref(&tool))).unwrap();
+        let locked = parse(&text(&document(std::slice::from_ref(&tool)))).unwrap();
         assert_eq!(locked.pins["t"], tool_hash(&tool.to_json()));
         assert_eq!(locked.definitions["t"], definition_hash(&tool.to_json()));
         let old = format!("{{\"pins\": {{\"t\": \"sha256:{}\"}}}}", "A".repeat(64));

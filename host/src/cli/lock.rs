@@ -33,7 +33,7 @@ pub fn run(args: LockArgs) -> Result<u8> {
     // Pins, and definition hashes (without the name) so that a scan baseline tells renames.
     let doc = lockfile::document(&normalized.tools);
     let count = doc["pins"].as_object().map_or(0, |pins| pins.len());
-    let text = serde_json::to_string_pretty(&doc)? + "\n";
+    let text = lockfile::text(&doc);
     // The last moment to give up without writing; a signal during the write waits for it.
     interrupt.check()?;
     atomic_file::write(&args.output, ".mcp-probe-lock-", &[text.as_bytes()])

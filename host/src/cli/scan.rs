@@ -263,7 +263,7 @@ fn write_locks(dir: &Path, results: &[TargetResult]) -> Result<(), (u8, String)>
             continue;
         };
         let path = mcp_probe::lockfile::path_for(dir, &result.name);
-        let text = mcp_probe::lockfile::text(&report.tools);
+        let text = mcp_probe::lockfile::text(&mcp_probe::lockfile::document(&report.tools));
         mcp_probe::atomic_file::write(&path, ".mcp-probe-lock-", &[text.as_bytes()])
             .map_err(failed)?;
     }
@@ -373,10 +373,9 @@ fn table(results: &[TargetResult]) -> String {
     for r in results {
         let drift = drift_of(r);
         for f in &drift {
-            let severity = serde_json::to_value(f.severity).expect("severity serializes");
             drift_lines.push_str(&format!(
                 "  {:7}  {}: {}\n",
-                severity.as_str().unwrap_or(""),
+                f.severity.as_str(),
                 f.rule,
                 f.message
             ));

@@ -8,7 +8,7 @@
 
 use super::TargetResult;
 use crate::lockfile;
-use crate::model::{Finding, Severity, Tool};
+use crate::model::{Finding, Tool};
 use mcp_probe_plugin_core::pin::{definition_hash, tool_hash};
 use mcp_probe_plugin_core::policy::BASELINE_RULES;
 use mcp_probe_plugin_core::Policy;
@@ -211,7 +211,7 @@ impl Baseline {
             report.findings.push(Finding {
                 tool: drift.tool,
                 rule: drift.rule.into(),
-                severity: host_severity(severity),
+                severity,
                 message: drift.message,
                 source: SOURCE.into(),
             });
@@ -336,14 +336,6 @@ fn changed_members(old: Option<&Value>, new: Option<&Value>) -> Option<Vec<Strin
     (!members.is_empty()).then_some(members)
 }
 
-fn host_severity(severity: mcp_probe_plugin_core::Severity) -> Severity {
-    match severity {
-        mcp_probe_plugin_core::Severity::Info => Severity::Info,
-        mcp_probe_plugin_core::Severity::Warning => Severity::Warning,
-        mcp_probe_plugin_core::Severity::Error => Severity::Error,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -417,7 +409,7 @@ mod tests {
 
     #[test]
     fn lock_baseline_needs_definitions_for_renames() {
-        let text = crate::lockfile::text(&before());
+        let text = crate::lockfile::text(&crate::lockfile::document(&before()));
         let with = Baseline::from_locks(&[("srv".into(), "f".into(), text.clone())]).unwrap();
         let drift = with.drift("srv", &after());
         assert_eq!(drift[0].rule, TOOL_RENAMED);

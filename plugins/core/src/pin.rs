@@ -71,6 +71,14 @@ pub fn definition_hash(tool_json: &Value) -> String {
     }
 }
 
+/// A hash as lock files and policies may write it (`sha256:`-prefixed, upper-case hex) in the
+/// form [`tool_hash`] gives; `None` unless it is 64 hex digits.
+pub fn parse_digest(hash: &str) -> Option<String> {
+    let hex = hash.strip_prefix("sha256:").unwrap_or(hash);
+    (hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_hexdigit()))
+        .then(|| hex.to_ascii_lowercase())
+}
+
 /// [`tool_hash`] of a [`Tool`] (its MCP JSON form).
 pub fn hash_tool(tool: &Tool) -> String {
     tool_hash(&tool.to_json())

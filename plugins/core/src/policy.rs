@@ -342,17 +342,11 @@ fn compile(pattern: &str, key: &str) -> Result<Regex, PolicyError> {
 
 /// Accepts `sha256:`-prefixed and upper-case hex; insists on 64 hex digits.
 fn normalize_hash(name: &str, hash: &str) -> Result<String, PolicyError> {
-    let hex = hash
-        .strip_prefix("sha256:")
-        .unwrap_or(hash)
-        .to_ascii_lowercase();
-    if hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_hexdigit()) {
-        Ok(hex)
-    } else {
-        Err(PolicyError(format!(
+    crate::pin::parse_digest(hash).ok_or_else(|| {
+        PolicyError(format!(
             "pins: {name:?} is not a SHA-256 hex digest: {hash:?}"
-        )))
-    }
+        ))
+    })
 }
 
 /// `*` matches any run of characters, `?` any one; everything else matches itself.
