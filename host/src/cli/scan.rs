@@ -11,7 +11,10 @@ use mcp_probe::atomic_file::AtomicFile;
 use mcp_probe::discover::DiscoverOptions;
 use mcp_probe::scan::baseline::is_drift_rule;
 use mcp_probe::scan::shard::line_verdict;
-use mcp_probe::scan::{merge, scan, Baseline, Catalog, ScanOptions, Shard, TargetResult, Verdict};
+use mcp_probe::scan::{
+    merge, scan, Baseline, CacheMode, Catalog, ResultCache, ScanOptions, Shard, TargetResult,
+    Verdict,
+};
 use mcp_probe::target::Target;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -68,6 +71,20 @@ pub struct ScanArgs {
     /// hashes of its normalized tools) to DIR/<name>.lock.json: a baseline for the next scan.
     #[arg(long, value_name = "DIR")]
     pub write_locks: Option<PathBuf>,
+    /// The result cache: answers are reused while fresh (no pod, no process). Default:
+    /// `scan/` under MCP_PROBE_CACHE_DIR, $XDG_CACHE_HOME/mcp-probe or ~/.cache/mcp-probe.
+    #[arg(long, value_name = "DIR")]
+    pub cache_dir: Option<PathBuf>,
+    /// How long a cached answer stays fresh, e.g. 24h, 30m, 90s (a server's shorter `ttlMs`
+    /// wins).
+    #[arg(long, value_name = "DURATION", default_value = "24h", value_parser = parse_ttl)]
+    pub cache_ttl: std::time::Duration,
+    /// Neither read nor write the result cache.
+    #[arg(long, conflicts_with_all = ["refresh", "cache_dir"])]
+    pub no_cache: bool,
+    /// Probe every target again, and store the answers.
+    #[arg(long)]
+    pub refresh: bool,
     #[command(flatten)]
     pub session: SessionArgs,
     #[command(flatten)]
@@ -171,6 +188,7 @@ fn scan_catalog(args: &ScanArgs) -> Result<ExitCode, (u8, String)> {
         jobs: args.jobs as usize,
         image_jobs: args.image_jobs as usize,
         shard,
+        cache: result_cache(args)?,
         base: DiscoverOptions {
             // Replaced by each entry's.
             target: Target::Url {
@@ -247,6 +265,44 @@ fn scan_catalog(args: &ScanArgs) -> Result<ExitCode, (u8, String)> {
     Ok(ExitCode::from(exit_code(
         results.iter().map(TargetResult::verdict),
     )))
+}
+
+/// The result cache the flags ask for. A default directory that cannot be used only costs the
+/// reuse (a warning); one named with --cache-dir is bad input.
+fn result_cache(args: &ScanArgs) -> Result<Option<ResultCache>, (u8, String)> {
+    if args.no_cache {
+        return Ok(None);
+    }
+    let mode = match args.refresh {
+        true => CacheMode::WriteOnly,
+        false => CacheMode::ReadWrite,
+    };
+    let (dir, named) = match &args.cache_dir {
+        Some(dir) => (dir.clone(), true),
+        None => match ResultCache::default_dir() {
+            Some(dir) => (dir, false),
+            None => return Ok(None),
+        },
+    };
+    match ResultCache::open(&dir, args.cache_ttl, mode) {
+        Ok(cache) => Ok(Some(cache)),
+        Err(e) if named => Err((exit::USAGE, format!("--cache-dir {}: {e}", dir.display()))),
+        Err(e) => {
+            tracing::warn!("scan cache {} unusable: {e}", dir.display());
+            Ok(None)
+        }
+    }
+}
+
+/// `24h`, `30m`, `90s`, `1h 30m` or plain seconds.
+fn parse_ttl(text: &str) -> Result<std::time::Duration, String> {
+    if let Ok(secs) = text.parse::<u64>() {
+        return Ok(std::time::Duration::from_secs(secs));
+    }
+    let signed: jiff::SignedDuration = text
+        .parse()
+        .map_err(|_| format!("`{text}` is not a duration (e.g. 24h, 30m, 90s)"))?;
+    std::time::Duration::try_from(signed).map_err(|_| format!("`{text}` is negative"))
 }
 
 /// Each answering target's lock file in `dir`, each written atomically.
@@ -389,11 +445,13 @@ fn table(results: &[TargetResult]) -> String {
                 .count()
         });
         let error: String = r.error.as_deref().unwrap_or("").chars().take(100).collect();
+        let outcome = match r.cached {
+            true => format!("{} (cached)", r.outcome.as_str()),
+            false => r.outcome.as_str().to_owned(),
+        };
         out.push_str(&format!(
-            "{:width$}  {:19}  {tools:>5}  {errors:>6}  {drift:>5}  {:>8}  {error}\n",
-            r.name,
-            r.outcome.as_str(),
-            r.duration_ms
+            "{:width$}  {outcome:19}  {tools:>5}  {errors:>6}  {drift:>5}  {:>8}  {error}\n",
+            r.name, r.duration_ms
         ));
     }
     if !drift_lines.is_empty() {
