@@ -164,7 +164,11 @@ pub fn key(options: &DiscoverOptions, pipeline: &str) -> String {
     part("pipeline", pipeline);
     match &options.target {
         Target::Image(image) => {
-            part("image", &image.image);
+            // A pinned digest names the image whatever repository or tag is written with it.
+            match image.image.split_once("@sha256:") {
+                Some((_, digest)) => part("digest", digest),
+                None => part("image", &image.image),
+            }
             image.args.iter().for_each(|a| part("arg", a));
             for (k, v) in &image.env {
                 part("env", k);
@@ -328,6 +332,21 @@ mod tests {
         assert_ne!(base, key(&options(image("srv:2", &["--x"], "s1")), "p"));
         assert_ne!(base, key(&options(image("srv:1", &["--y"], "s1")), "p"));
         assert_ne!(base, key(&options(image("srv:1", &["--x"], "s1")), "q"));
+        let digest = "@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+        assert_eq!(
+            key(
+                &options(image(&format!("ghcr.io/o/srv:1{digest}"), &[], "")),
+                "p"
+            ),
+            key(
+                &options(image(&format!("mirror.local/srv{digest}"), &[], "")),
+                "p"
+            ),
+        );
+        assert_ne!(
+            key(&options(image(&format!("srv{digest}"), &[], "")), "p"),
+            key(&options(image("srv", &[], "")), "p"),
+        );
         let url = |url: &str, header: &str| Target::Url {
             url: url.into(),
             headers: vec![("Authorization".into(), header.into())],
