@@ -2,7 +2,7 @@
 //! and the right outcome for each, bounded by the slowest batch, nothing left running; Ctrl-C
 //! mid-scan exits 130 with only complete lines written; a bad catalog is bad input.
 
-mod support;
+use crate::support;
 
 use serde_json::Value;
 use std::path::Path;

@@ -1,7 +1,7 @@
 //! `validate`, `lock` and `plugins list|check` through the real binary, with the built-ins.
 
-mod components;
-mod support;
+use crate::components;
+use crate::support;
 
 use components::*;
 use serde_json::{json, Value};

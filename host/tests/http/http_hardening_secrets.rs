@@ -5,7 +5,7 @@
 //! `-o table` and with `--output-file`. Every output stream of every run (stdout, stderr, the
 //! report file) is searched for the secrets: URL userinfo and `-H` values.
 
-mod http_support;
+use crate::http_support;
 
 use http_support::*;
 use serde_json::{json, Value};
