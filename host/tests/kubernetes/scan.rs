@@ -16,20 +16,25 @@ fn catalog(targets: Value) -> tempfile::NamedTempFile {
     file
 }
 
-fn outcomes(stdout: &[u8]) -> Vec<(String, String)> {
+/// The JSON lines of a scan, in catalog order.
+fn lines(stdout: &[u8]) -> Vec<Value> {
     let mut lines: Vec<Value> = String::from_utf8_lossy(stdout)
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
     lines.sort_by_key(|l| l["index"].as_u64().unwrap());
     lines
+}
+
+fn text(value: &Value) -> String {
+    value.as_str().unwrap().to_owned()
+}
+
+fn outcomes(stdout: &[u8]) -> Vec<(String, String)> {
+    let lines = lines(stdout);
+    lines
         .iter()
-        .map(|l| {
-            (
-                l["name"].as_str().unwrap().to_owned(),
-                l["outcome"].as_str().unwrap().to_owned(),
-            )
-        })
+        .map(|l| (text(&l["name"]), text(&l["outcome"])))
         .collect()
 }
 
@@ -125,17 +130,12 @@ async fn an_interrupted_image_scan_leaves_no_pod() {
 
 /// Each line's `(name, outcome, cached)`, in catalog order.
 fn cached_flags(stdout: &[u8]) -> Vec<(String, String, bool)> {
-    let mut lines: Vec<Value> = String::from_utf8_lossy(stdout)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
-    lines.sort_by_key(|l| l["index"].as_u64().unwrap());
+    let lines = lines(stdout);
     lines
         .iter()
         .map(|l| {
-            let name = l["name"].as_str().unwrap().to_owned();
-            let outcome = l["outcome"].as_str().unwrap().to_owned();
-            (name, outcome, l["cached"].as_bool().unwrap_or(false))
+            let cached = l["cached"].as_bool().unwrap_or(false);
+            (text(&l["name"]), text(&l["outcome"]), cached)
         })
         .collect()
 }
