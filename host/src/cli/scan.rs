@@ -259,6 +259,9 @@ fn scan_catalog(args: &ScanArgs) -> Result<ExitCode, (u8, String)> {
     if !finished {
         return Err((exit::INTERRUPTED, "interrupted".into()));
     }
+    if let Some(cache) = &options.cache {
+        cache.prune();
+    }
     if let Some(dir) = &args.write_locks {
         write_locks(dir, &results)?;
     }

@@ -151,6 +151,45 @@ impl ResultCache {
     }
 }
 
+impl ResultCache {
+    /// Removes expired entries, and temporary files a killed writer left over an hour ago, so
+    /// the directory does not grow without end. Returns how many files went.
+    pub fn prune(&self) -> usize {
+        #[derive(Deserialize)]
+        struct Expiry {
+            expires_at_ms: u64,
+        }
+        let Ok(dir) = std::fs::read_dir(&self.dir) else {
+            return 0;
+        };
+        let now = now_ms();
+        let hour_ago = SystemTime::now() - Duration::from_secs(3600);
+        let mut removed = 0;
+        for path in dir.flatten().map(|e| e.path()) {
+            let name = path
+                .file_name()
+                .and_then(|n| n.to_str())
+                .unwrap_or_default();
+            let stale = if name.starts_with(".tmp-") {
+                let modified = std::fs::metadata(&path).and_then(|m| m.modified());
+                modified.is_ok_and(|t| t < hour_ago)
+            } else if name.ends_with(".json") {
+                let expiry = std::fs::read(&path)
+                    .ok()
+                    .and_then(|text| serde_json::from_slice::<Expiry>(&text).ok());
+                // An unreadable entry is rewritten when its target answers again.
+                expiry.is_some_and(|e| e.expires_at_ms <= now)
+            } else {
+                false
+            };
+            if stale && std::fs::remove_file(&path).is_ok() {
+                removed += 1;
+            }
+        }
+        removed
+    }
+}
+
 /// The cache key of probing `options.target` under a pipeline of identity `pipeline`.
 pub fn key(options: &DiscoverOptions, pipeline: &str) -> String {
     let mut hash = Sha256::new();
@@ -412,5 +451,10 @@ mod tests {
         cache.store("short", &answered(&[("tools/list", Some(1), None)]), false);
         std::thread::sleep(Duration::from_millis(5));
         assert!(cache.lookup("short").is_none(), "ttlMs 1 has passed");
+        let fresh_tmp = dir.path().join(".tmp-writing");
+        std::fs::write(&fresh_tmp, b"half").unwrap();
+        assert_eq!(cache.prune(), 1, "only the expired entry goes");
+        assert!(!cache.path("short").exists() && cache.path("private").exists());
+        assert!(fresh_tmp.exists(), "a writer may still be at work");
     }
 }
