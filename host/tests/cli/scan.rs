@@ -1029,3 +1029,53 @@ fn a_cache_directory_others_can_write_is_refused() {
     assert!(stderr.contains("writable by others"), "{stderr}");
     assert_eq!(std::fs::read_dir(&open).unwrap().count(), 0);
 }
+
+#[tokio::test]
+async fn cached_answers_of_credentialed_url_targets_hold_no_secret() {
+    let mut command = tokio::process::Command::new(support::example_server_bin());
+    command.args(["--http", "127.0.0.1:0"]);
+    let (_server, ready) =
+        support::Server::start(command, |l| l.starts_with("listening on ")).await;
+    let endpoint = ready.trim_start_matches("listening on ").to_owned();
+    let url = endpoint.replacen("http://", "http://probe:url-pass-5ecret@", 1);
+    let dir = tempfile::tempdir().unwrap();
+    let catalog = dir.path().join("catalog.json");
+    let target = serde_json::json!({"name": "api", "url": url,
+        "headers": {"X-Api-Key": "hdr-5ecret-value"}});
+    std::fs::write(
+        &catalog,
+        serde_json::json!({"targets": [target]}).to_string(),
+    )
+    .unwrap();
+    let cache = dir.path().join("cache");
+    let mut seen = String::new();
+    for expect_cached in [false, true] {
+        let mut command = tokio::process::Command::new(support::probe_bin());
+        command
+            .arg("scan")
+            .arg(&catalog)
+            .arg("--cache-dir")
+            .arg(&cache);
+        let out = support::run(command).await;
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(
+            cached_by_name(&out.stdout),
+            [("api".to_owned(), expect_cached)]
+        );
+        seen.push_str(&stdout);
+        seen.push_str(&String::from_utf8_lossy(&out.stderr));
+    }
+    for entry in std::fs::read_dir(&cache).unwrap() {
+        seen.push_str(&std::fs::read_to_string(entry.unwrap().path()).unwrap());
+    }
+    assert!(seen.contains("\"cached\":true"), "{seen}");
+    for secret in ["url-pass-5ecret", "hdr-5ecret-value"] {
+        assert!(!seen.contains(secret), "{secret} in {seen}");
+    }
+}
