@@ -35,6 +35,23 @@ pub fn text(document: &Value) -> String {
     serde_json::to_string_pretty(document).expect("a lock document serializes") + "\n"
 }
 
+/// Writes each `(target, tools)` lock file into `dir` (created if missing), each atomically.
+pub fn write_dir<'a>(
+    dir: &Path,
+    targets: impl IntoIterator<Item = (&'a str, &'a [Tool])>,
+) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    for (target, tools) in targets {
+        let text = text(&document(tools));
+        crate::atomic_file::write(
+            &path_for(dir, target),
+            ".mcp-probe-lock-",
+            &[text.as_bytes()],
+        )?;
+    }
+    Ok(())
+}
+
 /// The file of `target` in lock directory `dir`.
 pub fn path_for(dir: &Path, target: &str) -> PathBuf {
     dir.join(format!("{}{SUFFIX}", utf8_percent_encode(target, KEPT)))

@@ -9,7 +9,7 @@ use super::{exit, fail, write_stdout};
 use indicatif::{ProgressBar, ProgressStyle};
 use mcp_probe::atomic_file::AtomicFile;
 use mcp_probe::discover::DiscoverOptions;
-use mcp_probe::scan::baseline::is_drift_rule;
+use mcp_probe::scan::render;
 use mcp_probe::scan::shard::line_verdict;
 use mcp_probe::scan::{
     merge, scan, Baseline, CacheMode, Catalog, ResultCache, ScanOptions, Shard, TargetResult,
@@ -248,8 +248,8 @@ fn scan_catalog(args: &ScanArgs) -> Result<ExitCode, (u8, String)> {
     if args.output != ScanFormat::Jsonl && finished {
         results.sort_by_key(|r| r.index);
         let text = match args.output {
-            ScanFormat::Table => table(&results),
-            _ => sarif(catalog_path, &results),
+            ScanFormat::Table => render::table(&results),
+            _ => render::sarif(catalog_path, &results),
         };
         sink.write(&text)
             .map_err(|e| (exit::FAILURE, format!("cannot write the output: {e}")))?;
@@ -263,7 +263,15 @@ fn scan_catalog(args: &ScanArgs) -> Result<ExitCode, (u8, String)> {
         cache.prune();
     }
     if let Some(dir) = &args.write_locks {
-        write_locks(dir, &results)?;
+        let answers = results
+            .iter()
+            .filter_map(|r| Some((r.name.as_str(), &r.report.as_ref()?.tools[..])));
+        mcp_probe::lockfile::write_dir(dir, answers).map_err(|e| {
+            (
+                exit::FAILURE,
+                format!("cannot write lock files to {}: {e}", dir.display()),
+            )
+        })?;
     }
     Ok(ExitCode::from(exit_code(
         results.iter().map(TargetResult::verdict),
@@ -306,27 +314,6 @@ fn parse_ttl(text: &str) -> Result<std::time::Duration, String> {
         .parse()
         .map_err(|_| format!("`{text}` is not a duration (e.g. 24h, 30m, 90s)"))?;
     std::time::Duration::try_from(signed).map_err(|_| format!("`{text}` is negative"))
-}
-
-/// Each answering target's lock file in `dir`, each written atomically.
-fn write_locks(dir: &Path, results: &[TargetResult]) -> Result<(), (u8, String)> {
-    let failed = |e: std::io::Error| {
-        (
-            exit::FAILURE,
-            format!("cannot write lock files to {}: {e}", dir.display()),
-        )
-    };
-    std::fs::create_dir_all(dir).map_err(failed)?;
-    for result in results {
-        let Some(report) = &result.report else {
-            continue;
-        };
-        let path = mcp_probe::lockfile::path_for(dir, &result.name);
-        let text = mcp_probe::lockfile::text(&mcp_probe::lockfile::document(&report.tools));
-        mcp_probe::atomic_file::write(&path, ".mcp-probe-lock-", &[text.as_bytes()])
-            .map_err(failed)?;
-    }
-    Ok(())
 }
 
 /// `scan merge`: the shards' lines in catalog order, exit code as for one scan.
@@ -374,92 +361,4 @@ fn progress_bar(len: u64) -> ProgressBar {
         .unwrap_or_else(|_| ProgressStyle::default_bar());
     bar.set_style(style);
     bar
-}
-
-/// The SARIF log of a scan: findings per target, and each failure as an error finding.
-fn sarif(catalog: &Path, results: &[TargetResult]) -> String {
-    use mcp_probe::model::{Finding, Severity};
-    let subjects: Vec<mcp_probe::sarif::Subject> = results
-        .iter()
-        .map(|r| {
-            let mut findings = r
-                .report
-                .as_ref()
-                .map(|rep| rep.findings.clone())
-                .unwrap_or_default();
-            if !r.outcome.is_success() {
-                findings.push(Finding {
-                    tool: None,
-                    rule: format!("scan-{}", r.outcome.as_str().replace('_', "-")),
-                    severity: Severity::Error,
-                    message: r.error.clone().unwrap_or_default(),
-                    source: "host".into(),
-                });
-            }
-            mcp_probe::sarif::Subject {
-                target: r.name.clone(),
-                findings,
-            }
-        })
-        .collect();
-    let text = std::fs::read_to_string(catalog).unwrap_or_default();
-    let artifact = catalog.display().to_string();
-    let mut out = mcp_probe::sarif::log(&artifact, &text, &subjects).to_string();
-    out.push('\n');
-    out
-}
-
-/// One row per target, in catalog order; then each baseline finding (drift), one a line.
-fn table(results: &[TargetResult]) -> String {
-    let width = results
-        .iter()
-        .map(|r| r.name.chars().count())
-        .max()
-        .unwrap_or(4)
-        .max(4);
-    let drift_of = |r: &TargetResult| -> Vec<mcp_probe::model::Finding> {
-        let findings = r.report.iter().flat_map(|rep| &rep.findings);
-        findings
-            .filter(|f| is_drift_rule(&f.rule))
-            .cloned()
-            .collect()
-    };
-    let mut out = format!(
-        "{:width$}  {:19}  {:>5}  {:>6}  {:>5}  {:>8}  error\n",
-        "name", "outcome", "tools", "errors", "drift", "ms"
-    );
-    let mut drift_lines = String::new();
-    for r in results {
-        let drift = drift_of(r);
-        for f in &drift {
-            drift_lines.push_str(&format!(
-                "  {:7}  {}: {}\n",
-                f.severity.as_str(),
-                f.rule,
-                f.message
-            ));
-        }
-        let drift = drift.len();
-        let tools = r.report.as_ref().map_or(0, |rep| rep.tools.len());
-        let errors = r.report.as_ref().map_or(0, |rep| {
-            rep.findings
-                .iter()
-                .filter(|f| f.severity == mcp_probe::model::Severity::Error)
-                .count()
-        });
-        let error: String = r.error.as_deref().unwrap_or("").chars().take(100).collect();
-        let outcome = match r.cached {
-            true => format!("{} (cached)", r.outcome.as_str()),
-            false => r.outcome.as_str().to_owned(),
-        };
-        out.push_str(&format!(
-            "{:width$}  {outcome:19}  {tools:>5}  {errors:>6}  {drift:>5}  {:>8}  {error}\n",
-            r.name, r.duration_ms
-        ));
-    }
-    if !drift_lines.is_empty() {
-        out.push_str("\nsince the baseline:\n");
-        out.push_str(&drift_lines);
-    }
-    out
 }

@@ -7,6 +7,7 @@ pub mod baseline;
 pub mod cache;
 pub mod catalog;
 pub mod outcome;
+pub mod render;
 pub mod shard;
 
 pub use baseline::{Baseline, BaselineError};
