@@ -101,15 +101,10 @@ pub fn main() -> ExitCode {
     let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
     let cli = match Cli::try_parse_from(&args) {
         Ok(cli) => cli,
-        // A usage error asked for as JSON gets the JSON error line; help and the rest as clap has it.
-        Err(err) if err.use_stderr() && logging::json_requested(&args) => {
-            // Its first paragraph is the error; usage and tips follow.
-            let rendered = err.render().to_string();
-            let error = rendered.split("\n\n").next().unwrap_or_default();
-            let words: Vec<&str> = error.split_whitespace().collect();
-            logging::settle(logging::LogFormat::Json, false);
-            return fail(exit::USAGE, words.join(" ").trim_start_matches("error: "));
+        Err(err) if logging::json_requested(&args) && is_usage_error(&err) => {
+            return json_usage_error(&err)
         }
+        // Help, versions and usage errors in text, as clap has them.
         Err(err) => err.exit(),
     };
     logging::init(&cli.logging);
@@ -137,6 +132,22 @@ pub fn main() -> ExitCode {
             fail(code, format!("{error:#}"))
         }
     }
+}
+
+/// A mistake in the arguments, not a help text clap shows instead.
+fn is_usage_error(err: &clap::Error) -> bool {
+    use clap::error::ErrorKind;
+    err.use_stderr() && err.kind() != ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+}
+
+/// A usage error as `--log-format json` asked: the JSON error line, without clap's usage text.
+fn json_usage_error(err: &clap::Error) -> ExitCode {
+    let rendered = err.render().to_string();
+    // The first paragraph is the error; usage and tips follow.
+    let error = rendered.split("\n\n").next().unwrap_or_default();
+    let words: Vec<&str> = error.split_whitespace().collect();
+    logging::settle(logging::LogFormat::Json, false);
+    fail(exit::USAGE, words.join(" ").trim_start_matches("error: "))
 }
 
 /// The completion script for `shell`, generated from the same definitions clap parses with.
