@@ -99,10 +99,8 @@ pub fn print_error(exit_code: u8, message: &str) {
 /// were parsed.
 pub fn json_requested(args: &[std::ffi::OsString]) -> bool {
     let ours = &args[..args.iter().position(|a| a == "--").unwrap_or(args.len())];
-    ours.iter()
-        .zip(ours.iter().skip(1).map(Some).chain([None]))
-        .any(|(arg, next)| {
-            arg == "--log-format=json"
-                || (arg == "--log-format" && next.is_some_and(|n| n == "json"))
-        })
+    ours.iter().any(|arg| arg == "--log-format=json")
+        || ours
+            .windows(2)
+            .any(|w| w[0] == "--log-format" && w[1] == "json")
 }
