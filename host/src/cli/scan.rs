@@ -1,7 +1,7 @@
 //! `mcp-probe scan CATALOG`: discovery over a catalog of servers, a JSON line per target as it
 //! finishes (or a table at the end), a progress bar on a terminal, Ctrl-C without leftovers.
 
-use super::discover::{init_tracing, interrupt_signal};
+use super::discover::interrupt_signal;
 use super::kube_args::PodArgs;
 use super::session_args::SessionArgs;
 use super::validate::ProbePipelineArgs;
@@ -91,9 +91,6 @@ pub struct ScanArgs {
     pub pod: PodArgs,
     #[command(flatten)]
     pub pipeline: ProbePipelineArgs,
-    /// Debug logs on stderr.
-    #[arg(short = 'v', long = "verbose", action = clap::ArgAction::Count)]
-    pub verbose: u8,
 }
 
 #[derive(Debug, clap::Subcommand)]
@@ -140,7 +137,6 @@ impl Sink {
 }
 
 pub fn run(args: ScanArgs) -> ExitCode {
-    init_tracing(args.verbose);
     let outcome = match &args.command {
         Some(ScanCommand::Merge {
             shards,
@@ -351,9 +347,9 @@ fn exit_code(verdicts: impl Iterator<Item = Verdict>) -> u8 {
     }
 }
 
-/// A bar on stderr when it is a terminal; hidden otherwise (CI logs stay clean).
+/// A bar on stderr when it is a terminal; hidden otherwise (CI logs stay clean) and with -q.
 fn progress_bar(len: u64) -> ProgressBar {
-    if !std::io::stderr().is_terminal() {
+    if !std::io::stderr().is_terminal() || super::logging::quiet() {
         return ProgressBar::hidden();
     }
     let bar = ProgressBar::new(len);

@@ -26,8 +26,9 @@ pub struct DiscoveryContext {
     pub server_info: Option<Value>,
 }
 
-/// The tools after every normalizer and validator stage, with all their findings.
-#[derive(Debug, Clone, Default)]
+/// The tools after every normalizer and validator stage, with all their findings: what
+/// `validate` prints (`mcp-probe schema validation`).
+#[derive(Debug, Clone, Default, serde::Serialize, schemars::JsonSchema)]
 pub struct Processed {
     pub tools: Vec<Tool>,
     pub findings: Vec<Finding>,
