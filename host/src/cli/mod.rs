@@ -1,6 +1,5 @@
 //! Command-line parsing and dispatch. Errors are reported here, once, as one line.
 
-mod catalog_schema;
 mod discover;
 mod gc;
 mod interrupt;

@@ -1,9 +1,9 @@
 //! `mcp-probe schema NAME`: the JSON Schema (draft 2020-12) of a document mcp-probe writes or
 //! reads, generated from the types that write or read it.
 
-use super::catalog_schema::CatalogFile;
 use super::exit;
 use anyhow::Result;
+use mcp_probe::scan::catalog_schema::CatalogFile;
 use schemars::generate::SchemaSettings;
 use schemars::{JsonSchema, Schema};
 

@@ -6,6 +6,7 @@
 pub mod baseline;
 pub mod cache;
 pub mod catalog;
+pub mod catalog_schema;
 pub mod outcome;
 pub mod render;
 pub mod shard;

@@ -8,7 +8,9 @@ mod components;
 mod support;
 
 mod builtin_deep_input;
+mod cli_logging;
 mod cli_plugins;
+mod cli_schema;
 mod example_server;
 mod plugin_sandbox;
 mod python_plugin;

@@ -1,10 +1,9 @@
-//! The JSON Schema type of a scan catalog. scan/catalog.rs reads a catalog into private types
-//! (`File`, `Entry`) and then checks by hand which keys go with which kind of target; these
-//! types say the same as one object shape per kind. They live here while scan/ is being
-//! changed elsewhere (move them beside `Entry` then); tests/cli_schema.rs holds both to the
-//! same documents. Two things the schema cannot say or says more strictly: names are unique,
-//! and the reader also lets a target carry another kind's key with an empty value (`args: []`
-//! on a `url` target), which the schema refuses.
+//! The JSON Schema of a scan catalog (`mcp-probe schema catalog`). catalog.rs reads a catalog
+//! into one lenient `Entry` and then checks by hand which keys go with which kind of target;
+//! these types say the same as one object shape per kind. The cli tests (`cli_schema.rs`) hold
+//! both to the same documents. Two things the schema cannot say or says more strictly: names
+//! are unique, and the reader also lets a target carry another kind's key with an empty value
+//! (`args: []` on a `url` target), which the schema refuses.
 
 #![allow(dead_code)] // Only the schema of these types is used.
 

@@ -2,7 +2,7 @@
 //! colour off, `-q` hides what `-v` shows, `--log-format json` makes the final error one JSON
 //! line carrying the exit code.
 
-mod support;
+use crate::support;
 
 use serde_json::Value;
 use std::io::Read;

@@ -2,7 +2,7 @@
 //! the built binary, or the examples the repository ships) and refuses what the real reader
 //! refuses.
 
-mod support;
+use crate::support;
 
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
