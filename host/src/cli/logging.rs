@@ -21,7 +21,7 @@ pub struct LogArgs {
     /// Logs on stderr: -v debug (the session's transcript), -vv trace.
     #[arg(short = 'v', long = "verbose", action = ArgAction::Count, global = true)]
     pub verbose: u8,
-    /// Only errors on stderr: no library warnings, notes or progress bar.
+    /// Only the final error on stderr: no warnings, notes or progress bar.
     #[arg(short = 'q', long, global = true, conflicts_with = "verbose")]
     pub quiet: bool,
     /// text, or json: one JSON object per line on stderr, the final error too.
@@ -38,15 +38,20 @@ pub struct LogArgs {
 /// Set once by [`settle`]; before that (a usage error) text and not quiet.
 static SETTINGS: OnceLock<(LogFormat, bool)> = OnceLock::new();
 
-/// Installs the subscriber the flags ask for. Without `-v` there is none, as before these
-/// flags: the library's warnings are seen with `-v` only. RUST_LOG is not read: the HTTP
-/// libraries' own trace logs would print request headers (credentials).
+/// Installs the subscriber the flags ask for: mcp-probe's warnings (a cleanup that left
+/// something, an unusable cache, a plugin's warning) by default, nothing with `-q`, debug
+/// with `-v`, trace with `-vv`. RUST_LOG is not read: the HTTP libraries' own trace logs
+/// would print request headers (credentials).
 pub fn init(args: &LogArgs) {
     settle(args.log_format, args.quiet);
-    if args.verbose == 0 || args.quiet {
+    if args.quiet {
         return;
     }
-    let level = if args.verbose == 1 { "debug" } else { "trace" };
+    let level = match args.verbose {
+        0 => "warn",
+        1 => "debug",
+        _ => "trace",
+    };
     let filter = tracing_subscriber::EnvFilter::new(format!("mcp_probe={level}"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)

@@ -130,7 +130,7 @@ fn files() -> Files {
 }
 
 #[test]
-fn quiet_hides_the_warning_verbose_shows() {
+fn warnings_show_by_default_and_quiet_hides_them() {
     let f = files();
     let tools = f.tools.to_str().unwrap();
     let cache = [("MCP_PROBE_CACHE_DIR", f.unsafe_cache.as_path())];
@@ -141,7 +141,13 @@ fn quiet_hides_the_warning_verbose_shows() {
         "{}",
         stderr(&verbose)
     );
-    for flags in [&["-q"][..], &["--quiet"], &[]] {
+    // By default warnings show (without debug lines); -q leaves only errors.
+    let default = probe(&["validate", tools, "-o", "json"], &cache);
+    assert_eq!(default.status.code(), Some(0));
+    let shown = stderr(&default);
+    assert!(shown.contains("WARN") && shown.contains("unusable"), "{shown}");
+    assert!(!shown.contains("DEBUG"), "{shown}");
+    for flags in [&["-q"][..], &["--quiet"]] {
         let mut args = vec!["validate", tools, "-o", "json"];
         args.extend(flags);
         let out = probe(&args, &cache);
