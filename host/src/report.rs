@@ -150,18 +150,7 @@ impl Report {
         }
         if !self.findings.is_empty() {
             out.push_str(&format!("findings:  {}\n", self.findings.len()));
-            for f in &self.findings {
-                out.push_str(&format!(
-                    "  {:7}  {}{}: {}\n",
-                    f.severity.as_str(),
-                    f.tool
-                        .as_deref()
-                        .map(|t| format!("{t}: "))
-                        .unwrap_or_default(),
-                    f.rule,
-                    f.message
-                ));
-            }
+            out.push_str(&finding_lines(&self.findings));
         }
         if let Some(k) = &self.kubernetes {
             out.push_str(&format!(
@@ -178,6 +167,23 @@ impl Report {
 }
 
 /// At most `max` characters, with an ellipsis when cut.
+/// Findings as the tables of `discover`, `validate` and `scan` draw them: one indented line
+/// each, `severity  tool: rule: message`.
+pub fn finding_lines<'a>(findings: impl IntoIterator<Item = &'a Finding>) -> String {
+    let mut out = String::new();
+    for f in findings {
+        let tool = f.tool.as_deref().map(|t| format!("{t}: "));
+        out.push_str(&format!(
+            "  {:7}  {}{}: {}\n",
+            f.severity.as_str(),
+            tool.unwrap_or_default(),
+            f.rule,
+            f.message.replace(['\n', '\r'], " ")
+        ));
+    }
+    out
+}
+
 fn shorten(text: &str, max: usize) -> String {
     if text.chars().count() <= max {
         return text.to_owned();

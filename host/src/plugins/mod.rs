@@ -12,6 +12,7 @@ pub mod config;
 pub mod convert;
 pub mod engine;
 mod error;
+pub mod inputs;
 pub mod inspect;
 pub mod pipeline;
 pub mod plugin;

@@ -59,14 +59,7 @@ pub fn table(results: &[TargetResult]) -> String {
     let mut drift_lines = String::new();
     for r in results {
         let drift = drift_of(r);
-        for f in &drift {
-            drift_lines.push_str(&format!(
-                "  {:7}  {}: {}\n",
-                f.severity.as_str(),
-                f.rule,
-                f.message
-            ));
-        }
+        drift_lines.push_str(&crate::report::finding_lines(&drift));
         let drift = drift.len();
         let tools = r.report.as_ref().map_or(0, |rep| rep.tools.len());
         let errors = r.report.as_ref().map_or(0, |rep| {

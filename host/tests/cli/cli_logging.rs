@@ -145,7 +145,10 @@ fn warnings_show_by_default_and_quiet_hides_them() {
     let default = probe(&["validate", tools, "-o", "json"], &cache);
     assert_eq!(default.status.code(), Some(0));
     let shown = stderr(&default);
-    assert!(shown.contains("WARN") && shown.contains("unusable"), "{shown}");
+    assert!(
+        shown.contains("WARN") && shown.contains("unusable"),
+        "{shown}"
+    );
     assert!(!shown.contains("DEBUG"), "{shown}");
     for flags in [&["-q"][..], &["--quiet"]] {
         let mut args = vec!["validate", tools, "-o", "json"];

@@ -715,8 +715,9 @@ fn a_baseline_reports_each_change_per_target_at_the_policys_severity() {
     let table = String::from_utf8_lossy(&out.stdout);
     assert!(table.contains("since the baseline:"), "{table}");
     assert!(
-        table
-            .contains("error    baseline-tool-renamed: drifty: tool `old` is now named `new_name`"),
+        table.contains(
+            "error    new_name: baseline-tool-renamed: drifty: tool `old` is now named `new_name`"
+        ),
         "{table}"
     );
 }
