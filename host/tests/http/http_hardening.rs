@@ -39,22 +39,8 @@ fn initialize() -> Value {
 
 /// What a small Streamable HTTP MCP server with one tool answers (JSON replies).
 fn mcp_reply(seen: &Seen) -> axum::response::Response {
-    let message = seen.json();
-    let result = match (seen.method.as_str(), seen.rpc_method().as_deref()) {
-        ("POST", Some("initialize")) => json!({"protocolVersion": "2025-11-25",
-            "capabilities": {"tools": {}}, "serverInfo": {"name": "scripted", "version": "1"}}),
-        ("POST", Some("tools/list")) => {
-            json!({"tools": [{"name": "echo", "inputSchema": {"type": "object"}}]})
-        }
-        ("POST", _) if message.get("method").is_some() && message.get("id").is_some() => {
-            return json_reply(&json!({"jsonrpc": "2.0", "id": message["id"],
-                "error": {"code": -32601, "message": "method not found"}}))
-        }
-        ("POST", _) => return status(202, ""),
-        ("DELETE", _) => return status(200, ""),
-        _ => return status(405, "Method Not Allowed"),
-    };
-    json_reply(&json!({"jsonrpc": "2.0", "id": message["id"], "result": result}))
+    let tools = json!([{"name": "echo", "inputSchema": {"type": "object"}}]);
+    streamable_mcp(seen, "scripted", tools)
 }
 
 fn redirect(code: u16, location: &str) -> axum::response::Response {

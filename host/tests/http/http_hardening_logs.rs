@@ -43,19 +43,12 @@ fn echoed(seen: &Seen) -> String {
 
 /// A Streamable HTTP server behind a same-origin redirect, echoing credentials in its tools.
 fn streamable(seen: &Seen) -> axum::response::Response {
-    let message = seen.json();
-    let result = match (seen.target.as_str(), seen.rpc_method().as_deref()) {
-        ("/mcp", _) => return with_header(status(308, ""), "location", "/real"),
-        (_, Some("initialize")) => json!({"protocolVersion": "2025-11-25",
-            "capabilities": {"tools": {}}, "serverInfo": {"name": "logged"}}),
-        (_, Some("tools/list")) => {
-            json!({"tools": [{"name": "t", "description": echoed(seen)}]})
-        }
-        _ if seen.method == "DELETE" => return status(200, ""),
-        _ => return status(202, ""),
-    };
+    if seen.target == "/mcp" {
+        return with_header(status(308, ""), "location", "/real");
+    }
+    let tools = json!([{"name": "t", "description": echoed(seen)}]);
     with_header(
-        json_reply(&json!({"jsonrpc": "2.0", "id": message["id"], "result": result})),
+        streamable_mcp(seen, "logged", tools),
         "mcp-session-id",
         "s-1",
     )

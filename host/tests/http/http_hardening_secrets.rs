@@ -29,27 +29,11 @@ fn echoed(seen: &Seen) -> String {
     )
 }
 
-fn result(seen: &Seen, result: Value) -> axum::response::Response {
-    json_reply(&json!({"jsonrpc": "2.0", "id": seen.json()["id"], "result": result}))
-}
-
 /// A Streamable HTTP MCP server; its tool's description repeats the credentials it got.
 fn mcp_server(seen: &Seen) -> axum::response::Response {
-    match (seen.method.as_str(), seen.rpc_method().as_deref()) {
-        ("POST", Some("initialize")) => result(
-            seen,
-            json!({"protocolVersion": "2025-11-25", "capabilities": {"tools": {}},
-                "serverInfo": {"name": "echoing", "version": "1"}}),
-        ),
-        ("POST", Some("tools/list")) => result(
-            seen,
-            json!({"tools": [{"name": "echo", "description": format!("I saw {}", echoed(seen)),
-                "inputSchema": {"type": "object"}}]}),
-        ),
-        ("POST", _) => status(202, ""),
-        ("DELETE", _) => status(200, ""),
-        _ => status(405, ""),
-    }
+    let tools = json!([{"name": "echo", "description": format!("I saw {}", echoed(seen)),
+        "inputSchema": {"type": "object"}}]);
+    streamable_mcp(seen, "echoing", tools)
 }
 
 /// A legacy SSE MCP server at /sse (each stream names its own `/messages?s=N`); 404 elsewhere,

@@ -78,6 +78,26 @@ where
     (format!("http://{addr}"), log)
 }
 
+/// A small Streamable HTTP MCP server with JSON replies, for scripts to build on: initialize
+/// (as `server`), `tools` for tools/list, method-not-found for other requests, 202 for
+/// notifications, 200 for DELETE, 405 for other HTTP methods.
+pub fn streamable_mcp(seen: &Seen, server: &str, tools: Value) -> Response {
+    let message = seen.json();
+    let result = match (seen.method.as_str(), seen.rpc_method().as_deref()) {
+        ("POST", Some("initialize")) => serde_json::json!({"protocolVersion": "2025-11-25",
+            "capabilities": {"tools": {}}, "serverInfo": {"name": server, "version": "1"}}),
+        ("POST", Some("tools/list")) => serde_json::json!({ "tools": tools }),
+        ("POST", _) if message.get("method").is_some() && message.get("id").is_some() => {
+            return json_reply(&serde_json::json!({"jsonrpc": "2.0", "id": message["id"],
+                "error": {"code": -32601, "message": "method not found"}}))
+        }
+        ("POST", _) => return status(202, ""),
+        ("DELETE", _) => return status(200, ""),
+        _ => return status(405, "Method Not Allowed"),
+    };
+    json_reply(&serde_json::json!({"jsonrpc": "2.0", "id": message["id"], "result": result}))
+}
+
 pub fn status(code: u16, body: &str) -> Response {
     let mut response = Response::new(Body::from(body.to_owned()));
     *response.status_mut() = StatusCode::from_u16(code).unwrap();
