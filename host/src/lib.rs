@@ -7,6 +7,7 @@
 //! [`model`] sits at the bottom: plain data types, no I/O; every other module may use it.
 
 pub mod atomic_file;
+pub mod cache_dir;
 pub mod discover;
 pub mod lockfile;
 pub mod mcp;

@@ -3,7 +3,7 @@
 //! `--baseline DIR` (both maps). Hashes are plugins/core's, the validator's own functions.
 
 use crate::model::Tool;
-use mcp_probe_plugin_core::pin::{definition_hash, parse_digest, tool_hash};
+use mcp_probe_plugin_core::pin::{definition_hash, parse_digest, tool_hash, DIGEST_PATTERN};
 use percent_encoding::{percent_decode_str, utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
@@ -35,6 +35,23 @@ pub fn text(document: &Value) -> String {
     serde_json::to_string_pretty(document).expect("a lock document serializes") + "\n"
 }
 
+/// Writes each `(target, tools)` lock file into `dir` (created if missing), each atomically.
+pub fn write_dir<'a>(
+    dir: &Path,
+    targets: impl IntoIterator<Item = (&'a str, &'a [Tool])>,
+) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    for (target, tools) in targets {
+        let text = text(&document(tools));
+        crate::atomic_file::write(
+            &path_for(dir, target),
+            ".mcp-probe-lock-",
+            &[text.as_bytes()],
+        )?;
+    }
+    Ok(())
+}
+
 /// The file of `target` in lock directory `dir`.
 pub fn path_for(dir: &Path, target: &str) -> PathBuf {
     dir.join(format!("{}{SUFFIX}", utf8_percent_encode(target, KEPT)))
@@ -55,12 +72,24 @@ pub struct Locked {
     pub definitions: BTreeMap<String, String>,
 }
 
-#[derive(Deserialize)]
-struct LockFile {
+/// A lock file as [`parse`] reads it; public for its JSON Schema (`mcp-probe schema lock`).
+#[derive(Deserialize, schemars::JsonSchema)]
+pub struct LockFile {
+    #[schemars(range(min = 1, max = 1))]
     version: Option<u64>,
+    #[schemars(schema_with = "digests")]
     pins: BTreeMap<String, String>,
     #[serde(default)]
+    #[schemars(schema_with = "digests")]
     definitions: BTreeMap<String, String>,
+}
+
+/// Tool name → SHA-256, in a form `parse_digest` accepts.
+fn digests(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    schemars::json_schema!({
+        "type": "object",
+        "additionalProperties": {"type": "string", "pattern": DIGEST_PATTERN},
+    })
 }
 
 /// Parses a lock file's text; the error says what is wrong (with serde's line and column).

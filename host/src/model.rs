@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 /// One MCP `Tool`, every field of it; members MCP does not define are kept in `extra`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Tool {
     /// Empty when the server sent none; the normalizer drops such entries and says so.
     #[serde(default)]
@@ -88,7 +88,7 @@ impl From<Tool> for mcp_probe_plugin_core::Tool {
 pub use mcp_probe_plugin_core::Severity;
 
 /// Something a pipeline stage (or the host's own schema check) reports about a tool or the list.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Finding {
     /// The tool's name; `None` for findings about the list as a whole.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -149,7 +149,7 @@ mod tests {
 
 /// A list's cache hints (revision 2026-07-28: `ttlMs`, `cacheScope`), as the server sent them;
 /// over several pages, the shortest TTL and the narrowest scope.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct CacheHint {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ttl_ms: Option<u64>,

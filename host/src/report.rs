@@ -6,8 +6,8 @@ use crate::model::{Finding, Severity, Tool};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-/// What `discover` prints: one JSON document.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// What `discover` prints: one JSON document (`mcp-probe schema result`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Report {
     pub tools: Vec<Tool>,
     /// Present only when the server offers prompts (and listing them worked).
@@ -49,7 +49,7 @@ pub struct Report {
 }
 
 /// Where an image target ran, and how long each phase took.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct KubernetesInfo {
     pub source_image: String,
     pub namespace: String,
@@ -76,7 +76,7 @@ pub struct KubernetesInfo {
 }
 
 /// Both sides' capabilities: what the server announced, what the client declared.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Capabilities {
     pub server: Value,
     pub client: Value,

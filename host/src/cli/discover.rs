@@ -49,9 +49,6 @@ pub struct DiscoverArgs {
     /// Write the report to FILE (atomically) instead of stdout.
     #[arg(long, value_name = "FILE")]
     pub output_file: Option<PathBuf>,
-    /// Transcript and debug logs on stderr.
-    #[arg(short = 'v', long = "verbose", action = clap::ArgAction::Count)]
-    pub verbose: u8,
 }
 
 /// How the report is printed.
@@ -87,22 +84,7 @@ fn parse_headers(raw: &[String]) -> Result<Vec<(String, String)>, String> {
         .collect()
 }
 
-pub(super) fn init_tracing(verbose: u8) {
-    if verbose == 0 {
-        return;
-    }
-    let level = if verbose == 1 { "debug" } else { "trace" };
-    let filter = tracing_subscriber::EnvFilter::new(format!("mcp_probe={level}"));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
-        .with_target(true)
-        .try_init();
-}
-
 pub fn run(args: DiscoverArgs) -> ExitCode {
-    init_tracing(args.verbose);
     if !args.pod.secret_env.is_empty() && args.image.is_none() {
         return fail(exit::USAGE, "--secret-env applies to --image targets");
     }

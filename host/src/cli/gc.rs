@@ -71,7 +71,7 @@ pub fn run(args: GcArgs) -> Result<u8> {
         );
         failed += usize::from(item.outcome.starts_with("not deleted"));
     }
-    if found.is_empty() {
+    if found.is_empty() && !super::logging::quiet() {
         eprintln!("mcp-probe: nothing to collect");
     }
     Ok(if failed > 0 { exit::FAILURE } else { exit::OK })

@@ -38,6 +38,8 @@ pub fn run(args: LockArgs) -> Result<u8> {
     interrupt.check()?;
     atomic_file::write(&args.output, ".mcp-probe-lock-", &[text.as_bytes()])
         .map_err(|e| BadInput(format!("cannot write {}: {e}", args.output.display())))?;
-    eprintln!("pinned {count} tools in {}", args.output.display());
+    if !super::logging::quiet() {
+        eprintln!("pinned {count} tools in {}", args.output.display());
+    }
     Ok(exit::OK)
 }

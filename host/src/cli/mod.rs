@@ -5,8 +5,10 @@ mod gc;
 mod interrupt;
 mod kube_args;
 mod lock;
+mod logging;
 mod plugins;
 mod scan;
+mod schema;
 mod session_args;
 mod validate;
 
@@ -36,6 +38,8 @@ pub mod exit {
     about = "Find out what an MCP server offers before anyone deploys it"
 )]
 pub struct Cli {
+    #[command(flatten)]
+    pub logging: logging::LogArgs,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -52,6 +56,8 @@ pub enum Command {
     Plugins(plugins::PluginsArgs),
     /// Probe every server of a catalog (YAML or JSON), a JSON line per target.
     Scan(Box<scan::ScanArgs>),
+    /// Print the JSON Schema of a document mcp-probe writes or reads.
+    Schema(schema::SchemaArgs),
     /// Remove the Pods, Services and Secrets that killed runs left in the cluster.
     Gc(gc::GcArgs),
     /// Print a shell completion script: `mcp-probe completions bash > /etc/bash_completion.d/mcp-probe`.
@@ -61,10 +67,12 @@ pub enum Command {
     },
 }
 
-/// `-o json|table`; default json when stdout is not a terminal, else table.
+/// `-o json|yaml|table`; default json when stdout is not a terminal, else table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum OutputFormat {
     Json,
+    /// The JSON document as YAML.
+    Yaml,
     Table,
 }
 
@@ -78,13 +86,27 @@ impl OutputFormat {
     }
 }
 
+/// `value` as YAML, for `-o yaml` (the same document `-o json` prints).
+pub fn to_yaml(value: &impl serde::Serialize) -> anyhow::Result<String> {
+    serde_saphyr::to_string(value).map_err(|e| anyhow::anyhow!("cannot write YAML: {e}"))
+}
+
 /// An error about what the operator supplied: exit 2.
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
 pub struct BadInput(pub String);
 
 pub fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let cli = match Cli::try_parse_from(&args) {
+        Ok(cli) => cli,
+        Err(err) if logging::json_requested(&args) && is_usage_error(&err) => {
+            return json_usage_error(&err)
+        }
+        // Help, versions and usage errors in text, as clap has them.
+        Err(err) => err.exit(),
+    };
+    logging::init(&cli.logging);
     let result = match cli.command {
         // discover reports its own errors: it also has to clean up and map interrupts.
         Command::Discover(args) => return discover::run(*args),
@@ -93,6 +115,7 @@ pub fn main() -> ExitCode {
         Command::Validate(args) => validate::run(args),
         Command::Lock(args) => lock::run(args),
         Command::Plugins(args) => plugins::run(args),
+        Command::Schema(args) => schema::run(args),
         Command::Completions { shell } => completions(shell),
     };
     match result {
@@ -108,6 +131,22 @@ pub fn main() -> ExitCode {
             fail(code, format!("{error:#}"))
         }
     }
+}
+
+/// A mistake in the arguments, not a help text clap shows instead.
+fn is_usage_error(err: &clap::Error) -> bool {
+    use clap::error::ErrorKind;
+    err.use_stderr() && err.kind() != ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+}
+
+/// A usage error as `--log-format json` asked: the JSON error line, without clap's usage text.
+fn json_usage_error(err: &clap::Error) -> ExitCode {
+    let rendered = err.render().to_string();
+    // The first paragraph is the error; usage and tips follow.
+    let error = rendered.split("\n\n").next().unwrap_or_default();
+    let words: Vec<&str> = error.split_whitespace().collect();
+    logging::settle(logging::LogFormat::Json, false);
+    fail(exit::USAGE, words.join(" ").trim_start_matches("error: "))
 }
 
 /// The completion script for `shell`, generated from the same definitions clap parses with.
@@ -149,9 +188,8 @@ pub fn write_stdout(text: &str) -> std::io::Result<()> {
     out.flush()
 }
 
-/// The one place errors are reported: one line on stderr, and the exit code.
+/// The one place errors are reported: one line on stderr (text or JSON), and the exit code.
 pub fn fail(code: u8, message: impl std::fmt::Display) -> ExitCode {
-    let line = message.to_string().replace(['\n', '\r'], " ");
-    eprintln!("mcp-probe: error: {line}");
+    logging::print_error(code, &message.to_string());
     ExitCode::from(code)
 }

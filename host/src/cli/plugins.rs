@@ -84,6 +84,7 @@ fn list(pipeline: Option<PathBuf>, output: Option<OutputFormat>) -> Result<u8> {
     }
     match OutputFormat::resolve(output) {
         OutputFormat::Json => println!("{}", json!({ "plugins": rows })),
+        OutputFormat::Yaml => print!("{}", super::to_yaml(&json!({ "plugins": rows }))?),
         OutputFormat::Table => {
             println!(
                 "{:<22} {:<10} {:<18} {:<7} {:>9}  SHA256",
@@ -135,6 +136,7 @@ fn check(file: PathBuf, output: Option<OutputFormat>) -> Result<u8> {
     });
     match OutputFormat::resolve(output) {
         OutputFormat::Json => println!("{report}"),
+        OutputFormat::Yaml => print!("{}", super::to_yaml(&report)?),
         OutputFormat::Table => {
             println!("{}: ok", file.display());
             println!("  world:       {}", info.world.wit_name());

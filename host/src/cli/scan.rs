@@ -1,7 +1,7 @@
 //! `mcp-probe scan CATALOG`: discovery over a catalog of servers, a JSON line per target as it
 //! finishes (or a table at the end), a progress bar on a terminal, Ctrl-C without leftovers.
 
-use super::discover::{init_tracing, interrupt_signal};
+use super::discover::interrupt_signal;
 use super::kube_args::PodArgs;
 use super::session_args::SessionArgs;
 use super::validate::ProbePipelineArgs;
@@ -9,9 +9,12 @@ use super::{exit, fail, write_stdout};
 use indicatif::{ProgressBar, ProgressStyle};
 use mcp_probe::atomic_file::AtomicFile;
 use mcp_probe::discover::DiscoverOptions;
-use mcp_probe::scan::baseline::is_drift_rule;
+use mcp_probe::scan::render;
 use mcp_probe::scan::shard::line_verdict;
-use mcp_probe::scan::{merge, scan, Baseline, Catalog, ScanOptions, Shard, TargetResult, Verdict};
+use mcp_probe::scan::{
+    merge, scan, Baseline, CacheMode, Catalog, ResultCache, ScanOptions, Shard, TargetResult,
+    Verdict,
+};
 use mcp_probe::target::Target;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -68,15 +71,26 @@ pub struct ScanArgs {
     /// hashes of its normalized tools) to DIR/<name>.lock.json: a baseline for the next scan.
     #[arg(long, value_name = "DIR")]
     pub write_locks: Option<PathBuf>,
+    /// The result cache: answers are reused while fresh (no pod, no process). Default:
+    /// `scan/` under MCP_PROBE_CACHE_DIR, $XDG_CACHE_HOME/mcp-probe or ~/.cache/mcp-probe.
+    #[arg(long, value_name = "DIR")]
+    pub cache_dir: Option<PathBuf>,
+    /// How long a cached answer stays fresh, e.g. 24h, 30m, 90s (a server's shorter `ttlMs`
+    /// wins).
+    #[arg(long, value_name = "DURATION", default_value = "24h", value_parser = parse_ttl)]
+    pub cache_ttl: std::time::Duration,
+    /// Neither read nor write the result cache.
+    #[arg(long, conflicts_with_all = ["refresh", "cache_dir"])]
+    pub no_cache: bool,
+    /// Probe every target again, and store the answers.
+    #[arg(long)]
+    pub refresh: bool,
     #[command(flatten)]
     pub session: SessionArgs,
     #[command(flatten)]
     pub pod: PodArgs,
     #[command(flatten)]
     pub pipeline: ProbePipelineArgs,
-    /// Debug logs on stderr.
-    #[arg(short = 'v', long = "verbose", action = clap::ArgAction::Count)]
-    pub verbose: u8,
 }
 
 #[derive(Debug, clap::Subcommand)]
@@ -123,7 +137,6 @@ impl Sink {
 }
 
 pub fn run(args: ScanArgs) -> ExitCode {
-    init_tracing(args.verbose);
     let outcome = match &args.command {
         Some(ScanCommand::Merge {
             shards,
@@ -171,6 +184,7 @@ fn scan_catalog(args: &ScanArgs) -> Result<ExitCode, (u8, String)> {
         jobs: args.jobs as usize,
         image_jobs: args.image_jobs as usize,
         shard,
+        cache: result_cache(args)?,
         base: DiscoverOptions {
             // Replaced by each entry's.
             target: Target::Url {
@@ -230,8 +244,8 @@ fn scan_catalog(args: &ScanArgs) -> Result<ExitCode, (u8, String)> {
     if args.output != ScanFormat::Jsonl && finished {
         results.sort_by_key(|r| r.index);
         let text = match args.output {
-            ScanFormat::Table => table(&results),
-            _ => sarif(catalog_path, &results),
+            ScanFormat::Table => render::table(&results),
+            _ => render::sarif(catalog_path, &results),
         };
         sink.write(&text)
             .map_err(|e| (exit::FAILURE, format!("cannot write the output: {e}")))?;
@@ -241,33 +255,61 @@ fn scan_catalog(args: &ScanArgs) -> Result<ExitCode, (u8, String)> {
     if !finished {
         return Err((exit::INTERRUPTED, "interrupted".into()));
     }
+    if let Some(cache) = &options.cache {
+        cache.prune();
+    }
     if let Some(dir) = &args.write_locks {
-        write_locks(dir, &results)?;
+        let answers = results
+            .iter()
+            .filter_map(|r| Some((r.name.as_str(), &r.report.as_ref()?.tools[..])));
+        mcp_probe::lockfile::write_dir(dir, answers).map_err(|e| {
+            (
+                exit::FAILURE,
+                format!("cannot write lock files to {}: {e}", dir.display()),
+            )
+        })?;
     }
     Ok(ExitCode::from(exit_code(
         results.iter().map(TargetResult::verdict),
     )))
 }
 
-/// Each answering target's lock file in `dir`, each written atomically.
-fn write_locks(dir: &Path, results: &[TargetResult]) -> Result<(), (u8, String)> {
-    let failed = |e: std::io::Error| {
-        (
-            exit::FAILURE,
-            format!("cannot write lock files to {}: {e}", dir.display()),
-        )
-    };
-    std::fs::create_dir_all(dir).map_err(failed)?;
-    for result in results {
-        let Some(report) = &result.report else {
-            continue;
-        };
-        let path = mcp_probe::lockfile::path_for(dir, &result.name);
-        let text = mcp_probe::lockfile::text(&mcp_probe::lockfile::document(&report.tools));
-        mcp_probe::atomic_file::write(&path, ".mcp-probe-lock-", &[text.as_bytes()])
-            .map_err(failed)?;
+/// The result cache the flags ask for. A default directory that cannot be used only costs the
+/// reuse (a warning); one named with --cache-dir is bad input.
+fn result_cache(args: &ScanArgs) -> Result<Option<ResultCache>, (u8, String)> {
+    if args.no_cache {
+        return Ok(None);
     }
-    Ok(())
+    let mode = match args.refresh {
+        true => CacheMode::WriteOnly,
+        false => CacheMode::ReadWrite,
+    };
+    let (dir, named) = match &args.cache_dir {
+        Some(dir) => (dir.clone(), true),
+        None => match ResultCache::default_dir() {
+            Some(dir) => (dir, false),
+            None => return Ok(None),
+        },
+    };
+    match ResultCache::open(&dir, args.cache_ttl, mode) {
+        Ok(cache) => Ok(Some(cache)),
+        Err(e) if named => Err((exit::USAGE, format!("--cache-dir {}: {e}", dir.display()))),
+        Err(e) => {
+            tracing::warn!("scan cache {} unusable: {e}", dir.display());
+            Ok(None)
+        }
+    }
+}
+
+/// `24h`, `30m`, `90s`, `1h 30m` or plain seconds.
+fn parse_ttl(text: &str) -> Result<std::time::Duration, String> {
+    if let Ok(secs) = text.parse::<u64>() {
+        return Ok(std::time::Duration::from_secs(secs));
+    }
+    let signed: jiff::SignedDuration = text
+        .parse()
+        .map_err(|_| format!("`{text}` is not a duration (e.g. 24h, 30m, 90s)"))?;
+    std::time::Duration::try_from(signed).map_err(|_| format!("`{text}` is negative"))
 }
 
 /// `scan merge`: the shards' lines in catalog order, exit code as for one scan.
@@ -305,9 +347,9 @@ fn exit_code(verdicts: impl Iterator<Item = Verdict>) -> u8 {
     }
 }
 
-/// A bar on stderr when it is a terminal; hidden otherwise (CI logs stay clean).
+/// A bar on stderr when it is a terminal; hidden otherwise (CI logs stay clean) and with -q.
 fn progress_bar(len: u64) -> ProgressBar {
-    if !std::io::stderr().is_terminal() {
+    if !std::io::stderr().is_terminal() || super::logging::quiet() {
         return ProgressBar::hidden();
     }
     let bar = ProgressBar::new(len);
@@ -315,90 +357,4 @@ fn progress_bar(len: u64) -> ProgressBar {
         .unwrap_or_else(|_| ProgressStyle::default_bar());
     bar.set_style(style);
     bar
-}
-
-/// The SARIF log of a scan: findings per target, and each failure as an error finding.
-fn sarif(catalog: &Path, results: &[TargetResult]) -> String {
-    use mcp_probe::model::{Finding, Severity};
-    let subjects: Vec<mcp_probe::sarif::Subject> = results
-        .iter()
-        .map(|r| {
-            let mut findings = r
-                .report
-                .as_ref()
-                .map(|rep| rep.findings.clone())
-                .unwrap_or_default();
-            if !r.outcome.is_success() {
-                findings.push(Finding {
-                    tool: None,
-                    rule: format!("scan-{}", r.outcome.as_str().replace('_', "-")),
-                    severity: Severity::Error,
-                    message: r.error.clone().unwrap_or_default(),
-                    source: "host".into(),
-                });
-            }
-            mcp_probe::sarif::Subject {
-                target: r.name.clone(),
-                findings,
-            }
-        })
-        .collect();
-    let text = std::fs::read_to_string(catalog).unwrap_or_default();
-    let artifact = catalog.display().to_string();
-    let mut out = mcp_probe::sarif::log(&artifact, &text, &subjects).to_string();
-    out.push('\n');
-    out
-}
-
-/// One row per target, in catalog order; then each baseline finding (drift), one a line.
-fn table(results: &[TargetResult]) -> String {
-    let width = results
-        .iter()
-        .map(|r| r.name.chars().count())
-        .max()
-        .unwrap_or(4)
-        .max(4);
-    let drift_of = |r: &TargetResult| -> Vec<mcp_probe::model::Finding> {
-        let findings = r.report.iter().flat_map(|rep| &rep.findings);
-        findings
-            .filter(|f| is_drift_rule(&f.rule))
-            .cloned()
-            .collect()
-    };
-    let mut out = format!(
-        "{:width$}  {:19}  {:>5}  {:>6}  {:>5}  {:>8}  error\n",
-        "name", "outcome", "tools", "errors", "drift", "ms"
-    );
-    let mut drift_lines = String::new();
-    for r in results {
-        let drift = drift_of(r);
-        for f in &drift {
-            drift_lines.push_str(&format!(
-                "  {:7}  {}: {}\n",
-                f.severity.as_str(),
-                f.rule,
-                f.message
-            ));
-        }
-        let drift = drift.len();
-        let tools = r.report.as_ref().map_or(0, |rep| rep.tools.len());
-        let errors = r.report.as_ref().map_or(0, |rep| {
-            rep.findings
-                .iter()
-                .filter(|f| f.severity == mcp_probe::model::Severity::Error)
-                .count()
-        });
-        let error: String = r.error.as_deref().unwrap_or("").chars().take(100).collect();
-        out.push_str(&format!(
-            "{:width$}  {:19}  {tools:>5}  {errors:>6}  {drift:>5}  {:>8}  {error}\n",
-            r.name,
-            r.outcome.as_str(),
-            r.duration_ms
-        ));
-    }
-    if !drift_lines.is_empty() {
-        out.push_str("\nsince the baseline:\n");
-        out.push_str(&drift_lines);
-    }
-    out
 }

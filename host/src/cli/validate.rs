@@ -7,7 +7,7 @@ use anyhow::Result;
 use clap::Args;
 use mcp_probe::model::{Finding, Severity, Tool};
 use mcp_probe::plugins::{DiscoveryContext, Pipeline, PipelineConfig};
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, Args)]
@@ -23,8 +23,8 @@ pub struct ValidateArgs {
     pub lock: Option<PathBuf>,
     #[command(flatten)]
     pub pipeline: PipelineArgs,
-    /// json (default when stdout is not a terminal), table, or sarif (SARIF 2.1.0 for code
-    /// scanning; locations point at the lines naming each tool).
+    /// json (default when stdout is not a terminal), yaml, table, or sarif (SARIF 2.1.0 for
+    /// code scanning; locations point at the lines naming each tool).
     #[arg(short, long, value_enum)]
     pub output: Option<ValidateFormat>,
 }
@@ -32,6 +32,7 @@ pub struct ValidateArgs {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum ValidateFormat {
     Json,
+    Yaml,
     Table,
     Sarif,
 }
@@ -204,31 +205,23 @@ pub fn run(args: ValidateArgs) -> Result<u8> {
         .findings
         .iter()
         .any(|f| f.severity == Severity::Error);
-    let format = match args.output {
-        Some(ValidateFormat::Sarif) => None,
-        Some(ValidateFormat::Json) => Some(OutputFormat::Json),
-        Some(ValidateFormat::Table) => Some(OutputFormat::Table),
-        None => Some(OutputFormat::resolve(None)),
-    };
-    let Some(format) = format else {
-        let text = std::fs::read_to_string(&args.tools).unwrap_or_default();
-        let subject = mcp_probe::sarif::Subject {
-            target: String::new(),
-            findings: processed.findings,
-        };
-        let artifact = args.tools.display().to_string();
-        println!("{}", mcp_probe::sarif::log(&artifact, &text, &[subject]));
-        return Ok(if has_error { exit::FINDINGS } else { exit::OK });
-    };
+    let format = args.output.unwrap_or(match OutputFormat::resolve(None) {
+        OutputFormat::Table => ValidateFormat::Table,
+        _ => ValidateFormat::Json,
+    });
     match format {
-        OutputFormat::Json => {
-            let tools: Vec<Value> = processed.tools.iter().map(Tool::to_json).collect();
-            println!(
-                "{}",
-                json!({ "tools": tools, "findings": processed.findings })
-            );
+        ValidateFormat::Json => println!("{}", serde_json::to_string(&processed)?),
+        ValidateFormat::Yaml => print!("{}", super::to_yaml(&processed)?),
+        ValidateFormat::Table => print_table(processed.tools.len(), &processed.findings),
+        ValidateFormat::Sarif => {
+            let text = std::fs::read_to_string(&args.tools).unwrap_or_default();
+            let subject = mcp_probe::sarif::Subject {
+                target: String::new(),
+                findings: processed.findings,
+            };
+            let artifact = args.tools.display().to_string();
+            println!("{}", mcp_probe::sarif::log(&artifact, &text, &[subject]));
         }
-        OutputFormat::Table => print_table(processed.tools.len(), &processed.findings),
     }
     Ok(if has_error { exit::FINDINGS } else { exit::OK })
 }

@@ -7,7 +7,6 @@
 
 use sha2::{Digest, Sha256};
 use std::hash::{Hash, Hasher};
-use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use wasmtime::component::Component;
 use wasmtime::Engine;
@@ -43,39 +42,17 @@ impl Hasher for ShaHasher {
 }
 
 impl ArtifactCache {
-    /// `MCP_PROBE_CACHE_DIR`, else `$XDG_CACHE_HOME/mcp-probe`, else `~/.cache/mcp-probe`.
+    /// The compiled-plugin cache's default directory: the user's cache root (see
+    /// [`crate::cache_dir::default_root`]).
     pub fn default_dir() -> Option<PathBuf> {
-        if let Some(dir) = std::env::var_os("MCP_PROBE_CACHE_DIR").filter(|d| !d.is_empty()) {
-            return Some(PathBuf::from(dir));
-        }
-        if let Some(xdg) = std::env::var_os("XDG_CACHE_HOME").filter(|d| !d.is_empty()) {
-            return Some(PathBuf::from(xdg).join("mcp-probe"));
-        }
-        std::env::var_os("HOME")
-            .filter(|d| !d.is_empty())
-            .map(|home| PathBuf::from(home).join(".cache").join("mcp-probe"))
+        crate::cache_dir::default_root()
     }
 
     /// Opens (creating it 0700) the cache at `dir`. Refuses a directory another user owns or
     /// that others can write: we later map its files as executable code.
     pub fn open(dir: impl Into<PathBuf>) -> std::io::Result<Self> {
         let dir = dir.into();
-        std::fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(&dir)?;
-        let meta = std::fs::metadata(&dir)?;
-        // SAFETY: geteuid has no preconditions and cannot fail.
-        let euid = unsafe { libc::geteuid() };
-        if meta.uid() != euid || meta.permissions().mode() & 0o022 != 0 {
-            return Err(std::io::Error::new(
-                std::io::ErrorKind::PermissionDenied,
-                format!(
-                    "{} is not owned by this user or is writable by others; not using it as the plugin cache",
-                    dir.display()
-                ),
-            ));
-        }
+        crate::cache_dir::open_private(&dir, "plugin cache")?;
         Ok(ArtifactCache { dir })
     }
 

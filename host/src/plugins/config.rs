@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 /// What to do when a stage's plugin fails.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum OnError {
     /// The whole run fails with the plugin's error.
@@ -31,30 +31,52 @@ pub enum OnError {
 }
 
 /// One stage as written in the file.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct StageSpec {
     /// `builtin:NAME` or a path to a component.
+    #[schemars(regex(pattern = r"\S"))]
     pub plugin: String,
     /// The world the plugin must target (`normalizer`, `validator`, `parser`).
     #[serde(default)]
+    #[schemars(extend("enum" = ["normalizer", "validator", "parser", null]))]
     pub world: Option<String>,
     #[serde(default)]
     pub on_error: OnError,
     #[serde(default)]
+    #[schemars(range(min = 1))]
     pub timeout_ms: Option<u64>,
     #[serde(default)]
+    #[schemars(range(min = 1, max = MAX_MEMORY_MIB))]
     pub memory_mib: Option<u64>,
     /// Passed to the plugin as `context.config` (and, for validators, as the policy).
     #[serde(default)]
     pub config: Option<Value>,
 }
 
-#[derive(Debug, Deserialize)]
+/// A pipeline file as [`PipelineConfig::load`] reads it; public for its JSON Schema
+/// (`mcp-probe schema pipeline`).
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct PipelineFile {
+#[schemars(transform = stages_alias)]
+pub struct PipelineFile {
     #[serde(default, alias = "stages")]
+    #[schemars(length(min = 1))]
     stage: Vec<StageSpec>,
+}
+
+/// What the derive leaves out: the alias `stages`, and that one of the two is required (an
+/// empty file has no stages and is refused).
+fn stages_alias(schema: &mut schemars::Schema) {
+    if let Some(serde_json::Value::Object(properties)) = schema.get_mut("properties") {
+        if let Some(stage) = properties.get("stage").cloned() {
+            properties.insert("stages".into(), stage);
+        }
+    }
+    schema.insert(
+        "oneOf".into(),
+        serde_json::json!([{"required": ["stage"]}, {"required": ["stages"]}]),
+    );
 }
 
 /// The stages to load, with relative plugin paths already resolved.

@@ -26,8 +26,9 @@ pub struct DiscoveryContext {
     pub server_info: Option<Value>,
 }
 
-/// The tools after every normalizer and validator stage, with all their findings.
-#[derive(Debug, Clone, Default)]
+/// The tools after every normalizer and validator stage, with all their findings: what
+/// `validate` prints (`mcp-probe schema validation`).
+#[derive(Debug, Clone, Default, serde::Serialize, schemars::JsonSchema)]
 pub struct Processed {
     pub tools: Vec<Tool>,
     pub findings: Vec<Finding>,
@@ -137,6 +138,32 @@ impl Pipeline {
 
     fn context(ctx: &DiscoveryContext, stage: &Stage) -> wit::Context {
         wit_context(ctx, stage.config.as_ref())
+    }
+
+    /// What decides this pipeline's output, as a sha256 (hex): each stage's component,
+    /// placement, limits and config, and the policy. A scan's cached results are only reused
+    /// under the same identity, so a changed policy or plugin never replays old findings.
+    pub fn identity(&self) -> String {
+        use sha2::{Digest, Sha256};
+        let mut hash = Sha256::new();
+        for stage in &self.stages {
+            let limits = stage.plugin.limits();
+            let config = stage.config.as_ref().map(Value::to_string);
+            let line = format!(
+                "{}|{:?}|{:?}|{:?}|{}\n",
+                stage.plugin.sha256(),
+                stage.plugin.world(),
+                stage.on_error,
+                limits,
+                config.unwrap_or_default()
+            );
+            hash.update(line.as_bytes());
+        }
+        if let Some(policy) = &self.policy {
+            hash.update(b"policy|");
+            hash.update(policy.to_string().as_bytes());
+        }
+        hex::encode(hash.finalize())
     }
 
     /// Checks, before any tools arrive, the policy each stage of the built-in validator will

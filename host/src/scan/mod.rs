@@ -4,11 +4,15 @@
 //! as a single discover does) and starts no more.
 
 pub mod baseline;
+pub mod cache;
 pub mod catalog;
+pub mod catalog_schema;
 pub mod outcome;
+pub mod render;
 pub mod shard;
 
 pub use baseline::{Baseline, BaselineError};
+pub use cache::{CacheMode, ResultCache};
 pub use catalog::{Catalog, CatalogError, CatalogTarget};
 pub use outcome::{Outcome, TargetResult, Verdict};
 pub use shard::{merge, MergeError, Shard};
@@ -32,6 +36,8 @@ pub struct ScanOptions {
     pub image_jobs: usize,
     /// Only this shard's targets (every N-th); `None`: all.
     pub shard: Option<Shard>,
+    /// Answers reused and stored; `None`: `--no-cache`.
+    pub cache: Option<ResultCache>,
     pub base: DiscoverOptions,
 }
 
@@ -53,9 +59,17 @@ pub async fn scan(
     let shard = options.shard;
     let mine = catalog.targets.iter().enumerate();
     let mine = mine.filter(move |(index, _)| shard.is_none_or(|s| s.takes(*index)));
+    let identity = options.cache.as_ref().map(|_| pipeline.identity());
+    let identity = identity.as_deref();
     let mut results = futures_util::stream::iter(mine)
         .map(|(index, target)| {
-            probe_one((index, total), target, options, pipeline, &cancel, &images)
+            let slot = Slot {
+                index,
+                total,
+                cancel: &cancel,
+                images: &images,
+            };
+            probe_cached(slot, target, options, pipeline, identity)
         })
         .buffer_unordered(options.jobs.max(1));
     let mut interrupt = std::pin::pin!(interrupt);
@@ -72,15 +86,54 @@ pub async fn scan(
     !cancel.is_cancelled()
 }
 
-/// One target, from its catalog entry to its result; `None` when the scan was interrupted
-/// before it started.
-async fn probe_one(
-    (index, total): (usize, usize),
+/// A target's place in the scan and what it shares with the others.
+struct Slot<'a> {
+    index: usize,
+    total: usize,
+    cancel: &'a CancellationToken,
+    images: &'a Semaphore,
+}
+
+/// One target: its fresh cached answer if there is one, else a probe (whose answer is stored).
+async fn probe_cached(
+    slot: Slot<'_>,
     entry: &CatalogTarget,
     options: &ScanOptions,
     pipeline: &Pipeline,
-    cancel: &CancellationToken,
-    images: &Semaphore,
+    identity: Option<&str>,
+) -> Option<TargetResult> {
+    let discover_options = options_for(entry, &options.base);
+    let cache = options.cache.as_ref().zip(identity);
+    let key = cache.map(|(_, identity)| cache::key(&discover_options, identity));
+    if let Some((cache, key)) = cache.map(|(c, _)| c).zip(key.as_deref()) {
+        let started = Instant::now();
+        if let Some(mut result) = cache.lookup(key) {
+            result.index = slot.index;
+            result.total = slot.total;
+            result.name = entry.name.clone();
+            result.duration_ms = started.elapsed().as_millis() as u64;
+            return Some(result);
+        }
+    }
+    let result = probe_one(slot, entry, &discover_options, pipeline).await?;
+    if let Some((cache, key)) = options.cache.as_ref().zip(key.as_deref()) {
+        cache.store(key, &result, cache::has_credentials(&entry.target));
+    }
+    Some(result)
+}
+
+/// One target, from its catalog entry to its result; `None` when the scan was interrupted
+/// before it started.
+async fn probe_one(
+    Slot {
+        index,
+        total,
+        cancel,
+        images,
+    }: Slot<'_>,
+    entry: &CatalogTarget,
+    options: &DiscoverOptions,
+    pipeline: &Pipeline,
 ) -> Option<TargetResult> {
     let _slot = match entry.is_image() {
         true => Some(tokio::select! {
@@ -93,12 +146,7 @@ async fn probe_one(
         return None;
     }
     let started = Instant::now();
-    let discovered = discover(
-        &options_for(entry, &options.base),
-        pipeline,
-        cancel.cancelled(),
-    )
-    .await;
+    let discovered = discover(options, pipeline, cancel.cancelled()).await;
     let duration_ms = started.elapsed().as_millis() as u64;
     let mut result = TargetResult {
         index,
@@ -108,6 +156,8 @@ async fn probe_one(
         error: None,
         log_tail: String::new(),
         duration_ms,
+        cached: false,
+        cached_at: None,
         report: None,
     };
     match discovered {

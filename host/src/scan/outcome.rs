@@ -5,9 +5,9 @@ use crate::model::Severity;
 use crate::report::Report;
 use crate::runtime::kubernetes::KubeError;
 use crate::runtime::{ErrorKind, RuntimeError};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Outcome {
     /// Tools were listed.
@@ -91,7 +91,7 @@ impl Outcome {
 }
 
 /// One target's line in the scan's JSON Lines output.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct TargetResult {
     /// The target's place in the catalog, from 0, and the catalog's size (so that merged
     /// shards can tell a missing target).
@@ -100,14 +100,19 @@ pub struct TargetResult {
     pub name: String,
     pub outcome: Outcome,
     /// The one-line error, for every outcome but the successful ones.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// The end of the server's stderr (a pod: its log) when it failed.
-    #[serde(skip_serializing_if = "String::is_empty")]
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub log_tail: String,
     pub duration_ms: u64,
+    /// Served from the scan cache (no probe ran); `cached_at` says when it was probed.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub cached: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cached_at: Option<String>,
     /// The discover report, when the server answered.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub report: Option<Report>,
 }
 

@@ -71,6 +71,9 @@ pub fn definition_hash(tool_json: &Value) -> String {
     }
 }
 
+/// What [`parse_digest`] accepts, as a regular expression for JSON Schemas.
+pub const DIGEST_PATTERN: &str = "^(sha256:)?[0-9A-Fa-f]{64}$";
+
 /// A hash as lock files and policies may write it (`sha256:`-prefixed, upper-case hex) in the
 /// form [`tool_hash`] gives; `None` unless it is 64 hex digits.
 pub fn parse_digest(hash: &str) -> Option<String> {
@@ -96,6 +99,26 @@ pub fn pins(tools: &[Tool]) -> BTreeMap<String, String> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn digest_pattern_accepts_what_parse_digest_does() {
+        let pattern = regex_lite::Regex::new(DIGEST_PATTERN).unwrap();
+        let hex = "a".repeat(64);
+        for text in [
+            hex.clone(),
+            format!("sha256:{}", hex.to_uppercase()),
+            "a".repeat(63),
+            format!("sha256:{hex}0"),
+            format!("sha512:{hex}"),
+            "g".repeat(64),
+        ] {
+            assert_eq!(
+                pattern.is_match(&text),
+                parse_digest(&text).is_some(),
+                "{text}"
+            );
+        }
+    }
 
     #[test]
     fn canonical_json_sorts_keys_at_every_depth_and_is_compact() {

@@ -174,12 +174,16 @@ impl NamePattern {
 }
 
 /// The policy file as written. Unknown keys are refused so that a typo is not a silent no-op;
-/// keys starting with `x-` are left to other validator plugins.
+/// keys starting with `x-` are left to other validator plugins. Public for its JSON Schema
+/// (`mcp-probe schema policy`) only: [`Policy::from_json_text`] reads it.
 #[derive(Debug, Default, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "schema", schemars(transform = schema::policy_file))]
 #[serde(deny_unknown_fields, default)]
-struct PolicyFile {
+pub struct PolicyFile {
     #[serde(rename = "$schema")]
     _schema: Option<Value>,
+    #[cfg_attr(feature = "schema", schemars(range(min = 1, max = 1)))]
     version: Option<u32>,
     name_pattern: Option<String>,
     description_max_length: Option<usize>,
@@ -194,12 +198,37 @@ struct PolicyFile {
 }
 
 #[derive(Debug, Clone, Copy, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "lowercase")]
 enum Level {
     Off,
     Info,
     Warning,
     Error,
+}
+
+/// What the checks of [`Policy::from_json_text`] add to the derived schema.
+#[cfg(feature = "schema")]
+mod schema {
+    use serde_json::{json, Value};
+
+    pub fn policy_file(schema: &mut schemars::Schema) {
+        // `x-` members are removed before the unknown-key check.
+        schema.insert("patternProperties".into(), json!({"^x-": true}));
+        let Some(Value::Object(properties)) = schema.get_mut("properties") else {
+            return;
+        };
+        let rules: Vec<&str> = super::RULES.iter().map(|(id, _)| *id).collect();
+        if let Some(Value::Object(rules_schema)) = properties.get_mut("rules") {
+            rules_schema.insert("propertyNames".into(), json!({"enum": rules}));
+        }
+        if let Some(Value::Object(pins)) = properties.get_mut("pins") {
+            pins.insert(
+                "additionalProperties".into(),
+                json!({"type": "string", "pattern": crate::pin::DIGEST_PATTERN}),
+            );
+        }
+    }
 }
 
 /// A policy that could not be read; the validator returns it as its error.

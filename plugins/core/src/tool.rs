@@ -98,6 +98,7 @@ impl Tool {
 /// How bad a finding is: one type for plugins and host. `Error` makes `validate` (and
 /// `discover` with a policy) exit 3.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
     Info,

@@ -170,6 +170,10 @@ impl SimHandle {
     pub fn object_counts(&self) -> ObjectCounts {
         self.ctx.store.counts()
     }
+    /// How many pods, services and secrets were ever created (deleted ones too).
+    pub fn created_counts(&self) -> ObjectCounts {
+        self.ctx.store.created()
+    }
     /// How many pod processes are alive now.
     pub fn live_processes(&self) -> usize {
         self.ctx

@@ -97,6 +97,8 @@ struct State {
     rv: u64,
     objects: BTreeMap<Key, Value>,
     history: VecDeque<Event>,
+    /// Every object ever created, by kind (deleted ones too).
+    created: ObjectCounts,
 }
 
 /// Where a new watch starts.
@@ -128,6 +130,7 @@ impl Store {
                 rv: 1,
                 objects: BTreeMap::new(),
                 history: VecDeque::new(),
+                created: ObjectCounts::default(),
             }),
             events,
             history,
@@ -184,8 +187,18 @@ impl Store {
         meta["creationTimestamp"] = json!(crate::now_rfc3339());
         set_rv(&mut obj, rv);
         st.objects.insert(key.clone(), obj.clone());
+        match key.kind {
+            Kind::Pod => st.created.pods += 1,
+            Kind::Service => st.created.services += 1,
+            Kind::Secret => st.created.secrets += 1,
+        }
         self.record(&mut st, key, EventType::Added, obj.clone(), None);
         Ok(obj)
+    }
+
+    /// How many objects were ever created, by kind.
+    pub fn created(&self) -> ObjectCounts {
+        self.lock().created
     }
 
     pub fn get(&self, key: &Key) -> Option<Value> {

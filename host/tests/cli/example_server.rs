@@ -1,7 +1,7 @@
 //! mcp-probe against our example server (stdio and Streamable HTTP, paging, log noise),
 //! checked against the MCP Inspector CLI where Inspector is installed.
 
-mod support;
+use crate::support;
 
 use support::*;
 use tokio::process::Command;

@@ -1,11 +1,11 @@
 //! Credentials never printed: a matrix of failing and succeeding `mcp-probe discover --url`
 //! runs of the built binary against hostile scripted servers on 127.0.0.1 (several echo the
 //! credentials they receive back in bodies, JSON-RPC errors, tool descriptions, redirect
-//! targets), each run plain, with `-v`, with `-vv`, with `-vv` and `RUST_LOG=trace`, with
-//! `-o table` and with `--output-file`. Every output stream of every run (stdout, stderr, the
+//! targets), each run plain, with `-v`, with `-vv`, with `-vv` and `RUST_LOG=trace`, with `-vv`
+//! and JSON logs, with `-o table` and with `--output-file`. Every output stream of every run (stdout, stderr, the
 //! report file) is searched for the secrets: URL userinfo and `-H` values.
 
-mod http_support;
+use crate::http_support;
 
 use http_support::*;
 use serde_json::{json, Value};
@@ -140,6 +140,7 @@ const VARIANTS: &[Variant] = &[
     ("-v", &["-v"], &[]),
     ("-vv", &["-vv"], &[]),
     ("-vv RUST_LOG=trace", &["-vv"], &[("RUST_LOG", "trace")]),
+    ("-vv json", &["--log-format", "json", "-vv"], &[]),
     ("table", &["-o", "table"], &[]),
     ("file", &["--output-file", "REPORT"], &[]),
 ];
@@ -190,6 +191,15 @@ async fn run(case: &Case, variant: &Variant, dir: &std::path::Path) -> Output {
         stdout: stdout + &file,
         stderr,
     }
+}
+
+/// The message of `--log-format json`'s final error line, checked for its shape.
+fn json_error(line: &str, code: i32, what: &str) -> String {
+    let value: Value = serde_json::from_str(line)
+        .unwrap_or_else(|e| panic!("{what}: the last line is not JSON ({e}): {line}"));
+    assert_eq!(value["level"], "ERROR", "{what}: {line}");
+    assert_eq!(value["exit_code"], code, "{what}: {line}");
+    value["message"].as_str().unwrap_or_default().to_owned()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -336,18 +346,32 @@ async fn no_run_prints_a_credential() {
                     output.everything
                 );
             }
+            let json_logs = variant.1.contains(&"json");
+            let last = output.stderr.trim_end().lines().last().unwrap_or("");
+            // A JSON error line escapes quotes: its message is compared instead.
+            let error = match json_logs && case.code != 0 {
+                true => json_error(last, case.code, &what),
+                false => output.stderr.clone(),
+            };
             let shown = if case.code == 0 {
                 &output.stdout
             } else {
-                &output.stderr
+                &error
             };
             assert!(
                 shown.contains(&case.says),
                 "{what}: expected {:?} in:\n{shown}",
                 case.says
             );
-            if case.code != 0 {
-                let last = output.stderr.trim_end().lines().last().unwrap_or("");
+            if json_logs {
+                for line in output.stderr.lines() {
+                    assert!(
+                        serde_json::from_str::<Value>(line).is_ok(),
+                        "{what}: not a JSON line: {line}"
+                    );
+                }
+            }
+            if case.code != 0 && !json_logs {
                 assert!(last.starts_with("mcp-probe: error: "), "{what}: {last}");
             }
             if variant.0.starts_with("-v") && case.code != 2 {

@@ -14,7 +14,7 @@
 //!
 //! In each era mcp-probe must list exactly what the reference lists, and the two eras the same.
 
-mod support;
+use crate::support;
 
 use serde_json::Value;
 use support::*;

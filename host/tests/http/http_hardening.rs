@@ -7,7 +7,7 @@
 //! The credentials matrix (every output stream of many runs grepped for the secrets) is in
 //! `http_hardening_secrets.rs`; the library's own logs at TRACE in `http_hardening_logs.rs`.
 
-mod http_support;
+use crate::http_support;
 
 use http_support::*;
 use mcp_probe::runtime::url::{open, Endpoint, EndpointKind, HttpOptions};

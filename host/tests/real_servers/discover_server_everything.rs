@@ -2,7 +2,7 @@
 //! server-everything` over stdio: its tool list depends on the declared client capabilities.
 //! Installed by tests/install-deps.sh under tests/.deps (or MCP_PROBE_TEST_DEPS).
 
-mod support;
+use crate::support;
 
 use serde_json::Value;
 use std::path::PathBuf;

@@ -4,7 +4,7 @@
 //! 401, a cross-origin redirect and a refused connection, and the record is searched for the
 //! secrets. One test in its own binary, because it installs the global subscriber.
 
-mod http_support;
+use crate::http_support;
 
 use http_support::*;
 use mcp_probe::mcp::{Session, SessionOptions};

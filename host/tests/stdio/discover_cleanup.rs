@@ -1,7 +1,7 @@
 //! Nothing is left behind: no server process (nor what it started), no half-written output
 //! file, on success, failure, timeout and Ctrl-C; bad input exits 2.
 
-mod support;
+use crate::support;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};

@@ -2,7 +2,7 @@
 //! tests/fixtures/py_http_server.py) in each way it serves HTTP: SSE replies, JSON replies,
 //! stateless, and the legacy SSE transport.
 
-mod http_support;
+use crate::http_support;
 
 use http_support::real::{deps_path, discover, free_port, installed, start};
 use mcp_probe::runtime::url::EndpointKind;

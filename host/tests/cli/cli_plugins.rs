@@ -1,7 +1,7 @@
 //! `validate`, `lock` and `plugins list|check` through the real binary, with the built-ins.
 
-mod components;
-mod support;
+use crate::components;
+use crate::support;
 
 use components::*;
 use serde_json::{json, Value};
@@ -303,6 +303,12 @@ fn plugins_list_shows_builtins_and_configured_stages() {
     assert_eq!(rows[3]["on_error"], "skip");
     let dist = Path::new(env!("CARGO_MANIFEST_DIR")).join("../plugins/dist/normalize.wasm");
     assert_eq!(rows[0]["size"], std::fs::metadata(dist).unwrap().len());
+    // -o yaml is the same document.
+    let pipeline = pipeline.to_str().unwrap();
+    let out = env.run(&["plugins", "list", "--pipeline", pipeline, "-o", "yaml"]);
+    assert_eq!(code(&out), 0, "{}", String::from_utf8_lossy(&out.stderr));
+    let yaml: Value = serde_saphyr::from_str(&String::from_utf8_lossy(&out.stdout)).unwrap();
+    assert_eq!(yaml, list);
 }
 
 #[test]

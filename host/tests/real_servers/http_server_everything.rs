@@ -2,7 +2,7 @@
 //! its `streamableHttp` and `sse` modes, reached through endpoint auto-detection on the bare
 //! base URL, as `discover --url` does.
 
-mod http_support;
+use crate::http_support;
 
 use http_support::real::{
     deps_path, discover, free_port, installed, list_tools, start, test_options,

@@ -1,6 +1,6 @@
 //! The Streamable HTTP transport against a scripted local server.
 
-mod http_support;
+use crate::http_support;
 
 use http_support::*;
 use mcp_probe::runtime::url::{endpoints_to_try, open, Endpoint, EndpointKind, HttpOptions};

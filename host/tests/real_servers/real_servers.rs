@@ -4,7 +4,7 @@
 //! a client (13 with none, 16 with roots + sampling + elicitation): comparisons run mcp-probe
 //! with `--capabilities roots`, and separate tests check the other capability sets.
 
-mod support;
+use crate::support;
 
 use serde_json::Value;
 use support::*;

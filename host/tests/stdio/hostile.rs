@@ -1,7 +1,7 @@
 //! Hostile servers: floods, deep JSON, over-long replies. Memory stays bounded, deadlines hold,
 //! and each failure is one clear line, at once.
 
-mod support;
+use crate::support;
 
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};

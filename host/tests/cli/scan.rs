@@ -2,7 +2,7 @@
 //! and the right outcome for each, bounded by the slowest batch, nothing left running; Ctrl-C
 //! mid-scan exits 130 with only complete lines written; a bad catalog is bad input.
 
-mod support;
+use crate::support;
 
 use serde_json::Value;
 use std::path::Path;
@@ -44,6 +44,7 @@ fn scan(catalog: &Path, flags: &[&str]) -> (Output, Duration) {
     let out = Command::new(support::probe_bin())
         .arg("scan")
         .arg(catalog)
+        .arg("--no-cache")
         .args(flags)
         .output()
         .expect("run mcp-probe");
@@ -152,7 +153,7 @@ fn an_interrupted_scan_exits_130_with_complete_lines_and_no_servers() {
     let child = Command::new(support::probe_bin())
         .arg("scan")
         .arg(&catalog)
-        .args(["-j", "4", "--timeout", "60", "--output-file"])
+        .args(["--no-cache", "-j", "4", "--timeout", "60", "--output-file"])
         .arg(&output)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -262,6 +263,7 @@ fn four_shards_merged_equal_one_unsharded_run() {
         let out = Command::new(support::probe_bin())
             .arg("scan")
             .arg(&catalog)
+            .arg("--no-cache")
             .env("JOB_COMPLETION_INDEX", k.to_string())
             .env("MCP_PROBE_SHARDS", "4")
             .output()
@@ -932,4 +934,148 @@ fn sarif_with_drift_is_valid_and_fingerprints_target_tool_and_rule() {
         doc["runs"][0]["results"], again["runs"][0]["results"],
         "stable"
     );
+}
+
+/// `(name, cached)` of each line, in catalog order.
+fn cached_by_name(stdout: &[u8]) -> Vec<(String, bool)> {
+    lines_by_index(&String::from_utf8_lossy(stdout))
+        .iter()
+        .map(|l| {
+            let cached = l["cached"].as_bool().unwrap_or(false);
+            assert_eq!(cached, l["cached_at"].is_string(), "{l}");
+            (l["name"].as_str().unwrap().to_owned(), cached)
+        })
+        .collect()
+}
+
+#[test]
+fn local_answers_are_cached_until_their_files_or_the_policy_change() {
+    if support::require_program("python3").is_none() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    set_tools(dir.path(), "alpha", &[clean_tool("read", "Reads a file.")]);
+    set_tools(dir.path(), "beta", &[clean_tool("list", "Lists files.")]);
+    let catalog = tools_catalog(dir.path(), "catalog.json", &["alpha", "beta"]);
+    let cache = dir.path().join("cache").display().to_string();
+    let policy = dir.path().join("policy.json");
+    std::fs::write(&policy, r#"{"rules": {"annotations-missing": "off"}}"#).unwrap();
+    let run = |extra: &[&str]| {
+        let out = Command::new(support::probe_bin())
+            .arg("scan")
+            .arg(&catalog)
+            .args(["--cache-dir", &cache])
+            .args(extra)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{stderr}");
+        cached_by_name(&out.stdout)
+    };
+    let both = |alpha, beta| vec![("alpha".to_owned(), alpha), ("beta".to_owned(), beta)];
+    assert_eq!(run(&[]), both(false, false));
+    assert_eq!(run(&[]), both(true, true));
+    // The file alpha's command names changed: alpha is a new server, beta is not.
+    set_tools(
+        dir.path(),
+        "alpha",
+        &[
+            clean_tool("read", "Reads a file."),
+            clean_tool("write", "Writes a file."),
+        ],
+    );
+    assert_eq!(run(&[]), both(false, true));
+    // Another policy: other findings, so no cached answer is reused.
+    let with_policy = ["--policy", policy.to_str().unwrap()];
+    assert_eq!(run(&with_policy), both(false, false));
+    assert_eq!(run(&with_policy), both(true, true));
+    assert_eq!(run(&["--refresh"]), both(false, false));
+    let out = Command::new(support::probe_bin())
+        .arg("scan")
+        .arg(&catalog)
+        .args(["--no-cache", "--cache-dir", &cache])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "--no-cache with --cache-dir is bad input"
+    );
+}
+
+#[test]
+fn a_cache_directory_others_can_write_is_refused() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let open = dir.path().join("open");
+    std::fs::create_dir(&open).unwrap();
+    std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let catalog = dir.path().join("catalog.json");
+    let example = support::example_server_bin().display().to_string();
+    std::fs::write(
+        &catalog,
+        serde_json::json!({"targets": [{"name": "e", "command": [example]}]}).to_string(),
+    )
+    .unwrap();
+    let out = Command::new(support::probe_bin())
+        .arg("scan")
+        .arg(&catalog)
+        .arg("--cache-dir")
+        .arg(&open)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("writable by others"), "{stderr}");
+    assert_eq!(std::fs::read_dir(&open).unwrap().count(), 0);
+}
+
+#[tokio::test]
+async fn cached_answers_of_credentialed_url_targets_hold_no_secret() {
+    let mut command = tokio::process::Command::new(support::example_server_bin());
+    command.args(["--http", "127.0.0.1:0"]);
+    let (_server, ready) =
+        support::Server::start(command, |l| l.starts_with("listening on ")).await;
+    let endpoint = ready.trim_start_matches("listening on ").to_owned();
+    let url = endpoint.replacen("http://", "http://probe:url-pass-5ecret@", 1);
+    let dir = tempfile::tempdir().unwrap();
+    let catalog = dir.path().join("catalog.json");
+    let target = serde_json::json!({"name": "api", "url": url,
+        "headers": {"X-Api-Key": "hdr-5ecret-value"}});
+    std::fs::write(
+        &catalog,
+        serde_json::json!({"targets": [target]}).to_string(),
+    )
+    .unwrap();
+    let cache = dir.path().join("cache");
+    let mut seen = String::new();
+    for expect_cached in [false, true] {
+        let mut command = tokio::process::Command::new(support::probe_bin());
+        command
+            .arg("scan")
+            .arg(&catalog)
+            .arg("--cache-dir")
+            .arg(&cache);
+        let out = support::run(command).await;
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(
+            cached_by_name(&out.stdout),
+            [("api".to_owned(), expect_cached)]
+        );
+        seen.push_str(&stdout);
+        seen.push_str(&String::from_utf8_lossy(&out.stderr));
+    }
+    for entry in std::fs::read_dir(&cache).unwrap() {
+        seen.push_str(&std::fs::read_to_string(entry.unwrap().path()).unwrap());
+    }
+    assert!(seen.contains("\"cached\":true"), "{seen}");
+    for secret in ["url-pass-5ecret", "hdr-5ecret-value"] {
+        assert!(!seen.contains(secret), "{secret} in {seen}");
+    }
 }

@@ -2,7 +2,7 @@
 //! of the `initialize` era, each awkward in its own way, end in the right era within their
 //! bound, and a modern session sends what that era requires and nothing it removed.
 
-mod support;
+use crate::support;
 
 use serde_json::Value;
 use std::path::PathBuf;

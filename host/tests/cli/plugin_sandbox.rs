@@ -2,7 +2,7 @@
 //! every hostile one is stopped within its limits with an error naming it, and the host goes
 //! on to the next call.
 
-mod components;
+use crate::components;
 
 use components::*;
 use mcp_probe::model::{Severity, Tool, Transcript};

@@ -3,7 +3,7 @@
 //!
 //! The suite exits 0 even when no check ran, so the `Passed: N/M` line is what counts.
 
-mod support;
+use crate::support;
 
 use support::*;
 use tokio::process::Command;

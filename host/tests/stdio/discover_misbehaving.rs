@@ -1,7 +1,7 @@
 //! `mcp-probe discover -- python3 misbehaving_server.py MODE`: every bad behaviour of a stdio
 //! server ends in a clear one-line error within its timeout, or in the correct result.
 
-mod support;
+use crate::support;
 
 use serde_json::Value;
 use std::path::PathBuf;

@@ -1,0 +1,17 @@
+//! The command line as users run it: `plugins`, `scan`, `validate`, `lock`, the example server,
+//! the plugin sandbox and the built-in plugins on hostile input, a plugin written in Python.
+
+#[path = "../components/mod.rs"]
+mod components;
+#[macro_use]
+#[path = "../support/mod.rs"]
+mod support;
+
+mod builtin_deep_input;
+mod cli_logging;
+mod cli_plugins;
+mod cli_schema;
+mod example_server;
+mod plugin_sandbox;
+mod python_plugin;
+mod scan;
