@@ -27,6 +27,7 @@ impl ClusterArgs {
             kubeconfig: self.kubeconfig.clone(),
             context: self.context.clone(),
             namespace: self.namespace.clone(),
+            ..ClusterOptions::default()
         }
     }
 }

@@ -218,3 +218,32 @@ async fn a_second_scan_answers_from_the_cache_without_creating_a_pod() {
     );
     assert_empty(&sim).await;
 }
+
+#[tokio::test]
+async fn targets_sharing_one_connection_keep_their_own_namespaces() {
+    let sim = sim(example_images()).await;
+    let targets: Vec<Value> = ["team-a", "team-b", "team-a"]
+        .iter()
+        .enumerate()
+        .map(|(i, ns)| {
+            serde_json::json!({"name": format!("t{i}"), "image": "example:1",
+            "transport": "stdio", "namespace": ns})
+        })
+        .collect();
+    let file = catalog(Value::Array(targets));
+    let path = file.path().display().to_string();
+    let out = probe(&sim, &["scan", &path, "--no-cache", "-n", "default"]).await;
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let namespaces: Vec<String> = lines(&out.stdout)
+        .iter()
+        .map(|l| text(&l["report"]["namespace"]))
+        .collect();
+    assert_eq!(namespaces, ["team-a", "team-b", "team-a"]);
+    assert_eq!(sim.created_counts().pods, 3);
+    assert_empty(&sim).await;
+}

@@ -6,6 +6,8 @@ use super::KubeError;
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::{Client, Config};
 use std::path::PathBuf;
+use std::sync::Arc;
+use tokio::sync::OnceCell;
 
 /// Where the cluster configuration comes from.
 #[derive(Debug, Clone, Default)]
@@ -14,6 +16,29 @@ pub struct ClusterOptions {
     pub context: Option<String>,
     /// `-n`: else the context's namespace (in-cluster: the pod's own), else `default`.
     pub namespace: Option<String>,
+    /// Shared by every clone of these options: a scan's targets connect once between them.
+    pub connection: SharedConnection,
+}
+
+/// The configuration read and the API client built once for every probe that shares it (a
+/// scan's image targets): building a client loads the whole system trust store, which cost
+/// each target of a `-j 32` scan more CPU than its probe.
+#[derive(Clone, Default)]
+pub struct SharedConnection(Arc<OnceCell<Connected>>);
+
+impl std::fmt::Debug for SharedConnection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self.0.initialized() {
+            true => "SharedConnection(connected)",
+            false => "SharedConnection(not yet)",
+        })
+    }
+}
+
+struct Connected {
+    client: Client,
+    config: Config,
+    in_cluster: bool,
 }
 
 /// A connected client and where it points.
@@ -28,26 +53,43 @@ pub struct Cluster {
 }
 
 impl Cluster {
+    /// The cluster `options` name, through their shared connection (made on first use; a
+    /// failure is not kept, so each caller reports it). The namespace is each caller's own:
+    /// every API call names it, none relies on the client's default.
     pub async fn connect(options: &ClusterOptions) -> Result<Cluster, KubeError> {
-        let (mut config, in_cluster) = load(options).await?;
+        let connected = options
+            .connection
+            .0
+            .get_or_try_init(|| connect(options))
+            .await?;
+        let mut config = connected.config.clone();
         if let Some(ns) = &options.namespace {
             config.default_namespace = ns.clone();
         }
         if config.default_namespace.is_empty() {
             config.default_namespace = "default".into();
         }
-        // mcp-probe decides what is retried (see retry.rs); kube's own layer would retry
-        // underneath it and multiply the waits.
-        config.default_retry = false;
-        let client = Client::try_from(config.clone())
-            .map_err(|e| KubeError::Config(format!("cannot build the API client: {e}")))?;
         Ok(Cluster {
-            client,
+            client: connected.client.clone(),
             namespace: config.default_namespace.clone(),
             config,
-            in_cluster,
+            in_cluster: connected.in_cluster,
         })
     }
+}
+
+async fn connect(options: &ClusterOptions) -> Result<Connected, KubeError> {
+    let (mut config, in_cluster) = load(options).await?;
+    // mcp-probe decides what is retried (see retry.rs); kube's own layer would retry
+    // underneath it and multiply the waits.
+    config.default_retry = false;
+    let client = Client::try_from(config.clone())
+        .map_err(|e| KubeError::Config(format!("cannot build the API client: {e}")))?;
+    Ok(Connected {
+        client,
+        config,
+        in_cluster,
+    })
 }
 
 async fn load(options: &ClusterOptions) -> Result<(Config, bool), KubeError> {
