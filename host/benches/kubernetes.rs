@@ -21,21 +21,8 @@ fn main() {
     let (root, probe) = support::root_and_probe();
     let example = example_server(&root, &probe);
     let runtime = tokio::runtime::Runtime::new().unwrap();
-    let mut images = kube_sim::ImageTable::default();
-    images.insert(
-        "example:1",
-        kube_sim::Image {
-            command: vec![example.display().to_string()],
-            ..kube_sim::Image::default()
-        },
-    );
-    let config = kube_sim::Config {
-        images,
-        ..kube_sim::Config::default()
-    };
-    let sim = runtime
-        .block_on(kube_sim::Simulator::start(config))
-        .unwrap();
+    let command = vec![example.display().to_string()];
+    let sim = support::simulator(&runtime, [("example:1".to_owned(), command)]);
     let kubeconfig = sim.kubeconfig_path().to_path_buf();
     let cache = tempfile::tempdir().unwrap();
     let image = |name: &str| {

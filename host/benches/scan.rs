@@ -34,23 +34,9 @@ fn main() {
     let example = example_server(&root, &probe);
     let runtime = tokio::runtime::Runtime::new().unwrap();
     // An image per target, all running the example server: 200 distinct references.
-    let mut images = kube_sim::ImageTable::default();
-    for i in 0..TARGETS {
-        images.insert(
-            &image_name(i),
-            kube_sim::Image {
-                command: vec![example.display().to_string()],
-                ..kube_sim::Image::default()
-            },
-        );
-    }
-    let config = kube_sim::Config {
-        images,
-        ..kube_sim::Config::default()
-    };
-    let sim = runtime
-        .block_on(kube_sim::Simulator::start(config))
-        .unwrap();
+    let command = vec![example.display().to_string()];
+    let images = (0..TARGETS).map(|i| (image_name(i), command.clone()));
+    let sim = support::simulator(&runtime, images);
     let dir = tempfile::tempdir().unwrap();
     let catalog = dir.path().join("catalog.json");
     write_catalog(&catalog, TARGETS);

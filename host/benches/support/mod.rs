@@ -93,3 +93,25 @@ pub fn verdict(met: bool) -> &'static str {
         "MISSED"
     }
 }
+
+/// kube-sim serving `images`, each name's pods running `command` (instantly ready).
+pub fn simulator(
+    runtime: &tokio::runtime::Runtime,
+    images: impl IntoIterator<Item = (String, Vec<String>)>,
+) -> kube_sim::SimHandle {
+    let mut table = kube_sim::ImageTable::default();
+    for (name, command) in images {
+        let image = kube_sim::Image {
+            command,
+            ..kube_sim::Image::default()
+        };
+        table.insert(&name, image);
+    }
+    let config = kube_sim::Config {
+        images: table,
+        ..kube_sim::Config::default()
+    };
+    runtime
+        .block_on(kube_sim::Simulator::start(config))
+        .expect("the simulator starts")
+}
