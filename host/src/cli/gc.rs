@@ -64,12 +64,16 @@ pub fn run(args: GcArgs) -> Result<u8> {
         _ => anyhow::Error::new(err),
     })?;
     let mut failed = 0;
+    let mut text = String::new();
     for item in &found {
-        println!(
-            "{} {} {}/{} (age {}s)",
+        text.push_str(&format!(
+            "{} {} {}/{} (age {}s)\n",
             item.outcome, item.kind, item.namespace, item.name, item.age_secs
-        );
+        ));
         failed += usize::from(item.outcome.starts_with("not deleted"));
+    }
+    if !text.is_empty() {
+        super::write_stdout(&text)?;
     }
     if found.is_empty() && !super::logging::quiet() {
         eprintln!("mcp-probe: nothing to collect");

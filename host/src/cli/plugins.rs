@@ -82,27 +82,30 @@ fn list(pipeline: Option<PathBuf>, output: Option<OutputFormat>) -> Result<u8> {
             rows.push(row);
         }
     }
-    match OutputFormat::resolve(output) {
-        OutputFormat::Json => println!("{}", json!({ "plugins": rows })),
-        OutputFormat::Yaml => print!("{}", super::to_yaml(&json!({ "plugins": rows }))?),
+    let document = json!({ "plugins": rows });
+    let text = match OutputFormat::resolve(output) {
+        OutputFormat::Json => format!("{document}\n"),
+        OutputFormat::Yaml => super::to_yaml(&document)?,
         OutputFormat::Table => {
-            println!(
-                "{:<22} {:<10} {:<18} {:<7} {:>9}  SHA256",
+            let mut out = format!(
+                "{:<22} {:<10} {:<18} {:<7} {:>9}  SHA256\n",
                 "NAME", "ROLE", "WORLD", "WIT", "SIZE"
             );
             for r in &rows {
-                println!(
-                    "{:<22} {:<10} {:<18} {:<7} {:>9}  {}",
+                out.push_str(&format!(
+                    "{:<22} {:<10} {:<18} {:<7} {:>9}  {}\n",
                     r["name"].as_str().unwrap_or(""),
                     r["role"].as_str().unwrap_or(""),
                     r["world"].as_str().unwrap_or(""),
                     r["wit_version"].as_str().unwrap_or(""),
                     r["size"],
                     r["sha256"].as_str().unwrap_or(""),
-                );
+                ));
             }
+            out
         }
-    }
+    };
+    super::write_stdout(&text)?;
     Ok(exit::OK)
 }
 
@@ -134,21 +137,20 @@ fn check(file: PathBuf, output: Option<OutputFormat>) -> Result<u8> {
         "size": bytes.len(),
         "sha256": loaded.sha256(),
     });
-    match OutputFormat::resolve(output) {
-        OutputFormat::Json => println!("{report}"),
-        OutputFormat::Yaml => print!("{}", super::to_yaml(&report)?),
-        OutputFormat::Table => {
-            println!("{}: ok", file.display());
-            println!("  world:       {}", info.world.wit_name());
-            println!(
-                "  WIT version: {} (host supports {})",
-                info.wit_version,
-                plugins::inspect::WIT_VERSION
-            );
-            println!("  imports:     {}", info.imports.join(", "));
-            println!("  exports:     {}", info.exports.join(", "));
-            println!("  sha256:      {}", loaded.sha256());
-        }
-    }
+    let text = match OutputFormat::resolve(output) {
+        OutputFormat::Json => format!("{report}\n"),
+        OutputFormat::Yaml => super::to_yaml(&report)?,
+        OutputFormat::Table => format!(
+            "{}: ok\n  world:       {}\n  WIT version: {} (host supports {})\n  imports:     {}\n  exports:     {}\n  sha256:      {}\n",
+            file.display(),
+            info.world.wit_name(),
+            info.wit_version,
+            plugins::inspect::WIT_VERSION,
+            info.imports.join(", "),
+            info.exports.join(", "),
+            loaded.sha256()
+        ),
+    };
+    super::write_stdout(&text)?;
     Ok(exit::OK)
 }

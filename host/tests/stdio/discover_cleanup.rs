@@ -274,20 +274,39 @@ fn a_grandchild_that_left_the_group_with_setsid_is_killed() {
     }
 }
 
-/// With stdout closed (`>&-`) the report cannot reach anyone: exit 1, not 0.
+/// With stdout closed (`>&-`) the report cannot reach anyone: exit 1, not 0 — for every
+/// command that prints a document.
 #[test]
 fn a_closed_stdout_is_a_failure() {
-    let server = support::example_server_bin();
-    let out = Command::new("sh")
-        .args(["-c", "exec \"$0\" discover -o json -- \"$1\" >&-"])
-        .arg(env!("CARGO_BIN_EXE_mcp-probe"))
-        .arg(&server)
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{stderr}");
-    assert!(stderr.contains("stdout is closed"), "{stderr}");
+    let server = support::example_server_bin().display().to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let tools = dir.path().join("tools.json");
+    std::fs::write(
+        &tools,
+        r#"{"tools": [{"name": "echo", "inputSchema": {"type": "object"}}]}"#,
+    )
+    .unwrap();
+    let tools = tools.display().to_string();
+    let commands: [&[&str]; 5] = [
+        &["discover", "-o", "json", "--", &server],
+        &["validate", "-o", "json", &tools],
+        &["plugins", "list", "-o", "json"],
+        &["plugins", "check", "plugins/dist/validate.wasm"],
+        &["schema", "result"],
+    ];
+    for args in commands {
+        let out = Command::new("sh")
+            .args(["-c", "exec \"$@\" >&-", "sh"])
+            .arg(env!("CARGO_BIN_EXE_mcp-probe"))
+            .args(args)
+            .current_dir(support::repo_root())
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {stderr}");
+        assert!(stderr.contains("stdout is closed"), "{args:?}: {stderr}");
+    }
 }
 
 /// A malformed `-H` is bad input whose message never quotes the value.
