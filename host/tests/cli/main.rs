@@ -12,6 +12,7 @@ mod cli_logging;
 mod cli_plugins;
 mod cli_schema;
 mod example_server;
+mod fresh_lock;
 mod plugin_sandbox;
 mod python_plugin;
 mod scan;
