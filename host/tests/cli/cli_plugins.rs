@@ -5,36 +5,10 @@ use crate::support;
 
 use components::*;
 use serde_json::{json, Value};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
 
-struct Env {
-    dir: tempfile::TempDir,
-}
-
-impl Env {
-    fn new() -> Env {
-        Env {
-            dir: tempfile::tempdir().unwrap(),
-        }
-    }
-    fn path(&self, name: &str) -> PathBuf {
-        self.dir.path().join(name)
-    }
-    fn write(&self, name: &str, bytes: impl AsRef<[u8]>) -> PathBuf {
-        let path = self.path(name);
-        std::fs::write(&path, bytes).unwrap();
-        path
-    }
-    fn run(&self, args: &[&str]) -> Output {
-        Command::new(env!("CARGO_BIN_EXE_mcp-probe"))
-            .args(args)
-            .env("MCP_PROBE_CACHE_DIR", self.path("cache"))
-            .current_dir(self.dir.path())
-            .output()
-            .expect("mcp-probe runs")
-    }
-}
+use support::Workdir as Env;
 
 fn code(out: &Output) -> i32 {
     out.status.code().unwrap_or(-1)
@@ -137,7 +111,7 @@ fn lock_then_validate_detects_a_rug_pull() {
     let lock: Value =
         serde_json::from_slice(&std::fs::read(env.path("mcp-probe.lock.json")).unwrap()).unwrap();
     assert_eq!(lock["pins"]["get_order"].as_str().unwrap().len(), 64);
-    let leftovers: Vec<_> = std::fs::read_dir(env.dir.path())
+    let leftovers: Vec<_> = std::fs::read_dir(env.root())
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .filter(|n| n.starts_with(".mcp-probe-lock-"))
@@ -407,7 +381,7 @@ fn an_interrupt_exits_130_and_leaves_nothing_behind() {
         let child = Command::new(env!("CARGO_BIN_EXE_mcp-probe"))
             .args(&args)
             .env("MCP_PROBE_CACHE_DIR", env.path("cache"))
-            .current_dir(env.dir.path())
+            .current_dir(env.root())
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped())
             .spawn()
@@ -428,7 +402,7 @@ fn an_interrupt_exits_130_and_leaves_nothing_behind() {
             took < std::time::Duration::from_secs(1),
             "{args:?}: exit {took:?} after the signal"
         );
-        let mut left: Vec<String> = std::fs::read_dir(env.dir.path())
+        let mut left: Vec<String> = std::fs::read_dir(env.root())
             .unwrap()
             .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
             .collect();

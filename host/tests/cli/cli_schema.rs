@@ -6,34 +6,16 @@ use crate::support;
 
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
-struct Env {
-    dir: tempfile::TempDir,
+use support::Workdir as Env;
+
+/// What these tests ask of a run besides [`Env::run`].
+trait SchemaRuns {
+    fn json(&self, args: &[&str], code: i32) -> Value;
+    fn schema(&self, name: &str) -> Schema;
 }
 
-impl Env {
-    fn new() -> Env {
-        Env {
-            dir: tempfile::tempdir().unwrap(),
-        }
-    }
-    fn path(&self, name: &str) -> PathBuf {
-        self.dir.path().join(name)
-    }
-    fn write(&self, name: &str, text: &str) -> PathBuf {
-        let path = self.path(name);
-        std::fs::write(&path, text).unwrap();
-        path
-    }
-    fn run(&self, args: &[&str]) -> Output {
-        Command::new(env!("CARGO_BIN_EXE_mcp-probe"))
-            .args(args)
-            .env("MCP_PROBE_CACHE_DIR", self.path("cache"))
-            .current_dir(self.dir.path())
-            .output()
-            .expect("mcp-probe runs")
-    }
+impl SchemaRuns for Env {
     /// ARGS run to exit code `code`; stdout as JSON.
     fn json(&self, args: &[&str], code: i32) -> Value {
         let out = self.run(args);
@@ -98,7 +80,7 @@ fn example(path: &str) -> PathBuf {
 fn tools_file(env: &Env) -> PathBuf {
     env.write(
         "tools.json",
-        &json!({"tools": [
+        json!({"tools": [
             {"name": "echo", "description": "Echoes", "inputSchema": {"type": "object"}},
             {"name": "bad name", "inputSchema": {"type": "object"}, "x-vendor": 1},
         ]})
@@ -184,7 +166,7 @@ fn policy_schema_agrees_with_the_validator() {
     ];
     let mut refused = 0;
     for (index, (policy, what)) in cases.iter().enumerate() {
-        let path = env.write(&format!("policy{index}.json"), &policy.to_string());
+        let path = env.write(&format!("policy{index}.json"), policy.to_string());
         let out = env.run(&[
             "validate",
             tools.to_str().unwrap(),

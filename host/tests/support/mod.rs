@@ -349,3 +349,40 @@ impl Server {
         }
     }
 }
+
+/// A scratch directory that the built mcp-probe runs in, with a plugin cache of its own.
+pub struct Workdir {
+    dir: tempfile::TempDir,
+}
+
+impl Workdir {
+    pub fn new() -> Workdir {
+        Workdir {
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    pub fn root(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    pub fn write(&self, name: &str, bytes: impl AsRef<[u8]>) -> PathBuf {
+        let path = self.path(name);
+        std::fs::write(&path, bytes).unwrap();
+        path
+    }
+
+    /// `mcp-probe ARGS` in the directory, to its end.
+    pub fn run(&self, args: &[&str]) -> Output {
+        std::process::Command::new(env!("CARGO_BIN_EXE_mcp-probe"))
+            .args(args)
+            .env("MCP_PROBE_CACHE_DIR", self.path("cache"))
+            .current_dir(self.dir.path())
+            .output()
+            .expect("mcp-probe runs")
+    }
+}
