@@ -42,12 +42,6 @@ impl Hasher for ShaHasher {
 }
 
 impl ArtifactCache {
-    /// The compiled-plugin cache's default directory: the user's cache root (see
-    /// [`crate::cache_dir::default_root`]).
-    pub fn default_dir() -> Option<PathBuf> {
-        crate::cache_dir::default_root()
-    }
-
     /// Opens (creating it 0700) the cache at `dir`. Refuses a directory another user owns or
     /// that others can write: we later map its files as executable code.
     pub fn open(dir: impl Into<PathBuf>) -> std::io::Result<Self> {
@@ -58,7 +52,7 @@ impl ArtifactCache {
 
     /// The default cache, or `None` (with a debug log) when it cannot be used.
     pub fn open_default() -> Option<Self> {
-        let dir = Self::default_dir()?;
+        let dir = crate::cache_dir::default_root()?;
         match Self::open(&dir) {
             Ok(cache) => Some(cache),
             Err(e) => {

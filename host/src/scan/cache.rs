@@ -74,6 +74,11 @@ impl ResultCache {
         &self.dir
     }
 
+    /// `--cache-ttl` in milliseconds.
+    fn ttl_ms(&self) -> u64 {
+        u64::try_from(self.ttl.as_millis()).unwrap_or(u64::MAX)
+    }
+
     fn path(&self, key: &str) -> PathBuf {
         self.dir.join(format!("{key}.json"))
     }
@@ -97,9 +102,9 @@ impl ResultCache {
             }
         };
         // Fresh under the server's hint as stored, and under this run's --cache-ttl.
-        let ttl_ms = u64::try_from(self.ttl.as_millis()).unwrap_or(u64::MAX);
         let now = now_ms();
-        let fresh = now < entry.expires_at_ms && now < entry.stored_at_ms.saturating_add(ttl_ms);
+        let fresh =
+            now < entry.expires_at_ms && now < entry.stored_at_ms.saturating_add(self.ttl_ms());
         if entry.format != FORMAT || entry.key != key || !fresh {
             return None;
         }
@@ -126,8 +131,7 @@ impl ResultCache {
             return;
         }
         let server_ttl = hints.filter_map(|h| h.ttl_ms).min();
-        let ttl_ms = u64::try_from(self.ttl.as_millis()).unwrap_or(u64::MAX);
-        let ttl_ms = server_ttl.map_or(ttl_ms, |server| server.min(ttl_ms));
+        let ttl_ms = server_ttl.map_or(self.ttl_ms(), |server| server.min(self.ttl_ms()));
         if ttl_ms == 0 {
             return;
         }

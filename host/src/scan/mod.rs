@@ -103,9 +103,9 @@ async fn probe_cached(
     identity: Option<&str>,
 ) -> Option<TargetResult> {
     let discover_options = options_for(entry, &options.base);
-    let cache = options.cache.as_ref().zip(identity);
-    let key = cache.map(|(_, identity)| cache::key(&discover_options, identity));
-    if let Some((cache, key)) = cache.map(|(c, _)| c).zip(key.as_deref()) {
+    let cached = options.cache.as_ref().zip(identity);
+    let cached = cached.map(|(cache, identity)| (cache, cache::key(&discover_options, identity)));
+    if let Some((cache, key)) = &cached {
         let started = Instant::now();
         if let Some(mut result) = cache.lookup(key) {
             result.index = slot.index;
@@ -116,7 +116,7 @@ async fn probe_cached(
         }
     }
     let result = probe_one(slot, entry, &discover_options, pipeline).await?;
-    if let Some((cache, key)) = options.cache.as_ref().zip(key.as_deref()) {
+    if let Some((cache, key)) = &cached {
         cache.store(key, &result, cache::has_credentials(&entry.target));
     }
     Some(result)
