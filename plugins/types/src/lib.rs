@@ -1,0 +1,24 @@
+//! mcp-probe's pure data types, at the bottom of everything (as kube-core is for kube-rs): no
+//! I/O, no WebAssembly bindings. The host, the plugins' shared logic and every guest plugin use
+//! these same types, so that the form `mcp-probe lock` hashes and the form the validator hashes
+//! are one function of one type.
+//!
+//! - [`Tool`]: one MCP `Tool`. Its open-ended members (`inputSchema`, `_meta`, ... and members
+//!   MCP does not define) stay the JSON text the server sent ([`RawValue`]): nothing is parsed
+//!   until a check needs it, and reports print them as received.
+//! - [`Finding`] and [`Severity`]: what a check says about a tool or a list.
+//! - [`canonical`]: the canonical JSON of a tool and its SHA-256, the pins of lock files.
+//! - [`wit_conversions!`]: the one conversion each way between these types and the WIT
+//!   records of `wit/plugin.wit`, expanded in each crate that has generated bindings.
+//!
+//! [`RawValue`]: serde_json::value::RawValue
+
+pub mod canonical;
+mod finding;
+mod members;
+mod tool;
+mod wit;
+
+pub use finding::{Finding, Severity};
+pub use members::Members;
+pub use tool::{json_string, json_text, Json, Member, TextParts, Tool, ToolTextError};
