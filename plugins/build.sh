@@ -61,7 +61,7 @@ rustflags="--remap-path-prefix=$plugins_dir=/mcp-probe/plugins --remap-path-pref
 # holds serde_json's deepest nesting (host/tests/builtin_deep_input.rs checks it).
 rustflags="$rustflags -C link-arg=-zstack-size=262144"
 build_args=(build --release --locked --target wasm32-unknown-unknown
-  --manifest-path "$plugins_dir/Cargo.toml" --workspace --exclude mcp-probe-plugin-core)
+  --manifest-path "$plugins_dir/Cargo.toml" --workspace --exclude mcp-probe-plugin-core --exclude mcp-probe-types)
 
 start=$SECONDS
 case "$toolchain" in

@@ -1,9 +1,10 @@
 //! Lock files: `{"version": 1, "pins": {name: sha256}, "definitions": {name: sha256}}`, written
 //! by `mcp-probe lock` and `scan --write-locks`, read by `--lock` (the pins) and by a scan's
-//! `--baseline DIR` (both maps). Hashes are plugins/core's, the validator's own functions.
+//! `--baseline DIR` (both maps). Hashes are the types crate's, the validator's own functions.
 
+use crate::model::canonical::{definition_hash, parse_digest, tool_hash, DIGEST_PATTERN};
 use crate::model::Tool;
-use mcp_probe_plugin_core::pin::{definition_hash, parse_digest, tool_hash, DIGEST_PATTERN};
+use mcp_probe_types::ToolTextError;
 use percent_encoding::{percent_decode_str, utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
@@ -18,16 +19,16 @@ pub const SUFFIX: &str = ".lock.json";
 const KEPT: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_');
 
 /// The lock document of a tool list (the tools as validators see them: normalized). A later
-/// duplicate of a name wins, as in the validator's pins.
-pub fn document(tools: &[Tool]) -> Value {
+/// duplicate of a name wins, as in the validator's pins. An error names a tool member nested
+/// too deeply to read (and so to hash).
+pub fn document(tools: &[Tool]) -> Result<Value, ToolTextError> {
     let mut pins = Map::new();
     let mut definitions = Map::new();
     for tool in tools {
-        let json = tool.to_json();
-        pins.insert(tool.name.clone(), Value::String(tool_hash(&json)));
-        definitions.insert(tool.name.clone(), Value::String(definition_hash(&json)));
+        pins.insert(tool.name.clone(), Value::String(tool_hash(tool)?));
+        definitions.insert(tool.name.clone(), Value::String(definition_hash(tool)?));
     }
-    json!({"version": 1, "pins": pins, "definitions": definitions})
+    Ok(json!({"version": 1, "pins": pins, "definitions": definitions}))
 }
 
 /// A lock [`document`] as the file holds it: pretty JSON, newline-terminated.
@@ -42,7 +43,9 @@ pub fn write_dir<'a>(
 ) -> std::io::Result<()> {
     std::fs::create_dir_all(dir)?;
     for (target, tools) in targets {
-        let text = text(&document(tools));
+        let document = document(tools)
+            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))?;
+        let text = text(&document);
         crate::atomic_file::write(
             &path_for(dir, target),
             ".mcp-probe-lock-",
@@ -131,9 +134,9 @@ mod tests {
     #[test]
     fn documents_parse_back_and_bad_ones_say_why() {
         let tool = Tool::from_json(json!({"name": "t", "description": "d"})).unwrap();
-        let locked = parse(&text(&document(std::slice::from_ref(&tool)))).unwrap();
-        assert_eq!(locked.pins["t"], tool_hash(&tool.to_json()));
-        assert_eq!(locked.definitions["t"], definition_hash(&tool.to_json()));
+        let locked = parse(&text(&document(std::slice::from_ref(&tool)).unwrap())).unwrap();
+        assert_eq!(locked.pins["t"], tool_hash(&tool).unwrap());
+        assert_eq!(locked.definitions["t"], definition_hash(&tool).unwrap());
         let old = format!("{{\"pins\": {{\"t\": \"sha256:{}\"}}}}", "A".repeat(64));
         let old = parse(&old).unwrap();
         assert_eq!(old.pins["t"], "a".repeat(64));

@@ -3,7 +3,7 @@
 
 use super::era::Era;
 use super::session::{ServerHello, Session, SessionError};
-use crate::model::{CacheHint, Tool};
+use crate::model::{CacheHint, Member, Tool};
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, HashSet};
 
@@ -63,10 +63,9 @@ impl Session {
         let mut rejected_tools = Vec::new();
         if hello.era == Era::Modern && self.transport_kind() == "streamable_http" {
             tools.retain(|tool| {
-                let problem = tool
-                    .input_schema
-                    .as_ref()
-                    .and_then(super::tool_headers::problem);
+                // A schema too deep to read carries no header annotation anyone could use.
+                let schema = tool.parse_member(Member::InputSchema).ok().flatten();
+                let problem = schema.as_ref().and_then(super::tool_headers::problem);
                 match problem {
                     Some(why) => {
                         tracing::warn!("left out tool {:?}: {why}", tool.name);

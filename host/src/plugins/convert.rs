@@ -1,70 +1,18 @@
-//! Between the host's model types and the WIT types, where open-ended objects are JSON text.
-//! Text coming back from a plugin is untrusted: invalid JSON is a `Malformed` error.
+//! Between the model's tools and the WIT records, where open-ended members are JSON text on
+//! both sides. The conversion each way is the types crate's (`wit_conversions!`); what is
+//! here is the host's side of trust: text coming back from a plugin is checked (invalid JSON
+//! is a `Malformed` error), except where it is the very text the host sent.
 
 use super::bindings as wit;
-use crate::model::{Finding, Severity, Tool};
+use crate::model::{Json, Tool};
+use mcp_probe_types::TextParts;
 use serde::de::IgnoredAny;
-use serde_json::{Map, Value};
 
-fn json_text(value: &impl serde::Serialize) -> String {
-    // Room for a typical member up front: growing from empty costs a third more.
-    let mut text = Vec::with_capacity(256);
-    serde_json::to_writer(&mut text, value).expect("JSON values always serialize");
-    String::from_utf8(text).expect("serde_json writes UTF-8")
-}
-
-fn to_text(value: &Option<Value>) -> Option<String> {
-    value.as_ref().map(json_text)
-}
-
-/// A model tool as the WIT record.
-pub fn tool_to_wit(tool: &Tool) -> wit::Tool {
-    wit::Tool {
-        name: tool.name.clone(),
-        title: tool.title.clone(),
-        description: tool.description.clone(),
-        input_schema: to_text(&tool.input_schema),
-        output_schema: to_text(&tool.output_schema),
-        annotations: to_text(&tool.annotations),
-        meta: to_text(&tool.meta),
-        icons: to_text(&tool.icons),
-        extra: (!tool.extra.is_empty()).then(|| json_text(&tool.extra)),
-    }
-}
-
-fn parse_field(tool: &str, field: &str, text: Option<String>) -> Result<Option<Value>, String> {
-    match text {
-        None => Ok(None),
-        Some(text) => serde_json::from_str(&text)
-            .map(Some)
-            .map_err(|e| format!("tool {tool:?}: field {field} is not valid JSON text ({e})")),
-    }
-}
-
-/// The `extra` member: a JSON object's text, or none.
-fn parse_extra(tool: &str, text: Option<String>) -> Result<Map<String, Value>, String> {
-    match parse_field(tool, "extra", text)? {
-        None => Ok(Map::new()),
-        Some(Value::Object(map)) => Ok(map),
-        Some(_) => Err(format!("tool {tool:?}: field extra is not a JSON object")),
-    }
-}
+mcp_probe_types::wit_conversions!(pub wit);
 
 /// The WIT record as a model tool; `Err` describes the first malformed field.
 pub fn tool_from_wit(tool: wit::Tool) -> Result<Tool, String> {
-    let name = tool.name;
-    let extra = parse_extra(&name, tool.extra)?;
-    Ok(Tool {
-        title: tool.title,
-        description: tool.description,
-        input_schema: parse_field(&name, "input-schema", tool.input_schema)?,
-        output_schema: parse_field(&name, "output-schema", tool.output_schema)?,
-        annotations: parse_field(&name, "annotations", tool.annotations)?,
-        meta: parse_field(&name, "meta", tool.meta)?,
-        icons: parse_field(&name, "icons", tool.icons)?,
-        extra,
-        name,
-    })
+    Tool::from_text_parts(tool_text_parts(tool)).map_err(|e| e.to_string())
 }
 
 pub fn tools_from_wit(tools: Vec<wit::Tool>) -> Result<Vec<Tool>, String> {
@@ -126,8 +74,8 @@ pub fn check_wit_tool(tool: &wit::Tool, given: Option<&wit::Tool>) -> Result<(),
 }
 
 /// [`tools_from_wit`] for the end of a pipeline run: `sent` are the records made from
-/// `originals`; a member whose text is unchanged takes the original's value instead of
-/// being parsed again.
+/// `originals`; a member whose text is unchanged takes the original's instead of being
+/// checked again.
 pub fn tools_back_from_wit(
     returned: Vec<wit::Tool>,
     sent: &[wit::Tool],
@@ -144,64 +92,39 @@ pub fn tools_back_from_wit(
 }
 
 fn reuse_from_wit(tool: wit::Tool, sent: &wit::Tool, original: &mut Tool) -> Result<Tool, String> {
-    let name = tool.name;
-    // Unchanged text: the original's value (taken, so it is used at most once).
-    let member = |field: &str,
-                  text: Option<String>,
-                  sent: &Option<String>,
-                  value: &mut Option<Value>| {
-        match (&text, value.is_some()) {
-            (Some(text), true) if sent.as_ref() == Some(text) => Ok(value.take()),
-            _ => parse_field(&name, field, text),
+    let mut parts: TextParts = tool_text_parts(tool);
+    let sent_members = [
+        sent.input_schema.as_ref(),
+        sent.output_schema.as_ref(),
+        sent.annotations.as_ref(),
+        sent.meta.as_ref(),
+        sent.icons.as_ref(),
+    ];
+    // Unchanged text: the original's (taken, so it is used at most once).
+    let mut reused: [Option<Json>; 5] = Default::default();
+    for (i, member) in crate::model::Member::ALL.into_iter().enumerate() {
+        if parts.members[i].is_some() && parts.members[i].as_ref() == sent_members[i] {
+            if let Some(raw) = original.member_mut(member).take() {
+                parts.members[i] = None;
+                reused[i] = Some(raw);
+            }
         }
-    };
-    let extra = match (&tool.extra, original.extra.is_empty()) {
-        (Some(text), false) if sent.extra.as_ref() == Some(text) => {
-            std::mem::take(&mut original.extra)
-        }
-        _ => parse_extra(&name, tool.extra)?,
-    };
-    Ok(Tool {
-        input_schema: member(
-            "input-schema",
-            tool.input_schema,
-            &sent.input_schema,
-            &mut original.input_schema,
-        )?,
-        output_schema: member(
-            "output-schema",
-            tool.output_schema,
-            &sent.output_schema,
-            &mut original.output_schema,
-        )?,
-        annotations: member(
-            "annotations",
-            tool.annotations,
-            &sent.annotations,
-            &mut original.annotations,
-        )?,
-        meta: member("meta", tool.meta, &sent.meta, &mut original.meta)?,
-        icons: member("icons", tool.icons, &sent.icons, &mut original.icons)?,
-        title: tool.title,
-        description: tool.description,
-        extra,
-        name,
-    })
-}
-
-/// A plugin's finding, attributed to it.
-pub fn finding_from_wit(finding: wit::Finding, source: &str) -> Finding {
-    Finding {
-        tool: finding.tool,
-        rule: finding.rule,
-        severity: match finding.severity {
-            wit::Severity::Info => Severity::Info,
-            wit::Severity::Warning => Severity::Warning,
-            wit::Severity::Error => Severity::Error,
-        },
-        message: finding.message,
-        source: source.to_string(),
     }
+    let extra_unchanged =
+        parts.extra.is_some() && parts.extra == sent.extra && !original.extra.is_empty();
+    if extra_unchanged {
+        parts.extra = None;
+    }
+    let mut back = Tool::from_text_parts(parts).map_err(|e| e.to_string())?;
+    for (member, raw) in crate::model::Member::ALL.into_iter().zip(reused) {
+        if raw.is_some() {
+            *back.member_mut(member) = raw;
+        }
+    }
+    if extra_unchanged {
+        back.extra = std::mem::take(&mut original.extra);
+    }
+    Ok(back)
 }
 
 #[cfg(test)]
@@ -218,13 +141,13 @@ mod tests {
             "icons": [{"src": "x"}], "x-vendor": 7
         });
         let tool = Tool::from_json(raw.clone()).unwrap();
-        let back = tool_from_wit(tool_to_wit(&tool)).unwrap();
+        let back = tool_from_wit(tool_to_wit(tool.clone())).unwrap();
         assert_eq!(back.to_json(), raw);
     }
 
     #[test]
     fn invalid_json_text_is_reported_with_tool_and_field() {
-        let mut wit_tool = tool_to_wit(&Tool {
+        let mut wit_tool = tool_to_wit(Tool {
             name: "t".into(),
             ..Tool::default()
         });
@@ -238,7 +161,7 @@ mod tests {
 
     #[test]
     fn check_agrees_with_full_conversion() {
-        let good = tool_to_wit(&Tool::from_json(json!({"name": "t", "x": 1})).unwrap());
+        let good = tool_to_wit(Tool::from_json(json!({"name": "t", "x": 1})).unwrap());
         assert_eq!(check_wit_tool(&good, None), Ok(()));
         let broken = [
             ("annotations", "{not json"),
@@ -275,7 +198,7 @@ mod tests {
                 .unwrap()
             })
             .collect();
-        let sent: Vec<wit::Tool> = originals.iter().map(tool_to_wit).collect();
+        let sent: Vec<wit::Tool> = originals.iter().cloned().map(tool_to_wit).collect();
         // The plugin drops "b", renames nothing, trims "c" and rewrites its schema.
         let mut c = sent[2].clone();
         c.input_schema = Some(r#"{"type":"object","changed":true}"#.into());
@@ -283,10 +206,10 @@ mod tests {
         let back = tools_back_from_wit(returned, &sent, originals.clone()).unwrap();
         assert_eq!(back[0], originals[0]);
         assert_eq!(
-            back[1].input_schema,
-            Some(json!({"type": "object", "changed": true}))
+            back[1].input_schema.as_ref().unwrap().get(),
+            r#"{"type":"object","changed":true}"#
         );
-        assert_eq!(back[1].meta, originals[2].meta);
+        assert_eq!(back[1].meta.as_ref().unwrap().get(), originals[2].meta.as_ref().unwrap().get());
         assert_eq!(back[1].extra, originals[2].extra);
         // Everything agrees with plain conversion.
         let plain: Vec<Tool> = tools_from_wit(vec![sent[0].clone(), {

@@ -253,7 +253,7 @@ impl Pipeline {
         normalizers_only: bool,
     ) -> Result<Processed, PluginError> {
         let mut findings = Vec::new();
-        let sent: Vec<wit::Tool> = tools.iter().map(convert::tool_to_wit).collect();
+        let sent: Vec<wit::Tool> = tools.iter().cloned().map(convert::tool_to_wit).collect();
         // The latest normalizer's output; `None` while no normalizer has run (or all were
         // skipped): then the input tools need no conversion back.
         let mut normalized: Option<Vec<wit::Tool>> = None;

@@ -180,7 +180,7 @@ impl LoadedPlugin {
         tools: &[Tool],
         ctx: &wit::Context,
     ) -> Result<(Vec<Tool>, Vec<Finding>), PluginError> {
-        let input: Vec<wit::Tool> = tools.iter().map(convert::tool_to_wit).collect();
+        let input: Vec<wit::Tool> = tools.iter().cloned().map(convert::tool_to_wit).collect();
         let (tools, findings) = self.normalize_wit(&input, ctx)?;
         let tools = convert::tools_from_wit(tools).map_err(|m| self.malformed(m))?;
         Ok((tools, findings))
@@ -222,7 +222,7 @@ impl LoadedPlugin {
         policy: &str,
         ctx: &wit::Context,
     ) -> Result<Vec<Finding>, PluginError> {
-        let input: Vec<wit::Tool> = tools.iter().map(convert::tool_to_wit).collect();
+        let input: Vec<wit::Tool> = tools.iter().cloned().map(convert::tool_to_wit).collect();
         self.validate_wit(&input, policy, ctx)
     }
 

@@ -1,7 +1,7 @@
 //! The host's own check of every tool's inputSchema and outputSchema: each must be a valid
 //! JSON Schema under the draft its `$schema` names (2020-12 when it names none).
 
-use crate::model::{Finding, Severity, Tool};
+use crate::model::{Finding, Member, Severity, Tool};
 use serde_json::Value;
 
 /// The `source` of the findings this module reports.
@@ -86,11 +86,12 @@ pub fn check_tools(tools: &[Tool]) -> Vec<Finding> {
         if super::engine::interrupted() {
             break;
         }
-        if let Some(schema) = &tool.input_schema {
-            findings.extend(check_schema(&tool.name, "input", schema));
-        }
-        if let Some(schema) = &tool.output_schema {
-            findings.extend(check_schema(&tool.name, "output", schema));
+        // A schema too deep to read is the validator's to report (it names the member).
+        let schemas = [(Member::InputSchema, "input"), (Member::OutputSchema, "output")];
+        for (member, field) in schemas {
+            if let Ok(Some(schema)) = tool.parse_member(member) {
+                findings.extend(check_schema(&tool.name, field, &schema));
+            }
         }
     }
     findings
@@ -104,7 +105,7 @@ mod tests {
     fn tool(input: Value) -> Tool {
         Tool {
             name: "t".into(),
-            input_schema: Some(input),
+            input_schema: Some(mcp_probe_types::json_text(&input)),
             ..Tool::default()
         }
     }

@@ -8,8 +8,8 @@
 
 use super::TargetResult;
 use crate::lockfile;
-use crate::model::{Finding, Tool};
-use mcp_probe_plugin_core::pin::{definition_hash, tool_hash};
+use crate::model::{canonical, Finding, Tool};
+use mcp_probe_types::ToolTextError;
 use mcp_probe_plugin_core::policy::BASELINE_RULES;
 use mcp_probe_plugin_core::Policy;
 use serde::Deserialize;
@@ -62,13 +62,28 @@ struct Known {
 }
 
 impl Known {
-    fn of(tool: &Tool) -> Known {
-        let json = tool.to_json();
-        Known {
-            hash: tool_hash(&json),
-            definition: Some(definition_hash(&json)),
-            json: Some(json),
+    /// An error names a member nested too deeply to read.
+    fn of(tool: &Tool) -> Result<Known, ToolTextError> {
+        let json = canonical::tool_value(tool)?;
+        let mut unnamed = json.clone();
+        if let Value::Object(members) = &mut unnamed {
+            members.remove("name");
         }
+        Ok(Known {
+            hash: canonical::value_hash(&json),
+            definition: Some(canonical::value_hash(&unnamed)),
+            json: Some(json),
+        })
+    }
+
+    /// [`Known::of`] for a tool of the current run: one that cannot be read is known by a
+    /// hash no pin can equal, so it shows as changed.
+    fn of_current(tool: &Tool) -> Known {
+        Known::of(tool).unwrap_or_else(|e| Known {
+            hash: format!("unreadable: {e}"),
+            definition: None,
+            json: None,
+        })
     }
 }
 
@@ -161,7 +176,8 @@ impl Baseline {
                     for (i, value) in report.tools.into_iter().enumerate() {
                         let tool = Tool::from_json(value)
                             .ok_or_else(|| bad(format!("tool #{i} is not a JSON object")))?;
-                        tools.insert(tool.name.clone(), Known::of(&tool));
+                        let known = Known::of(&tool).map_err(|e| bad(e.to_string()))?;
+                        tools.insert(tool.name.clone(), known);
                     }
                     Entry::Tools(tools)
                 }
@@ -242,7 +258,7 @@ impl Baseline {
         };
         let now: BTreeMap<String, Known> = tools
             .iter()
-            .map(|t| (t.name.clone(), Known::of(t)))
+            .map(|t| (t.name.clone(), Known::of_current(t)))
             .collect();
         let mut removed: BTreeSet<&String> =
             before.keys().filter(|n| !now.contains_key(*n)).collect();
@@ -409,7 +425,7 @@ mod tests {
 
     #[test]
     fn lock_baseline_needs_definitions_for_renames() {
-        let text = crate::lockfile::text(&crate::lockfile::document(&before()));
+        let text = crate::lockfile::text(&crate::lockfile::document(&before()).unwrap());
         let with = Baseline::from_locks(&[("srv".into(), "f".into(), text.clone())]).unwrap();
         let drift = with.drift("srv", &after());
         assert_eq!(drift[0].rule, TOOL_RENAMED);

@@ -135,7 +135,7 @@ proptest! {
     fn validating_with_a_fresh_lock_gives_no_pin_finding(text in tool_list()) {
         let pipeline = Pipeline::builtin().expect("the built-in pipeline loads");
         let normalized = pipeline.normalize(parse(&text), &context()).unwrap();
-        let lock = mcp_probe::lockfile::document(&normalized.tools);
+        let lock = mcp_probe::lockfile::document(&normalized.tools).unwrap();
         let pins = lock["pins"].clone();
         prop_assert_eq!(pins.as_object().unwrap().len(), normalized.tools.len());
         let pinned = Pipeline::builtin().unwrap().with_policy(json!({ "pins": pins }));
@@ -155,7 +155,7 @@ fn a_changed_definition_is_a_pin_mismatch() {
     let text = r#"[{"name":"echo","description":"Echoes.","inputSchema":{"type":"object"}}]"#;
     let pipeline = Pipeline::builtin().unwrap();
     let normalized = pipeline.normalize(parse(text), &context()).unwrap();
-    let pins = mcp_probe::lockfile::document(&normalized.tools)["pins"].clone();
+    let pins = mcp_probe::lockfile::document(&normalized.tools).unwrap()["pins"].clone();
     let pinned = Pipeline::builtin()
         .unwrap()
         .with_policy(json!({ "pins": pins }));

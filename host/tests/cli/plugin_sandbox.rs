@@ -218,7 +218,7 @@ fn invalid_json_text_in_a_field_is_malformed() {
     )
     .unwrap();
     let out = normalize(&fine).unwrap();
-    assert_eq!(out[0].input_schema, Some(json!({"type": "object"})));
+    assert_eq!(out[0].to_json()["inputSchema"], json!({"type": "object"}));
 }
 
 #[test]
@@ -440,7 +440,7 @@ fn builtins_run_end_to_end() {
     input.push(Tool::from_json(json!({"description": "nameless"})).unwrap());
     let out = pipeline.process(input, &ctx()).unwrap();
     assert_eq!(out.tools.len(), 2, "the nameless tool is dropped");
-    assert_eq!(out.tools[1].input_schema, Some(json!({"type": "object"})));
+    assert_eq!(out.tools[1].to_json()["inputSchema"], json!({"type": "object"}));
     assert!(out
         .findings
         .iter()

@@ -46,7 +46,7 @@ fn main() {
     println!("normalize 10k tools: {:?}", t.elapsed());
     let policy = Policy::from_json_text(&std::env::var("POLICY").unwrap_or_default()).unwrap();
     let t = Instant::now();
-    let findings = validate(&normalized.tools, &policy);
+    let findings = validate(&normalized.tools, &policy).unwrap();
     println!(
         "validate 10k tools: {:?} ({} findings)",
         t.elapsed(),

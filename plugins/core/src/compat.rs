@@ -14,8 +14,10 @@
 
 use crate::normalize::DEFAULT_DESCRIPTION;
 use crate::{Finding, Severity, Tool};
+use mcp_probe_types::{json_string, json_text};
 use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::json;
+use serde_json::value::{to_raw_value, RawValue};
 
 /// The stage's `config`.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -53,8 +55,9 @@ pub fn reshape(tools: Vec<Tool>, config: &CompatConfig) -> (Vec<Tool>, Vec<Findi
             if tool.description.as_deref().is_none_or(str::is_empty) {
                 tool.description = Some(DEFAULT_DESCRIPTION.into());
             }
-            let input = tool.input_schema.clone().unwrap_or_else(|| json!({}));
-            let output = tool.output_schema.clone().unwrap_or_else(|| json!({}));
+            let empty = || json_text(&json!({}));
+            let input = tool.input_schema.clone().unwrap_or_else(empty);
+            let output = tool.output_schema.clone().unwrap_or_else(empty);
             if config.exact {
                 tool = Tool {
                     name: tool.name,
@@ -62,14 +65,23 @@ pub fn reshape(tools: Vec<Tool>, config: &CompatConfig) -> (Vec<Tool>, Vec<Findi
                     ..Tool::default()
                 };
             }
-            tool.extra.insert("category".into(), Value::from("mcp"));
-            tool.extra.insert("parameters".into(), input.clone());
-            tool.extra.insert(
-                "mcp_info".into(),
-                json!({"input_schema": input, "output_schema": output}),
-            );
+            let info = McpInfo {
+                input_schema: &input,
+                output_schema: &output,
+            };
+            let info = to_raw_value(&info).expect("JSON text always serializes");
+            tool.extra.insert("category", json_string("mcp"));
+            tool.extra.insert("parameters", input);
+            tool.extra.insert("mcp_info", info);
             tool
         })
         .collect();
     (reshaped, findings)
+}
+
+/// MCP-Platform's `mcp_info` member, its schemas as the server sent them.
+#[derive(serde::Serialize)]
+struct McpInfo<'a> {
+    input_schema: &'a RawValue,
+    output_schema: &'a RawValue,
 }

@@ -1,8 +1,9 @@
 //! The default normalizer: tidies each tool without losing any field, and says what it did.
 
-use crate::{Finding, Severity, Tool, ToolText};
+use crate::{Finding, Severity, Tool};
+use mcp_probe_types::json_text;
 use serde::Deserialize;
-use serde_json::{json, Map, Value};
+use serde_json::json;
 
 pub const DEFAULT_DESCRIPTION: &str = "No description available";
 
@@ -40,7 +41,9 @@ pub struct Normalized {
 }
 
 /// Trims name, title and description; fills a missing or empty description and a missing
-/// `inputSchema` (`{"type":"object"}`); drops tools without a name. Every other field is kept.
+/// `inputSchema` (`{"type":"object"}`); drops tools without a name. Every other field is kept,
+/// and the JSON members pass through byte for byte, unread (the host hands plugins valid JSON
+/// text and checks the text they hand back).
 pub fn normalize(tools: Vec<Tool>, config: &NormalizeConfig) -> Normalized {
     let mut out = Normalized::default();
     for (index, mut tool) in tools.into_iter().enumerate() {
@@ -56,59 +59,18 @@ pub fn normalize(tools: Vec<Tool>, config: &NormalizeConfig) -> Normalized {
             title,
             description,
         };
-        let not_a_string = || extra.get("name").map(|other| other.to_string());
-        if !tidy(index, fields, not_a_string, config, &mut out.findings) {
-            continue;
-        }
-        if tool.input_schema.is_none() {
-            tool.input_schema = Some(json!({"type": "object"}));
-            out.findings.push(schema_filled(&tool.name));
-        }
-        out.tools.push(tool);
-    }
-    out
-}
-
-/// [`normalize`] on the WIT record's text form, as the guest runs it: the same changes and
-/// findings, but the JSON members pass through byte for byte, unread (the host hands plugins
-/// valid JSON text and checks the text they hand back).
-pub fn normalize_text(tools: Vec<ToolText>, config: &NormalizeConfig) -> NormalizedText {
-    let mut out = NormalizedText::default();
-    for (index, mut tool) in tools.into_iter().enumerate() {
-        let ToolText {
-            name,
-            title,
-            description,
-            extra,
-            ..
-        } = &mut tool;
-        let fields = StringFields {
-            name,
-            title,
-            description,
-        };
         // Only a dropped tool needs `extra` read: the message says what its name was.
-        let not_a_string = || {
-            let extra: Map<String, Value> = serde_json::from_str(extra.as_deref()?).ok()?;
-            extra.get("name").map(|other| other.to_string())
-        };
+        let not_a_string = || extra.get("name").map(|other| other.get().to_owned());
         if !tidy(index, fields, not_a_string, config, &mut out.findings) {
             continue;
         }
         if tool.input_schema.is_none() {
-            tool.input_schema = Some(r#"{"type":"object"}"#.to_owned());
+            tool.input_schema = Some(json_text(&json!({"type": "object"})));
             out.findings.push(schema_filled(&tool.name));
         }
         out.tools.push(tool);
     }
     out
-}
-
-/// [`normalize_text`]'s result.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct NormalizedText {
-    pub tools: Vec<ToolText>,
-    pub findings: Vec<Finding>,
 }
 
 struct StringFields<'a> {

@@ -19,7 +19,7 @@ fn example_policy_compiles_and_applies() {
     .into_iter()
     .filter_map(Tool::from_json)
     .collect();
-    let findings = validate(&tools, &policy);
+    let findings = validate(&tools, &policy).unwrap();
     let got: Vec<(&str, &str, Severity)> = findings
         .iter()
         .map(|f| (f.tool.as_deref().unwrap_or(""), f.rule.as_str(), f.severity))

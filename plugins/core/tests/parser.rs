@@ -1,6 +1,6 @@
 //! The fallback parser on noisy transcripts of many kinds.
 
-use mcp_probe_plugin_core::{parse, ParseConfig, Parsed, Transcript};
+use mcp_probe_plugin_core::{parse, Member, ParseConfig, Parsed, Transcript};
 use serde_json::{json, Value};
 
 fn tool(name: &str) -> Value {
@@ -69,7 +69,7 @@ fn pretty_printed_multi_line_response() {
     let parsed = run(&stdout(&text)).unwrap();
     assert_eq!(names(&parsed), ["x"]);
     assert_eq!(
-        parsed.tools[0].input_schema,
+        parsed.tools[0].parse_member(Member::InputSchema).unwrap(),
         Some(json!({"type": "object"}))
     );
 }

@@ -1,25 +1,33 @@
-//! The text path (`validate_text`, what the guest runs) on JSON text as servers write it:
-//! escapes, odd spacing, members of the wrong type. It must agree with the value path.
+//! The validator on JSON text as servers write it: escapes, odd spacing, members of the wrong
+//! type. Its rules read the text lazily, with fast paths; the findings must not depend on how
+//! the text is spelled, so each case is also judged as serde_json reprints it (keys sorted,
+//! escapes decoded, no spacing).
 
-use mcp_probe_plugin_core::{validate, validate_text, Finding, Policy, ToolText};
+use mcp_probe_plugin_core::{validate, Finding, Policy, Tool};
+use mcp_probe_types::TextParts;
 
-fn tool(input_schema: &str, annotations: Option<&str>, meta: Option<&str>) -> ToolText {
-    ToolText {
+fn tool(input_schema: &str, annotations: Option<&str>, meta: Option<&str>) -> Tool {
+    Tool::from_text_parts(TextParts {
         name: "t".into(),
         description: Some("Reads a file".into()),
-        input_schema: Some(input_schema.into()),
-        annotations: annotations.map(str::to_owned),
-        meta: meta.map(str::to_owned),
-        ..ToolText::default()
-    }
+        members: [
+            Some(input_schema.into()),
+            None,
+            annotations.map(str::to_owned),
+            meta.map(str::to_owned),
+            None,
+        ],
+        ..TextParts::default()
+    })
+    .expect("test text is valid JSON")
 }
 
-fn both(text: ToolText, policy: &str) -> Vec<Finding> {
+fn both(tool: Tool, policy: &str) -> Vec<Finding> {
     let policy = Policy::from_json_text(policy).unwrap();
-    let by_text = validate_text(std::slice::from_ref(&text), &policy).unwrap();
-    let by_value = validate(&[text.into_tool().unwrap()], &policy);
-    assert_eq!(by_text, by_value);
-    by_text
+    let as_sent = validate(std::slice::from_ref(&tool), &policy).unwrap();
+    let reprinted = Tool::from_json(tool.to_json()).unwrap();
+    assert_eq!(validate(&[reprinted], &policy).unwrap(), as_sent);
+    as_sent
 }
 
 fn rules(findings: &[Finding]) -> Vec<&str> {
@@ -71,7 +79,7 @@ fn simple_escapes_and_spacing_neither_hide_nor_invent_matches() {
 }
 
 #[test]
-fn schema_and_annotation_shapes_agree_with_the_value_path() {
+fn schema_and_annotation_shapes_agree_however_spelled() {
     let shapes = [
         (r#"{"type":null}"#, None),
         (r#"{"type":"array"}"#, Some("[1]")),
@@ -114,12 +122,12 @@ fn user_patterns_and_pins_take_the_exact_path() {
 }
 
 #[test]
-fn a_member_that_is_not_json_is_an_error_naming_the_tool() {
+fn a_member_too_deep_to_read_is_an_error_naming_the_tool() {
     let policy = Policy::default();
-    let bad = tool(r#"{"type":"object""#, None, None);
-    let error = validate_text(&[bad], &policy).unwrap_err();
+    let deep = format!("[{}{}]", "[".repeat(200), "]".repeat(200));
+    let error = validate(&[tool(&deep, None, None)], &policy).unwrap_err();
     assert!(
-        error.starts_with("tool \"t\": input-schema is not valid JSON"),
+        error.starts_with("tool \"t\": field input-schema is not valid JSON text"),
         "{error}"
     );
 }

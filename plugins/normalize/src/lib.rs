@@ -11,9 +11,8 @@ struct Normalize;
 impl Guest for Normalize {
     fn normalize(tools: Vec<wit::Tool>, ctx: wit::Context) -> Result<Normalized, String> {
         let config = core_logic::NormalizeConfig::from_json_text(ctx.config.as_deref())?;
-        // Text level: the JSON members pass through unread (the host checks what comes back).
-        let out =
-            core_logic::normalize_text(tools.into_iter().map(text_from_wit).collect(), &config);
+        // The JSON members pass through unread (the host checks what comes back).
+        let out = core_logic::normalize(tools_from_wit(tools)?, &config);
         if !out.findings.is_empty() {
             log_info(&format!(
                 "normalize: {} change(s) to {} tool(s)",
@@ -22,7 +21,7 @@ impl Guest for Normalize {
             ));
         }
         Ok(Normalized {
-            tools: out.tools.into_iter().map(text_to_wit).collect(),
+            tools: out.tools.into_iter().map(tool_to_wit).collect(),
             findings: out.findings.into_iter().map(finding_to_wit).collect(),
         })
     }

@@ -15,9 +15,9 @@ impl Guest for Validate {
         _ctx: wit::Context,
     ) -> Result<Vec<wit::Finding>, String> {
         let policy = core_logic::Policy::from_json_text(&policy).map_err(|e| e.to_string())?;
-        // Text level: a member is parsed only as far as a rule needs it.
-        let tools: Vec<core_logic::ToolText> = tools.into_iter().map(text_from_wit).collect();
-        let findings = core_logic::validate_text(&tools, &policy)?;
+        // A member is parsed only as far as a rule needs it.
+        let tools = tools_from_wit(tools)?;
+        let findings = core_logic::validate(&tools, &policy)?;
         log_info(&format!(
             "validate: {} finding(s) on {} tool(s)",
             findings.len(),

@@ -1,8 +1,7 @@
 //! The default validator: judges a tool list against a [`Policy`].
 //!
-//! Two entry points share every rule: [`validate`] on tools whose JSON members are values, and
-//! [`validate_text`] on the WIT record's text form (what the guest plugin receives), which
-//! parses a member only as far as a rule needs it. The costly rules, hidden characters and
+//! A tool's JSON members are the text the server sent; a rule parses a member only as far as
+//! it needs to. The costly rules, hidden characters and
 //! forbidden patterns, first take one pass over all of a tool's text; only a tool where
 //! something could match gets the exact per-string scan (which also finds where it is).
 
@@ -12,38 +11,34 @@ mod subject;
 pub use strings::is_hidden;
 
 use crate::policy::{wildcard_match, Policy};
-use crate::{pin, Finding, Tool, ToolText};
+use crate::{pin, Finding, Tool};
 use serde::de::IgnoredAny;
-use serde_json::{Map, Value};
+use serde_json::Value;
 use std::collections::{BTreeMap, HashSet};
 use strings::{render, visit_strings};
 
 /// Every finding the policy's rules produce for `tools`, tool by tool, then list-wide ones.
-pub fn validate(tools: &[Tool], policy: &Policy) -> Vec<Finding> {
-    judge(tools, policy).unwrap_or_else(|never| match never {})
-}
-
-/// [`validate`] on the text form. The members must be valid JSON text (the host guarantees
-/// it for what it hands a plugin); a member a rule cannot read is an error naming the tool.
-pub fn validate_text(tools: &[ToolText], policy: &Policy) -> Result<Vec<Finding>, String> {
+/// A member a rule cannot read (nested deeper than serde_json reads) is an error naming the
+/// tool and the member.
+pub fn validate(tools: &[Tool], policy: &Policy) -> Result<Vec<Finding>, String> {
     judge(tools, policy)
 }
 
-/// What the rules need of one tool, from either form.
+/// What the rules need of one tool: read from its members' text, lazily (an extension trait
+/// on the types crate's `Tool`).
 trait Subject {
-    type Error;
     fn name(&self) -> &str;
     fn description(&self) -> Option<&str>;
     /// `None` when the tool has no such schema, else the problem with it, if any.
-    fn schema_problem(&self, which: SchemaKind) -> Result<Option<Option<String>>, Self::Error>;
+    fn schema_problem(&self, which: SchemaKind) -> Result<Option<Option<String>>, String>;
     /// The annotation keys; `None` when annotations are absent or not an object. Without
     /// `need_keys` only whether the object is empty must be right.
-    fn annotation_keys(&self, need_keys: bool) -> Result<Option<Keys<'_>>, Self::Error>;
+    fn annotation_keys(&self, need_keys: bool) -> Result<Option<Keys>, String>;
     /// The needles (bits of `policy.needles`) that occur anywhere in the tool's text; `None`
     /// when it needs the exact scan whatever they are (a hidden character, a `\u` escape).
     fn needles_found(&self, policy: &Policy) -> Option<u64>;
     /// The tool's whole MCP JSON object.
-    fn json(&self) -> Result<Value, Self::Error>;
+    fn json(&self) -> Result<Value, String>;
 }
 
 #[derive(Clone, Copy)]
@@ -52,31 +47,28 @@ enum SchemaKind {
     Output,
 }
 
-enum Keys<'t> {
-    Object(&'t Map<String, Value>),
+enum Keys {
     Parsed(BTreeMap<String, IgnoredAny>),
     /// An object known only to be empty or not (`true`: empty).
     Unread(bool),
 }
 
-impl Keys<'_> {
+impl Keys {
     fn is_empty(&self) -> bool {
         match self {
-            Keys::Object(map) => map.is_empty(),
             Keys::Parsed(map) => map.is_empty(),
             Keys::Unread(empty) => *empty,
         }
     }
     fn contains(&self, key: &str) -> bool {
         match self {
-            Keys::Object(map) => map.contains_key(key),
             Keys::Parsed(map) => map.contains_key(key),
             Keys::Unread(_) => unreachable!("keys are read when some are required"),
         }
     }
 }
 
-fn judge<S: Subject>(tools: &[S], policy: &Policy) -> Result<Vec<Finding>, S::Error> {
+fn judge(tools: &[Tool], policy: &Policy) -> Result<Vec<Finding>, String> {
     let mut report = Report {
         policy,
         findings: Vec::new(),
@@ -117,7 +109,7 @@ fn judge<S: Subject>(tools: &[S], policy: &Policy) -> Result<Vec<Finding>, S::Er
                         Some(json) => json,
                         None => tool.json()?,
                     };
-                    let actual = pin::tool_hash(&json);
+                    let actual = pin::value_hash(&json);
                     if &actual != expected {
                         report.add(
                             Some(name),
@@ -174,7 +166,7 @@ impl Report<'_> {
     }
 }
 
-fn check_tool<S: Subject>(report: &mut Report, tool: &S) -> Result<(), S::Error> {
+fn check_tool(report: &mut Report, tool: &Tool) -> Result<(), String> {
     let policy = report.policy;
     let tool_name = tool.name();
     let name = Some(tool_name);

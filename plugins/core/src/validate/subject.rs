@@ -1,77 +1,18 @@
-//! The two forms a tool is judged in: values (`Tool`) and the WIT record's JSON text
-//! (`ToolText`, read lazily).
+//! The rules' view of a tool: its members' JSON text, read lazily.
 
-use super::strings::{is_hidden, visit_strings, Step};
+use super::strings::is_hidden;
 use super::{object_schema_problem, type_problem, Keys, SchemaKind, Subject};
 use crate::policy::Policy;
-use crate::{Tool, ToolText};
+use crate::{pin, Member, Tool};
 use serde::de::IgnoredAny;
 use serde::{Deserialize, Deserializer};
+use serde_json::value::RawValue;
 use serde_json::Value;
 use std::collections::BTreeMap;
 
 /// Whether `text` is free of hidden characters.
 fn visible(text: &str) -> bool {
     text.is_ascii() || !text.chars().any(is_hidden)
-}
-
-impl Subject for Tool {
-    type Error = std::convert::Infallible;
-
-    fn name(&self) -> &str {
-        &self.name
-    }
-    fn description(&self) -> Option<&str> {
-        self.description.as_deref()
-    }
-    fn schema_problem(&self, which: SchemaKind) -> Result<Option<Option<String>>, Self::Error> {
-        let schema = match which {
-            SchemaKind::Input => &self.input_schema,
-            SchemaKind::Output => &self.output_schema,
-        };
-        Ok(schema.as_ref().map(object_schema_problem))
-    }
-    fn annotation_keys(&self, _need_keys: bool) -> Result<Option<Keys<'_>>, Self::Error> {
-        Ok(self
-            .annotations
-            .as_ref()
-            .and_then(Value::as_object)
-            .map(Keys::Object))
-    }
-    fn needles_found(&self, policy: &Policy) -> Option<u64> {
-        let mut clean = true;
-        let mut found = 0;
-        let mut visit = |_: &[Step], text: &str| {
-            clean &= visible(text);
-            found |= policy.needles.found_in(text);
-        };
-        let strings = [
-            Some(&self.name),
-            self.title.as_ref(),
-            self.description.as_ref(),
-        ];
-        for text in strings.into_iter().flatten() {
-            visit(&[], text);
-        }
-        let members = [
-            &self.input_schema,
-            &self.output_schema,
-            &self.annotations,
-            &self.meta,
-            &self.icons,
-        ];
-        for value in members.into_iter().flatten() {
-            visit_strings(value, &mut Vec::new(), &mut visit);
-        }
-        for (key, value) in &self.extra {
-            visit(&[], key);
-            visit_strings(value, &mut Vec::new(), &mut visit);
-        }
-        clean.then_some(found)
-    }
-    fn json(&self) -> Result<Value, Self::Error> {
-        Ok(self.to_json())
-    }
 }
 
 /// Deserializes a present member as `Some`, even `null` (`Option<Value>` would read `null` as
@@ -96,15 +37,14 @@ fn ends_with_object_type(text: &str) -> bool {
         .is_some_and(|head| head == "{" || head.ends_with(','))
 }
 
-impl ToolText {
-    fn member_error(&self, member: &str, e: serde_json::Error) -> String {
-        format!("tool {:?}: {member} is not valid JSON: {e}", self.name)
-    }
+fn member_error(tool: &Tool, member: &str, e: serde_json::Error) -> String {
+    format!(
+        "tool {:?}: field {member} is not valid JSON text ({e})",
+        tool.name
+    )
 }
 
-impl Subject for ToolText {
-    type Error = String;
-
+impl Subject for Tool {
     fn name(&self) -> &str {
         &self.name
     }
@@ -112,11 +52,11 @@ impl Subject for ToolText {
         self.description.as_deref()
     }
     fn schema_problem(&self, which: SchemaKind) -> Result<Option<Option<String>>, String> {
-        let (member, text) = match which {
-            SchemaKind::Input => ("input-schema", &self.input_schema),
-            SchemaKind::Output => ("output-schema", &self.output_schema),
+        let member = match which {
+            SchemaKind::Input => Member::InputSchema,
+            SchemaKind::Output => Member::OutputSchema,
         };
-        let Some(text) = text else {
+        let Some(text) = self.member(member).map(RawValue::get) else {
             return Ok(None);
         };
         if ends_with_object_type(text) {
@@ -126,11 +66,12 @@ impl Subject for ToolText {
             return Ok(Some(type_problem(head.schema_type.as_ref())));
         }
         // Not an object, or a duplicate `type`: read it whole, as the value path does.
-        let value: Value = serde_json::from_str(text).map_err(|e| self.member_error(member, e))?;
+        let value: Value =
+            serde_json::from_str(text).map_err(|e| member_error(self, member.wit_name(), e))?;
         Ok(Some(object_schema_problem(&value)))
     }
-    fn annotation_keys(&self, need_keys: bool) -> Result<Option<Keys<'_>>, String> {
-        let Some(text) = &self.annotations else {
+    fn annotation_keys(&self, need_keys: bool) -> Result<Option<Keys>, String> {
+        let Some(text) = self.annotations.as_deref().map(RawValue::get) else {
             return Ok(None);
         };
         if !need_keys {
@@ -143,7 +84,7 @@ impl Subject for ToolText {
         match serde_json::from_str::<BTreeMap<String, IgnoredAny>>(text) {
             Ok(keys) => Ok(Some(Keys::Parsed(keys))),
             Err(e) if e.is_data() => Ok(None),
-            Err(e) => Err(self.member_error("annotations", e)),
+            Err(e) => Err(member_error(self, "annotations", e)),
         }
     }
     fn needles_found(&self, policy: &Policy) -> Option<u64> {
@@ -159,15 +100,9 @@ impl Subject for ToolText {
             }
             found |= policy.needles.found_in(text);
         }
-        let members = [
-            &self.input_schema,
-            &self.output_schema,
-            &self.annotations,
-            &self.meta,
-            &self.icons,
-            &self.extra,
-        ];
-        for text in members.into_iter().flatten() {
+        let keys = self.extra.iter().map(|(key, _)| key);
+        let members = self.json_members().map(|(_, raw)| raw.get());
+        for text in keys.chain(members) {
             if !visible(text) {
                 return None;
             }
@@ -182,6 +117,6 @@ impl Subject for ToolText {
         Some(found)
     }
     fn json(&self) -> Result<Value, String> {
-        Ok(self.clone().into_tool()?.to_json())
+        pin::tool_value(self).map_err(|e| e.to_string())
     }
 }
