@@ -97,7 +97,7 @@ pub fn realistic_tool(i: usize) -> Value {
             },
             "required": ["customer_id"]
         },
-        "annotations": {"readOnlyHint": i % 3 != 0, "destructiveHint": false, "title": "Orders"},
+        "annotations": {"readOnlyHint": !i.is_multiple_of(3), "destructiveHint": false, "title": "Orders"},
         "_meta": {"team": "commerce"}
     })
 }
