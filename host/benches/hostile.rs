@@ -101,37 +101,15 @@ while True:
 
 /// Wall time and peak RSS (bytes, from /proc/PID/status VmHWM) of a run.
 fn measured(mut command: Command, must_succeed: bool) -> (Duration, u64) {
-    let start = Instant::now();
-    let mut child = command
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("mcp-probe runs");
-    let pid = child.id();
-    let mut stdout = child.stdout.take().unwrap();
-    let drain = std::thread::spawn(move || std::io::copy(&mut stdout, &mut std::io::sink()));
-    let mut peak = 0u64;
-    loop {
-        if let Ok(status) = std::fs::read_to_string(format!("/proc/{pid}/status")) {
-            if let Some(line) = status.lines().find(|l| l.starts_with("VmHWM:")) {
-                let kib: u64 = line
-                    .split_whitespace()
-                    .nth(1)
-                    .unwrap_or("0")
-                    .parse()
-                    .unwrap_or(0);
-                peak = peak.max(kib * 1024);
-            }
-        }
-        if let Some(status) = child.try_wait().unwrap() {
-            assert_eq!(status.success(), must_succeed, "{status}");
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    }
-    let _ = drain.join();
-    (start.elapsed(), peak)
+    let run = support::measure(&mut command, Duration::from_millis(5));
+    assert_eq!(
+        run.code == Some(0),
+        must_succeed,
+        "{:?}: {}",
+        run.code,
+        run.stderr
+    );
+    (run.wall, run.peak)
 }
 
 /// A raw client: initialize, tools/list, read the reply line; its time and the reply's size.

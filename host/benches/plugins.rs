@@ -9,6 +9,8 @@
 //! 3. Loading the three built-ins with the compiled-artifact cache vs compiling them.
 //!    Target ≤ 10 ms per cached plugin.
 
+mod support;
+
 use mcp_probe::model::{Finding, Tool};
 use mcp_probe::plugins::bindings::Context;
 use mcp_probe::plugins::config::StageSpec;
@@ -16,32 +18,12 @@ use mcp_probe::plugins::convert;
 use mcp_probe::plugins::pipeline::DiscoveryContext;
 use mcp_probe::plugins::{builtin, ArtifactCache, Limits, LoadedPlugin, Pipeline, PipelineConfig};
 use mcp_probe_plugin_core as core;
-use serde_json::json;
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 fn realistic_tools(n: usize) -> Vec<Tool> {
     (0..n)
-        .map(|i| {
-            Tool::from_json(json!({
-                "name": format!("orders_tool_{i}"),
-                "title": format!("Orders tool {i}"),
-                "description": format!("  Looks up orders for customer accounts, filtered by status and date range; returns at most `limit` rows (call {i}).  "),
-                "inputSchema": {
-                    "type": "object",
-                    "properties": {
-                        "customer_id": {"type": "string", "description": "The customer's id"},
-                        "status": {"type": "string", "enum": ["open", "shipped", "cancelled"]},
-                        "since": {"type": "string", "format": "date-time"},
-                        "limit": {"type": "integer", "minimum": 1, "maximum": 500, "default": 50}
-                    },
-                    "required": ["customer_id"]
-                },
-                "annotations": {"readOnlyHint": i % 3 != 0, "destructiveHint": false, "title": "Orders"},
-                "_meta": {"team": "commerce"}
-            }))
-            .unwrap()
-        })
+        .map(|i| Tool::from_json(support::realistic_tool(i)).unwrap())
         .collect()
 }
 

@@ -232,7 +232,7 @@ impl Scanner {
         let exited = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
         let peak = std::thread::spawn({
             let exited = exited.clone();
-            move || peak_rss_kib(pid, &exited)
+            move || support::peak_rss_kib(pid as u32, &exited, Duration::from_millis(5))
         });
         // wait4 on this pid: the CPU time of mcp-probe itself (it starts no process for image
         // targets). Not its ru_maxrss: that starts from this process's RSS when it forks.
@@ -277,20 +277,6 @@ fn cpu_of(who: libc::c_int) -> Duration {
     let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
     assert_eq!(unsafe { libc::getrusage(who, &mut usage) }, 0);
     cpu_time(&usage)
-}
-
-/// The highest VmHWM of `pid` until `exited` (a zombie has none; its last reading stays).
-fn peak_rss_kib(pid: libc::pid_t, exited: &std::sync::atomic::AtomicBool) -> u64 {
-    let mut peak = 0;
-    while !exited.load(std::sync::atomic::Ordering::SeqCst) {
-        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-        if let Some(line) = status.lines().find(|l| l.starts_with("VmHWM:")) {
-            let kib = line.split_whitespace().nth(1).and_then(|n| n.parse().ok());
-            peak = peak.max(kib.unwrap_or(0));
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    }
-    peak
 }
 
 /// One line per target, each outcome `ok`.

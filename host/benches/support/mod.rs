@@ -1,10 +1,13 @@
-//! What the benchmarks share: our example server, the raw-pipe baseline, medians, figures.
+//! What the benchmarks share: our example server, the raw-pipe baseline, a realistic tool, a
+//! child's wall time and peak RSS, medians, figures.
 #![allow(dead_code)] // each bench uses a subset
 
 use serde_json::{json, Value};
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// The repository's root and the mcp-probe binary under measurement.
@@ -74,6 +77,92 @@ pub fn wait_for_reply(stdout: &mut impl BufRead, id: u64) {
                 return;
             }
         }
+    }
+}
+
+/// Tool `i` of a realistic list, as a server sends it in tools/list: a title, a padded
+/// description, a four-property input schema, annotations and `_meta`.
+pub fn realistic_tool(i: usize) -> Value {
+    json!({
+        "name": format!("orders_tool_{i}"),
+        "title": format!("Orders tool {i}"),
+        "description": format!("  Looks up orders for customer accounts, filtered by status and date range; returns at most `limit` rows (call {i}).  "),
+        "inputSchema": {
+            "type": "object",
+            "properties": {
+                "customer_id": {"type": "string", "description": "The customer's id"},
+                "status": {"type": "string", "enum": ["open", "shipped", "cancelled"]},
+                "since": {"type": "string", "format": "date-time"},
+                "limit": {"type": "integer", "minimum": 1, "maximum": 500, "default": 50}
+            },
+            "required": ["customer_id"]
+        },
+        "annotations": {"readOnlyHint": !i.is_multiple_of(3), "destructiveHint": false, "title": "Orders"},
+        "_meta": {"team": "commerce"}
+    })
+}
+
+/// The highest VmHWM (KiB) of `pid` in /proc/PID/status, read every `every` until `exited` (a
+/// zombie has none; its last reading stays). The process's own peak: `wait4`'s `ru_maxrss`
+/// would start from the RSS of this process when it forks.
+pub fn peak_rss_kib(pid: u32, exited: &AtomicBool, every: Duration) -> u64 {
+    let mut peak = 0;
+    while !exited.load(Ordering::SeqCst) {
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+        if let Some(line) = status.lines().find(|l| l.starts_with("VmHWM:")) {
+            let kib = line.split_whitespace().nth(1).and_then(|n| n.parse().ok());
+            peak = peak.max(kib.unwrap_or(0));
+        }
+        std::thread::sleep(every);
+    }
+    peak
+}
+
+/// A finished run of a child process.
+pub struct Measured {
+    pub wall: Duration,
+    /// Peak RSS in bytes ([`peak_rss_kib`]).
+    pub peak: u64,
+    /// The exit code (None when a signal ended it).
+    pub code: Option<i32>,
+    pub stdout: Vec<u8>,
+    pub stderr: String,
+}
+
+/// Runs `command` (stdin null, stdout and stderr read to the end) to its exit: its wall time
+/// from spawn to exit, and its peak RSS polled every `every`.
+pub fn measure(command: &mut Command, every: Duration) -> Measured {
+    let start = Instant::now();
+    let mut child = command
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{command:?} does not start: {e}"));
+    let exited = Arc::new(AtomicBool::new(false));
+    let peak = std::thread::spawn({
+        let (pid, exited) = (child.id(), exited.clone());
+        move || peak_rss_kib(pid, &exited, every)
+    });
+    let mut stdout = child.stdout.take().unwrap();
+    let out = std::thread::spawn(move || {
+        let mut bytes = Vec::new();
+        stdout.read_to_end(&mut bytes).map(|_| bytes)
+    });
+    let mut stderr = child.stderr.take().unwrap();
+    let err = std::thread::spawn(move || {
+        let mut bytes = Vec::new();
+        stderr.read_to_end(&mut bytes).map(|_| bytes)
+    });
+    let status = child.wait().expect("the child is reaped");
+    let wall = start.elapsed();
+    exited.store(true, Ordering::SeqCst);
+    Measured {
+        wall,
+        peak: peak.join().unwrap() * 1024,
+        code: status.code(),
+        stdout: out.join().unwrap().expect("stdout is read"),
+        stderr: String::from_utf8_lossy(&err.join().unwrap().expect("stderr is read")).into_owned(),
     }
 }
 
