@@ -187,7 +187,11 @@ fn main() {
     );
     // Where the end-to-end WASM path's time goes, step by step.
     let to_wit = best_of(5, || {
-        tools.iter().cloned().map(convert::tool_to_wit).collect::<Vec<_>>()
+        tools
+            .iter()
+            .cloned()
+            .map(convert::tool_to_wit)
+            .collect::<Vec<_>>()
     });
     let normalize_call = best_of(5, || normalize.normalize_wit(&sent, &ctx()).unwrap());
     let (normalized, _) = normalize.normalize_wit(&sent, &ctx()).unwrap();
@@ -268,7 +272,10 @@ fn main() {
     });
     // Natively: the guests' functions on a copy of the same records.
     let native_normalize = per_call(&|| {
-        black_box(core::normalize(as_guest_receives(fifty_wit.clone()), &config));
+        black_box(core::normalize(
+            as_guest_receives(fifty_wit.clone()),
+            &config,
+        ));
     });
     // The guest starts from a fresh instance each call, so it compiles its policy each call;
     // the native baseline does the same.

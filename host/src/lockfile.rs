@@ -43,8 +43,8 @@ pub fn write_dir<'a>(
 ) -> std::io::Result<()> {
     std::fs::create_dir_all(dir)?;
     for (target, tools) in targets {
-        let document = document(tools)
-            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))?;
+        let document =
+            document(tools).map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))?;
         let text = text(&document);
         crate::atomic_file::write(
             &path_for(dir, target),

@@ -209,7 +209,10 @@ mod tests {
             back[1].input_schema.as_ref().unwrap().get(),
             r#"{"type":"object","changed":true}"#
         );
-        assert_eq!(back[1].meta.as_ref().unwrap().get(), originals[2].meta.as_ref().unwrap().get());
+        assert_eq!(
+            back[1].meta.as_ref().unwrap().get(),
+            originals[2].meta.as_ref().unwrap().get()
+        );
         assert_eq!(back[1].extra, originals[2].extra);
         // Everything agrees with plain conversion.
         let plain: Vec<Tool> = tools_from_wit(vec![sent[0].clone(), {

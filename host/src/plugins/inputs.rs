@@ -3,6 +3,8 @@
 
 use super::pipeline::{DiscoveryContext, Pipeline};
 use crate::model::Tool;
+use mcp_probe_types::MAX_JSON_DEPTH;
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 use std::path::Path;
 
@@ -28,30 +30,58 @@ pub enum InputError {
     Policy { whose: String, message: String },
 }
 
+/// A file's text, named in the error by `what`.
+fn read_text(path: &Path, what: &'static str) -> Result<String, InputError> {
+    std::fs::read_to_string(path).map_err(|source| InputError::Unreadable {
+        what,
+        path: path.display().to_string(),
+        source,
+    })
+}
+
+fn invalid(path: &Path, what: &'static str, message: String) -> InputError {
+    InputError::Invalid {
+        what,
+        path: path.display().to_string(),
+        message,
+    }
+}
+
 /// A JSON file, or TOML when its name ends in `.toml`.
 fn read_document(path: &Path, what: &'static str) -> Result<Value, InputError> {
-    let shown = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|source| InputError::Unreadable {
-        what,
-        path: shown.clone(),
-        source,
-    })?;
-    let value = if path.extension().is_some_and(|e| e == "toml") {
+    let text = read_text(path, what)?;
+    let value = if is_toml(path) {
         toml::from_str::<Value>(&text).map_err(|e| e.message().replace('\n', " "))
     } else {
         serde_json::from_str::<Value>(&text).map_err(|e| e.to_string())
     };
-    value.map_err(|message| InputError::Invalid {
-        what,
-        path: shown,
-        message,
-    })
+    value.map_err(|message| invalid(path, what, message))
+}
+
+fn is_toml(path: &Path) -> bool {
+    path.extension().is_some_and(|e| e == "toml")
+}
+
+/// A discover report or a tools/list result: only what is read of it; the tools stay text.
+#[derive(serde::Deserialize)]
+struct ToolsObject<'a> {
+    #[serde(borrow, default)]
+    tools: Option<Vec<&'a RawValue>>,
+    #[serde(default)]
+    discovery_method: Option<Value>,
+    #[serde(default)]
+    server_info: Option<Value>,
 }
 
 /// The tools in a tools/list result, a bare array or a discover report, with the context
-/// the report records (or `file`).
+/// the report records (or `file`). The tools are read as text (no whole-document value is
+/// built), each member kept as the file has it.
 pub fn read_tools(path: &Path) -> Result<(Vec<Tool>, DiscoveryContext), InputError> {
-    let doc = read_document(path, "tool list")?;
+    const WHAT: &str = "tool list";
+    let mut text = read_text(path, WHAT)?;
+    if is_toml(path) {
+        text = read_document(path, WHAT)?.to_string();
+    }
     let shape = |expected: String| InputError::Shape {
         path: path.display().to_string(),
         expected,
@@ -63,23 +93,29 @@ pub fn read_tools(path: &Path) -> Result<(Vec<Tool>, DiscoveryContext), InputErr
     };
     let expected =
         || shape("expected {\"tools\":[...]}, a JSON array of tools, or a discover report".into());
-    let entries = match doc {
-        Value::Array(entries) => entries,
-        Value::Object(mut obj) => {
-            if let Some(Value::String(method)) = obj.get("discovery_method") {
-                ctx.discovery_method = method.clone();
+    let doc: &RawValue =
+        serde_json::from_str(&text).map_err(|e| invalid(path, WHAT, e.to_string()))?;
+    // Text kept raw must still read into values where a check needs one (as a server's
+    // message must: the transport holds it to the same bound).
+    if mcp_probe_types::is_too_deep(doc.get()) {
+        let message = format!("nested {MAX_JSON_DEPTH} levels deep or more, which is not read");
+        return Err(invalid(path, WHAT, message));
+    }
+    let entries: Vec<&RawValue> = match doc.get().as_bytes().first() {
+        Some(b'[') => serde_json::from_str(doc.get()).map_err(|_| expected())?,
+        Some(b'{') => {
+            let object: ToolsObject = serde_json::from_str(doc.get()).map_err(|_| expected())?;
+            if let Some(Value::String(method)) = object.discovery_method {
+                ctx.discovery_method = method;
             }
-            ctx.server_info = obj.remove("server_info").filter(|v| !v.is_null());
-            match obj.remove("tools") {
-                Some(Value::Array(entries)) => entries,
-                _ => return Err(expected()),
-            }
+            ctx.server_info = object.server_info.filter(|v| !v.is_null());
+            object.tools.ok_or_else(expected)?
         }
         _ => return Err(expected()),
     };
     let mut tools = Vec::with_capacity(entries.len());
     for (index, entry) in entries.into_iter().enumerate() {
-        let tool = Tool::from_json(entry)
+        let tool = Tool::from_entry(entry)
             .ok_or_else(|| shape(format!("tool #{index} is not a JSON object")))?;
         tools.push(tool);
     }
@@ -137,4 +173,47 @@ pub fn with_policy(
         InputError::Policy { whose, message }
     })?;
     Ok(pipeline)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file(text: &str) -> tempfile::NamedTempFile {
+        let file = tempfile::NamedTempFile::new().unwrap();
+        std::fs::write(file.path(), text).unwrap();
+        file
+    }
+
+    #[test]
+    fn tools_keep_their_members_as_the_file_has_them() {
+        let report = r#"{"discovery_method":"local_mcp_stdio","server_info":{"name":"s"},
+            "tools":[{"name":"t","inputSchema":{"type":"object","default":1.0,"max":1e3},"x":"caf\u00e9"}]}"#;
+        let (tools, ctx) = read_tools(file(report).path()).unwrap();
+        assert_eq!(ctx.discovery_method, "local_mcp_stdio");
+        assert_eq!(ctx.server_info, Some(serde_json::json!({"name": "s"})));
+        assert_eq!(
+            tools[0].to_json_text(),
+            r#"{"name":"t","inputSchema":{"type":"object","default":1.0,"max":1e3},"x":"caf\u00e9"}"#
+        );
+        let (bare, _) = read_tools(file(r#"[{"name":"a"},{"name":"b"}]"#).path()).unwrap();
+        assert_eq!(bare.len(), 2);
+    }
+
+    #[test]
+    fn wrong_shapes_and_deep_text_are_bad_input() {
+        for text in [r#"{"tools":5}"#, r#"{"tool":[]}"#, "7", r#"[1]"#] {
+            assert!(
+                matches!(read_tools(file(text).path()), Err(InputError::Shape { .. })),
+                "{text}"
+            );
+        }
+        let deep = format!(
+            r#"[{{"name":"t","_meta":{}{}}}]"#,
+            "[".repeat(130),
+            "]".repeat(130)
+        );
+        let err = read_tools(file(&deep).path()).unwrap_err().to_string();
+        assert!(err.contains("nested 128 levels deep or more"), "{err}");
+    }
 }

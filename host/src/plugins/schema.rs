@@ -87,7 +87,10 @@ pub fn check_tools(tools: &[Tool]) -> Vec<Finding> {
             break;
         }
         // A schema too deep to read is the validator's to report (it names the member).
-        let schemas = [(Member::InputSchema, "input"), (Member::OutputSchema, "output")];
+        let schemas = [
+            (Member::InputSchema, "input"),
+            (Member::OutputSchema, "output"),
+        ];
         for (member, field) in schemas {
             if let Ok(Some(schema)) = tool.parse_member(member) {
                 findings.extend(check_schema(&tool.name, field, &schema));

@@ -9,9 +9,9 @@
 use super::TargetResult;
 use crate::lockfile;
 use crate::model::{canonical, Finding, Tool};
-use mcp_probe_types::ToolTextError;
 use mcp_probe_plugin_core::policy::BASELINE_RULES;
 use mcp_probe_plugin_core::Policy;
+use mcp_probe_types::ToolTextError;
 use serde::Deserialize;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};

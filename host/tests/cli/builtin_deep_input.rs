@@ -35,7 +35,10 @@ fn normalize_and_validate_take_their_deepest_paths_on_deep_input() {
     let pipeline = Pipeline::builtin().unwrap().with_policy(pins);
     let out = pipeline.process(vec![tool.clone()], &ctx()).unwrap();
     assert_eq!(out.tools.len(), 1);
-    assert_eq!(out.tools[0].to_json()["inputSchema"], tool.to_json()["inputSchema"]);
+    assert_eq!(
+        out.tools[0].to_json()["inputSchema"],
+        tool.to_json()["inputSchema"]
+    );
     assert_eq!(out.tools[0].description.as_deref(), Some("Nested input"));
     let found = |rule: &str| {
         out.findings

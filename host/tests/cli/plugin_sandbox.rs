@@ -440,7 +440,10 @@ fn builtins_run_end_to_end() {
     input.push(Tool::from_json(json!({"description": "nameless"})).unwrap());
     let out = pipeline.process(input, &ctx()).unwrap();
     assert_eq!(out.tools.len(), 2, "the nameless tool is dropped");
-    assert_eq!(out.tools[1].to_json()["inputSchema"], json!({"type": "object"}));
+    assert_eq!(
+        out.tools[1].to_json()["inputSchema"],
+        json!({"type": "object"})
+    );
     assert!(out
         .findings
         .iter()

@@ -14,11 +14,13 @@
 //! [`RawValue`]: serde_json::value::RawValue
 
 pub mod canonical;
+mod depth;
 mod finding;
 mod members;
 mod tool;
 mod wit;
 
+pub use depth::{is_too_deep, MAX_JSON_DEPTH};
 pub use finding::{Finding, Severity};
 pub use members::Members;
 pub use tool::{json_string, json_text, Json, Member, TextParts, Tool, ToolTextError};

@@ -25,17 +25,29 @@ pub type Json = Box<RawValue>;
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Tool {
     /// Empty when the server sent none (or not a string); the normalizer drops such entries.
-    #[cfg_attr(feature = "schema", schemars(default))]
     pub name: String,
+    #[cfg_attr(feature = "schema", schemars(skip_serializing_if = "Option::is_none"))]
     pub title: Option<String>,
+    #[cfg_attr(feature = "schema", schemars(skip_serializing_if = "Option::is_none"))]
     pub description: Option<String>,
-    #[cfg_attr(feature = "schema", schemars(rename = "inputSchema"))]
+    #[cfg_attr(
+        feature = "schema",
+        schemars(rename = "inputSchema", skip_serializing_if = "Option::is_none")
+    )]
     pub input_schema: Option<Json>,
-    #[cfg_attr(feature = "schema", schemars(rename = "outputSchema"))]
+    #[cfg_attr(
+        feature = "schema",
+        schemars(rename = "outputSchema", skip_serializing_if = "Option::is_none")
+    )]
     pub output_schema: Option<Json>,
+    #[cfg_attr(feature = "schema", schemars(skip_serializing_if = "Option::is_none"))]
     pub annotations: Option<Json>,
-    #[cfg_attr(feature = "schema", schemars(rename = "_meta"))]
+    #[cfg_attr(
+        feature = "schema",
+        schemars(rename = "_meta", skip_serializing_if = "Option::is_none")
+    )]
     pub meta: Option<Json>,
+    #[cfg_attr(feature = "schema", schemars(skip_serializing_if = "Option::is_none"))]
     pub icons: Option<Json>,
     /// Members MCP's Tool does not define, and defined string members of another JSON type.
     #[cfg_attr(feature = "schema", schemars(flatten))]
