@@ -176,6 +176,9 @@ impl Session {
     }
 }
 
+/// The members of a list page read besides its array.
+const PAGE_HINTS: [&str; 4] = ["nextCursor", "resultType", "ttlMs", "cacheScope"];
+
 /// One page of a list, read from the result's text: its entries borrowed from it, and the
 /// few other members discovery reads (`nextCursor`, `resultType`, `ttlMs`, `cacheScope`) as a
 /// small object. The page is never read whole into a `Value`.
@@ -186,8 +189,6 @@ struct Page<'a> {
 }
 
 impl<'a> Page<'a> {
-    const HINTS: [&'static str; 4] = ["nextCursor", "resultType", "ttlMs", "cacheScope"];
-
     fn read(result: &'a RawValue, key: &str) -> Page<'a> {
         // Of a repeated member the last counts, as in a parsed `Value`.
         let members: BTreeMap<String, &RawValue> =
@@ -196,7 +197,7 @@ impl<'a> Page<'a> {
             .get(key)
             .copied()
             .and_then(|list| serde_json::from_str::<Vec<&RawValue>>(list.get()).ok());
-        let hints = Self::HINTS
+        let hints = PAGE_HINTS
             .iter()
             .filter_map(|&name| Some((name.to_owned(), jsonrpc::value_of(members.get(name)?))))
             .collect();
@@ -288,10 +289,8 @@ mod tests {
             assert!(Page::read(&raw(text), "tools").entries.is_none(), "{text}");
         }
         // Of a repeated member the last counts, as in a `Value`.
-        let page = Page::read(
-            &raw(r#"{"tools": 1, "tools": [], "nextCursor": null}"#),
-            "tools",
-        );
+        let repeated = raw(r#"{"tools": 1, "tools": [], "nextCursor": null}"#);
+        let page = Page::read(&repeated, "tools");
         assert_eq!(page.entries.map(|e| e.len()), Some(0));
         assert_eq!(page.hints, json!({"nextCursor": null}));
     }
