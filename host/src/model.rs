@@ -6,7 +6,6 @@
 
 pub use mcp_probe_types::{canonical, Finding, Json, Member, Members, Severity, Tool};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
 /// What a failed session leaves for the fallback parser plugins (and `-v`).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -15,8 +14,10 @@ pub struct Transcript {
     pub stdout: String,
     /// The last part of stderr.
     pub stderr_tail: String,
-    /// Each JSON-RPC message the session did parse, in order.
-    pub parsed_messages: Vec<Value>,
+    /// Each JSON message the session read (within the transcript's bounds), in order, as the
+    /// text the server sent: the parser plugins take text, and a `Value` would take several
+    /// times the text.
+    pub parsed_messages: Vec<String>,
     /// Where and why the session stopped.
     pub error: String,
     /// Output or messages were left out (the transcript's bounds): what a parser would find

@@ -77,7 +77,7 @@ async fn initialize_over(url: &str) -> Result<Value, TransportError> {
         .send(json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {}}))
         .await?;
     match transport.recv().await? {
-        Inbound::Message { value, .. } => Ok(value),
+        Inbound::Message(json) => Ok(serde_json::from_str(json.get()).expect("a message is JSON")),
         other => panic!("expected the initialize reply, got {other:?}"),
     }
 }

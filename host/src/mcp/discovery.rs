@@ -2,8 +2,10 @@
 //! optional lists (prompts, resources, templates) the server's capabilities offer.
 
 use super::era::Era;
+use super::jsonrpc;
 use super::session::{ServerHello, Session, SessionError};
 use crate::model::{CacheHint, Member, Tool};
+use serde_json::value::RawValue;
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, HashSet};
 
@@ -45,19 +47,18 @@ impl Session {
         let mut tools_supported = hello.offers("tools");
         let (mut tools, mut malformed_tools) = (Vec::new(), 0);
         if tools_supported || unannounced {
-            let entries = match self.list_all("tools/list", "tools").await {
-                Ok(entries) => {
-                    tools_supported = true;
-                    entries
-                }
-                Err(SessionError::Rpc { .. }) if unannounced => Vec::new(),
-                Err(err) => return Err(err),
+            // Each entry becomes a tool while its page's text is at hand: no entry is copied
+            // or held as a `Value` beyond its own conversion.
+            let mut take = |entry: &RawValue| match Tool::from_entry(entry) {
+                Some(tool) => tools.push(tool),
+                None => malformed_tools += 1,
             };
-            for entry in entries {
-                match Tool::from_json(entry) {
-                    Some(tool) => tools.push(tool),
-                    None => malformed_tools += 1,
+            match self.list_all("tools/list", "tools", &mut take).await {
+                Ok(()) => tools_supported = true,
+                Err(SessionError::Rpc { .. }) if unannounced => {
+                    (tools, malformed_tools) = (Vec::new(), 0);
                 }
+                Err(err) => return Err(err),
             }
         }
         let mut rejected_tools = Vec::new();
@@ -104,7 +105,11 @@ impl Session {
             wanted.push(("resources/templates/list", "resourceTemplates"));
         }
         for (method, key) in wanted {
-            let listed = self.list_all(method, key).await;
+            // Prompts and resources are few and small: each entry is read as a `Value`.
+            let mut items = Vec::new();
+            let mut take = |entry: &RawValue| items.push(jsonrpc::value_of(entry));
+            let listed = self.list_all(method, key, &mut take).await;
+            let listed = listed.map(|()| items);
             discovery.cache_hints = self.cache_hints.clone();
             match listed {
                 Ok(items) => match key {
@@ -124,28 +129,34 @@ impl Session {
         }
     }
 
-    /// Calls a paginated list method until the last page; `key` names the result's array.
-    pub async fn list_all(&mut self, method: &str, key: &str) -> Result<Vec<Value>, SessionError> {
-        let mut items = Vec::new();
+    /// Calls a paginated list method until the last page; `key` names the result's array,
+    /// whose entries are given to `take` one by one, as text, page after page.
+    pub async fn list_all(
+        &mut self,
+        method: &str,
+        key: &str,
+        take: &mut dyn FnMut(&RawValue),
+    ) -> Result<(), SessionError> {
         let mut seen = HashSet::new();
         let mut cursor: Option<Value> = None;
         for _ in 0..self.options.page_cap {
             let params = cursor.take().map(|c| json!({ "cursor": c }));
-            let mut result = self.request(method, params).await?;
-            check_result_type(method, &result)?;
-            self.record_cache_hints(method, &result);
-            match result.get_mut(key).map(Value::take) {
-                Some(Value::Array(page)) => items.extend(page),
-                _ => {
+            let result = self.request(method, params).await?;
+            let page = Page::read(&result, key);
+            check_result_type(method, &page.hints)?;
+            self.record_cache_hints(method, &page.hints);
+            match page.entries {
+                Some(entries) => entries.into_iter().for_each(&mut *take),
+                None => {
                     return Err(SessionError::InvalidReply {
                         method: method.into(),
                         detail: format!("the reply has no `{key}` array"),
                     })
                 }
             }
-            match result.get_mut("nextCursor").map(Value::take) {
-                None | Some(Value::Null) => return Ok(items),
-                Some(Value::String(s)) if s.is_empty() => return Ok(items),
+            match page.hints.get("nextCursor") {
+                None | Some(Value::Null) => return Ok(()),
+                Some(Value::String(s)) if s.is_empty() => return Ok(()),
                 Some(next) => {
                     if !seen.insert(next.to_string()) {
                         return Err(SessionError::CursorLoop {
@@ -153,7 +164,7 @@ impl Session {
                             cursor: next.to_string(),
                         });
                     }
-                    cursor = Some(next);
+                    cursor = Some(next.clone());
                 }
             }
         }
@@ -161,6 +172,38 @@ impl Session {
             method: method.into(),
             cap: self.options.page_cap,
         })
+    }
+}
+
+/// The members of a list page read besides its array.
+const PAGE_HINTS: [&str; 4] = ["nextCursor", "resultType", "ttlMs", "cacheScope"];
+
+/// One page of a list, read from the result's text: its entries borrowed from it, and the
+/// few other members discovery reads (`nextCursor`, `resultType`, `ttlMs`, `cacheScope`) as a
+/// small object. The page is never read whole into a `Value`.
+struct Page<'a> {
+    /// `None` when the result has no such array (or is not an object).
+    entries: Option<Vec<&'a RawValue>>,
+    hints: Value,
+}
+
+impl<'a> Page<'a> {
+    fn read(result: &'a RawValue, key: &str) -> Page<'a> {
+        // Of a repeated member the last counts, as in a parsed `Value`.
+        let members: BTreeMap<String, &RawValue> =
+            serde_json::from_str(result.get()).unwrap_or_default();
+        let entries = members
+            .get(key)
+            .copied()
+            .and_then(|list| serde_json::from_str::<Vec<&RawValue>>(list.get()).ok());
+        let hints = PAGE_HINTS
+            .iter()
+            .filter_map(|&name| Some((name.to_owned(), jsonrpc::value_of(members.get(name)?))))
+            .collect();
+        Page {
+            entries,
+            hints: Value::Object(hints),
+        }
     }
 }
 
@@ -201,5 +244,58 @@ pub(super) fn check_result_type(method: &str, result: &Value) -> Result<(), Sess
                 _ => format!("the result's resultType is {other}, not complete"),
             },
         }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn raw(text: &str) -> Box<RawValue> {
+        RawValue::from_string(text.to_owned()).unwrap()
+    }
+
+    #[test]
+    fn a_page_keeps_its_entries_as_text_and_reads_the_hints() {
+        let result = raw(
+            r#"{"tools": [{"name": "a"}, 3, {"name": "b"} ], "nextCursor": "c2",
+                "ttlMs": 500, "cacheScope": "private", "_meta": {"big": [1, 2, 3]}}"#,
+        );
+        let page = Page::read(&result, "tools");
+        let entries: Vec<&str> = page.entries.unwrap().iter().map(|e| e.get()).collect();
+        assert_eq!(entries, [r#"{"name": "a"}"#, "3", r#"{"name": "b"}"#]);
+        assert_eq!(
+            page.hints,
+            json!({"nextCursor": "c2", "ttlMs": 500, "cacheScope": "private"})
+        );
+    }
+
+    #[test]
+    fn a_page_without_its_array_has_no_entries() {
+        for text in [
+            r#"{"tools": null}"#,
+            r#"{"tools": {"a": 1}}"#,
+            r#"{"prompts": []}"#,
+            r#"[]"#,
+            r#""tools""#,
+        ] {
+            assert!(Page::read(&raw(text), "tools").entries.is_none(), "{text}");
+        }
+        // Of a repeated member the last counts, as in a `Value`.
+        let repeated = raw(r#"{"tools": 1, "tools": [], "nextCursor": null}"#);
+        let page = Page::read(&repeated, "tools");
+        assert_eq!(page.entries.map(|e| e.len()), Some(0));
+        assert_eq!(page.hints, json!({"nextCursor": null}));
+    }
+
+    #[test]
+    fn only_objects_become_tools() {
+        let tool = Tool::from_entry(&raw(
+            r#"{"name": "echo", "inputSchema": {"type": "object"}}"#,
+        ));
+        assert_eq!(tool.map(|t| t.name), Some("echo".to_owned()));
+        for text in ["3", "null", r#""echo""#, r#"[{"name": "x"}]"#] {
+            assert!(Tool::from_entry(&raw(text)).is_none(), "{text}");
+        }
     }
 }

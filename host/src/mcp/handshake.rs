@@ -13,7 +13,7 @@
 use super::capabilities::{MODERN_PROTOCOL_VERSIONS, SUPPORTED_PROTOCOL_VERSIONS};
 use super::era::{self, Era, ProtocolEra, Versions, UNSUPPORTED_PROTOCOL_VERSION};
 use super::jsonrpc::{self, RpcError};
-use super::session::{ServerHello, Session, SessionError};
+use super::session::{result_value, ServerHello, Session, SessionError};
 use crate::transport::TransportError;
 use serde_json::{json, Value};
 use tokio::time::Instant;
@@ -58,7 +58,7 @@ impl Session {
     async fn initialize(&mut self, version: &str, by: String) -> Result<ServerHello, SessionError> {
         self.modern_meta = None;
         let result = self
-            .request(INITIALIZE, Some(self.initialize_params(version)))
+            .request_value(INITIALIZE, Some(self.initialize_params(version)))
             .await?;
         self.accept_initialize(result, by).await
     }
@@ -116,14 +116,14 @@ impl Session {
         by: String,
     ) -> Result<ServerHello, SessionError> {
         self.speak_modern(version);
-        match self.request(DISCOVER, None).await {
+        match self.request_value(DISCOVER, None).await {
             Ok(result) => self.accept_discover(result, version, by),
             Err(SessionError::Rpc { error, .. }) if error.code == UNSUPPORTED_PROTOCOL_VERSION => {
                 match era::mutual_version(error.data.as_ref().and_then(|d| d.get("supported"))) {
                     Some((Era::Modern, retry)) if retry != version => {
                         self.speak_modern(&retry);
                         let by = format!("{by}; -32022 to {version}, retried with {retry}");
-                        let result = self.request(DISCOVER, None).await?;
+                        let result = self.request_value(DISCOVER, None).await?;
                         self.accept_discover(result, &retry, by)
                     }
                     Some((Era::Legacy, retry)) if self.options.era == ProtocolEra::Auto => {
@@ -177,7 +177,15 @@ impl Session {
                 _ => (INITIALIZE, overall),
             };
             let reply = match self.await_first(&ids, label, deadline).await {
-                Ok(reply) => reply,
+                // Both replies are small: read whole.
+                Ok((id, reply)) => {
+                    let answered = if Some(id) == discover {
+                        DISCOVER
+                    } else {
+                        INITIALIZE
+                    };
+                    (id, reply.and_then(|raw| result_value(answered, &raw)))
+                }
                 Err(super::session::ReplyError::Timeout) if follower == Follower::NotSent => {
                     follower = self.follow_with_initialize(versions).await?;
                     continue;

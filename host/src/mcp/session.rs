@@ -10,6 +10,7 @@ use crate::model::Transcript;
 use crate::transport::stdio::DROPPED_LINE_PREFIX;
 use crate::transport::{Inbound, Transport, TransportError};
 use crate::transport::{MAX_JSON_DEPTH, TOO_DEEP_PREFIX};
+use serde_json::value::RawValue;
 use serde_json::Value;
 use std::time::Duration;
 use tokio::time::Instant;
@@ -135,6 +136,16 @@ fn is_reply_to(dropped: &str, id: u64) -> bool {
         }
     }
     false
+}
+
+/// A result read into a `Value`: for small replies only (a 100 000-tool list is read from its
+/// text by discovery). The text was validated and its depth checked, so this fails only for a
+/// number serde_json cannot hold.
+pub(super) fn result_value(method: &str, result: &RawValue) -> Result<Value, SessionError> {
+    serde_json::from_str(result.get()).map_err(|err| SessionError::InvalidReply {
+        method: method.into(),
+        detail: format!("the result cannot be read: {err}"),
+    })
 }
 
 /// Says that the awaited reply may have been dropped for its length.
@@ -275,12 +286,13 @@ impl Session {
         self.transport.close().await
     }
 
-    /// Sends a request and waits for its reply, answering and recording whatever comes first.
+    /// Sends a request and waits for its reply, answering and recording whatever comes first;
+    /// the result is the text the server sent.
     pub async fn request(
         &mut self,
         method: &str,
         params: Option<Value>,
-    ) -> Result<Value, SessionError> {
+    ) -> Result<Box<RawValue>, SessionError> {
         let id = self.send_request(method, params).await?;
         let after = self.options.request_timeout;
         let deadline = Instant::now() + after;
@@ -288,6 +300,16 @@ impl Session {
         outcome
             .map(|(_, reply)| reply)
             .map_err(|err| err.in_context(method, after, self.dropped_lines))?
+    }
+
+    /// [`Session::request`] for a small reply read whole (`initialize`, `server/discover`).
+    pub async fn request_value(
+        &mut self,
+        method: &str,
+        params: Option<Value>,
+    ) -> Result<Value, SessionError> {
+        let result = self.request(method, params).await?;
+        result_value(method, &result)
     }
 
     /// Sends a request (with the modern `_meta` once the session speaks that era) and returns
@@ -316,7 +338,7 @@ impl Session {
         ids: &[u64],
         method: &str,
         deadline: Instant,
-    ) -> Result<(u64, Result<Value, SessionError>), ReplyError> {
+    ) -> Result<(u64, Result<Box<RawValue>, SessionError>), ReplyError> {
         self.in_flight = Some(method.to_owned());
         let outcome = self.await_any(ids, method, deadline).await;
         self.in_flight = None;
@@ -328,7 +350,7 @@ impl Session {
         ids: &[u64],
         method: &str,
         deadline: Instant,
-    ) -> Result<(u64, Result<Value, SessionError>), ReplyError> {
+    ) -> Result<(u64, Result<Box<RawValue>, SessionError>), ReplyError> {
         loop {
             let inbound = match tokio::time::timeout_at(deadline, self.transport.recv()).await {
                 Err(_) => return Err(ReplyError::Timeout),
@@ -339,7 +361,7 @@ impl Session {
                     })
                 })?,
             };
-            let value = match inbound {
+            let message = match inbound {
                 Inbound::Closed { reason } => {
                     return Err(ReplyError::Session(SessionError::Closed {
                         method: method.into(),
@@ -374,15 +396,15 @@ impl Session {
                     }
                     continue;
                 }
-                Inbound::Message { value, raw } => {
-                    tracing::debug!(target: "mcp_probe::transcript", "<- {raw}");
-                    self.record_stdout(&raw);
-                    self.transcript.message(&value, raw.len());
-                    value
+                Inbound::Message(json) => {
+                    tracing::debug!(target: "mcp_probe::transcript", "<- {}", json.get());
+                    self.record_stdout(json.get());
+                    self.transcript.message(json.get());
+                    json
                 }
             };
             let mut outcome = None;
-            for message in jsonrpc::classify(value) {
+            for message in jsonrpc::classify(&message) {
                 let ours =
                     |got: &Value| ids.iter().copied().find(|&id| jsonrpc::id_matches(got, id));
                 match message {

@@ -3,16 +3,14 @@
 //! dropped between them. A server that floods notifications cannot grow memory without bound.
 
 use crate::model::Transcript;
-use serde_json::Value;
 use std::collections::VecDeque;
 
 /// Output kept from the start, and from the end, of what the server printed.
 pub const OUTPUT_WINDOW_BYTES: usize = 4 * 1024 * 1024;
 /// Parsed messages kept from the start, and from the end.
 pub const MESSAGE_WINDOW: usize = 256;
-/// A message whose text is longer is not kept parsed: as a `Value` it takes several times its
-/// text (a 100 000-tool reply of 19 MB would cost hundreds of MB more), and its text is in
-/// the output windows already.
+/// A message whose text is longer is not kept as a message: its text is in the output windows
+/// already, and 2 x 256 messages of up to 16 MiB each would be gigabytes.
 pub const MAX_KEPT_MESSAGE_BYTES: usize = 1024 * 1024;
 
 /// Records lines and messages into head and tail windows.
@@ -23,8 +21,8 @@ pub struct Recorder {
     tail_bytes: usize,
     dropped_bytes: u64,
     dropped_lines: u64,
-    head_messages: Vec<Value>,
-    tail_messages: VecDeque<Value>,
+    head_messages: Vec<String>,
+    tail_messages: VecDeque<String>,
     dropped_messages: u64,
 }
 
@@ -56,17 +54,17 @@ impl Recorder {
         }
     }
 
-    /// One parsed JSON-RPC message, `text_len` bytes of text.
-    pub fn message(&mut self, value: &Value, text_len: usize) {
-        if text_len > MAX_KEPT_MESSAGE_BYTES {
+    /// One JSON message, as the text the server sent.
+    pub fn message(&mut self, text: &str) {
+        if text.len() > MAX_KEPT_MESSAGE_BYTES {
             self.dropped_messages += 1;
             return;
         }
         if self.head_messages.len() < MESSAGE_WINDOW {
-            self.head_messages.push(value.clone());
+            self.head_messages.push(text.to_owned());
             return;
         }
-        self.tail_messages.push_back(value.clone());
+        self.tail_messages.push_back(text.to_owned());
         if self.tail_messages.len() > MESSAGE_WINDOW {
             self.tail_messages.pop_front();
             self.dropped_messages += 1;
@@ -120,10 +118,14 @@ mod tests {
     #[test]
     fn a_huge_message_is_kept_as_text_only() {
         let mut r = Recorder::default();
-        r.message(&json!({"id": 1, "result": {}}), MAX_KEPT_MESSAGE_BYTES + 1);
-        r.message(&json!({"id": 2}), 8);
+        let huge = format!(
+            r#"{{"id": 1, "result": "{}"}}"#,
+            "x".repeat(MAX_KEPT_MESSAGE_BYTES)
+        );
+        r.message(&huge);
+        r.message(r#"{"id": 2}"#);
         assert!(r.dropped().unwrap().contains("1 messages between them"));
-        assert_eq!(r.take().parsed_messages, vec![json!({"id": 2})]);
+        assert_eq!(r.take().parsed_messages, vec![r#"{"id": 2}"#]);
     }
 
     #[test]
@@ -133,8 +135,8 @@ mod tests {
         for i in 0..20_000 {
             r.line(&format!("{i:05}{line}"));
             r.message(
-                &json!({"jsonrpc": "2.0", "method": "notifications/message", "params": {"i": i}}),
-                60,
+                &json!({"jsonrpc": "2.0", "method": "notifications/message", "params": {"i": i}})
+                    .to_string(),
             );
         }
         assert!(r.head.len() <= OUTPUT_WINDOW_BYTES && r.tail_bytes <= OUTPUT_WINDOW_BYTES);
@@ -155,18 +157,21 @@ mod tests {
         assert!(t.stdout.contains("bytes (") && t.stdout.contains("dropped ...]"));
         assert!(t.stdout.len() <= 2 * OUTPUT_WINDOW_BYTES + 100);
         assert_eq!(t.parsed_messages.len(), 2 * MESSAGE_WINDOW);
-        assert_eq!(t.parsed_messages[0]["params"]["i"], 0);
-        assert_eq!(t.parsed_messages.last().unwrap()["params"]["i"], 19_999);
+        let i_of = |text: &str| {
+            serde_json::from_str::<serde_json::Value>(text).unwrap()["params"]["i"].clone()
+        };
+        assert_eq!(i_of(&t.parsed_messages[0]), 0);
+        assert_eq!(i_of(t.parsed_messages.last().unwrap()), 19_999);
     }
 
     #[test]
     fn a_quiet_server_is_kept_whole() {
         let mut r = Recorder::default();
         r.line("a");
-        r.message(&json!({"id": 1}), 8);
+        r.message(r#"{"id": 1}"#);
         assert!(r.dropped().is_none());
         let t = r.take();
         assert_eq!(t.stdout, "a\n");
-        assert_eq!(t.parsed_messages, vec![json!({"id": 1})]);
+        assert_eq!(t.parsed_messages, vec![r#"{"id": 1}"#]);
     }
 }

@@ -13,8 +13,10 @@ use super::http_body::{
 };
 use super::http_reply_stream::ReplyStream;
 use super::{Inbound, Transport, TransportError};
+use crate::mcp::jsonrpc::{self, Envelope};
 use reqwest::header::{HeaderMap, HeaderValue, ACCEPT, CONTENT_TYPE};
 use reqwest::{Client, Method, Response, StatusCode, Url};
+use serde_json::value::RawValue;
 use serde_json::Value;
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -137,10 +139,10 @@ impl StreamableHttp {
         }
         let text = String::from_utf8_lossy(&body);
         let inbound = inbound_from_text(&text);
-        let json_reply = inbound.iter().any(|i| matches!(i, Inbound::Message { .. }));
+        let json_reply = inbound.iter().any(|i| matches!(i, Inbound::Message(_)));
         let json_rpc = inbound
             .iter()
-            .any(|i| matches!(i, Inbound::Message { value, .. } if is_json_rpc(value)));
+            .any(|i| matches!(i, Inbound::Message(json) if is_json_rpc(json)));
         if !json_rpc && !awaiting.is_empty() && !self.answered {
             // A web page, an empty 200, a JSON API or some other service at this URL: the
             // caller may try the next endpoint.
@@ -198,29 +200,38 @@ fn modern_headers(version: &str, message: &Value) -> HeaderMap {
 }
 
 /// An error response to one of `ids` (or with a null id: the server could not read ours).
+/// Bodies are split into single messages ([`inbound_from_text`]), so a message is an object.
 fn is_error_reply_to(inbound: &Inbound, ids: &HashSet<String>) -> bool {
-    let Inbound::Message { value, .. } = inbound else {
+    let Some(envelope) = inbound_envelope(inbound) else {
         return false;
     };
-    let one = |m: &Value| {
-        m.get("error")
-            .is_some_and(|e| e.get("code").is_some_and(Value::is_i64))
-            && m.get("id")
-                .is_some_and(|id| id.is_null() || ids.contains(&id.to_string()))
-    };
-    match value {
-        Value::Array(items) => items.iter().any(one),
-        single => one(single),
+    let has_code = envelope
+        .error
+        .map(jsonrpc::value_of)
+        .is_some_and(|e| e.get("code").is_some_and(Value::is_i64));
+    has_code
+        && envelope.id.map(jsonrpc::value_of).is_some_and(|id| {
+            // An id as our compact serialization writes it, whatever spacing the server used.
+            id.is_null() || ids.contains(&id.to_string())
+        })
+}
+
+fn inbound_envelope(inbound: &Inbound) -> Option<Envelope<'_>> {
+    match inbound {
+        Inbound::Message(json) => Envelope::of(json),
+        _ => None,
     }
 }
 
 /// Whether a JSON object looks like a JSON-RPC message at all (a request, notification or
 /// response), as opposed to some other JSON API's answer.
-fn is_json_rpc(message: &Value) -> bool {
-    message.get("jsonrpc").is_some()
-        || message.get("method").is_some_and(Value::is_string)
-        || (message.get("id").is_some()
-            && (message.get("result").is_some() || message.get("error").is_some()))
+fn is_json_rpc(message: &RawValue) -> bool {
+    let Some(m) = Envelope::of(message) else {
+        return false;
+    };
+    m.jsonrpc.is_some()
+        || m.method_name().is_some()
+        || (m.id.is_some() && (m.result.is_some() || m.error.is_some()))
 }
 
 impl StreamableHttp {
@@ -382,14 +393,35 @@ mod tests {
         assert_eq!(request_ids(&batch), HashSet::from(["\"x\"".to_owned()]));
     }
 
+    fn raw(text: &str) -> Box<RawValue> {
+        RawValue::from_string(text.to_owned()).unwrap()
+    }
+
     #[test]
     fn json_rpc_is_told_from_other_json() {
-        assert!(is_json_rpc(
-            &json!({"jsonrpc": "2.0", "id": 1, "result": {}})
+        assert!(is_json_rpc(&raw(
+            r#"{"jsonrpc": "2.0", "id": 1, "result": {}}"#
+        )));
+        assert!(is_json_rpc(&raw(r#"{"id": 1, "error": {"code": 1}}"#)));
+        assert!(is_json_rpc(&raw(r#"{"id": null, "result": null}"#)));
+        assert!(is_json_rpc(&raw(r#"{"method": "ping"}"#)));
+        assert!(!is_json_rpc(&raw(r#"{"method": 3}"#)));
+        assert!(!is_json_rpc(&raw(r#"{"status": "ok"}"#)));
+        assert!(!is_json_rpc(&raw(r#"{"error": "not found"}"#)));
+    }
+
+    #[test]
+    fn error_replies_are_told_by_code_and_id() {
+        let ids = HashSet::from(["1".to_owned(), "\"x\"".to_owned()]);
+        let reply = |text: &str| is_error_reply_to(&Inbound::Message(raw(text)), &ids);
+        assert!(reply(r#"{"id": 1, "error": {"code": -32022}}"#));
+        assert!(reply(
+            r#"{"id" : "x", "error": {"code": 400, "message": "no"}}"#
         ));
-        assert!(is_json_rpc(&json!({"id": 1, "error": {"code": 1}})));
-        assert!(is_json_rpc(&json!({"method": "ping"})));
-        assert!(!is_json_rpc(&json!({"status": "ok"})));
-        assert!(!is_json_rpc(&json!({"error": "not found"})));
+        assert!(reply(r#"{"id": null, "error": {"code": -32600}}"#));
+        assert!(!reply(r#"{"id": 2, "error": {"code": -32600}}"#));
+        assert!(!reply(r#"{"id": 1, "error": {"code": "bad"}}"#));
+        assert!(!reply(r#"{"id": 1, "result": {}}"#));
+        assert!(!is_error_reply_to(&Inbound::Noise("x".into()), &ids));
     }
 }

@@ -8,6 +8,8 @@ use super::{Inbound, TransportError};
 use futures_util::StreamExt;
 use reqwest::header::{HeaderMap, LOCATION};
 use reqwest::{Client, Method, Response, StatusCode, Url};
+use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde_json::value::RawValue;
 use serde_json::Value;
 use std::borrow::Cow;
 use std::fmt;
@@ -32,25 +34,22 @@ pub(crate) fn inbound_from_text(text: &str) -> Vec<Inbound> {
     if trimmed.is_empty() {
         return Vec::new();
     }
-    let parsed = serde_json::from_str::<Value>(trimmed);
-    if let Err(err) = &parsed {
-        if let Some(inbound) = super::too_deep(err, trimmed) {
-            return vec![inbound];
-        }
+    if super::is_too_deep(trimmed) {
+        return vec![super::too_deep(trimmed)];
     }
-    match parsed {
-        Ok(value @ Value::Object(_)) => vec![Inbound::Message {
-            value,
-            raw: trimmed.to_owned(),
-        }],
-        Ok(Value::Array(items)) if !items.is_empty() && items.iter().all(Value::is_object) => items
+    let noise = || vec![Inbound::Noise(text.to_owned())];
+    if trimmed.starts_with('{') {
+        return match serde_json::from_str::<&RawValue>(trimmed) {
+            Ok(json) => vec![Inbound::Message(json.to_owned())],
+            Err(_) => noise(),
+        };
+    }
+    match serde_json::from_str::<Vec<&RawValue>>(trimmed) {
+        Ok(items) if !items.is_empty() && items.iter().all(|i| i.get().starts_with('{')) => items
             .into_iter()
-            .map(|value| Inbound::Message {
-                raw: value.to_string(),
-                value,
-            })
+            .map(|json| Inbound::Message(json.to_owned()))
             .collect(),
-        _ => vec![Inbound::Noise(text.to_owned())],
+        _ => noise(),
     }
 }
 
@@ -491,20 +490,50 @@ impl Secrets {
             return item;
         }
         match item {
-            Inbound::Message { mut value, raw } => {
-                // The raw text may hold a secret in an escaped form: when the value changed,
-                // the raw text is written anew from it.
-                let raw = match self.scrub_value(&mut value) {
-                    true => value.to_string(),
-                    false => self.scrub(&raw).into_owned(),
-                };
-                Inbound::Message { value, raw }
-            }
+            Inbound::Message(json) => self.scrub_message(json),
             Inbound::Noise(text) => Inbound::Noise(self.scrub(&text).into_owned()),
             Inbound::Closed { reason } => Inbound::Closed {
                 reason: self.scrub(&reason).into_owned(),
             },
         }
+    }
+
+    /// A message with its secrets taken out: replaced in the text where they appear as sent or
+    /// JSON-escaped as the needles list them, and through a parsed `Value` only when one hides
+    /// behind another escape (`\u0073`) or replacing it in the text broke the JSON. A message
+    /// that still holds one after that (a secret spanning JSON syntax) is shown as scrubbed
+    /// noise: a secret never leaves.
+    fn scrub_message(&self, json: Box<RawValue>) -> Inbound {
+        let by_text = match self.scrub(json.get()) {
+            Cow::Borrowed(_) => Ok(None),
+            Cow::Owned(text) => RawValue::from_string(text).map(Some),
+        };
+        let scrubbed = match by_text {
+            Ok(None) if !self.hides_secret(&json) => return Inbound::Message(json),
+            Ok(Some(scrubbed)) if !self.hides_secret(&scrubbed) => Some(scrubbed),
+            // Hidden behind an escape, or the replacement broke the JSON.
+            _ => self.scrub_parsed(&json),
+        };
+        match scrubbed {
+            Some(scrubbed) if !self.found_in(scrubbed.get()) => Inbound::Message(scrubbed),
+            _ => Inbound::Noise(self.scrub(json.get()).into_owned()),
+        }
+    }
+
+    /// Whether a string or key of `json`, its escapes decoded, holds a secret. Without a
+    /// backslash in the text the strings are pieces of it, which [`Secrets::scrub`] covered.
+    fn hides_secret(&self, json: &RawValue) -> bool {
+        json.get().contains('\\')
+            && SecretSeeker(self)
+                .deserialize(&mut serde_json::Deserializer::from_str(json.get()))
+                .unwrap_or(true)
+    }
+
+    /// `json` parsed, every string and key scrubbed, and written anew.
+    fn scrub_parsed(&self, json: &RawValue) -> Option<Box<RawValue>> {
+        let mut value: Value = serde_json::from_str(json.get()).ok()?;
+        self.scrub_value(&mut value);
+        serde_json::value::to_raw_value(&value).ok()
     }
 
     /// The error with the secrets the server echoed (in a body excerpt) taken out.
@@ -527,6 +556,66 @@ impl Secrets {
             },
             other => other,
         }
+    }
+}
+
+/// Walks a JSON text, its strings and keys decoded, and says whether one holds a secret;
+/// builds nothing (a 19 MB reply is not turned into a `Value` to be checked).
+struct SecretSeeker<'s>(&'s Secrets);
+
+impl<'de> DeserializeSeed<'de> for SecretSeeker<'_> {
+    type Value = bool;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<bool, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for SecretSeeker<'_> {
+    type Value = bool;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_str<E: de::Error>(self, text: &str) -> Result<bool, E> {
+        Ok(self.0.found_in(text))
+    }
+
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<bool, E> {
+        Ok(false)
+    }
+
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<bool, E> {
+        Ok(false)
+    }
+
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<bool, E> {
+        Ok(false)
+    }
+
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<bool, E> {
+        Ok(false)
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<bool, E> {
+        Ok(false)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut items: A) -> Result<bool, A::Error> {
+        let mut found = false;
+        while let Some(here) = items.next_element_seed(SecretSeeker(self.0))? {
+            found |= here;
+        }
+        Ok(found)
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut members: A) -> Result<bool, A::Error> {
+        let mut found = false;
+        while let Some(in_key) = members.next_key_seed(SecretSeeker(self.0))? {
+            found |= in_key | members.next_value_seed(SecretSeeker(self.0))?;
+        }
+        Ok(found)
     }
 }
 
@@ -613,58 +702,79 @@ mod tests {
             .is_empty());
     }
 
+    fn message(text: &str) -> Inbound {
+        Inbound::Message(RawValue::from_string(text.to_owned()).unwrap())
+    }
+
+    fn text_of(inbound: &Inbound) -> &str {
+        match inbound {
+            Inbound::Message(json) => json.get(),
+            other => panic!("not a message: {other:?}"),
+        }
+    }
+
     #[test]
     fn echoed_secrets_leave_messages_even_when_escaped() {
         let url = Url::parse("http://h/").unwrap();
         let headers = [("X-Key".to_owned(), "k\"ey/secret".to_owned())];
         let secrets = Secrets::new(&headers, &url);
         let raw = r#"{"error":{"message":"bad key k\"ey/secret","k\"ey/secret":1}}"#;
-        let value: Value = serde_json::from_str(raw).unwrap();
-        let Inbound::Message { value, raw } = secrets.scrub_inbound(Inbound::Message {
-            value,
-            raw: raw.to_owned(),
-        }) else {
-            panic!()
-        };
+        let scrubbed = secrets.scrub_inbound(message(raw));
+        let value: Value = serde_json::from_str(text_of(&scrubbed)).unwrap();
         assert_eq!(
             value,
             json!({"error": {"message": "bad key ***", "***": 1}})
         );
-        assert!(!raw.contains("secret"), "{raw}");
-        // An escape the needles do not list is still caught through the value.
-        let raw = r#"{"m":"k\"ey/\u0073ecret"}"#;
-        let value: Value = serde_json::from_str(raw).unwrap();
-        let Inbound::Message { raw, .. } = secrets.scrub_inbound(Inbound::Message {
-            value,
-            raw: raw.to_owned(),
-        }) else {
-            panic!()
-        };
-        assert_eq!(raw, r#"{"m":"***"}"#);
+        // An escape the needles do not list is still caught, through the decoded strings.
+        let scrubbed = secrets.scrub_inbound(message(r#"{"m":"k\"ey/\u0073ecret"}"#));
+        assert_eq!(text_of(&scrubbed), r#"{"m":"***"}"#);
+        let scrubbed = secrets.scrub_inbound(message(r#"{"k\"ey\/secret":[1]}"#));
+        assert_eq!(text_of(&scrubbed), r#"{"***":[1]}"#);
+        // Escapes without a secret leave the text as sent.
+        let plain = r#"{"m":"line\none \u00e9", "n": [1.50]}"#;
+        assert_eq!(text_of(&secrets.scrub_inbound(message(plain))), plain);
         let err = secrets.scrub_error(TransportError::Http("HTTP 401: k\"ey/secret".into()));
         assert_eq!(err.to_string(), "HTTP error: HTTP 401: ***");
     }
 
     #[test]
+    fn a_secret_spanning_json_syntax_never_leaves() {
+        let url = Url::parse("http://h/").unwrap();
+        let headers = [("X-Key".to_owned(), "abc\",\"xyz".to_owned())];
+        let secrets = Secrets::new(&headers, &url);
+        // Replacing it in the text breaks the JSON, and the Value has it in no one string.
+        let scrubbed = secrets.scrub_inbound(message(r#"{"a":"abc","xyz":1}"#));
+        assert!(
+            matches!(&scrubbed, Inbound::Noise(text) if !text.contains("xyz")),
+            "{scrubbed:?}"
+        );
+    }
+
+    #[test]
     fn objects_are_messages_batches_split_and_the_rest_is_noise() {
         let one = inbound_from_text(" {\"id\":1} ");
-        assert_eq!(
-            one,
-            [Inbound::Message {
-                value: json!({"id": 1}),
-                raw: "{\"id\":1}".into()
-            }]
-        );
-        let batch = inbound_from_text("[{\"id\":1},{\"id\":2}]");
-        assert_eq!(batch.len(), 2);
-        assert!(matches!(&batch[1], Inbound::Message { value, .. } if value["id"] == 2));
+        assert_eq!(one, [message("{\"id\":1}")]);
+        let batch = inbound_from_text("[{\"id\":1}, {\"id\": 2} ]");
+        assert_eq!(batch, [message("{\"id\":1}"), message("{\"id\": 2}")]);
         assert_eq!(
             inbound_from_text("<html>"),
             [Inbound::Noise("<html>".into())]
         );
         assert_eq!(inbound_from_text("42"), [Inbound::Noise("42".into())]);
         assert_eq!(inbound_from_text("[1]"), [Inbound::Noise("[1]".into())]);
+        assert_eq!(inbound_from_text("[]"), [Inbound::Noise("[]".into())]);
+        assert_eq!(
+            inbound_from_text("[{}, 2]"),
+            [Inbound::Noise("[{}, 2]".into())]
+        );
+        assert_eq!(
+            inbound_from_text("{\"a\":"),
+            [Inbound::Noise("{\"a\":".into())]
+        );
         assert!(inbound_from_text("  \n").is_empty());
+        let deep = format!("{}{}", "[".repeat(200), "]".repeat(200));
+        assert!(matches!(&inbound_from_text(&deep)[..],
+            [Inbound::Noise(text)] if text.starts_with(crate::transport::TOO_DEEP_PREFIX)));
     }
 
     #[test]

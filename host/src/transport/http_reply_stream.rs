@@ -8,10 +8,11 @@ use super::http_body::{
 };
 use super::sse_parse::SseParser;
 use super::Inbound;
+use crate::mcp::jsonrpc::{self, Envelope};
 use futures_util::StreamExt;
 use reqwest::header::{HeaderMap, HeaderValue, ACCEPT};
 use reqwest::{Client, Method, Response, Url};
-use serde_json::Value;
+use serde_json::value::RawValue;
 use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
@@ -107,8 +108,8 @@ impl ReplyStream {
             for event in parser.feed(&chunk) {
                 got_events = true;
                 for item in inbound_from_event(&event) {
-                    if let Inbound::Message { value, .. } = &item {
-                        if let Some(id) = response_id(value) {
+                    if let Inbound::Message(json) = &item {
+                        if let Some(id) = response_id(json) {
                             self.awaiting.remove(&id);
                         }
                     }
@@ -157,30 +158,29 @@ impl ReplyStream {
     }
 }
 
-/// The id of a response (a message with `result` or `error`), as JSON text.
-fn response_id(message: &Value) -> Option<String> {
-    let is_response = message.get("method").is_none()
-        && (message.get("result").is_some() || message.get("error").is_some());
+/// The id of a response (a message with `result` or `error`), as JSON text written as our
+/// requests' ids are (compact), whatever spacing the server used.
+fn response_id(message: &RawValue) -> Option<String> {
+    let m = Envelope::of(message)?;
+    let is_response = m.method.is_none() && (m.result.is_some() || m.error.is_some());
     is_response
-        .then(|| message.get("id").map(Value::to_string))
+        .then(|| m.id.map(|id| jsonrpc::value_of(id).to_string()))
         .flatten()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
 
     #[test]
     fn response_ids_only_for_responses() {
+        let id = |text: &str| response_id(&RawValue::from_string(text.to_owned()).unwrap());
+        assert_eq!(id(r#"{"id": 1, "result": {}}"#).as_deref(), Some("1"));
+        assert_eq!(id(r#"{"id": 1, "error": {}}"#).as_deref(), Some("1"));
         assert_eq!(
-            response_id(&json!({"id": 1, "result": {}})).as_deref(),
-            Some("1")
+            id(r#"{"id": "a b", "result": null}"#).as_deref(),
+            Some("\"a b\"")
         );
-        assert_eq!(
-            response_id(&json!({"id": 1, "error": {}})).as_deref(),
-            Some("1")
-        );
-        assert_eq!(response_id(&json!({"id": 1, "method": "ping"})), None);
+        assert_eq!(id(r#"{"id": 1, "method": "ping"}"#), None);
     }
 }

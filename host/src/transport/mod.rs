@@ -4,6 +4,7 @@
 
 pub mod stdio;
 
+use serde_json::value::RawValue;
 use serde_json::Value;
 
 pub mod http;
@@ -16,32 +17,43 @@ mod sse_parse;
 /// at once on it: the reply may be in it, and waiting for another would be in vain).
 pub const TOO_DEEP_PREFIX: &str = "[a JSON message nested deeper than ";
 
-/// serde_json reads at most this many levels of nesting.
-pub const MAX_JSON_DEPTH: usize = 128;
+/// How deep a message may nest: what serde_json reads into a `Value` (the types crate's byte
+/// check, shared with the tool files `validate` reads).
+pub use mcp_probe_types::{is_too_deep, MAX_JSON_DEPTH};
 
-/// The noise for `text` when `err` says it is nested too deeply to parse.
-pub(crate) fn too_deep(err: &serde_json::Error, text: &str) -> Option<Inbound> {
-    if !err.to_string().contains("recursion limit exceeded") {
-        return None;
-    }
+/// The noise standing for `text`, a message nested too deeply to read.
+pub(crate) fn too_deep(text: &str) -> Inbound {
     let head: String = text.chars().take(120).collect();
-    Some(Inbound::Noise(format!(
+    Inbound::Noise(format!(
         "{TOO_DEEP_PREFIX}{MAX_JSON_DEPTH} levels ({} bytes); it began: {head}]",
         text.len()
-    )))
+    ))
 }
 
 /// One thing the server said.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub enum Inbound {
-    /// A JSON value parsed from one message (a line, an HTTP body or an SSE event).
-    /// `raw` is the text it came from, kept for the transcript.
-    Message { value: Value, raw: String },
+    /// One message (a line, an HTTP body or an SSE event, or one element of a batch body) as
+    /// the JSON text the server sent, validated: an object, or (on stdio) an array. It is never
+    /// held as a whole `Value`: a 100 000-tool reply would take many times its text.
+    Message(Box<RawValue>),
     /// Output that is not JSON (log noise on stdout, an over-long line, invalid UTF-8),
     /// lossily decoded; kept for the transcript, never fatal.
     Noise(String),
     /// The server closed its side (EOF on stdout, the event stream ended). `reason` says why.
     Closed { reason: String },
+}
+
+/// Messages are equal when their texts are (`RawValue` has no `PartialEq` of its own).
+impl PartialEq for Inbound {
+    fn eq(&self, other: &Self) -> bool {
+        match (self, other) {
+            (Inbound::Message(a), Inbound::Message(b)) => a.get() == b.get(),
+            (Inbound::Noise(a), Inbound::Noise(b)) => a == b,
+            (Inbound::Closed { reason: a }, Inbound::Closed { reason: b }) => a == b,
+            _ => false,
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -82,4 +94,48 @@ pub trait Transport: Send {
     async fn close(&mut self) -> Result<(), TransportError>;
     /// A short name for reports: `stdio`, `streamable_http`, `sse`.
     fn kind(&self) -> &'static str;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn nested(levels: usize) -> String {
+        format!("{}{}", "[".repeat(levels), "]".repeat(levels))
+    }
+
+    #[test]
+    fn the_depth_bound_is_serde_jsons_own() {
+        for levels in [MAX_JSON_DEPTH - 1, MAX_JSON_DEPTH] {
+            let text = nested(levels);
+            let serde_refuses = serde_json::from_str::<Value>(&text).is_err();
+            assert_eq!(is_too_deep(&text), serde_refuses, "{levels} levels");
+        }
+        assert!(!is_too_deep(&nested(MAX_JSON_DEPTH - 1)));
+        assert!(is_too_deep(&nested(MAX_JSON_DEPTH)));
+        assert!(is_too_deep(&nested(MAX_JSON_DEPTH + 1)));
+        // Objects count as arrays do; siblings do not add up.
+        let objects = format!("{}1{}", "{\"a\":".repeat(127), "}".repeat(127));
+        assert!(!is_too_deep(&objects) && serde_json::from_str::<Value>(&objects).is_ok());
+        let siblings = format!("[{}]", vec![nested(100); 50].join(","));
+        assert!(!is_too_deep(&siblings));
+    }
+
+    #[test]
+    fn brackets_in_strings_do_not_count() {
+        let brackets = "[".repeat(500);
+        let text = format!(r#"{{"a":"{brackets}","b":["{{"]}}"#);
+        assert!(!is_too_deep(&text));
+        // An escaped quote does not end the string; an escaped backslash before one does.
+        let escaped_quote = format!(r#"{{"a":"\"{brackets}"}}"#);
+        assert!(!is_too_deep(&escaped_quote));
+        let escaped_backslash = format!(
+            r#"{{"a":"\\","b":{}1{}}}"#,
+            "[".repeat(200),
+            "]".repeat(200)
+        );
+        assert!(is_too_deep(&escaped_backslash));
+        let after_string = format!(r#"["]]]]",{}]"#, nested(MAX_JSON_DEPTH - 1));
+        assert!(is_too_deep(&after_string));
+    }
 }

@@ -243,7 +243,7 @@ impl LegacySse {
         let read = read_bounded(response, MAX_MESSAGE_BYTES);
         if let Ok(Ok((body, false))) = tokio::time::timeout(self.request_timeout, read).await {
             for item in inbound_from_text(&String::from_utf8_lossy(&body)) {
-                if matches!(item, Inbound::Message { .. }) {
+                if matches!(item, Inbound::Message(_)) {
                     let _ = self.tx.send(item);
                 }
             }

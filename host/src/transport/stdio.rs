@@ -9,6 +9,7 @@
 //! transport, not in the future, so dropping a pending `recv` loses nothing.
 
 use super::{Inbound, Transport, TransportError};
+use serde_json::value::RawValue;
 use serde_json::Value;
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader};
 
@@ -64,20 +65,18 @@ where
         if text.trim().is_empty() {
             return None;
         }
-        let parsed = serde_json::from_str::<Value>(text);
-        if let Err(err) = &parsed {
-            if let Some(inbound) = super::too_deep(err, text) {
-                return Some(inbound);
-            }
+        if super::is_too_deep(text) {
+            return Some(super::too_deep(text));
         }
-        match parsed {
-            // Only objects and arrays (batches) can be JSON-RPC; a bare `42` is a log line.
-            Ok(value @ (Value::Object(_) | Value::Array(_))) => Some(Inbound::Message {
-                value,
-                raw: text.to_owned(),
-            }),
-            _ => Some(Inbound::Noise(text.to_owned())),
-        }
+        // Only objects and arrays (batches) can be JSON-RPC; a bare `42` is a log line.
+        let body = text.trim();
+        let json = serde_json::from_str::<&RawValue>(body)
+            .ok()
+            .filter(|_| body.starts_with(['{', '[']));
+        Some(match json {
+            Some(json) => Inbound::Message(json.to_owned()),
+            None => Inbound::Noise(text.to_owned()),
+        })
     }
 }
 

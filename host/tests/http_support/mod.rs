@@ -161,7 +161,7 @@ pub async fn next(transport: &mut dyn Transport) -> Inbound {
 /// The next message, skipping nothing: panics on noise or closure.
 pub async fn next_message(transport: &mut dyn Transport) -> Value {
     match next(transport).await {
-        Inbound::Message { value, .. } => value,
+        Inbound::Message(json) => serde_json::from_str(json.get()).expect("a message is JSON"),
         other => panic!("expected a message, got {other:?}"),
     }
 }

@@ -86,14 +86,17 @@ pub async fn start(mut command: Command, port: u16, name: &str) -> ServerProcess
 /// Waits for the response to `id`, declining any request the server makes meanwhile.
 async fn response(transport: &mut dyn Transport, id: i64) -> Value {
     loop {
-        match transport.recv().await.unwrap() {
-            Inbound::Message { value, .. }
-                if value["id"] == id && value.get("method").is_none() =>
-            {
+        let inbound = transport.recv().await.unwrap();
+        let value = match &inbound {
+            Inbound::Message(json) => serde_json::from_str::<Value>(json.get()).unwrap(),
+            _ => Value::Null,
+        };
+        match inbound {
+            Inbound::Message(_) if value["id"] == id && value.get("method").is_none() => {
                 assert!(value.get("error").is_none(), "error reply: {value}");
                 return value["result"].clone();
             }
-            Inbound::Message { value, .. } => {
+            Inbound::Message(_) => {
                 if let (Some(_), Some(request_id)) = (value.get("method"), value.get("id")) {
                     let decline = json!({"jsonrpc": "2.0", "id": request_id,
                         "error": {"code": -32601, "message": "not supported"}});

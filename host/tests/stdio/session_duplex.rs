@@ -426,15 +426,15 @@ async fn transport_drops_overlong_lines_and_decodes_bad_utf8() {
         other => panic!("expected noise, got {other:?}"),
     }
     match transport.recv().await.unwrap() {
-        Inbound::Message { value, .. } => {
-            assert_eq!(value, json!({"id": 1, "result": "caf\u{fffd}"}))
+        Inbound::Message(json) => {
+            assert_eq!(json.get(), "{\"id\": 1, \"result\": \"caf\u{fffd}\"}")
         }
         other => panic!("expected a message, got {other:?}"),
     }
     assert_eq!(transport.recv().await.unwrap(), Inbound::Noise("7".into()));
     writer.await.unwrap();
     assert!(
-        matches!(transport.recv().await.unwrap(), Inbound::Message { value, .. } if value == json!({"last": true}))
+        matches!(transport.recv().await.unwrap(), Inbound::Message(json) if json.get() == r#"{"last": true}"#)
     );
     assert!(matches!(
         transport.recv().await.unwrap(),
@@ -456,5 +456,5 @@ async fn a_cancelled_recv_loses_nothing() {
     assert!(early.is_err(), "no complete line yet");
     server.write_all(b"\"done\"}\n").await.unwrap();
     let got = transport.recv().await.unwrap();
-    assert!(matches!(got, Inbound::Message { value, .. } if value == json!({"half": "done"})));
+    assert!(matches!(got, Inbound::Message(json) if json.get() == r#"{"half": "done"}"#));
 }
