@@ -3,6 +3,7 @@
 
 use crate::model::{Finding, Member, Severity, Tool};
 use serde_json::Value;
+use std::collections::HashMap;
 
 /// The `source` of the findings this module reports.
 pub const SOURCE: &str = "host";
@@ -24,17 +25,27 @@ fn known_draft(uri: &str) -> bool {
     KNOWN_DRAFTS.contains(&bare)
 }
 
-/// Findings for one schema `field` (`input` or `output`) of `tool`.
-fn check_schema(tool: &str, field: &str, schema: &Value) -> Option<Finding> {
-    let finding = |rule: String, severity, message: String| Finding {
-        tool: Some(tool.to_string()),
-        rule,
-        severity,
-        message,
-        source: SOURCE.to_string(),
-    };
+/// What is wrong with one schema: rule, severity, message.
+type Problem = (String, Severity, String);
+
+/// Keywords the meta-schema passes whatever they hold but a validator must resolve or
+/// compile (a `$ref` to nowhere, a bad regex); a `\u` escape could spell any of them.
+const NEEDS_A_VALIDATOR: [&str; 7] = [
+    "$ref",
+    "$dynamicRef",
+    "$recursiveRef",
+    "pattern",
+    "$id",
+    "$anchor",
+    "\\u",
+];
+
+/// The problem with one schema `field` (`input` or `output`), if any.
+fn check_schema(field: &str, text: &str) -> Option<Problem> {
+    let finding = |rule: String, severity, message: String| (rule, severity, message);
+    let schema: Value = serde_json::from_str(text).ok()?;
     let rule = format!("invalid-{field}-schema");
-    let Value::Object(object) = schema else {
+    let Value::Object(object) = &schema else {
         return Some(finding(
             rule,
             Severity::Error,
@@ -67,7 +78,11 @@ fn check_schema(tool: &str, field: &str, schema: &Value) -> Option<Finding> {
         ));
     }
     // The meta-schema passes some schemas that still cannot be used (a bad regex, a $ref
-    // to nowhere); building a validator catches those.
+    // to nowhere); building a validator catches those. It costs more than the rest of the
+    // check, so it is built only where such a keyword occurs.
+    if !NEEDS_A_VALIDATOR.iter().any(|k| text.contains(k)) {
+        return None;
+    }
     if let Err(e) = jsonschema::validator_for(&effective) {
         return Some(finding(
             rule,
@@ -78,22 +93,36 @@ fn check_schema(tool: &str, field: &str, schema: &Value) -> Option<Finding> {
     None
 }
 
-/// Checks every tool's schemas.
+/// Checks every tool's schemas. Servers repeat schemas (every tool without arguments has the
+/// same one), so each distinct text is checked once.
 pub fn check_tools(tools: &[Tool]) -> Vec<Finding> {
     let mut findings = Vec::new();
+    let mut checked: HashMap<(&str, &str), Option<Problem>> = HashMap::new();
     for tool in tools {
         // Interrupted: the caller reports that, not these findings.
         if super::engine::interrupted() {
             break;
         }
-        // A schema too deep to read is the validator's to report (it names the member).
         let schemas = [
             (Member::InputSchema, "input"),
             (Member::OutputSchema, "output"),
         ];
         for (member, field) in schemas {
-            if let Ok(Some(schema)) = tool.parse_member(member) {
-                findings.extend(check_schema(&tool.name, field, &schema));
+            // A schema too deep to read is the validator's to report (it names the member).
+            let Some(text) = tool.member(member).map(|raw| raw.get()) else {
+                continue;
+            };
+            let problem = checked
+                .entry((field, text))
+                .or_insert_with(|| check_schema(field, text));
+            if let Some((rule, severity, message)) = problem {
+                findings.push(Finding {
+                    tool: Some(tool.name.clone()),
+                    rule: rule.clone(),
+                    severity: *severity,
+                    message: message.clone(),
+                    source: SOURCE.to_string(),
+                });
             }
         }
     }
@@ -128,6 +157,7 @@ mod tests {
             json!({"type": "objekt"}),
             json!({"type": "object", "properties": {"a": {"minLength": -1}}}),
             json!({"type": "string", "pattern": "(unclosed"}),
+            json!({"type": "object", "properties": {"a": {"$ref": "#/$defs/missing"}}}),
             json!("not an object"),
         ] {
             let findings = check_tools(&[tool(bad.clone())]);
@@ -136,6 +166,36 @@ mod tests {
             assert_eq!(findings[0].severity, Severity::Error);
             assert_eq!(findings[0].source, "host");
         }
+    }
+
+    #[test]
+    fn a_keyword_spelled_with_escapes_is_still_resolved() {
+        let text = r##"{"name":"t","inputSchema":{"type":"object","properties":{"a":{"\u0024ref":"#/$defs/missing"}}}}"##;
+        let raw = serde_json::value::RawValue::from_string(text.into()).unwrap();
+        let findings = check_tools(&[Tool::from_entry(&raw).unwrap()]);
+        assert_eq!(findings.len(), 1, "{findings:?}");
+        assert!(
+            findings[0].message.contains("cannot be used"),
+            "{}",
+            findings[0].message
+        );
+    }
+
+    #[test]
+    fn a_repeated_schema_is_reported_for_every_tool_that_has_it() {
+        let bad = json!({"type": "objekt"});
+        let tools: Vec<Tool> = ["a", "b", "c"]
+            .into_iter()
+            .map(|name| Tool {
+                name: name.into(),
+                ..tool(bad.clone())
+            })
+            .collect();
+        let named: Vec<_> = check_tools(&tools).into_iter().map(|f| f.tool).collect();
+        assert_eq!(
+            named,
+            [Some("a".into()), Some("b".into()), Some("c".into())]
+        );
     }
 
     #[test]
