@@ -200,8 +200,8 @@ fn main() {
     });
     let back = best_of_with(
         5,
-        || (normalized.clone(), tools.clone()),
-        |(normalized, tools)| convert::tools_back_from_wit(normalized, &sent, tools).unwrap(),
+        || normalized.clone(),
+        |normalized| convert::tools_back_from_wit(normalized, &sent).unwrap(),
     );
     println!("10 000 tools, normalize + validate (best of 9 alternating runs each):");
     println!("  end to end: host tools (members as JSON text) in -> host tools + findings out");

@@ -4,8 +4,7 @@
 //! is a `Malformed` error), except where it is the very text the host sent.
 
 use super::bindings as wit;
-use crate::model::{Json, Tool};
-use mcp_probe_types::TextParts;
+use crate::model::Tool;
 use serde::de::IgnoredAny;
 
 mcp_probe_types::wit_conversions!(pub wit);
@@ -73,58 +72,47 @@ pub fn check_wit_tool(tool: &wit::Tool, given: Option<&wit::Tool>) -> Result<(),
     Ok(())
 }
 
-/// [`tools_from_wit`] for the end of a pipeline run: `sent` are the records made from
-/// `originals`; a member whose text is unchanged takes the original's instead of being
-/// checked again.
+/// The records a pipeline made from valid tools, as tools again: nothing is parsed.
+pub fn tools_from_sent(sent: Vec<wit::Tool>) -> Result<Vec<Tool>, String> {
+    sent.into_iter()
+        .map(|t| Tool::from_text_parts_known(tool_text_parts(t), [true; 5]))
+        .collect::<Result<_, _>>()
+        .map_err(|e| e.to_string())
+}
+
+/// [`tools_from_wit`] for the end of a pipeline run: `sent` are the records made from valid
+/// tools; a member whose text a plugin left unchanged is taken without being checked again.
 pub fn tools_back_from_wit(
     returned: Vec<wit::Tool>,
     sent: &[wit::Tool],
-    mut originals: Vec<Tool>,
 ) -> Result<Vec<Tool>, String> {
     let mut pairing = Pairing::default();
     returned
         .into_iter()
-        .map(|tool| match pairing.pair(sent, &tool) {
-            Some(i) => reuse_from_wit(tool, &sent[i], &mut originals[i]),
-            None => tool_from_wit(tool),
+        .map(|tool| {
+            let known = match pairing.pair(sent, &tool) {
+                Some(i) => unchanged(&tool, &sent[i]),
+                None => [false; 5],
+            };
+            Tool::from_text_parts_known(tool_text_parts(tool), known).map_err(|e| e.to_string())
         })
         .collect()
 }
 
-fn reuse_from_wit(tool: wit::Tool, sent: &wit::Tool, original: &mut Tool) -> Result<Tool, String> {
-    let mut parts: TextParts = tool_text_parts(tool);
-    let sent_members = [
-        sent.input_schema.as_ref(),
-        sent.output_schema.as_ref(),
-        sent.annotations.as_ref(),
-        sent.meta.as_ref(),
-        sent.icons.as_ref(),
-    ];
-    // Unchanged text: the original's (taken, so it is used at most once).
-    let mut reused: [Option<Json>; 5] = Default::default();
-    for (i, member) in crate::model::Member::ALL.into_iter().enumerate() {
-        if parts.members[i].is_some() && parts.members[i].as_ref() == sent_members[i] {
-            if let Some(raw) = original.member_mut(member).take() {
-                parts.members[i] = None;
-                reused[i] = Some(raw);
-            }
-        }
-    }
-    let extra_unchanged =
-        parts.extra.is_some() && parts.extra == sent.extra && !original.extra.is_empty();
-    if extra_unchanged {
-        parts.extra = None;
-    }
-    let mut back = Tool::from_text_parts(parts).map_err(|e| e.to_string())?;
-    for (member, raw) in crate::model::Member::ALL.into_iter().zip(reused) {
-        if raw.is_some() {
-            *back.member_mut(member) = raw;
-        }
-    }
-    if extra_unchanged {
-        back.extra = std::mem::take(&mut original.extra);
-    }
-    Ok(back)
+/// Which JSON members of `returned` have the very text of `sent`'s, in `Member::ALL`'s order.
+fn unchanged(returned: &wit::Tool, sent: &wit::Tool) -> [bool; 5] {
+    let (now, before) = (json_members(returned), json_members(sent));
+    std::array::from_fn(|i| now[i].is_some() && now[i] == before[i])
+}
+
+fn json_members(t: &wit::Tool) -> [Option<&String>; 5] {
+    [
+        t.input_schema.as_ref(),
+        t.output_schema.as_ref(),
+        t.annotations.as_ref(),
+        t.meta.as_ref(),
+        t.icons.as_ref(),
+    ]
 }
 
 #[cfg(test)]
@@ -189,7 +177,7 @@ mod tests {
     }
 
     #[test]
-    fn back_conversion_reuses_unchanged_members_and_parses_changed_ones() {
+    fn back_conversion_trusts_unchanged_members_and_checks_changed_ones() {
         let originals: Vec<Tool> = ["a", "b", "c"]
             .iter()
             .map(|n| {
@@ -203,7 +191,7 @@ mod tests {
         let mut c = sent[2].clone();
         c.input_schema = Some(r#"{"type":"object","changed":true}"#.into());
         let returned = vec![sent[0].clone(), c];
-        let back = tools_back_from_wit(returned, &sent, originals.clone()).unwrap();
+        let back = tools_back_from_wit(returned, &sent).unwrap();
         assert_eq!(back[0], originals[0]);
         assert_eq!(
             back[1].input_schema.as_ref().unwrap().get(),
@@ -222,9 +210,16 @@ mod tests {
         }])
         .unwrap();
         assert_eq!(back, plain);
-        // A returned record paired twice (a duplicate) is parsed the second time.
+        // A returned record paired twice (a duplicate) is checked the second time.
         let twice = vec![sent[0].clone(), sent[0].clone()];
-        let back = tools_back_from_wit(twice, &sent[..1], originals[..1].to_vec()).unwrap();
+        let back = tools_back_from_wit(twice, &sent[..1]).unwrap();
         assert_eq!(back[0], back[1]);
+        // Changed text is checked: a plugin's invalid JSON is refused, naming tool and field.
+        let mut broken = sent[0].clone();
+        broken.meta = Some("{not json".into());
+        let err = tools_back_from_wit(vec![broken], &sent).unwrap_err();
+        assert!(err.contains("\"a\"") && err.contains("meta"), "{err}");
+        // The records as sent come back as the very tools.
+        assert_eq!(tools_from_sent(sent).unwrap(), originals);
     }
 }

@@ -253,7 +253,9 @@ impl Pipeline {
         normalizers_only: bool,
     ) -> Result<Processed, PluginError> {
         let mut findings = Vec::new();
-        let sent: Vec<wit::Tool> = tools.iter().cloned().map(convert::tool_to_wit).collect();
+        // The tools' text moves into the records (no copy is kept: what comes back unchanged
+        // is known valid by comparison with these).
+        let sent: Vec<wit::Tool> = tools.into_iter().map(convert::tool_to_wit).collect();
         // The latest normalizer's output; `None` while no normalizer has run (or all were
         // skipped): then the input tools need no conversion back.
         let mut normalized: Option<Vec<wit::Tool>> = None;
@@ -287,15 +289,14 @@ impl Pipeline {
         }
         let tools = if let Some(normalized) = normalized {
             // Every normalizer's output was checked as it came back, so this cannot fail.
-            convert::tools_back_from_wit(normalized, &sent, tools).map_err(|message| {
-                PluginError::Malformed {
-                    plugin: "pipeline".into(),
-                    message,
-                }
-            })?
+            convert::tools_back_from_wit(normalized, &sent)
         } else {
-            tools
-        };
+            convert::tools_from_sent(sent)
+        }
+        .map_err(|message| PluginError::Malformed {
+            plugin: "pipeline".into(),
+            message,
+        })?;
         Ok(Processed { tools, findings })
     }
 

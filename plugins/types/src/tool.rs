@@ -216,7 +216,21 @@ impl Tool {
     /// Builds a tool from the WIT record's parts, checking each text member: the one
     /// conversion from untrusted JSON text (a plugin's output) to a [`Tool`].
     pub fn from_text_parts(parts: TextParts) -> Result<Tool, ToolTextError> {
-        Tool::from_parts(parts, checked)
+        Tool::from_parts(parts, |_, tool, member, text| checked(tool, member, text))
+    }
+
+    /// [`Tool::from_text_parts`] where the caller knows some members' text to be what a
+    /// [`Tool`] held (`known`, in [`Member::ALL`]'s order): the host reading back the records it
+    /// made, where a plugin left a member unchanged. Those are taken without parsing them
+    /// again; the others are checked.
+    pub fn from_text_parts_known(
+        parts: TextParts,
+        known: [bool; 5],
+    ) -> Result<Tool, ToolTextError> {
+        Tool::from_parts(parts, |i, tool, member, text| match known[i] {
+            true => trusted(tool, member, text),
+            false => checked(tool, member, text),
+        })
     }
 
     /// [`Tool::from_text_parts`] for the text a plugin receives: the host hands plugins valid
@@ -224,12 +238,14 @@ impl Tool {
     /// without parsing it again. Text with surrounding whitespace (not what the host sends)
     /// is checked after all.
     pub fn from_host_text_parts(parts: TextParts) -> Result<Tool, ToolTextError> {
-        Tool::from_parts(parts, trusted)
+        Tool::from_parts(parts, |_, tool, member, text| trusted(tool, member, text))
     }
 
+    /// `read` takes the member's index in [`Member::ALL`], the tool's name, the member's WIT
+    /// name and its text.
     fn from_parts(
         parts: TextParts,
-        read: fn(&str, &'static str, String) -> Result<Json, ToolTextError>,
+        read: impl Fn(usize, &str, &'static str, String) -> Result<Json, ToolTextError>,
     ) -> Result<Tool, ToolTextError> {
         let TextParts {
             name,
@@ -243,9 +259,9 @@ impl Tool {
             description,
             ..Tool::default()
         };
-        for (member, text) in Member::ALL.into_iter().zip(members) {
+        for (i, (member, text)) in Member::ALL.into_iter().zip(members).enumerate() {
             if let Some(text) = text {
-                *tool.member_mut(member) = Some(read(&name, member.wit_name(), text)?);
+                *tool.member_mut(member) = Some(read(i, &name, member.wit_name(), text)?);
             }
         }
         if let Some(text) = extra {
@@ -311,9 +327,10 @@ fn trusted(tool: &str, member: &'static str, text: String) -> Result<Json, ToolT
     if text.is_empty() || trimmed.len() != text.len() {
         return checked(tool, member, text);
     }
-    // SAFETY: the host hands plugins only text it serialized from `RawValue`s or checked
-    // (valid JSON), and there is no surrounding whitespace (tested just above). A host that
-    // broke the contract would get invalid text back, which it refuses.
+    // SAFETY: the text is a `RawValue`'s (the host hands plugins only such text, and reads
+    // back as known only text equal to what it sent), so valid JSON, and there is no
+    // surrounding whitespace (tested just above). A host that broke the contract would get
+    // invalid text back from a plugin, which it refuses.
     Ok(unsafe { RawValue::from_string_unchecked(text) })
 }
 
