@@ -27,9 +27,11 @@ pub struct LockArgs {
 
 pub fn run(args: LockArgs) -> Result<u8> {
     let interrupt = Interrupt::watch()?;
-    let (tools, ctx) = interrupt.or(read_tools(&args.tools))?;
+    let read = interrupt.or(read_tools(&args.tools))?;
     let pipeline = interrupt.or(args.pipeline.load())?;
-    let normalized = interrupt.or(pipeline.normalize(tools, &ctx).map_err(Into::into))?;
+    let normalized = interrupt.or(pipeline
+        .normalize(read.tools, &read.context)
+        .map_err(Into::into))?;
     // Pins, and definition hashes (without the name) so that a scan baseline tells renames.
     let doc = lockfile::document(&normalized.tools).map_err(|e| BadInput(e.to_string()))?;
     let count = doc["pins"].as_object().map_or(0, |pins| pins.len());

@@ -5,8 +5,8 @@ use super::plugins::bad_input;
 use super::{exit, BadInput, OutputFormat};
 use anyhow::Result;
 use clap::Args;
-use mcp_probe::model::{Finding, Severity, Tool};
-use mcp_probe::plugins::{inputs, DiscoveryContext, Pipeline, PipelineConfig};
+use mcp_probe::model::{Finding, Severity};
+use mcp_probe::plugins::{inputs, Pipeline, PipelineConfig};
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, Args)]
@@ -87,7 +87,7 @@ impl PipelineArgs {
 }
 
 /// A saved tool list, as `validate` and `lock` read it.
-pub fn read_tools(path: &Path) -> Result<(Vec<Tool>, DiscoveryContext)> {
+pub fn read_tools(path: &Path) -> Result<inputs::ToolsFile> {
     inputs::read_tools(path).map_err(|e| BadInput(e.to_string()).into())
 }
 
@@ -103,13 +103,15 @@ pub fn load_pipeline(
 
 pub fn run(args: ValidateArgs) -> Result<u8> {
     let interrupt = Interrupt::watch()?;
-    let (tools, ctx) = interrupt.or(read_tools(&args.tools))?;
+    let read = interrupt.or(read_tools(&args.tools))?;
     let pipeline = interrupt.or(load_pipeline(
         &args.pipeline,
         args.policy.as_deref(),
         args.lock.as_deref(),
     ))?;
-    let processed = interrupt.or(pipeline.process(tools, &ctx).map_err(Into::into))?;
+    let processed = interrupt.or(pipeline
+        .process(read.tools, &read.context)
+        .map_err(Into::into))?;
     let has_error = processed
         .findings
         .iter()
@@ -123,13 +125,15 @@ pub fn run(args: ValidateArgs) -> Result<u8> {
         ValidateFormat::Yaml => super::to_yaml(&processed)?,
         ValidateFormat::Table => table(processed.tools.len(), &processed.findings),
         ValidateFormat::Sarif => {
-            let text = std::fs::read_to_string(&args.tools).unwrap_or_default();
             let subject = mcp_probe::sarif::Subject {
                 target: String::new(),
                 findings: processed.findings,
             };
             let artifact = args.tools.display().to_string();
-            format!("{}\n", mcp_probe::sarif::log(&artifact, &text, &[subject]))
+            format!(
+                "{}\n",
+                mcp_probe::sarif::log(&artifact, &read.text, &[subject])
+            )
         }
     };
     super::write_stdout(&text)?;

@@ -6,6 +6,7 @@ use crate::model::Tool;
 use mcp_probe_types::MAX_JSON_DEPTH;
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
+use std::borrow::Cow;
 use std::path::Path;
 
 #[derive(Debug, thiserror::Error)]
@@ -49,11 +50,15 @@ fn invalid(path: &Path, what: &'static str, message: String) -> InputError {
 
 /// A JSON file, or TOML when its name ends in `.toml`.
 fn read_document(path: &Path, what: &'static str) -> Result<Value, InputError> {
-    let text = read_text(path, what)?;
+    parse_document(path, what, &read_text(path, what)?)
+}
+
+/// The `text` of the file at `path`, read as [`read_document`] reads it.
+fn parse_document(path: &Path, what: &'static str, text: &str) -> Result<Value, InputError> {
     let value = if is_toml(path) {
-        toml::from_str::<Value>(&text).map_err(|e| e.message().replace('\n', " "))
+        toml::from_str::<Value>(text).map_err(|e| e.message().replace('\n', " "))
     } else {
-        serde_json::from_str::<Value>(&text).map_err(|e| e.to_string())
+        serde_json::from_str::<Value>(text).map_err(|e| e.to_string())
     };
     value.map_err(|message| invalid(path, what, message))
 }
@@ -73,15 +78,25 @@ struct ToolsObject<'a> {
     server_info: Option<Value>,
 }
 
+/// A saved tool list as read once: its tools, the context it records, and the file's text
+/// as it was read (reports point at lines of it; the file may have changed since).
+#[derive(Debug)]
+pub struct ToolsFile {
+    pub tools: Vec<Tool>,
+    pub context: DiscoveryContext,
+    pub text: String,
+}
+
 /// The tools in a tools/list result, a bare array or a discover report, with the context
 /// the report records (or `file`). The tools are read as text (no whole-document value is
 /// built), each member kept as the file has it.
-pub fn read_tools(path: &Path) -> Result<(Vec<Tool>, DiscoveryContext), InputError> {
+pub fn read_tools(path: &Path) -> Result<ToolsFile, InputError> {
     const WHAT: &str = "tool list";
-    let mut text = read_text(path, WHAT)?;
-    if is_toml(path) {
-        text = read_document(path, WHAT)?.to_string();
-    }
+    let text = read_text(path, WHAT)?;
+    let json = match is_toml(path) {
+        true => Cow::Owned(parse_document(path, WHAT, &text)?.to_string()),
+        false => Cow::Borrowed(text.as_str()),
+    };
     let shape = |expected: String| InputError::Shape {
         path: path.display().to_string(),
         expected,
@@ -94,7 +109,7 @@ pub fn read_tools(path: &Path) -> Result<(Vec<Tool>, DiscoveryContext), InputErr
     let expected =
         || shape("expected {\"tools\":[...]}, a JSON array of tools, or a discover report".into());
     let doc: &RawValue =
-        serde_json::from_str(&text).map_err(|e| invalid(path, WHAT, e.to_string()))?;
+        serde_json::from_str(&json).map_err(|e| invalid(path, WHAT, e.to_string()))?;
     // Text kept raw must still read into values where a check needs one (as a server's
     // message must: the transport holds it to the same bound).
     if mcp_probe_types::is_too_deep(doc.get()) {
@@ -119,7 +134,12 @@ pub fn read_tools(path: &Path) -> Result<(Vec<Tool>, DiscoveryContext), InputErr
             .ok_or_else(|| shape(format!("tool #{index} is not a JSON object")))?;
         tools.push(tool);
     }
-    Ok((tools, ctx))
+    drop(json);
+    Ok(ToolsFile {
+        tools,
+        context: ctx,
+        text,
+    })
 }
 
 /// The pins of a lock file: `{"pins": {name: sha256}}` (or the bare map).
@@ -189,15 +209,17 @@ mod tests {
     fn tools_keep_their_members_as_the_file_has_them() {
         let report = r#"{"discovery_method":"local_mcp_stdio","server_info":{"name":"s"},
             "tools":[{"name":"t","inputSchema":{"type":"object","default":1.0,"max":1e3},"x":"caf\u00e9"}]}"#;
-        let (tools, ctx) = read_tools(file(report).path()).unwrap();
+        let read = read_tools(file(report).path()).unwrap();
+        assert_eq!(read.text, report);
+        let (tools, ctx) = (read.tools, read.context);
         assert_eq!(ctx.discovery_method, "local_mcp_stdio");
         assert_eq!(ctx.server_info, Some(serde_json::json!({"name": "s"})));
         assert_eq!(
             tools[0].to_json_text(),
             r#"{"name":"t","inputSchema":{"type":"object","default":1.0,"max":1e3},"x":"caf\u00e9"}"#
         );
-        let (bare, _) = read_tools(file(r#"[{"name":"a"},{"name":"b"}]"#).path()).unwrap();
-        assert_eq!(bare.len(), 2);
+        let bare = read_tools(file(r#"[{"name":"a"},{"name":"b"}]"#).path()).unwrap();
+        assert_eq!(bare.tools.len(), 2);
     }
 
     #[test]
