@@ -8,6 +8,7 @@ use super::validate::{read_tools, PipelineArgs};
 use super::{exit, BadInput};
 use anyhow::Result;
 use clap::Args;
+use mcp_probe::plugins::inputs;
 use mcp_probe::{atomic_file, lockfile};
 use std::path::PathBuf;
 
@@ -27,11 +28,10 @@ pub struct LockArgs {
 
 pub fn run(args: LockArgs) -> Result<u8> {
     let interrupt = Interrupt::watch()?;
-    let read = interrupt.or(read_tools(&args.tools))?;
+    // The file's text is not needed past reading it.
+    let inputs::ToolsFile { tools, context, .. } = interrupt.or(read_tools(&args.tools))?;
     let pipeline = interrupt.or(args.pipeline.load())?;
-    let normalized = interrupt.or(pipeline
-        .normalize(read.tools, &read.context)
-        .map_err(Into::into))?;
+    let normalized = interrupt.or(pipeline.normalize(tools, &context).map_err(Into::into))?;
     // Pins, and definition hashes (without the name) so that a scan baseline tells renames.
     let doc = lockfile::document(&normalized.tools).map_err(|e| BadInput(e.to_string()))?;
     let count = doc["pins"].as_object().map_or(0, |pins| pins.len());

@@ -103,23 +103,28 @@ pub fn load_pipeline(
 
 pub fn run(args: ValidateArgs) -> Result<u8> {
     let interrupt = Interrupt::watch()?;
-    let read = interrupt.or(read_tools(&args.tools))?;
+    let format = args.output.unwrap_or(match OutputFormat::resolve(None) {
+        OutputFormat::Table => ValidateFormat::Table,
+        _ => ValidateFormat::Json,
+    });
+    let inputs::ToolsFile {
+        tools,
+        context,
+        text,
+    } = interrupt.or(read_tools(&args.tools))?;
+    // Only SARIF points at lines of the file; other formats do not hold its text (the size of
+    // the list) through the pipeline.
+    let sarif_text = (format == ValidateFormat::Sarif).then_some(text);
     let pipeline = interrupt.or(load_pipeline(
         &args.pipeline,
         args.policy.as_deref(),
         args.lock.as_deref(),
     ))?;
-    let processed = interrupt.or(pipeline
-        .process(read.tools, &read.context)
-        .map_err(Into::into))?;
+    let processed = interrupt.or(pipeline.process(tools, &context).map_err(Into::into))?;
     let has_error = processed
         .findings
         .iter()
         .any(|f| f.severity == Severity::Error);
-    let format = args.output.unwrap_or(match OutputFormat::resolve(None) {
-        OutputFormat::Table => ValidateFormat::Table,
-        _ => ValidateFormat::Json,
-    });
     let text = match format {
         ValidateFormat::Json => serde_json::to_string(&processed)? + "\n",
         ValidateFormat::Yaml => super::to_yaml(&processed)?,
@@ -130,10 +135,8 @@ pub fn run(args: ValidateArgs) -> Result<u8> {
                 findings: processed.findings,
             };
             let artifact = args.tools.display().to_string();
-            format!(
-                "{}\n",
-                mcp_probe::sarif::log(&artifact, &read.text, &[subject])
-            )
+            let text = sarif_text.unwrap_or_default();
+            format!("{}\n", mcp_probe::sarif::log(&artifact, &text, &[subject]))
         }
     };
     super::write_stdout(&text)?;

@@ -6,7 +6,6 @@ use crate::model::Tool;
 use mcp_probe_types::MAX_JSON_DEPTH;
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
-use std::borrow::Cow;
 use std::path::Path;
 
 #[derive(Debug, thiserror::Error)]
@@ -91,12 +90,22 @@ pub struct ToolsFile {
 /// the report records (or `file`). The tools are read as text (no whole-document value is
 /// built), each member kept as the file has it.
 pub fn read_tools(path: &Path) -> Result<ToolsFile, InputError> {
-    const WHAT: &str = "tool list";
-    let text = read_text(path, WHAT)?;
-    let json = match is_toml(path) {
-        true => Cow::Owned(parse_document(path, WHAT, &text)?.to_string()),
-        false => Cow::Borrowed(text.as_str()),
+    let text = read_text(path, TOOL_LIST)?;
+    let (tools, context) = match is_toml(path) {
+        true => tools_in(path, &parse_document(path, TOOL_LIST, &text)?.to_string())?,
+        false => tools_in(path, &text)?,
     };
+    Ok(ToolsFile {
+        tools,
+        context,
+        text,
+    })
+}
+
+const TOOL_LIST: &str = "tool list";
+
+/// [`read_tools`] on the file's text as JSON.
+fn tools_in(path: &Path, json: &str) -> Result<(Vec<Tool>, DiscoveryContext), InputError> {
     let shape = |expected: String| InputError::Shape {
         path: path.display().to_string(),
         expected,
@@ -109,12 +118,12 @@ pub fn read_tools(path: &Path) -> Result<ToolsFile, InputError> {
     let expected =
         || shape("expected {\"tools\":[...]}, a JSON array of tools, or a discover report".into());
     let doc: &RawValue =
-        serde_json::from_str(&json).map_err(|e| invalid(path, WHAT, e.to_string()))?;
+        serde_json::from_str(json).map_err(|e| invalid(path, TOOL_LIST, e.to_string()))?;
     // Text kept raw must still read into values where a check needs one (as a server's
     // message must: the transport holds it to the same bound).
     if mcp_probe_types::is_too_deep(doc.get()) {
         let message = format!("nested {MAX_JSON_DEPTH} levels deep or more, which is not read");
-        return Err(invalid(path, WHAT, message));
+        return Err(invalid(path, TOOL_LIST, message));
     }
     let entries: Vec<&RawValue> = match doc.get().as_bytes().first() {
         Some(b'[') => serde_json::from_str(doc.get()).map_err(|_| expected())?,
@@ -134,12 +143,7 @@ pub fn read_tools(path: &Path) -> Result<ToolsFile, InputError> {
             .ok_or_else(|| shape(format!("tool #{index} is not a JSON object")))?;
         tools.push(tool);
     }
-    drop(json);
-    Ok(ToolsFile {
-        tools,
-        context: ctx,
-        text,
-    })
+    Ok((tools, ctx))
 }
 
 /// The pins of a lock file: `{"pins": {name: sha256}}` (or the bare map).
