@@ -3,6 +3,9 @@
 //! 1. 10 000 realistic tools through normalize + validate: the pipeline with the built-in WASM
 //!    plugins vs the same logic (plugins/core) compiled natively into the host. Both start from
 //!    the host's own tools and end with the host's tools and findings. Target: WASM ≤ 2.5× native (issue #12).
+//!    Beside it, the floor the contract sets: the same pipeline with guests that do nothing
+//!    (a normalizer that hands its input back, a validator that finds nothing), so that what
+//!    is left is the crossing itself — lowering the list into each guest and lifting it back.
 //! 2. A warm call of one plugin on 50 tools, as the pipeline makes it: fresh store +
 //!    instantiate + call on the tools in WIT form (the pipeline converts once per run, not per
 //!    call). Target ≤ 100 µs.
@@ -10,6 +13,9 @@
 //!    Target ≤ 10 ms per cached plugin.
 
 mod support;
+// The WAT guests the tests build, for the floor.
+#[path = "../tests/components/mod.rs"]
+mod components;
 
 use mcp_probe::model::{Finding, Tool};
 use mcp_probe::plugins::bindings::Context;
@@ -107,20 +113,43 @@ fn native_pipeline(
     (normalized.tools, findings)
 }
 
-/// The built-in normalize and validate stages, bounded by `limits`.
-fn pipeline(cache: &ArtifactCache, timeout_ms: u64, memory_mib: u64) -> Pipeline {
-    let stage = |name: &str| {
-        let mut spec = StageSpec::for_path(format!("builtin:{name}"));
-        spec.plugin = format!("builtin:{name}");
-        spec.timeout_ms = Some(timeout_ms);
-        spec.memory_mib = Some(memory_mib);
+/// A normalize stage then a validate stage (`builtin:NAME` or component paths).
+fn pipeline(cache: &ArtifactCache, normalizer: &str, validator: &str) -> Pipeline {
+    let stage = |plugin: &str| {
+        let mut spec = StageSpec::for_path(plugin);
+        spec.timeout_ms = Some(60_000);
+        spec.memory_mib = Some(1024);
         spec
     };
     let config = PipelineConfig {
-        stages: vec![stage("normalize"), stage("validate")],
+        stages: vec![stage(normalizer), stage(validator)],
         ..PipelineConfig::default()
     };
     Pipeline::from_config_with_cache(&config, Some(cache)).unwrap()
+}
+
+/// Guests that do nothing, written to `dir`: a normalizer that returns its input and a
+/// validator that returns no finding. Returns their paths.
+fn idle_guests(dir: &std::path::Path) -> (String, String) {
+    let ret = components::RET;
+    let nothing = format!(
+        "(i32.store8 (i32.const {ret}) (i32.const 0))\n{}{}(i32.const {ret})",
+        components::store(ret + 4, "(i32.const 0)"),
+        components::store(ret + 8, "(i32.const 0)"),
+    );
+    let guests = [
+        ("echo-normalizer.wasm", components::echo_normalizer()),
+        (
+            "empty-validator.wasm",
+            components::Guest::new("validator", &nothing),
+        ),
+    ];
+    let [normalizer, validator] = guests.map(|(file, guest)| {
+        let path = dir.join(file);
+        std::fs::write(&path, guest.component()).unwrap();
+        path.display().to_string()
+    });
+    (normalizer, validator)
 }
 
 fn load_builtin(
@@ -144,7 +173,9 @@ fn main() {
     // 1. Throughput on 10 000 tools. Each run gets its own copy of the tools, made untimed:
     //    the host owns the tools it discovered and hands them over.
     let tools = realistic_tools(10_000);
-    let big = pipeline(&cache, 60_000, 1024);
+    let big = pipeline(&cache, "builtin:normalize", "builtin:validate");
+    let (echo, empty) = idle_guests(cache_dir.path());
+    let idle = pipeline(&cache, &echo, &empty);
     // Agreement first: the same tools and findings either way.
     let by_wasm = big.run_plugins(tools.clone(), &discovery).unwrap();
     let (native_tools, native_findings) = native_pipeline(tools.clone(), &config, "{}");
@@ -154,6 +185,16 @@ fn main() {
         9,
         || tools.clone(),
         |tools| big.run_plugins(tools, &discovery).unwrap(),
+        |tools| native_pipeline(tools, &config, "{}"),
+    );
+    // The floor: the same crossings with guests that do nothing.
+    let by_idle = idle.run_plugins(tools.clone(), &discovery).unwrap();
+    assert_eq!(by_idle.tools, tools);
+    assert!(by_idle.findings.is_empty());
+    let (floor, native_again) = race(
+        9,
+        || tools.clone(),
+        |tools| idle.run_plugins(tools, &discovery).unwrap(),
         |tools| native_pipeline(tools, &config, "{}"),
     );
     // The plugins' share: the two calls on the tools in WIT form, against the guests' own
@@ -216,6 +257,21 @@ fn main() {
     println!(
         "    ratio wasm/native = {:.2}x (target <= 2.5x)",
         ratio(wasm, native)
+    );
+    println!(
+        "  the floor: the same pipeline with guests that do nothing (echo normalizer, empty validator)"
+    );
+    println!(
+        "    idle guests (only the crossings: lower, lift, check)                 {:>8.2} ms",
+        ms(floor)
+    );
+    println!(
+        "    native, again                                                        {:>8.2} ms",
+        ms(native_again)
+    );
+    println!(
+        "    ratio floor/native = {:.2}x: no guest code can bring wasm/native below it",
+        ratio(floor, native_again)
     );
     println!(
         "    wasm steps: tools to WIT records {:.1} ms, normalize call {:.1} ms, validate call \
