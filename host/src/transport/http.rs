@@ -11,6 +11,7 @@ use super::http_body::{
     request_failed, shown, status_error, Outgoing, Secrets, EVENT_STREAM, MAX_MESSAGE_BYTES,
     MCP_METHOD, PROTOCOL_VERSION, SESSION_ID,
 };
+use super::http_inbox::Inbox;
 use super::http_reply_stream::ReplyStream;
 use super::{Inbound, Transport, TransportError};
 use crate::mcp::jsonrpc::{self, Envelope};
@@ -21,7 +22,6 @@ use serde_json::Value;
 use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
 use tokio::task::JoinSet;
 
 pub struct StreamableHttp {
@@ -32,11 +32,9 @@ pub struct StreamableHttp {
     protocol_version: Option<HeaderValue>,
     /// A usable reply came back once: from then on a 404 is an error, not a wrong endpoint.
     answered: bool,
-    tx: UnboundedSender<Inbound>,
-    rx: UnboundedReceiver<Inbound>,
+    inbox: Inbox,
     /// Readers of reply streams; dropping the set aborts them.
     readers: JoinSet<()>,
-    closed: Option<String>,
     /// Taken out of every error and everything the server says.
     secrets: Arc<Secrets>,
 }
@@ -51,7 +49,6 @@ impl StreamableHttp {
         request_timeout: Duration,
         secrets: Arc<Secrets>,
     ) -> Self {
-        let (tx, rx) = unbounded_channel();
         StreamableHttp {
             client,
             url,
@@ -59,10 +56,8 @@ impl StreamableHttp {
             session_id: None,
             protocol_version: None,
             answered: false,
-            tx,
-            rx,
+            inbox: Inbox::new(),
             readers: JoinSet::new(),
-            closed: None,
             secrets,
         }
     }
@@ -108,7 +103,7 @@ impl StreamableHttp {
                 headers: self.session_headers(),
                 request_timeout: self.request_timeout,
                 secrets: self.secrets.clone(),
-                tx: self.tx.clone(),
+                tx: self.inbox.sender(),
                 owes_responses: !awaiting.is_empty(),
                 awaiting,
             };
@@ -134,7 +129,7 @@ impl StreamableHttp {
                 "[a body of more than {MAX_MESSAGE_BYTES} bytes, cut] {}",
                 excerpt(&body)
             );
-            let _ = self.tx.send(Inbound::Noise(noise));
+            self.inbox.push(Inbound::Noise(noise));
             return Ok(());
         }
         let text = String::from_utf8_lossy(&body);
@@ -158,7 +153,7 @@ impl StreamableHttp {
         }
         self.answered |= json_rpc;
         for item in inbound {
-            let _ = self.tx.send(item);
+            self.inbox.push(item);
         }
         Ok(())
     }
@@ -236,11 +231,7 @@ fn is_json_rpc(message: &RawValue) -> bool {
 
 impl StreamableHttp {
     async fn post(&mut self, message: Value) -> Result<(), TransportError> {
-        if let Some(reason) = &self.closed {
-            return Err(TransportError::Protocol(format!(
-                "send after the transport closed ({reason})"
-            )));
-        }
+        self.inbox.ensure_open()?;
         let body =
             serde_json::to_vec(&message).map_err(|e| TransportError::Protocol(e.to_string()))?;
         // A 2026-07-28 request names its version in `_meta`: mirrored into the headers, and no
@@ -279,7 +270,7 @@ impl StreamableHttp {
             if replies.iter().any(|i| is_error_reply_to(i, &ids)) {
                 self.answered = true;
                 for item in replies {
-                    let _ = self.tx.send(item);
+                    self.inbox.push(item);
                 }
                 return Ok(());
             }
@@ -312,9 +303,7 @@ impl StreamableHttp {
 
     async fn delete(&mut self) -> Result<(), TransportError> {
         self.readers.abort_all();
-        if self.closed.is_none() {
-            self.closed = Some("closed by the client".to_owned());
-        }
+        self.inbox.close();
         let Some(session) = self.session_id.take() else {
             return Ok(());
         };
@@ -346,20 +335,9 @@ impl Transport for StreamableHttp {
     }
 
     async fn recv(&mut self) -> Result<Inbound, TransportError> {
-        if let Some(reason) = &self.closed {
-            return Ok(Inbound::Closed {
-                reason: reason.clone(),
-            });
-        }
-        // `self.tx` keeps the channel open, so `None` cannot happen; map it anyway.
-        let item = self.rx.recv().await.unwrap_or(Inbound::Closed {
-            reason: "the transport was dropped".to_owned(),
-        });
-        let item = self.secrets.scrub_inbound(item);
-        if let Inbound::Closed { reason } = &item {
-            self.closed = Some(reason.clone());
-        }
-        Ok(item)
+        // The inbox holds a sender itself, so the channel never ends; say something anyway.
+        let ended = "the transport was dropped";
+        Ok(self.inbox.recv(&self.secrets, ended).await)
     }
 
     fn set_protocol_version(&mut self, version: &str) {

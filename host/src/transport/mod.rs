@@ -9,6 +9,7 @@ use serde_json::Value;
 
 pub mod http;
 pub(crate) mod http_body;
+mod http_inbox;
 mod http_reply_stream;
 pub mod sse;
 mod sse_parse;

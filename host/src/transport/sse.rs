@@ -7,6 +7,7 @@ use super::http_body::{
     is_media_type, read_bounded, shown, status_error, Outgoing, Secrets, EVENT_STREAM,
     MAX_MESSAGE_BYTES,
 };
+use super::http_inbox::Inbox;
 use super::sse_parse::SseParser;
 use super::{Inbound, Transport, TransportError};
 use futures_util::StreamExt;
@@ -15,7 +16,7 @@ use reqwest::{Client, Method, Response, Url};
 use serde_json::Value;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
+use tokio::sync::mpsc::UnboundedSender;
 use tokio::sync::oneshot;
 use tokio::task::JoinSet;
 
@@ -24,11 +25,9 @@ pub struct LegacySse {
     /// Where messages are POSTed: the `endpoint` event resolved against the stream's URL.
     post_url: Url,
     request_timeout: Duration,
-    tx: UnboundedSender<Inbound>,
-    rx: UnboundedReceiver<Inbound>,
+    inbox: Inbox,
     /// The stream reader; dropping the set aborts it and so closes the stream.
     reader: JoinSet<()>,
-    closed: Option<String>,
     /// Taken out of every error and everything the server says.
     secrets: Arc<Secrets>,
 }
@@ -95,10 +94,10 @@ impl LegacySse {
             let _ = base.set_username(url.username());
             let _ = base.set_password(url.password());
         }
-        let (tx, rx) = unbounded_channel();
+        let inbox = Inbox::new();
         let (endpoint_tx, endpoint_rx) = oneshot::channel();
         let mut reader = JoinSet::new();
-        reader.spawn(read_stream(response, tx.clone(), endpoint_tx));
+        reader.spawn(read_stream(response, inbox.sender(), endpoint_tx));
         let endpoint = match tokio::time::timeout(request_timeout, endpoint_rx).await {
             Ok(Ok(Ok(endpoint))) => endpoint,
             Ok(Ok(Err(reason))) => {
@@ -125,10 +124,8 @@ impl LegacySse {
             client,
             post_url,
             request_timeout,
-            tx,
-            rx,
+            inbox,
             reader,
-            closed: None,
             secrets,
         })
     }
@@ -216,11 +213,7 @@ async fn read_stream(
 
 impl LegacySse {
     async fn post(&mut self, message: Value) -> Result<(), TransportError> {
-        if let Some(reason) = &self.closed {
-            return Err(TransportError::Protocol(format!(
-                "send after the transport closed ({reason})"
-            )));
-        }
+        self.inbox.ensure_open()?;
         let body =
             serde_json::to_vec(&message).map_err(|e| TransportError::Protocol(e.to_string()))?;
         let mut headers = HeaderMap::new();
@@ -244,7 +237,7 @@ impl LegacySse {
         if let Ok(Ok((body, false))) = tokio::time::timeout(self.request_timeout, read).await {
             for item in inbound_from_text(&String::from_utf8_lossy(&body)) {
                 if matches!(item, Inbound::Message(_)) {
-                    let _ = self.tx.send(item);
+                    self.inbox.push(item);
                 }
             }
         }
@@ -260,27 +253,16 @@ impl Transport for LegacySse {
     }
 
     async fn recv(&mut self) -> Result<Inbound, TransportError> {
-        if let Some(reason) = &self.closed {
-            return Ok(Inbound::Closed {
-                reason: reason.clone(),
-            });
-        }
-        let item = self.rx.recv().await.unwrap_or(Inbound::Closed {
-            reason: "the event stream ended".to_owned(),
-        });
-        let item = self.secrets.scrub_inbound(item);
-        if let Inbound::Closed { reason } = &item {
-            self.closed = Some(reason.clone());
-        }
-        Ok(item)
+        Ok(self
+            .inbox
+            .recv(&self.secrets, "the event stream ended")
+            .await)
     }
 
     async fn close(&mut self) -> Result<(), TransportError> {
         // Dropping the stream is how a 2024-11-05 client ends its session.
         self.reader.abort_all();
-        if self.closed.is_none() {
-            self.closed = Some("closed by the client".to_owned());
-        }
+        self.inbox.close();
         Ok(())
     }
 
