@@ -53,6 +53,12 @@ mod tests {
             let readable = serde_json::from_str::<serde_json::Value>(&text).is_ok();
             assert_eq!(is_too_deep(&text), !readable, "{levels} levels");
         }
+        // Objects count as arrays do; siblings do not add up.
+        let objects = format!("{}1{}", "{\"a\":".repeat(127), "}".repeat(127));
+        assert!(!is_too_deep(&objects));
+        assert!(serde_json::from_str::<serde_json::Value>(&objects).is_ok());
+        let siblings = format!("[{}]", vec![nested(100); 50].join(","));
+        assert!(!is_too_deep(&siblings));
     }
 
     #[test]
@@ -61,5 +67,8 @@ mod tests {
         assert!(!is_too_deep(&inside));
         let after_escape = format!(r#"["\\",{}]"#, nested(200));
         assert!(is_too_deep(&after_escape));
+        // A string's closing quote ends it: brackets after it count again.
+        let after_string = format!(r#"["]]]]",{}]"#, nested(127));
+        assert!(is_too_deep(&after_string));
     }
 }
