@@ -8,12 +8,58 @@ pub mod services;
 pub mod table;
 pub mod watch;
 
+use std::sync::Arc;
+
+use hyper::body::Incoming;
+use hyper::{Request, StatusCode};
 use serde_json::Value;
 
 use crate::error::ApiError;
 use crate::names;
-use crate::server::Query;
-use crate::store::Kind;
+use crate::server::{object_response, Query, Resp};
+use crate::store::{Key, Kind};
+use crate::Ctx;
+
+/// Whether the client asked for a Table (`kubectl get` sends `Accept: ...;as=Table;...`).
+pub fn wants_table(req: &Request<Incoming>) -> bool {
+    req.headers()
+        .get(hyper::header::ACCEPT)
+        .and_then(|a| a.to_str().ok())
+        .is_some_and(|a| a.contains("as=Table"))
+}
+
+/// GET on a collection: a watch (`verb` is `watch`), a Table, or a list.
+pub fn get_collection(
+    ctx: &Arc<Ctx>,
+    kind: Kind,
+    namespace: Option<&str>,
+    query: &Query,
+    verb: &str,
+    table: bool,
+) -> Result<Resp, ApiError> {
+    match (verb, table) {
+        ("watch", _) => watch::watch(ctx, kind, namespace, query),
+        (_, true) => table::list(ctx, kind, namespace, query),
+        _ => watch::list(ctx, kind, namespace, query),
+    }
+}
+
+/// DELETE of an object that has no termination of its own (a Secret, a Service): its
+/// dependents orphaned, deleted first, or left to the garbage collector, as `opts` says.
+pub async fn delete_object(
+    ctx: &Arc<Ctx>,
+    key: &Key,
+    object: &Value,
+    opts: DeleteOptions,
+) -> Result<Resp, ApiError> {
+    match opts.propagation.as_str() {
+        "Orphan" => crate::gc::orphan(ctx, object),
+        "Foreground" => crate::gc::delete_dependents_first(ctx, object).await,
+        _ => {}
+    }
+    let removed = crate::gc::delete(ctx, key, opts.grace)?;
+    Ok(object_response(StatusCode::OK, &removed))
+}
 
 /// Fills in `metadata.name` from `generateName` and checks the name and namespace, as the API
 /// server's ValidateObjectMeta does (every failing rule is one cause).

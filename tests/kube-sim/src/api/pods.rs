@@ -21,19 +21,11 @@ pub async fn handle(
 ) -> Result<Resp, ApiError> {
     let ns = t.namespace.clone();
     let method = req.method().clone();
-    let wants_table = req
-        .headers()
-        .get(hyper::header::ACCEPT)
-        .and_then(|a| a.to_str().ok())
-        .is_some_and(|a| a.contains("as=Table"));
+    let wants_table = super::wants_table(&req);
     match (&method, t.name.as_deref(), t.subresource.as_deref()) {
-        (&Method::GET, None, None) if verb == "watch" => {
-            super::watch::watch(ctx, Kind::Pod, ns.as_deref(), &q)
+        (&Method::GET, None, None) => {
+            super::get_collection(ctx, Kind::Pod, ns.as_deref(), &q, verb, wants_table)
         }
-        (&Method::GET, None, None) if wants_table => {
-            super::table::list(ctx, Kind::Pod, ns.as_deref(), &q)
-        }
-        (&Method::GET, None, None) => super::watch::list(ctx, Kind::Pod, ns.as_deref(), &q),
         (&Method::POST, None, None) => {
             let ns = ns.ok_or_else(ApiError::method_not_allowed)?;
             create(ctx, &ns, read_json(req).await?)

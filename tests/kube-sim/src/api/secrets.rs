@@ -26,23 +26,15 @@ pub async fn handle(
     verb: &str,
 ) -> Result<Resp, ApiError> {
     let ns = t.namespace.clone();
-    let wants_table = req
-        .headers()
-        .get(hyper::header::ACCEPT)
-        .and_then(|a| a.to_str().ok())
-        .is_some_and(|a| a.contains("as=Table"));
+    let wants_table = super::wants_table(&req);
     match (
         req.method().clone(),
         t.name.as_deref(),
         t.subresource.as_deref(),
     ) {
-        (Method::GET, None, None) if verb == "watch" => {
-            super::watch::watch(ctx, Kind::Secret, ns.as_deref(), &q)
+        (Method::GET, None, None) => {
+            super::get_collection(ctx, Kind::Secret, ns.as_deref(), &q, verb, wants_table)
         }
-        (Method::GET, None, None) if wants_table => {
-            super::table::list(ctx, Kind::Secret, ns.as_deref(), &q)
-        }
-        (Method::GET, None, None) => super::watch::list(ctx, Kind::Secret, ns.as_deref(), &q),
         (Method::POST, None, None) => {
             let ns = ns.ok_or_else(ApiError::method_not_allowed)?;
             create(ctx, &ns, read_json(req).await?)
@@ -61,13 +53,7 @@ pub async fn handle(
                 Method::PUT => replace(ctx, &key, &secret, read_json(req).await?),
                 Method::DELETE => {
                     let opts = DeleteOptions::from(&q, &read_json(req).await?)?;
-                    if opts.propagation == "Orphan" {
-                        crate::gc::orphan(ctx, &secret);
-                    } else if opts.propagation == "Foreground" {
-                        crate::gc::delete_dependents_first(ctx, &secret).await;
-                    }
-                    let removed = crate::gc::delete(ctx, &key, opts.grace)?;
-                    Ok(object_response(StatusCode::OK, &removed))
+                    super::delete_object(ctx, &key, &secret, opts).await
                 }
                 _ => Err(ApiError::method_not_allowed()),
             }
