@@ -2,7 +2,7 @@
 //! to one of them. Nothing is started, so nothing needs tearing down beyond the transport.
 
 use crate::transport::http::StreamableHttp;
-use crate::transport::http_body::Secrets;
+use crate::transport::secrets::Secrets;
 use crate::transport::sse::LegacySse;
 use crate::transport::{Transport, TransportError};
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};

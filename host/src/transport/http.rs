@@ -8,11 +8,12 @@
 
 use super::http_body::{
     content_type, error_excerpt, excerpt, inbound_from_text, is_media_type, read_bounded,
-    request_failed, shown, status_error, Outgoing, Secrets, EVENT_STREAM, MAX_MESSAGE_BYTES,
-    MCP_METHOD, PROTOCOL_VERSION, SESSION_ID,
+    request_failed, shown, status_error, Outgoing, EVENT_STREAM, MAX_MESSAGE_BYTES, MCP_METHOD,
+    PROTOCOL_VERSION, SESSION_ID,
 };
 use super::http_inbox::Inbox;
 use super::http_reply_stream::ReplyStream;
+use super::secrets::Secrets;
 use super::{Inbound, Transport, TransportError};
 use crate::mcp::jsonrpc::{self, Envelope};
 use reqwest::header::{HeaderMap, HeaderValue, ACCEPT, CONTENT_TYPE};

@@ -1,7 +1,7 @@
 //! The receiving side both HTTP transports share: the queue their readers fill, and why the
 //! transport closed once it did (from then on `recv` keeps saying so and `send` fails).
 
-use super::http_body::Secrets;
+use super::secrets::Secrets;
 use super::{Inbound, TransportError};
 use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
 

@@ -3,9 +3,10 @@
 //! resumes with `GET` + `Last-Event-ID` when the server drops the stream first (SEP-1699).
 
 use super::http_body::{
-    content_type, describe, error_excerpt, inbound_from_event, is_media_type, Outgoing, Secrets,
+    content_type, describe, error_excerpt, inbound_from_event, is_media_type, Outgoing,
     EVENT_STREAM, LAST_EVENT_ID, MAX_MESSAGE_BYTES,
 };
+use super::secrets::Secrets;
 use super::sse_parse::SseParser;
 use super::Inbound;
 use crate::mcp::jsonrpc::{self, Envelope};

@@ -11,6 +11,7 @@ pub mod http;
 pub(crate) mod http_body;
 mod http_inbox;
 mod http_reply_stream;
+pub(crate) mod secrets;
 pub mod sse;
 mod sse_parse;
 

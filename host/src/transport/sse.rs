@@ -4,10 +4,10 @@
 
 use super::http_body::{
     content_type, describe, error_excerpt, excerpt, inbound_from_event, inbound_from_text,
-    is_media_type, read_bounded, shown, status_error, Outgoing, Secrets, EVENT_STREAM,
-    MAX_MESSAGE_BYTES,
+    is_media_type, read_bounded, shown, status_error, Outgoing, EVENT_STREAM, MAX_MESSAGE_BYTES,
 };
 use super::http_inbox::Inbox;
+use super::secrets::Secrets;
 use super::sse_parse::SseParser;
 use super::{Inbound, Transport, TransportError};
 use futures_util::StreamExt;
