@@ -2,6 +2,7 @@
 //! everything the server says before it is shown, logged or reported.
 
 use super::{Inbound, TransportError};
+use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use reqwest::Url;
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
@@ -63,7 +64,7 @@ impl Secrets {
                 percent_decoded(user),
                 percent_decoded(password.unwrap_or(""))
             );
-            secrets.add(&base64(pair.as_bytes()));
+            secrets.add(&STANDARD.encode(pair));
         }
         secrets
             .needles
@@ -275,11 +276,6 @@ fn percent_decoded(text: &str) -> String {
         .into_owned()
 }
 
-/// What reqwest sends for a URL's userinfo: `Authorization: Basic base64(user:password)`.
-fn base64(bytes: &[u8]) -> String {
-    base64::engine::general_purpose::STANDARD.encode(bytes)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -288,7 +284,9 @@ mod tests {
     #[test]
     fn userinfo_is_decoded_as_a_url_means_it() {
         assert_eq!(percent_decoded("p%40ss%zz%2"), "p@ss%zz%2");
-        assert_eq!(base64(b"user:secret"), "dXNlcjpzZWNyZXQ=");
+        // The userinfo as reqwest sends it, `Authorization: Basic base64(user:password)`.
+        let secrets = Secrets::new(&[], &Url::parse("http://user:secret@h/").unwrap());
+        assert_eq!(secrets.scrub("Basic dXNlcjpzZWNyZXQ="), "Basic ***");
     }
 
     #[test]
