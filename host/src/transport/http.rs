@@ -336,9 +336,7 @@ impl Transport for StreamableHttp {
     }
 
     async fn recv(&mut self) -> Result<Inbound, TransportError> {
-        // The inbox holds a sender itself, so the channel never ends; say something anyway.
-        let ended = "the transport was dropped";
-        Ok(self.inbox.recv(&self.secrets, ended).await)
+        Ok(self.inbox.recv(&self.secrets).await)
     }
 
     fn set_protocol_version(&mut self, version: &str) {

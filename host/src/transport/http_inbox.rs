@@ -48,15 +48,15 @@ impl Inbox {
     }
 
     /// The next thing the server said, scrubbed of `secrets`; once closed, why, every time.
-    /// `ended` is the reason should every sender be gone.
-    pub(super) async fn recv(&mut self, secrets: &Secrets, ended: &str) -> Inbound {
+    pub(super) async fn recv(&mut self, secrets: &Secrets) -> Inbound {
         if let Some(reason) = &self.closed {
             return Inbound::Closed {
                 reason: reason.clone(),
             };
         }
+        // `self.tx` keeps the channel open, so `None` cannot happen; map it anyway.
         let item = self.rx.recv().await.unwrap_or(Inbound::Closed {
-            reason: ended.to_owned(),
+            reason: "the transport was dropped".to_owned(),
         });
         let item = secrets.scrub_inbound(item);
         if let Inbound::Closed { reason } = &item {
@@ -88,11 +88,8 @@ mod tests {
             .send(Inbound::Noise("echoed tok-INBOX-9999".into()))
             .unwrap();
         let secrets = secrets();
-        assert_eq!(
-            inbox.recv(&secrets, "ended").await,
-            Inbound::Noise("first".into())
-        );
-        match inbox.recv(&secrets, "ended").await {
+        assert_eq!(inbox.recv(&secrets).await, Inbound::Noise("first".into()));
+        match inbox.recv(&secrets).await {
             Inbound::Noise(text) => assert!(!text.contains("tok-INBOX-9999"), "{text}"),
             other => panic!("{other:?}"),
         }
@@ -110,7 +107,7 @@ mod tests {
         inbox.push(Inbound::Noise("after the end".into()));
         for _ in 0..2 {
             assert_eq!(
-                inbox.recv(&secrets, "ended").await,
+                inbox.recv(&secrets).await,
                 Inbound::Closed {
                     reason: "the event stream ended".into()
                 }
@@ -120,13 +117,13 @@ mod tests {
         assert!(refused.contains("the event stream ended"), "{refused}");
         // The client closing after the server did keeps the server's reason.
         inbox.close();
-        assert!(matches!(inbox.recv(&secrets, "ended").await,
+        assert!(matches!(inbox.recv(&secrets).await,
             Inbound::Closed { reason } if reason == "the event stream ended"));
         // The client's own close.
         let mut inbox = Inbox::new();
         inbox.push(Inbound::Noise("unread".into()));
         inbox.close();
-        assert!(matches!(inbox.recv(&secrets, "ended").await,
+        assert!(matches!(inbox.recv(&secrets).await,
             Inbound::Closed { reason } if reason == "closed by the client"));
         assert!(inbox.ensure_open().is_err());
     }

@@ -253,10 +253,7 @@ impl Transport for LegacySse {
     }
 
     async fn recv(&mut self) -> Result<Inbound, TransportError> {
-        Ok(self
-            .inbox
-            .recv(&self.secrets, "the event stream ended")
-            .await)
+        Ok(self.inbox.recv(&self.secrets).await)
     }
 
     async fn close(&mut self) -> Result<(), TransportError> {
