@@ -125,10 +125,13 @@ fn tools_in(path: &Path, json: &str) -> Result<(Vec<Tool>, DiscoveryContext), In
         let message = format!("nested {MAX_JSON_DEPTH} levels deep or more, which is not read");
         return Err(invalid(path, TOOL_LIST, message));
     }
-    let entries: Vec<&RawValue> = match doc.get().as_bytes().first() {
-        Some(b'[') => serde_json::from_str(doc.get()).map_err(|_| expected())?,
+    // Lone surrogate escapes read as a server's messages do (transport::Inbound::message).
+    let repaired = mcp_probe_types::replace_lone_surrogates(doc.get());
+    let doc = repaired.as_deref().unwrap_or(doc.get());
+    let entries: Vec<&RawValue> = match doc.as_bytes().first() {
+        Some(b'[') => serde_json::from_str(doc).map_err(|_| expected())?,
         Some(b'{') => {
-            let object: ToolsObject = serde_json::from_str(doc.get()).map_err(|_| expected())?;
+            let object: ToolsObject = serde_json::from_str(doc).map_err(|_| expected())?;
             if let Some(Value::String(method)) = object.discovery_method {
                 ctx.discovery_method = method;
             }

@@ -3,7 +3,8 @@
 //! Flow: [`config`] names the stages → [`inspect`] refuses wrong files before compiling →
 //! [`cache`] compiles or reuses the artifact → [`plugin`] pre-instantiates it once and runs
 //! each call in a fresh store bounded by [`engine`] → [`pipeline`] chains the stages and adds
-//! the host's own [`schema`] check.
+//! the host's own [`schema`] and
+//! [`unicode`] checks.
 
 pub mod bindings;
 pub mod builtin;
@@ -17,6 +18,7 @@ pub mod inspect;
 pub mod pipeline;
 pub mod plugin;
 pub mod schema;
+pub mod unicode;
 
 pub use cache::{ArtifactCache, CacheOutcome};
 pub use config::{OnError, PipelineConfig, StageSpec};

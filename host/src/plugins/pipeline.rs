@@ -10,6 +10,7 @@ use super::engine;
 use super::inspect::World;
 use super::plugin::LoadedPlugin;
 use super::schema;
+use super::unicode;
 pub use super::PluginError;
 use crate::model::{Finding, Severity, Tool, Transcript};
 use serde_json::Value;
@@ -211,7 +212,8 @@ impl Pipeline {
         Value::Object(policy).to_string()
     }
 
-    /// Runs the normalizer and validator stages in order, then the host's schema check.
+    /// Runs the normalizer and validator stages in order, then the host's checks
+    /// (text that was not valid Unicode, schemas).
     /// The tools cross into WIT form once, pass through every stage so, and come back once.
     pub fn process(
         &self,
@@ -219,6 +221,9 @@ impl Pipeline {
         ctx: &DiscoveryContext,
     ) -> Result<Processed, PluginError> {
         let mut processed = self.run_plugins(tools, ctx)?;
+        processed
+            .findings
+            .extend(unicode::check_tools(&processed.tools));
         processed
             .findings
             .extend(schema::check_tools(&processed.tools));

@@ -37,15 +37,14 @@ pub(crate) fn inbound_from_text(text: &str) -> Vec<Inbound> {
     let noise = || vec![Inbound::Noise(text.to_owned())];
     if trimmed.starts_with('{') {
         return match serde_json::from_str::<&RawValue>(trimmed) {
-            Ok(json) => vec![Inbound::Message(json.to_owned())],
+            Ok(json) => vec![Inbound::message(json)],
             Err(_) => noise(),
         };
     }
     match serde_json::from_str::<Vec<&RawValue>>(trimmed) {
-        Ok(items) if !items.is_empty() && items.iter().all(|i| i.get().starts_with('{')) => items
-            .into_iter()
-            .map(|json| Inbound::Message(json.to_owned()))
-            .collect(),
+        Ok(items) if !items.is_empty() && items.iter().all(|i| i.get().starts_with('{')) => {
+            items.into_iter().map(Inbound::message).collect()
+        }
         _ => noise(),
     }
 }
@@ -365,6 +364,30 @@ mod tests {
 
     fn message(text: &str) -> Inbound {
         Inbound::Message(RawValue::from_string(text.to_owned()).unwrap())
+    }
+
+    #[test]
+    fn lone_surrogates_in_bodies_and_batches_read_as_the_replacement_character() {
+        let one = inbound_from_text(r#"{"id":1,"result":{"tools":[{"name":"x\ud800"}]}}"#);
+        assert_eq!(
+            one,
+            [message(
+                r#"{"id":1,"result":{"tools":[{"name":"x\ufffd"}]}}"#
+            )]
+        );
+        let batch = inbound_from_text(r#"[{"id":1,"error":{"message":"\udc00"}},{"id":2}]"#);
+        assert_eq!(
+            batch,
+            [
+                message(r#"{"id":1,"error":{"message":"\ufffd"}}"#),
+                message(r#"{"id":2}"#)
+            ]
+        );
+        let Inbound::Message(json) = &batch[0] else {
+            unreachable!()
+        };
+        let value: serde_json::Value = serde_json::from_str(json.get()).unwrap();
+        assert_eq!(value["error"]["message"], "\u{fffd}");
     }
 
     #[test]

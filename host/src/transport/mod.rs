@@ -46,6 +46,20 @@ pub enum Inbound {
     Closed { reason: String },
 }
 
+impl Inbound {
+    /// One message from JSON text the transport has read as such. A lone surrogate escape
+    /// (`"\ud800"`, which JavaScript and Python clients accept) becomes `\ufffd` here, once,
+    /// so that no later parser refuses the message or a name in it and the host can flag it.
+    pub(crate) fn message(json: &RawValue) -> Inbound {
+        match mcp_probe_types::replace_lone_surrogates(json.get()) {
+            None => Inbound::Message(json.to_owned()),
+            Some(repaired) => Inbound::Message(
+                RawValue::from_string(repaired).expect("repairing escapes keeps JSON valid"),
+            ),
+        }
+    }
+}
+
 /// Messages are equal when their texts are (`RawValue` has no `PartialEq` of its own).
 impl PartialEq for Inbound {
     fn eq(&self, other: &Self) -> bool {

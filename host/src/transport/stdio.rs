@@ -74,7 +74,7 @@ where
             .ok()
             .filter(|_| body.starts_with(['{', '[']));
         Some(match json {
-            Some(json) => Inbound::Message(json.to_owned()),
+            Some(json) => Inbound::message(json),
             None => Inbound::Noise(text.to_owned()),
         })
     }

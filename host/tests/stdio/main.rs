@@ -9,5 +9,6 @@ mod conformance;
 mod discover_cleanup;
 mod discover_misbehaving;
 mod hostile;
+mod lone_surrogates;
 mod protocol_eras;
 mod session_duplex;

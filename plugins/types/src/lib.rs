@@ -8,6 +8,7 @@
 //!   until a check needs it, and reports print them as received.
 //! - [`Finding`] and [`Severity`]: what a check says about a tool or a list.
 //! - [`canonical`]: the canonical JSON of a tool and its SHA-256, the pins of lock files.
+//! - [`replace_lone_surrogates`]: JSON text with lone UTF-16 surrogate escapes made readable.
 //! - [`wit_conversions!`]: the one conversion each way between these types and the WIT
 //!   records of `wit/plugin.wit`, expanded in each crate that has generated bindings.
 //!
@@ -17,10 +18,12 @@ pub mod canonical;
 mod depth;
 mod finding;
 mod members;
+mod surrogates;
 mod tool;
 mod wit;
 
 pub use depth::{is_too_deep, MAX_JSON_DEPTH};
 pub use finding::{Finding, Severity};
 pub use members::Members;
+pub use surrogates::replace_lone_surrogates;
 pub use tool::{json_string, json_text, Json, Member, TextParts, Tool, ToolTextError};
