@@ -544,7 +544,8 @@ fn host_findings(discovery: &Discovery) -> Vec<Finding> {
     findings
 }
 
-/// Appends how the server ended and its last stderr line: they usually say why it died.
+/// Appends how the server ended and the stderr line that says why it died (not always the
+/// last: [`crate::runtime::cause`]).
 fn with_hints(message: String, attempt: &Attempt) -> String {
     hints(
         message,
@@ -561,10 +562,12 @@ fn hints(mut message: String, exit: Option<&str>, stderr_tail: &str) -> String {
     if let Some(exit) = exit {
         message = format!("{message}; {exit}");
     }
-    let stderr = stderr_tail.lines().rev().map(str::trim);
-    if let Some(line) = stderr.into_iter().find(|l| !l.is_empty()) {
-        let line: String = line.chars().take(300).collect();
-        message = format!("{message}; server stderr: {line}");
+    if let Some(cause) = crate::runtime::cause::cause_line(stderr_tail) {
+        let cause: String = cause.chars().take(300).collect();
+        message = format!("{message}; server stderr: {cause}");
+        if let Some(hint) = crate::runtime::cause::setup_hint(&cause) {
+            message = format!("{message} ({hint})");
+        }
     }
     message
 }

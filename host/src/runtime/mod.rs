@@ -3,6 +3,7 @@
 //! [`Connection`] and keeps a [`Server`] whose [`Server::shutdown`] stops what was started and
 //! returns what it left behind ([`Stopped`]: exit state, stderr or log tail).
 
+pub mod cause;
 pub mod kubernetes;
 pub mod local;
 mod process_tree;

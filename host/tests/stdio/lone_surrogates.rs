@@ -111,7 +111,9 @@ fn a_name_with_a_lone_surrogate_is_listed_denied_and_flagged() {
         );
     }
     assert!(
-        !found.iter().any(|(r, t, _)| t == "ok" && r == "invalid-unicode"),
+        !found
+            .iter()
+            .any(|(r, t, _)| t == "ok" && r == "invalid-unicode"),
         "{found:?}"
     );
 }

@@ -6,6 +6,7 @@
 mod support;
 
 mod conformance;
+mod crash_causes;
 mod discover_cleanup;
 mod discover_misbehaving;
 mod hostile;
