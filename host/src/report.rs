@@ -26,6 +26,10 @@ pub struct Report {
     /// How the era was decided, e.g. "server/discover answered" or "--protocol-era legacy".
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub era_decided_by: Option<String>,
+    /// `["modern", "legacy"]` when the server answered both `server/discover` and
+    /// `initialize` on one connection (a dual-era server); empty when only one era was seen.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub eras_spoken: Vec<String>,
     /// The cache hints (`ttlMs`, `cacheScope`) per method, where the server sent any.
     #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub cache_hints: std::collections::BTreeMap<String, crate::model::CacheHint>,
@@ -107,7 +111,10 @@ impl Report {
             self.protocol_version.as_deref().unwrap_or("(none)"),
             self.protocol_era
                 .as_deref()
-                .map(|era| format!(" ({era} era)"))
+                .map(|era| match self.eras_spoken.len() > 1 {
+                    true => format!(" ({era} era; the server speaks both)"),
+                    false => format!(" ({era} era)"),
+                })
                 .unwrap_or_default(),
             self.discovery_method,
             self.endpoint
@@ -210,6 +217,7 @@ mod tests {
             protocol_version: Some("2025-11-25".into()),
             protocol_era: Some("legacy".into()),
             era_decided_by: Some("server/discover answered -32601".into()),
+            eras_spoken: Vec::new(),
             cache_hints: Default::default(),
             capabilities: Capabilities {
                 server: json!({"tools": {}}),

@@ -219,16 +219,15 @@ impl DiscoverOptions {
 }
 
 /// The era to start the server again in, and why: it closed the connection before its era was
-/// known (legacy), or answered both the probe and the `initialize` after it (modern).
+/// known (the Rust SDK exits on `server/discover`), so it is started again in the legacy era.
+/// (A server that answered both the probe and the `initialize` after it goes on in the era
+/// its connection is in: it is never started twice.)
 pub(crate) fn start_again(attempt: &Attempt) -> Option<(Era, String)> {
     match &attempt.result {
         Err(Stop::Session(SessionError::ExitedOnProbe { method, reason })) => Some((
             Era::Legacy,
             format!("the server closed the connection on {method} ({reason})"),
         )),
-        Err(Stop::Session(SessionError::AnsweredBothEras { why })) => {
-            Some((Era::Modern, why.clone()))
-        }
         _ => None,
     }
 }
@@ -490,6 +489,10 @@ impl Attempt {
             protocol_version: hello.map(|h| h.protocol_version.clone()),
             protocol_era: hello.map(|h| h.era.to_string()),
             era_decided_by: hello.map(|h| h.era_decided_by.clone()),
+            eras_spoken: match hello.is_some_and(|h| h.dual_era) {
+                true => vec![Era::Modern.to_string(), Era::Legacy.to_string()],
+                false => Vec::new(),
+            },
             cache_hints: Default::default(),
             capabilities: Capabilities {
                 server: hello.map_or(serde_json::Value::Null, |h| h.capabilities.clone()),

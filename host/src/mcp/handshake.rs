@@ -96,6 +96,7 @@ impl Session {
         self.transport.set_protocol_version(&protocol_version);
         let hello = ServerHello {
             era: Era::Legacy,
+            dual_era: false,
             era_decided_by,
             protocol_version,
             server_info: result.get("serverInfo").filter(|v| !v.is_null()).cloned(),
@@ -223,12 +224,21 @@ impl Session {
                             // On stdio its answer comes right after the probe's; a server
                             // that ignores it must not cost a whole request timeout.
                             let bound = overall.min(Instant::now() + FOLLOWER_ANSWER_BOUND);
-                            if self.initialize_was_accepted(initialize, bound).await? {
-                                let why = format!(
-                                    "server/discover answered after {took} ms, and so did the initialize that followed it after {} ms",
+                            if let Some(accepted) =
+                                self.accepted_initialize(initialize, bound).await?
+                            {
+                                // A dual-era server that fixes its era at the first request
+                                // after the probe (the TypeScript SDK v2): the initialize put
+                                // this connection in the legacy era, which it goes on in (no
+                                // second start).
+                                let by = format!(
+                                    "server/discover answered after {took} ms, and so did the initialize that followed it after {} ms: the server speaks both eras, and this connection is in the legacy era since that initialize",
                                     grace.as_millis()
                                 );
-                                return Err(SessionError::AnsweredBothEras { why });
+                                let mut hello = self.accept_initialize(accepted, by).await?;
+                                hello.dual_era = true;
+                                self.hello = Some(hello.clone());
+                                return Ok(hello);
                             }
                             format!("server/discover answered after {took} ms (the initialize that followed it was not accepted)")
                         }
@@ -287,16 +297,19 @@ impl Session {
     }
 
     /// Waits for the reply to the `initialize` that followed the probe (on stdio it comes
-    /// right after the probe's): true when the server accepted it.
-    async fn initialize_was_accepted(
+    /// right after the probe's): its result when the server accepted it.
+    async fn accepted_initialize(
         &mut self,
         initialize: u64,
         deadline: Instant,
-    ) -> Result<bool, SessionError> {
+    ) -> Result<Option<Value>, SessionError> {
         match self.await_first(&[initialize], INITIALIZE, deadline).await {
-            Ok((_, reply)) => Ok(reply.is_ok()),
+            Ok((_, reply)) => Ok(reply
+                .and_then(|raw| result_value(INITIALIZE, &raw))
+                .ok()
+                .filter(Value::is_object)),
             // Never answered: nothing was fixed by it.
-            Err(super::session::ReplyError::Timeout) => Ok(false),
+            Err(super::session::ReplyError::Timeout) => Ok(None),
             Err(super::session::ReplyError::Session(err)) => Err(err),
         }
     }
@@ -359,6 +372,7 @@ impl Session {
             .cloned();
         let hello = ServerHello {
             era: Era::Modern,
+            dual_era: false,
             era_decided_by,
             protocol_version: version,
             server_info,

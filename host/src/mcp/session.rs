@@ -53,6 +53,8 @@ impl Default for SessionOptions {
 #[derive(Debug, Clone, PartialEq)]
 pub struct ServerHello {
     pub era: Era,
+    /// The server answered both `server/discover` and `initialize` on this connection.
+    pub dual_era: bool,
     /// How the era was decided, e.g. "server/discover answered".
     pub era_decided_by: String,
     pub protocol_version: String,
@@ -88,12 +90,6 @@ pub enum SessionError {
         "{method}: the server closed the connection before the protocol era was known ({reason})"
     )]
     ExitedOnProbe { method: String, reason: String },
-    /// The server answered `server/discover` and also the `initialize` that followed it after
-    /// the grace: a server that fixes its era at the first request after the probe (the
-    /// TypeScript SDK v2 does) has now put this connection in the legacy era. It is started
-    /// again and spoken to in the modern era from the start.
-    #[error("server/discover and initialize were both answered ({why})")]
-    AnsweredBothEras { why: String },
     #[error("{method}: no reply within {after:?}{}", dropped_hint(*.dropped_lines))]
     Timeout {
         method: String,
