@@ -7,6 +7,12 @@
 pub use mcp_probe_types::{canonical, Finding, Json, Member, Members, Severity, Tool};
 use serde::{Deserialize, Serialize};
 
+/// How busy a started server has been: the CPU time its processes used so far, in clock
+/// ticks, where the runtime can see it (a local process group; not a pod). The era probe
+/// waits longer for a server that is still busy starting (node loading its modules) before
+/// it sends `initialize`, so a dual-era server is not handed one it would answer too.
+pub type ServerActivity = std::sync::Arc<dyn Fn() -> Option<u64> + Send + Sync>;
+
 /// What a failed session leaves for the fallback parser plugins (and `-v`).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Transcript {

@@ -258,6 +258,7 @@ async fn run_started(
         Connection::Stdio { reader, writer } => {
             let transport = StdioTransport::new(reader, writer, options.max_line_bytes);
             let mut session = Session::new(Box::new(transport), options.session.clone());
+            session.set_activity(server.activity());
             let bounds = (limits.deadline, options.timeout);
             let result = run_bounded(&mut session, bounds, interrupt).await;
             let _ = tokio::time::timeout(CLOSE_BOUND, session.close()).await;

@@ -160,6 +160,7 @@ impl Session {
             Err(err) => return Err(exited_on_probe(err, stdio)),
         };
         self.modern_meta = None;
+        let mut starting = Starting::new(self.activity.clone(), started, grace);
         let mut waiting_for_discover = discover.is_some();
         let mut follower = Follower::NotSent;
         if discover.is_none() {
@@ -174,7 +175,7 @@ impl Session {
                 ids.push(id);
             }
             let (label, deadline) = match follower {
-                Follower::NotSent => (DISCOVER, (started + grace).min(overall)),
+                Follower::NotSent => (DISCOVER, starting.until.min(overall)),
                 _ => (INITIALIZE, overall),
             };
             let reply = match self.await_first(&ids, label, deadline).await {
@@ -188,7 +189,9 @@ impl Session {
                     (id, reply.and_then(|raw| result_value(answered, &raw)))
                 }
                 Err(super::session::ReplyError::Timeout) if follower == Follower::NotSent => {
-                    follower = self.follow_with_initialize(versions).await?;
+                    if !starting.still_busy(overall) {
+                        follower = self.follow_with_initialize(versions).await?;
+                    }
                     continue;
                 }
                 Err(err) => {
@@ -381,6 +384,60 @@ impl Session {
         };
         self.hello = Some(hello.clone());
         Ok(hello)
+    }
+}
+
+/// How long the probe goes on waiting for a server that is busy starting, at most.
+const MAX_BUSY_START: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// The probe's grace, stretched while the server is visibly busy starting: a server still
+/// using CPU at the end of a grace (node loading its modules, Python importing) gets another
+/// grace before `initialize` follows, so a slow dual-era server answers the probe alone. A
+/// silent legacy server is idle once it has started and costs one grace more than that; a
+/// runtime that cannot see the server's processes (a pod) leaves the plain grace.
+struct Starting {
+    activity: Option<crate::model::ServerActivity>,
+    /// CPU ticks at the last look.
+    seen: Option<u64>,
+    grace: std::time::Duration,
+    /// When the current grace ends.
+    until: Instant,
+    /// No grace is added past this.
+    limit: Instant,
+}
+
+impl Starting {
+    fn new(
+        activity: Option<crate::model::ServerActivity>,
+        started: Instant,
+        grace: std::time::Duration,
+    ) -> Starting {
+        let seen = activity.as_ref().and_then(|ticks| ticks());
+        Starting {
+            activity,
+            seen,
+            grace,
+            until: started + grace,
+            limit: started + MAX_BUSY_START,
+        }
+    }
+
+    /// At the end of a grace: true (and another grace begun) when the server used CPU during
+    /// it and there is time left for one more before `overall`.
+    fn still_busy(&mut self, overall: Instant) -> bool {
+        let now = Instant::now();
+        let ticks = self.activity.as_ref().and_then(|ticks| ticks());
+        let busy = matches!((self.seen, ticks), (Some(before), Some(now)) if now > before);
+        self.seen = ticks;
+        let next = now + self.grace;
+        if busy && next < overall && next < self.limit {
+            tracing::debug!(
+                "server/discover: the server is still busy starting; waiting one more grace"
+            );
+            self.until = next;
+            return true;
+        }
+        false
     }
 }
 

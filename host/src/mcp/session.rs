@@ -224,9 +224,16 @@ pub struct Session {
     in_flight: Option<String>,
     /// Over-long lines the transport dropped (noise marked with DROPPED_LINE_PREFIX).
     dropped_lines: usize,
+    /// How busy the server is, where its runtime can tell (the era probe's grace).
+    pub(super) activity: Option<crate::model::ServerActivity>,
 }
 
 impl Session {
+    /// Lets the era probe see how busy the server is (see [`crate::model::ServerActivity`]).
+    pub fn set_activity(&mut self, activity: Option<crate::model::ServerActivity>) {
+        self.activity = activity;
+    }
+
     pub fn new(transport: Box<dyn Transport>, options: SessionOptions) -> Self {
         Session {
             transport,
@@ -234,6 +241,7 @@ impl Session {
             next_id: 1,
             transcript: super::transcript::Recorder::default(),
             hello: None,
+            activity: None,
             modern_meta: None,
             cache_hints: Default::default(),
             in_flight: None,

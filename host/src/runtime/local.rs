@@ -111,6 +111,13 @@ impl LocalServer {
 
 #[async_trait::async_trait]
 impl super::Server for LocalServer {
+    fn activity(&self) -> Option<crate::model::ServerActivity> {
+        let pgid = self.pgid;
+        Some(std::sync::Arc::new(move || {
+            process_tree::group_cpu_ticks(pgid)
+        }))
+    }
+
     /// Stops the server and everything it started, reaps it, and returns its stderr tail
     /// (complete, as the pipe is drained once the group is gone) and how it ended.
     async fn shutdown(mut self: Box<Self>) -> Stopped {

@@ -55,6 +55,11 @@ pub struct Stopped {
 pub trait Server: Send {
     /// Stops the server and everything it started, and says what it left.
     async fn shutdown(self: Box<Self>) -> Stopped;
+
+    /// How busy the server's processes have been, where this runtime can see them.
+    fn activity(&self) -> Option<crate::model::ServerActivity> {
+        None
+    }
 }
 
 /// A URL target: nothing was started, nothing to stop.

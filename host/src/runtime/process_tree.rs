@@ -51,6 +51,36 @@ pub fn strays(root: libc::pid_t, marker: &str) -> Vec<libc::pid_t> {
     found.into_iter().collect()
 }
 
+/// The CPU time (user + system, with that of reaped children) of every process in the
+/// process group `pgid`, in clock ticks; `None` when /proc cannot be read.
+pub fn group_cpu_ticks(pgid: libc::pid_t) -> Option<u64> {
+    let entries = std::fs::read_dir("/proc").ok()?;
+    let mut ticks = 0;
+    for entry in entries.flatten() {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|n| n.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+            continue;
+        };
+        // After the parenthesised command: state ppid pgrp … utime(11) stime cutime cstime.
+        let Some(rest) = stat.rfind(')').map(|at| &stat[at + 2..]) else {
+            continue;
+        };
+        let fields: Vec<&str> = rest.split_whitespace().collect();
+        if fields.get(2).and_then(|g| g.parse::<libc::pid_t>().ok()) != Some(pgid) {
+            continue;
+        }
+        let cpu = fields.get(11..15).into_iter().flatten();
+        ticks += cpu.filter_map(|f| f.parse::<u64>().ok()).sum::<u64>();
+    }
+    Some(ticks)
+}
+
 /// The parent pid from /proc/PID/stat (the field after the parenthesised command name).
 fn parent_of(pid: libc::pid_t) -> Option<libc::pid_t> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;

@@ -364,6 +364,42 @@ fn probe_slow_start(mode: &str, log: &Log) -> Output {
         .expect("run mcp-probe")
 }
 
+/// `discover` of a server that is busy for 1.5 s before it reads anything (node loading its
+/// modules): long past the probe grace, but visibly starting.
+fn probe_busy_start(mode: &str, log: &Log) -> Output {
+    let spin = "import time\nt = time.time()\nwhile time.time() - t < 1.5: pass";
+    let script = format!("python3 -c '{spin}'; exec python3 {} {mode}", fixture());
+    std::process::Command::new(support::probe_bin())
+        .args(["discover", "--", "sh", "-c", &script])
+        .env("ERA_LOG", log.0.path())
+        .output()
+        .expect("run mcp-probe")
+}
+
+/// A dual-era server busy starting gets no `initialize` while it uses CPU: it answers the
+/// probe alone and is spoken to in the modern era, started once; a legacy one busy alike
+/// still ends legacy once it is idle and silent.
+#[test]
+fn a_server_busy_starting_is_left_to_answer_the_probe() {
+    if !have_python() {
+        return;
+    }
+    let log = Log::new();
+    let modern = report(&probe_busy_start("probe-phase", &log));
+    assert_eq!(
+        modern["protocol_era"], "modern",
+        "{}",
+        modern["era_decided_by"]
+    );
+    assert!(modern.get("eras_spoken").is_none(), "{modern}");
+    assert_eq!(support::tool_names(&modern), ["alpha", "beta"]);
+    assert_eq!(log.lines(), ["server/discover", "tools/list", "tools/list"]);
+    let log = Log::new();
+    let legacy = report(&probe_busy_start("legacy-silent", &log));
+    assert_eq!(legacy["protocol_era"], "legacy");
+    assert_eq!(log.lines()[..2], ["server/discover", "initialize"]);
+}
+
 /// A server that starts slowly (npx fetching a package) reads the probe and the `initialize`
 /// that followed it together: its answers, not their timing, decide the era.
 #[test]
