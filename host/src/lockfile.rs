@@ -75,9 +75,20 @@ pub struct Locked {
     pub definitions: BTreeMap<String, String>,
 }
 
+/// `covers` of a lock file whose hashes are of the tools as the server sent them.
+pub const COVERS_AS_SENT: &str = "as-sent";
+/// `covers` of a lock file whose hashes are of the tools as normalizer stages rewrote them.
+pub const COVERS_NORMALIZED: &str = "normalized";
+
 /// A lock file as [`parse`] reads it; public for its JSON Schema (`mcp-probe schema lock`).
 #[derive(Deserialize, schemars::JsonSchema)]
 pub struct LockFile {
+    /// What the hashes are of: `as-sent` (the tools as the server sent them) or `normalized`
+    /// (as the pipeline's normalizer stages rewrote them); written by `mcp-probe lock`.
+    /// Only for readers: pins compare with what validators see either way.
+    #[serde(default)]
+    #[allow(dead_code)]
+    covers: Option<String>,
     #[schemars(range(min = 1, max = 1))]
     version: Option<u64>,
     #[schemars(schema_with = "digests")]

@@ -63,10 +63,21 @@ VALIDATOR = "mcp-probe:plugin/validator@0.1.0"
 PARSER = "mcp-probe:plugin/parser@0.1.0"
 
 
+REWRITE = record(source="test", discovery_method="file", server_info=None,
+                 config='{"rewrite": true}')
+
+
 class Normalize(unittest.TestCase):
+    def test_by_default_passes_tools_as_sent(self):
+        sent = [tool(name=" echo ", extra='{"x-v":1}'), tool(name="")]
+        out, _ = call(DIST / "normalize.wasm", NORMALIZER, "normalize", sent, CTX)
+        out = plain(out)
+        self.assertEqual(out["tools"], plain(sent))
+        self.assertEqual([f["rule"] for f in out["findings"]], ["tool-without-name"])
+
     def test_trims_fills_drops_and_keeps_extra(self):
         out, logs = call(DIST / "normalize.wasm", NORMALIZER, "normalize",
-                         [tool(name=" echo ", extra='{"x-v":1}'), tool(name="")], CTX)
+                         [tool(name=" echo ", extra='{"x-v":1}'), tool(name="")], REWRITE)
         out = plain(out)
         self.assertEqual(out["tools"], [{
             "name": "echo", "title": None, "description": "No description available",

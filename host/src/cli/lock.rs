@@ -31,9 +31,16 @@ pub fn run(args: LockArgs) -> Result<u8> {
     // The file's text is not needed past reading it.
     let inputs::ToolsFile { tools, context, .. } = interrupt.or(read_tools(&args.tools))?;
     let pipeline = interrupt.or(args.pipeline.load())?;
+    let sent = tools.clone();
     let normalized = interrupt.or(pipeline.normalize(tools, &context).map_err(Into::into))?;
     // Pins, and definition hashes (without the name) so that a scan baseline tells renames.
-    let doc = lockfile::document(&normalized.tools).map_err(|e| BadInput(e.to_string()))?;
+    let mut doc = lockfile::document(&normalized.tools).map_err(|e| BadInput(e.to_string()))?;
+    // Which text the hashes are of: the default normalizer passes tools as sent.
+    let covers = match normalized.tools == sent {
+        true => lockfile::COVERS_AS_SENT,
+        false => lockfile::COVERS_NORMALIZED,
+    };
+    doc["covers"] = covers.into();
     let count = doc["pins"].as_object().map_or(0, |pins| pins.len());
     let text = lockfile::text(&doc);
     // The last moment to give up without writing; a signal during the write waits for it.

@@ -7,6 +7,7 @@ mod components;
 #[path = "../support/mod.rs"]
 mod support;
 
+mod as_sent;
 mod builtin_deep_input;
 mod cli_logging;
 mod cli_plugins;

@@ -11,13 +11,17 @@ pub const DEFAULT_DESCRIPTION: &str = "No description available";
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct NormalizeConfig {
-    /// Filled in where a tool has no (or an empty) description.
+    /// Rewrite text (trim, fill, remove empty titles, drop unnamed entries). Off by default:
+    /// a report shows the tools as the server sent them, and the validator judges that.
+    pub rewrite: bool,
+    /// With `rewrite`: filled in where a tool has no (or an empty) description.
     pub default_description: String,
 }
 
 impl Default for NormalizeConfig {
     fn default() -> Self {
         NormalizeConfig {
+            rewrite: false,
             default_description: DEFAULT_DESCRIPTION.to_owned(),
         }
     }
@@ -40,11 +44,17 @@ pub struct Normalized {
     pub findings: Vec<Finding>,
 }
 
-/// Trims name, title and description; fills a missing or empty description and a missing
-/// `inputSchema` (`{"type":"object"}`); drops tools without a name. Every other field is kept,
-/// and the JSON members pass through byte for byte, unread (the host hands plugins valid JSON
-/// text and checks the text they hand back).
+/// By default every tool passes as the server sent it; an entry without a (string) name is
+/// kept too, so every rule still sees it, with a `tool-without-name` finding.
+///
+/// With `rewrite`: trims name, title and description; fills a missing or empty description
+/// and a missing `inputSchema` (`{"type":"object"}`); drops tools without a name. Every other
+/// field is kept, and the JSON members pass through byte for byte, unread (the host hands
+/// plugins valid JSON text and checks the text they hand back).
 pub fn normalize(tools: Vec<Tool>, config: &NormalizeConfig) -> Normalized {
+    if !config.rewrite {
+        return as_sent(tools);
+    }
     let mut out = Normalized::default();
     for (index, mut tool) in tools.into_iter().enumerate() {
         let Tool {
@@ -71,6 +81,25 @@ pub fn normalize(tools: Vec<Tool>, config: &NormalizeConfig) -> Normalized {
         out.tools.push(tool);
     }
     out
+}
+
+/// The tools unchanged; a finding for each entry without a usable name.
+fn as_sent(tools: Vec<Tool>) -> Normalized {
+    let findings = tools
+        .iter()
+        .enumerate()
+        .filter(|(_, tool)| tool.name.trim().is_empty())
+        .map(|(index, tool)| {
+            let why = match tool.extra.get("name") {
+                Some(other) => format!("its name is not a string ({})", other.get()),
+                None if tool.name.is_empty() => "it has no name".to_owned(),
+                None => format!("its name is only whitespace ({:?})", tool.name),
+            };
+            let message = format!("tool #{index}: {why}; kept as sent");
+            Finding::new(None, "tool-without-name", Severity::Warning, message)
+        })
+        .collect();
+    Normalized { tools, findings }
 }
 
 struct StringFields<'a> {
