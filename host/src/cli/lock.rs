@@ -34,7 +34,8 @@ pub fn run(args: LockArgs) -> Result<u8> {
     let normalized = interrupt.or(pipeline.normalize(tools, &context).map_err(Into::into))?;
     // Pins, and definition hashes (without the name) so that a scan baseline tells renames.
     let doc = lockfile::document(&normalized.tools).map_err(|e| BadInput(e.to_string()))?;
-    let count = doc["pins"].as_object().map_or(0, |pins| pins.len());
+    // Every tool listed is pinned, a name listed twice under each of its definitions.
+    let count = normalized.tools.len();
     let text = lockfile::text(&doc);
     // The last moment to give up without writing; a signal during the write waits for it.
     interrupt.check()?;
