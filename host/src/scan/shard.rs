@@ -175,10 +175,10 @@ impl Merged {
         let mut next = 0;
         for &present in self.by_index.keys().chain(std::iter::once(&total)) {
             named.extend((next..present).take(MISSING_NAMED - named.len()));
-            next = present + 1;
-            if named.len() == MISSING_NAMED {
+            if named.len() == MISSING_NAMED || present == total {
                 break;
             }
+            next = present + 1;
         }
         let mut text = named
             .iter()
@@ -292,6 +292,14 @@ mod tests {
     #[test]
     fn a_huge_total_names_a_few_missing_targets_at_once() {
         let started = std::time::Instant::now();
+        let max = one(
+            "m",
+            &format!(r#"{{"index":{},"total":{}}}"#, u64::MAX - 1, u64::MAX),
+        );
+        assert!(max
+            .unwrap_err()
+            .to_string()
+            .starts_with("targets 0, 1, 2, 3, 4 and "));
         let err = one("h", r#"{"index":0,"total":1000000000000,"name":"a"}"#).unwrap_err();
         assert_eq!(
             err.to_string(),
