@@ -7,10 +7,12 @@ mod components;
 #[path = "../support/mod.rs"]
 mod support;
 
+mod bad_input;
 mod builtin_deep_input;
 mod cli_logging;
 mod cli_plugins;
 mod cli_schema;
+mod duplicates;
 mod example_server;
 mod fresh_lock;
 mod plugin_sandbox;
