@@ -553,7 +553,7 @@ mod tests {
             Baseline::from_locks(&[("srv".into(), "f".into(), text)]).unwrap()
         };
         let lines = |tools: &[Tool]| Baseline::from_lines("b", &line("srv", tools)).unwrap();
-        let both: [&dyn Fn(&[Tool]) -> Baseline; 2] = [&lines, &lock];
+        let both: [fn(&[Tool]) -> Baseline; 2] = [lines, lock];
         for read in both {
             let baseline = read(&[one.clone(), other.clone()]);
             for now in [
