@@ -41,7 +41,8 @@ pub fn run(args: LockArgs) -> Result<u8> {
         false => lockfile::COVERS_NORMALIZED,
     };
     doc["covers"] = covers.into();
-    let count = doc["pins"].as_object().map_or(0, |pins| pins.len());
+    // Every tool listed is pinned, a name listed twice under each of its definitions.
+    let count = normalized.tools.len();
     let text = lockfile::text(&doc);
     // The last moment to give up without writing; a signal during the write waits for it.
     interrupt.check()?;

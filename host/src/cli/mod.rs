@@ -100,10 +100,9 @@ pub fn main() -> ExitCode {
     let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
     let cli = match Cli::try_parse_from(&args) {
         Ok(cli) => cli,
-        Err(err) if logging::json_requested(&args) && is_usage_error(&err) => {
-            return json_usage_error(&err)
-        }
-        // Help, versions and usage errors in text, as clap has them.
+        Err(err) if is_usage_error(&err) => return usage_error(&err, &args),
+        // Help and versions on stdout (exit 0), and the help a bare command shows, as clap has
+        // them.
         Err(err) => err.exit(),
     };
     logging::init(&cli.logging);
@@ -139,14 +138,26 @@ fn is_usage_error(err: &clap::Error) -> bool {
     err.use_stderr() && err.kind() != ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
 }
 
-/// A usage error as `--log-format json` asked: the JSON error line, without clap's usage text.
-fn json_usage_error(err: &clap::Error) -> ExitCode {
-    let rendered = err.render().to_string();
-    // The first paragraph is the error; usage and tips follow.
-    let error = rendered.split("\n\n").next().unwrap_or_default();
-    let words: Vec<&str> = error.split_whitespace().collect();
-    logging::settle(logging::LogFormat::Json, false);
-    fail(exit::USAGE, words.join(" ").trim_start_matches("error: "))
+/// A usage error as the one error line (text, or JSON as `--log-format json` asks): clap's
+/// message and its tips, without the usage text. Exit 2.
+fn usage_error(err: &clap::Error, args: &[std::ffi::OsString]) -> ExitCode {
+    if logging::json_requested(args) {
+        logging::settle(logging::LogFormat::Json, false);
+    }
+    fail(exit::USAGE, usage_message(&err.render().to_string()))
+}
+
+/// `error: MESSAGE` (perhaps over several lines), then `tip: …` paragraphs, then usage:
+/// the message and the tips on one line.
+fn usage_message(rendered: &str) -> String {
+    let words = |text: &str| text.split_whitespace().collect::<Vec<_>>().join(" ");
+    let mut paragraphs = rendered.split("\n\n");
+    let error = words(paragraphs.next().unwrap_or_default());
+    let mut message = error.trim_start_matches("error: ").to_owned();
+    for tip in paragraphs.filter_map(|p| p.trim().strip_prefix("tip: ")) {
+        message.push_str(&format!(" (tip: {})", words(tip)));
+    }
+    message
 }
 
 /// The completion script for `shell`, generated from the same definitions clap parses with.

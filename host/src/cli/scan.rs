@@ -320,7 +320,13 @@ fn merge_shards(shards: &[PathBuf], output: Option<&Path>) -> Result<ExitCode, (
             .map_err(|e| (exit::USAGE, format!("cannot read {}: {e}", path.display())))?;
         texts.push((path.display().to_string(), text));
     }
-    let merged = merge(&texts).map_err(|e| (exit::FAILURE, e.to_string()))?;
+    let merged = merge(&texts).map_err(|e| {
+        let code = match e.is_bad_input() {
+            true => exit::USAGE,
+            false => exit::FAILURE,
+        };
+        (code, e.to_string())
+    })?;
     let mut text = String::new();
     for line in &merged {
         text.push_str(&line.text);

@@ -40,6 +40,9 @@ pub enum PluginError {
     /// Compiling or instantiating the component failed for another reason.
     #[error("plugin {plugin}: {message}")]
     Failed { plugin: String, message: String },
+    /// `builtin:NAME` names no plugin the host ships.
+    #[error("plugin {plugin}: no such built-in plugin (there are normalize, validate and parse)")]
+    NoSuchBuiltin { plugin: String },
     /// The plugin file could not be read.
     #[error("plugin {plugin}: cannot read {}: {source}", path.display())]
     Unreadable {
@@ -68,6 +71,7 @@ impl PluginError {
             | PluginError::ForbiddenImport { plugin, .. }
             | PluginError::Reported { plugin, .. }
             | PluginError::Failed { plugin, .. }
+            | PluginError::NoSuchBuiltin { plugin }
             | PluginError::Unreadable { plugin, .. } => Some(plugin),
             PluginError::Config { .. } | PluginError::Interrupted => None,
         }
@@ -81,6 +85,7 @@ impl PluginError {
             PluginError::Incompatible { .. }
                 | PluginError::NotAComponent { .. }
                 | PluginError::ForbiddenImport { .. }
+                | PluginError::NoSuchBuiltin { .. }
                 | PluginError::Unreadable { .. }
                 | PluginError::Config { .. }
         )

@@ -149,18 +149,24 @@ fn tools_in(path: &Path, json: &str) -> Result<(Vec<Tool>, DiscoveryContext), In
     Ok((tools, ctx))
 }
 
-/// The pins of a lock file: `{"pins": {name: sha256}}` (or the bare map).
+/// The pins of a lock file: `{"pins": {name: sha256}}` (or the bare map); a name the server
+/// listed more than once has a list of hashes.
 pub fn read_pins(path: &Path) -> Result<Map<String, Value>, InputError> {
     let doc = read_document(path, "lock file")?;
     let pins = match doc {
         Value::Object(mut obj) if obj.contains_key("pins") => obj.remove("pins"),
         other => Some(other),
     };
+    let is_pin = |value: &Value| match value {
+        Value::String(_) => true,
+        Value::Array(hashes) => hashes.iter().all(Value::is_string),
+        _ => false,
+    };
     match pins {
-        Some(Value::Object(pins)) if pins.values().all(Value::is_string) => Ok(pins),
+        Some(Value::Object(pins)) if pins.values().all(is_pin) => Ok(pins),
         _ => Err(InputError::Shape {
             path: format!("lock file {}", path.display()),
-            expected: "expected {\"pins\": {\"tool\": \"sha256\"}}".into(),
+            expected: "expected {\"pins\": {\"tool\": \"sha256\" or [\"sha256\", ...]}}".into(),
         }),
     }
 }

@@ -64,9 +64,8 @@ pub struct Pipeline {
 /// Reads a plugin's bytes: embedded for `builtin:NAME`, else from the file.
 pub fn plugin_bytes(spec: &str) -> Result<(String, std::borrow::Cow<'static, [u8]>), PluginError> {
     if spec.starts_with(builtin::PREFIX) {
-        let found = builtin::find(spec).ok_or_else(|| PluginError::Failed {
+        let found = builtin::find(spec).ok_or_else(|| PluginError::NoSuchBuiltin {
             plugin: spec.to_string(),
-            message: "no such built-in plugin (there are normalize, validate and parse)".into(),
         })?;
         if found.bytes.is_empty() {
             return Err(PluginError::Failed {

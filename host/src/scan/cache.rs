@@ -2,7 +2,8 @@
 //! while its entry is fresh.
 //!
 //! Key: sha256 over what decides the result — the image reference (a digest when the catalog
-//! pins one, `@sha256:`), args and env; a command's argv, env, and the size and mtime of its
+//! pins one, `@sha256:`), args and env, and the cluster (API server URL, its CA, the
+//! namespace); a command's argv, env, and the size and mtime of its
 //! program file and of args that name files; a URL (credentials removed) and its header names;
 //! the session and pod settings that change the answer; the pipeline's identity; mcp-probe's
 //! version. Secret values never enter the key or the entry: secret env and headers count by
@@ -22,8 +23,9 @@ use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-/// The entry layout's version: an entry of another is a miss.
-const FORMAT: u32 = 1;
+/// The entry layout's (and key's) version: an entry of another is a miss. 2: the key is a
+/// serialized [`KeyInput`] and holds the cluster.
+const FORMAT: u32 = 2;
 
 /// Whether the cache is read, written, or both.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -194,68 +196,187 @@ impl ResultCache {
     }
 }
 
-/// The cache key of probing `options.target` under a pipeline of identity `pipeline`.
-pub fn key(options: &DiscoverOptions, pipeline: &str) -> String {
-    let mut hash = Sha256::new();
-    let mut part = |label: &str, value: &str| {
-        // Length-prefixed, so that no two different inputs hash alike.
-        hash.update(format!("{label}:{}:", value.len()).as_bytes());
-        hash.update(value.as_bytes());
-    };
-    part("format", &FORMAT.to_string());
-    part("version", env!("CARGO_PKG_VERSION"));
-    part("pipeline", pipeline);
-    match &options.target {
-        Target::Image(image) => {
-            // A pinned digest names the image whatever repository or tag is written with it.
-            match image.image.split_once("@sha256:") {
-                Some((_, digest)) => part("digest", digest),
-                None => part("image", &image.image),
-            }
-            image.args.iter().for_each(|a| part("arg", a));
-            for (k, v) in &image.env {
-                part("env", k);
-                part("value", v);
-            }
-            image.secret_env.iter().for_each(|(k, _)| part("secret", k));
-            let k = &options.kubernetes;
-            part("transport", &format!("{:?}", k.transport));
-            part("port", &k.port.to_string());
-            part(
-                "namespace",
-                k.cluster.namespace.as_deref().unwrap_or_default(),
-            );
+/// Which cluster an image target runs in, as far as it decides the answer: the API server,
+/// the CA it is trusted by (one cluster's name may be another's elsewhere), the namespace.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ClusterKey {
+    /// The API server URL, credentials removed.
+    pub server: String,
+    /// SHA-256 of the CA certificates (DER, in order; or the CA file's bytes in a pod);
+    /// empty when the system's roots are trusted.
+    pub ca_sha256: String,
+    pub namespace: String,
+}
+
+impl ClusterKey {
+    /// The key of the cluster `cluster` connected to.
+    pub fn of(cluster: &crate::runtime::kubernetes::Cluster) -> ClusterKey {
+        let config = &cluster.config;
+        let mut ca = Vec::new();
+        if let Some(path) = &config.root_cert_file {
+            ca.push(std::fs::read(path).unwrap_or_default());
         }
-        Target::Command { program, args, env } => {
-            part("program", program);
-            part("program-file", &program_file_stamp(program));
-            for arg in args {
-                part("arg", arg);
-                // `node server.js`, `python3 srv.py tools.json`: an edited file is a new server.
-                if Path::new(arg).is_file() {
-                    part("arg-file", &file_stamp(Path::new(arg)));
+        ca.extend(config.root_cert.iter().flatten().cloned());
+        let ca_sha256 = match ca.is_empty() {
+            true => String::new(),
+            false => {
+                let mut hash = Sha256::new();
+                for cert in &ca {
+                    // Length-prefixed: no two lists of certificates hash alike.
+                    hash.update((cert.len() as u64).to_be_bytes());
+                    hash.update(cert);
                 }
+                hex::encode(hash.finalize())
             }
-            for (k, v) in env {
-                part("env", k);
-                part("value", v);
-            }
-        }
-        Target::Url { url, headers } => {
-            part("url", &crate::runtime::url::redact_url(url));
-            headers.iter().for_each(|(k, _)| part("header", k));
+        };
+        ClusterKey {
+            server: crate::runtime::url::redact_url(&config.cluster_url.to_string()),
+            ca_sha256,
+            namespace: cluster.namespace.clone(),
         }
     }
-    let s = &options.session;
-    part(
-        "session",
-        &format!(
-            "{:?}|{}|{:?}|{:?}",
-            s.capabilities, s.page_cap, s.era, s.versions
-        ),
-    );
-    part("max-line-bytes", &options.max_line_bytes.to_string());
-    hex::encode(hash.finalize())
+}
+
+/// Everything that decides a probe's answer, as the key hashes it: serialized, so that each
+/// input is named and none depends on how a type prints itself for debugging.
+#[derive(Serialize)]
+struct KeyInput<'a> {
+    format: u32,
+    version: &'a str,
+    pipeline: &'a str,
+    target: TargetKey<'a>,
+    session: SessionKey<'a>,
+    max_line_bytes: usize,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "snake_case")]
+enum TargetKey<'a> {
+    Image {
+        /// The digest alone when the reference pins one: it names the image whatever
+        /// repository or tag is written with it.
+        image: &'a str,
+        pinned: bool,
+        args: &'a [String],
+        env: &'a [(String, String)],
+        /// Secret env by name only.
+        secret_names: Vec<&'a str>,
+        transport: &'static str,
+        port: u16,
+        /// `None` when the cluster could not be loaded (the probe then fails, uncached).
+        cluster: Option<&'a ClusterKey>,
+    },
+    Command {
+        program: &'a str,
+        /// Size and mtime: a rebuilt local server is probed again.
+        program_file: String,
+        /// Each arg, with the stamp of the file it names (`node server.js`: an edited file
+        /// is a new server).
+        args: Vec<(&'a str, Option<String>)>,
+        env: &'a [(String, String)],
+    },
+    Url {
+        /// Credentials removed.
+        url: String,
+        /// Header names only.
+        headers: Vec<&'a str>,
+    },
+}
+
+#[derive(Serialize)]
+struct SessionKey<'a> {
+    roots: bool,
+    sampling: bool,
+    elicitation: bool,
+    page_cap: usize,
+    era: &'static str,
+    modern_version: &'a str,
+    legacy_version: &'a str,
+}
+
+/// The cache key of probing `options.target` under a pipeline of identity `pipeline`, in the
+/// cluster `cluster` (image targets).
+pub fn key(options: &DiscoverOptions, pipeline: &str, cluster: Option<&ClusterKey>) -> String {
+    key_for_version(options, pipeline, cluster, env!("CARGO_PKG_VERSION"))
+}
+
+/// [`key`] as mcp-probe `version` makes it.
+fn key_for_version(
+    options: &DiscoverOptions,
+    pipeline: &str,
+    cluster: Option<&ClusterKey>,
+    version: &str,
+) -> String {
+    let input = KeyInput {
+        format: FORMAT,
+        version,
+        pipeline,
+        target: target_key(options, cluster),
+        session: session_key(&options.session),
+        max_line_bytes: options.max_line_bytes,
+    };
+    let text = serde_json::to_vec(&input).expect("a key input serializes");
+    hex::encode(Sha256::digest(&text))
+}
+
+fn target_key<'a>(options: &'a DiscoverOptions, cluster: Option<&'a ClusterKey>) -> TargetKey<'a> {
+    use crate::runtime::kubernetes::TransportChoice;
+    match &options.target {
+        Target::Image(image) => {
+            let (reference, pinned) = match image.image.split_once("@sha256:") {
+                Some((_, digest)) => (digest, true),
+                None => (image.image.as_str(), false),
+            };
+            let k = &options.kubernetes;
+            TargetKey::Image {
+                image: reference,
+                pinned,
+                args: &image.args,
+                env: &image.env,
+                secret_names: image.secret_env.iter().map(|(k, _)| k.as_str()).collect(),
+                transport: match k.transport {
+                    TransportChoice::Auto => "auto",
+                    TransportChoice::Stdio => "stdio",
+                    TransportChoice::Http => "http",
+                },
+                port: k.port,
+                cluster,
+            }
+        }
+        Target::Command { program, args, env } => TargetKey::Command {
+            program,
+            program_file: program_file_stamp(program),
+            args: args
+                .iter()
+                .map(|arg| {
+                    let file = Path::new(arg);
+                    (arg.as_str(), file.is_file().then(|| file_stamp(file)))
+                })
+                .collect(),
+            env,
+        },
+        Target::Url { url, headers } => TargetKey::Url {
+            url: crate::runtime::url::redact_url(url),
+            headers: headers.iter().map(|(k, _)| k.as_str()).collect(),
+        },
+    }
+}
+
+fn session_key(s: &crate::mcp::session::SessionOptions) -> SessionKey<'_> {
+    use crate::mcp::era::ProtocolEra;
+    SessionKey {
+        roots: s.capabilities.roots,
+        sampling: s.capabilities.sampling,
+        elicitation: s.capabilities.elicitation,
+        page_cap: s.page_cap,
+        era: match s.era {
+            ProtocolEra::Auto => "auto",
+            ProtocolEra::Modern => "modern",
+            ProtocolEra::Legacy => "legacy",
+        },
+        modern_version: &s.versions.modern,
+        legacy_version: &s.versions.legacy,
+    }
 }
 
 /// Whether the target sends credentials that the key leaves out.
@@ -370,33 +491,47 @@ mod tests {
 
     #[test]
     fn keys_follow_what_decides_the_answer_but_never_secret_values() {
-        let base = key(&options(image("srv:1", &["--x"], "s1")), "p");
-        assert_eq!(base, key(&options(image("srv:1", &["--x"], "s2")), "p"));
-        assert_ne!(base, key(&options(image("srv:2", &["--x"], "s1")), "p"));
-        assert_ne!(base, key(&options(image("srv:1", &["--y"], "s1")), "p"));
-        assert_ne!(base, key(&options(image("srv:1", &["--x"], "s1")), "q"));
+        let base = key(&options(image("srv:1", &["--x"], "s1")), "p", None);
+        assert_eq!(
+            base,
+            key(&options(image("srv:1", &["--x"], "s2")), "p", None)
+        );
+        assert_ne!(
+            base,
+            key(&options(image("srv:2", &["--x"], "s1")), "p", None)
+        );
+        assert_ne!(
+            base,
+            key(&options(image("srv:1", &["--y"], "s1")), "p", None)
+        );
+        assert_ne!(
+            base,
+            key(&options(image("srv:1", &["--x"], "s1")), "q", None)
+        );
         let digest = "@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
         assert_eq!(
             key(
                 &options(image(&format!("ghcr.io/o/srv:1{digest}"), &[], "")),
-                "p"
+                "p",
+                None
             ),
             key(
                 &options(image(&format!("mirror.local/srv{digest}"), &[], "")),
-                "p"
+                "p",
+                None
             ),
         );
         assert_ne!(
-            key(&options(image(&format!("srv{digest}"), &[], "")), "p"),
-            key(&options(image("srv", &[], "")), "p"),
+            key(&options(image(&format!("srv{digest}"), &[], "")), "p", None),
+            key(&options(image("srv", &[], "")), "p", None),
         );
         let url = |url: &str, header: &str| Target::Url {
             url: url.into(),
             headers: vec![("Authorization".into(), header.into())],
         };
         assert_eq!(
-            key(&options(url("http://u:p1@h/mcp", "a")), "p"),
-            key(&options(url("http://u:p2@h/mcp", "b")), "p")
+            key(&options(url("http://u:p1@h/mcp", "a")), "p", None),
+            key(&options(url("http://u:p2@h/mcp", "b")), "p", None)
         );
         assert!(has_credentials(&url("http://h/mcp", "a")));
         assert!(!has_credentials(&Target::Url {
@@ -460,5 +595,80 @@ mod tests {
         assert_eq!(cache.prune(), 1, "only the expired entry goes");
         assert!(!cache.path("short").exists() && cache.path("private").exists());
         assert!(fresh_tmp.exists(), "a writer may still be at work");
+    }
+
+    fn cluster(server: &str, ca: &str, namespace: &str) -> ClusterKey {
+        ClusterKey {
+            server: server.into(),
+            ca_sha256: ca.into(),
+            namespace: namespace.into(),
+        }
+    }
+
+    #[test]
+    fn image_keys_hold_the_cluster_server_ca_and_namespace() {
+        let target = || options(image("srv:1", &[], ""));
+        let a = cluster("https://a.example:6443/", "aa", "default");
+        let at = |c: &ClusterKey| key(&target(), "p", Some(c));
+        assert_eq!(at(&a), at(&a.clone()));
+        for other in [
+            cluster("https://b.example:6443/", "aa", "default"),
+            cluster("https://a.example:6443/", "bb", "default"),
+            cluster("https://a.example:6443/", "", "default"),
+            cluster("https://a.example:6443/", "aa", "team"),
+        ] {
+            assert_ne!(at(&a), at(&other), "{other:?}");
+        }
+        assert_ne!(at(&a), key(&target(), "p", None));
+    }
+
+    /// The key of a fixed target stays what it is: entries written by one build are found by
+    /// the next unless what decides the answer changed (a change here drops every entry:
+    /// raise FORMAT if it is meant).
+    #[test]
+    fn an_unchanged_target_keeps_its_key() {
+        let fixed = |target: Target| {
+            let mut options = options(target);
+            options.session.capabilities = crate::mcp::capabilities::ClientCapabilities {
+                roots: true,
+                sampling: false,
+                elicitation: true,
+            };
+            options.session.page_cap = 100;
+            options.session.era = crate::mcp::era::ProtocolEra::Auto;
+            options.session.versions = crate::mcp::era::Versions {
+                modern: "2026-07-28".into(),
+                legacy: "2025-06-18".into(),
+            };
+            options.kubernetes.transport = crate::runtime::kubernetes::TransportChoice::Stdio;
+            options.kubernetes.port = 8000;
+            options
+        };
+        let a = cluster("https://a.example:6443/", "aa", "default");
+        let image = fixed(image("ghcr.io/o/srv:1", &["--x"], "s"));
+        assert_eq!(
+            key_for_version(&image, "p", Some(&a), "1.2.3"),
+            "14c9ef37e20409af44928958fdc0f5e87e401541d5eb0782794cd6c5eca10b3b"
+        );
+        let url = fixed(Target::Url {
+            url: "https://u:p@h.example/mcp".into(),
+            headers: vec![("Authorization".into(), "Bearer t".into())],
+        });
+        assert_eq!(
+            key_for_version(&url, "p", None, "1.2.3"),
+            "9585d90201aba358b09abb979543ec32d082999ecc5f188b33a2f5107d1eb46f"
+        );
+        let input = KeyInput {
+            format: FORMAT,
+            version: "1.2.3",
+            pipeline: "p",
+            target: target_key(&url, None),
+            session: session_key(&url.session),
+            max_line_bytes: url.max_line_bytes,
+        };
+        assert_eq!(
+            serde_json::to_string(&input).unwrap(),
+            r#"{"format":2,"version":"1.2.3","pipeline":"p","target":{"url":{"url":"https://***:***@h.example/mcp","headers":["Authorization"]}},"session":{"roots":true,"sampling":false,"elicitation":true,"page_cap":100,"era":"auto","modern_version":"2026-07-28","legacy_version":"2025-06-18"},"max_line_bytes":1048576}"#
+        );
     }
 }

@@ -19,6 +19,7 @@ pub use shard::{merge, MergeError, Shard};
 
 use crate::discover::{discover, DiscoverError, DiscoverOptions};
 use crate::plugins::Pipeline;
+use crate::runtime::kubernetes::Cluster;
 use crate::target::Target;
 use futures_util::StreamExt;
 use std::future::Future;
@@ -103,8 +104,12 @@ async fn probe_cached(
     identity: Option<&str>,
 ) -> Option<TargetResult> {
     let discover_options = options_for(entry, &options.base);
-    let cached = options.cache.as_ref().zip(identity);
-    let cached = cached.map(|(cache, identity)| (cache, cache::key(&discover_options, identity)));
+    let cached = match options.cache.as_ref().zip(identity) {
+        Some((cache, identity)) => cache_key(&discover_options, identity)
+            .await
+            .map(|key| (cache, key)),
+        None => None,
+    };
     if let Some((cache, key)) = &cached {
         let started = Instant::now();
         if let Some(mut result) = cache.lookup(key) {
@@ -120,6 +125,19 @@ async fn probe_cached(
         cache.store(key, &result, cache::has_credentials(&entry.target));
     }
     Some(result)
+}
+
+/// The cache key of a target; for an image, in the cluster it would run in. `None` when that
+/// cluster cannot be loaded: the probe reports why, and its failure is not cached anyway.
+async fn cache_key(options: &DiscoverOptions, identity: &str) -> Option<String> {
+    let cluster = match &options.target {
+        Target::Image(_) => {
+            let cluster = Cluster::connect(&options.kubernetes.cluster).await.ok()?;
+            Some(cache::ClusterKey::of(&cluster))
+        }
+        _ => None,
+    };
+    Some(cache::key(options, identity, cluster.as_ref()))
 }
 
 /// One target, from its catalog entry to its result; `None` when the scan was interrupted

@@ -4,6 +4,7 @@
 use super::outcome::Verdict;
 use crate::model::Severity;
 use serde_json::Value;
+use std::collections::BTreeMap;
 
 /// Shard `index` of `count`: the targets whose catalog index is `index` modulo `count`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -48,7 +49,8 @@ impl Shard {
     }
 }
 
-/// One shard file's lines, as results keep them (JSON values: merging must not lose a field).
+/// Why shard outputs cannot be joined. Every variant but [`MergeError::Missing`] is malformed
+/// input (exit 2); a missing target means a shard did not run or finish (exit 1).
 #[derive(Debug, thiserror::Error)]
 pub enum MergeError {
     #[error("{file}:{line}: not a scan result line ({why})")]
@@ -63,11 +65,27 @@ pub enum MergeError {
         first: String,
         second: String,
     },
-    #[error("the shards disagree on the catalog's size ({a} and {b} targets)")]
-    Sizes { a: usize, b: usize },
-    #[error("targets {missing} are missing: a shard did not run or did not finish")]
+    #[error("target name {name:?} appears twice ({first} and {second})")]
+    DuplicateName {
+        name: String,
+        first: String,
+        second: String,
+    },
+    #[error("the shards disagree on the catalog's size ({a} and {b} targets, {at})")]
+    Sizes { a: usize, b: usize, at: String },
+    #[error("{missing} missing: a shard did not run or did not finish")]
     Missing { missing: String },
 }
+
+impl MergeError {
+    /// True for malformed or contradictory lines (exit 2), false for an incomplete set.
+    pub fn is_bad_input(&self) -> bool {
+        !matches!(self, MergeError::Missing { .. })
+    }
+}
+
+/// How many missing indexes an error names before it counts the rest.
+const MISSING_NAMED: usize = 5;
 
 /// One result line of a shard: parsed, and its text as written (kept byte for byte).
 #[derive(Debug, Clone)]
@@ -76,10 +94,110 @@ pub struct Line {
     pub text: String,
 }
 
+/// Where a line was read, for errors: `file:line`.
+type Place = String;
+
+/// The lines read so far, by catalog index, and the catalog size they all state.
+#[derive(Default)]
+struct Merged {
+    total: Option<(usize, Place)>,
+    by_index: BTreeMap<usize, (Place, Line)>,
+    names: BTreeMap<String, Place>,
+}
+
+impl Merged {
+    /// Adds line `line` of `file`: its index below its total, the total every line states,
+    /// its index and name not seen before.
+    fn add(&mut self, file: &str, line: usize, value: Value, text: &str) -> Result<(), MergeError> {
+        let bad = |why: String| MergeError::BadLine {
+            file: file.to_owned(),
+            line,
+            why,
+        };
+        let here = format!("{file}:{line}");
+        let index = value["index"]
+            .as_u64()
+            .ok_or_else(|| bad("no index".into()))?;
+        let size = value["total"]
+            .as_u64()
+            .ok_or_else(|| bad("no total".into()))?;
+        if size == 0 {
+            return Err(bad("total 0: no catalog has zero targets".into()));
+        }
+        if index >= size {
+            return Err(bad(format!("index {index} is not below total {size}")));
+        }
+        let (index, size) = (index as usize, size as usize);
+        match &self.total {
+            Some((a, at)) if *a != size => {
+                return Err(MergeError::Sizes {
+                    a: *a,
+                    b: size,
+                    at: format!("{at} and {here}"),
+                })
+            }
+            Some(_) => {}
+            None => self.total = Some((size, here.clone())),
+        }
+        if let Some((first, _)) = self.by_index.get(&index) {
+            return Err(MergeError::Duplicate {
+                index,
+                first: first.clone(),
+                second: here,
+            });
+        }
+        if let Some(name) = value["name"].as_str() {
+            if let Some(first) = self.names.insert(name.to_owned(), here.clone()) {
+                return Err(MergeError::DuplicateName {
+                    name: name.to_owned(),
+                    first,
+                    second: here,
+                });
+            }
+        }
+        let line = Line {
+            value,
+            text: text.to_owned(),
+        };
+        self.by_index.insert(index, (here, line));
+        Ok(())
+    }
+
+    /// The indexes below the total that no line has: the first few, and how many more.
+    fn missing(&self) -> Option<String> {
+        let total = self.total.as_ref().map_or(0, |(t, _)| *t);
+        let count = total - self.by_index.len();
+        if count == 0 {
+            return None;
+        }
+        // Walk the gaps between the indexes present: never one step per missing index.
+        let mut named = Vec::new();
+        let mut next = 0;
+        for &present in self.by_index.keys().chain(std::iter::once(&total)) {
+            named.extend((next..present).take(MISSING_NAMED - named.len()));
+            if named.len() == MISSING_NAMED || present == total {
+                break;
+            }
+            next = present + 1;
+        }
+        let mut text = named
+            .iter()
+            .map(usize::to_string)
+            .collect::<Vec<_>>()
+            .join(", ");
+        if count > named.len() {
+            text.push_str(&format!(" and {} more", count - named.len()));
+        }
+        Some(match count {
+            1 => format!("target {text} of {total} is"),
+            _ => format!("targets {text} of {total} are"),
+        })
+    }
+}
+
 /// Joins shard outputs (`(file name, text)`) into every result in catalog order.
 pub fn merge(shards: &[(String, String)]) -> Result<Vec<Line>, MergeError> {
-    let mut total: Option<usize> = None;
-    let mut by_index: std::collections::BTreeMap<usize, (String, Line)> = Default::default();
+    let mut merged = Merged::default();
     for (file, text) in shards {
         for (n, line) in text
             .lines()
@@ -92,39 +210,13 @@ pub fn merge(shards: &[(String, String)]) -> Result<Vec<Line>, MergeError> {
                 why,
             };
             let value: Value = serde_json::from_str(line).map_err(|e| bad(e.to_string()))?;
-            let index = value["index"]
-                .as_u64()
-                .ok_or_else(|| bad("no index".into()))? as usize;
-            let size = value["total"]
-                .as_u64()
-                .ok_or_else(|| bad("no total".into()))? as usize;
-            match total {
-                Some(t) if t != size => return Err(MergeError::Sizes { a: t, b: size }),
-                _ => total = Some(size),
-            }
-            let here = format!("{file}:{}", n + 1);
-            if let Some((first, _)) = by_index.get(&index) {
-                return Err(MergeError::Duplicate {
-                    index,
-                    first: first.clone(),
-                    second: here,
-                });
-            }
-            let text = line.to_owned();
-            by_index.insert(index, (here, Line { value, text }));
+            merged.add(file, n + 1, value, line)?;
         }
     }
-    let total = total.unwrap_or(0);
-    let missing: Vec<String> = (0..total)
-        .filter(|i| !by_index.contains_key(i))
-        .map(|i| i.to_string())
-        .collect();
-    if !missing.is_empty() {
-        return Err(MergeError::Missing {
-            missing: missing.join(", "),
-        });
+    if let Some(missing) = merged.missing() {
+        return Err(MergeError::Missing { missing });
     }
-    Ok(by_index.into_values().map(|(_, v)| v).collect())
+    Ok(merged.by_index.into_values().map(|(_, v)| v).collect())
 }
 
 /// What a merged line means for the exit code, as a scan's own results do.
@@ -175,9 +267,12 @@ mod tests {
             .collect();
         assert_eq!(merged[0].text, line(0).trim_end());
         assert_eq!(order, [0, 1, 2]);
-        assert!(
-            matches!(merge(std::slice::from_ref(&a)), Err(MergeError::Missing { missing }) if missing == "1")
+        let gap = merge(std::slice::from_ref(&a)).unwrap_err();
+        assert_eq!(
+            gap.to_string(),
+            "target 1 of 3 is missing: a shard did not run or did not finish"
         );
+        assert!(!gap.is_bad_input());
         let twice = merge(&[a, b.clone(), b]).unwrap_err().to_string();
         assert!(
             twice.contains("target 1 appears twice (b:1 and b:1)"),
@@ -188,5 +283,70 @@ mod tests {
             bad.to_string().starts_with("c:1: not a scan result line"),
             "{bad}"
         );
+    }
+
+    fn one(file: &str, text: &str) -> Result<Vec<Line>, MergeError> {
+        merge(&[(file.to_owned(), text.to_owned())])
+    }
+
+    #[test]
+    fn a_huge_total_names_a_few_missing_targets_at_once() {
+        let started = std::time::Instant::now();
+        let max = one(
+            "m",
+            &format!(r#"{{"index":{},"total":{}}}"#, u64::MAX - 1, u64::MAX),
+        );
+        assert!(max
+            .unwrap_err()
+            .to_string()
+            .starts_with("targets 0, 1, 2, 3, 4 and "));
+        let err = one("h", r#"{"index":0,"total":1000000000000,"name":"a"}"#).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "targets 1, 2, 3, 4, 5 and 999999999994 more of 1000000000000 are missing: \
+             a shard did not run or did not finish"
+        );
+        assert!(started.elapsed() < std::time::Duration::from_secs(1));
+        // Gaps between and after the lines present are walked, not each index.
+        let lines: String = [0, 2, 3, 9]
+            .iter()
+            .map(|i| format!("{{\"index\":{i},\"total\":12}}\n"))
+            .collect();
+        let err = one("g", &lines).unwrap_err().to_string();
+        assert!(
+            err.starts_with("targets 1, 4, 5, 6, 7 and 3 more of 12 are missing"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn contradictory_lines_are_bad_input_naming_where() {
+        let cases = [
+            (r#"{"index":3,"total":3}"#, "g:1: not a scan result line (index 3 is not below total 3)"),
+            (r#"{"index":7,"total":2}"#, "index 7 is not below total 2"),
+            (r#"{"index":0,"total":0}"#, "total 0"),
+            (r#"{"index":-1,"total":2}"#, "no index"),
+            (r#"{"index":0,"total":"2"}"#, "no total"),
+            (r#"{"index":0,"total":2.5}"#, "no total"),
+            ("[1]", "no index"),
+            ("{\"index\":0,", "not a scan result line (EOF"),
+            (
+                "{\"index\":0,\"total\":2}\n{\"index\":1,\"total\":3}",
+                "disagree on the catalog's size (2 and 3 targets, g:1 and g:2)",
+            ),
+            (
+                "{\"index\":0,\"total\":2,\"name\":\"x\"}\n{\"index\":1,\"total\":2,\"name\":\"x\"}",
+                "target name \"x\" appears twice (g:1 and g:2)",
+            ),
+            (
+                "{\"index\":1,\"total\":2}\n\n{\"index\":1,\"total\":2}",
+                "target 1 appears twice (g:1 and g:3)",
+            ),
+        ];
+        for (text, expected) in cases {
+            let err = one("g", text).unwrap_err();
+            assert!(err.to_string().contains(expected), "{text}: {err}");
+            assert!(err.is_bad_input(), "{text}: {err}");
+        }
     }
 }

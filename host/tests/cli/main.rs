@@ -8,10 +8,12 @@ mod components;
 mod support;
 
 mod as_sent;
+mod bad_input;
 mod builtin_deep_input;
 mod cli_logging;
 mod cli_plugins;
 mod cli_schema;
+mod duplicates;
 mod example_server;
 mod fresh_lock;
 mod plugin_sandbox;

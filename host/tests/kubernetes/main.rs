@@ -5,7 +5,9 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod cache_clusters;
 mod cluster;
+mod connect_errors;
 mod examples;
 mod failures;
 mod interrupts;

@@ -193,7 +193,7 @@ pub struct PolicyFile {
     allow: Option<Vec<String>>,
     deny: Vec<String>,
     required_annotations: Vec<String>,
-    pins: Option<BTreeMap<String, String>>,
+    pins: Option<BTreeMap<String, crate::pin::PinHashes>>,
     rules: BTreeMap<String, Level>,
 }
 
@@ -225,7 +225,7 @@ mod schema {
         if let Some(Value::Object(pins)) = properties.get_mut("pins") {
             pins.insert(
                 "additionalProperties".into(),
-                json!({"type": "string", "pattern": crate::pin::DIGEST_PATTERN}),
+                crate::pin::pin_hashes_schema(),
             );
         }
     }
@@ -258,8 +258,9 @@ pub struct Policy {
     pub allow: Option<Vec<String>>,
     pub deny: Vec<String>,
     pub required_annotations: Vec<String>,
-    /// Tool name → lower-case hex SHA-256; `None`: no pin checks at all.
-    pub pins: Option<BTreeMap<String, String>>,
+    /// Tool name → the lower-case hex SHA-256 of each definition pinned under it (several
+    /// when the server listed the name more than once); `None`: no pin checks at all.
+    pub pins: Option<BTreeMap<String, Vec<String>>>,
     severities: BTreeMap<&'static str, Option<Severity>>,
 }
 
@@ -328,7 +329,7 @@ impl Policy {
             None => None,
             Some(pins) => Some(
                 pins.into_iter()
-                    .map(|(name, hash)| Ok((name.clone(), normalize_hash(&name, &hash)?)))
+                    .map(|(name, hashes)| Ok((name.clone(), pin_digests(&name, &hashes)?)))
                     .collect::<Result<_, PolicyError>>()?,
             ),
         };
@@ -369,13 +370,12 @@ fn compile(pattern: &str, key: &str) -> Result<Regex, PolicyError> {
     Regex::new(pattern).map_err(|e| PolicyError(format!("{key}: bad pattern {pattern:?}: {e}")))
 }
 
-/// Accepts `sha256:`-prefixed and upper-case hex; insists on 64 hex digits.
-fn normalize_hash(name: &str, hash: &str) -> Result<String, PolicyError> {
-    crate::pin::parse_digest(hash).ok_or_else(|| {
-        PolicyError(format!(
-            "pins: {name:?} is not a SHA-256 hex digest: {hash:?}"
-        ))
-    })
+/// Accepts `sha256:`-prefixed and upper-case hex, one hash or a non-empty list of them;
+/// insists on 64 hex digits.
+fn pin_digests(name: &str, hashes: &crate::pin::PinHashes) -> Result<Vec<String>, PolicyError> {
+    hashes
+        .digests()
+        .map_err(|why| PolicyError(format!("pins: {name:?}: {why}")))
 }
 
 /// `*` matches any run of characters, `?` any one; everything else matches itself.

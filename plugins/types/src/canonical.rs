@@ -105,12 +105,72 @@ pub fn definition_hash(tool: &Tool) -> Result<String, ToolTextError> {
     Ok(value_hash(&value))
 }
 
-/// Pins for a whole list: tool name → [`tool_hash`]. Later duplicates of a name win.
-pub fn pins(tools: &[Tool]) -> Result<BTreeMap<String, String>, ToolTextError> {
-    tools
-        .iter()
-        .map(|tool| Ok((tool.name.clone(), tool_hash(tool)?)))
-        .collect()
+/// Pins for a whole list: tool name → the [`tool_hash`] of every definition listed under it,
+/// distinct, in listing order (a server may list a name twice; clients differ in which they
+/// keep, so each is pinned).
+pub fn pins(tools: &[Tool]) -> Result<BTreeMap<String, Vec<String>>, ToolTextError> {
+    by_name(tools, tool_hash)
+}
+
+/// `hash` of each tool, grouped by name: each name's distinct hashes in listing order.
+pub fn by_name(
+    tools: &[Tool],
+    hash: impl Fn(&Tool) -> Result<String, ToolTextError>,
+) -> Result<BTreeMap<String, Vec<String>>, ToolTextError> {
+    let mut grouped: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for tool in tools {
+        let hash = hash(tool)?;
+        let hashes = grouped.entry(tool.name.clone()).or_default();
+        if !hashes.contains(&hash) {
+            hashes.push(hash);
+        }
+    }
+    Ok(grouped)
+}
+
+/// A name's hashes as lock files and policies write them: one hash, or a list of them when the
+/// server listed the name more than once with different definitions. A name listed once is a
+/// plain string, as lock files have always had it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(untagged)]
+pub enum PinHashes {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl PinHashes {
+    /// A string for one hash, a list for several.
+    pub fn of(mut hashes: Vec<String>) -> PinHashes {
+        match hashes.len() {
+            1 => PinHashes::One(hashes.remove(0)),
+            _ => PinHashes::Many(hashes),
+        }
+    }
+
+    /// Each hash in the form [`tool_hash`] gives ([`parse_digest`]); the error says which
+    /// is not a digest, or that the list is empty.
+    pub fn digests(&self) -> Result<Vec<String>, String> {
+        let written: &[String] = match self {
+            PinHashes::One(hash) => std::slice::from_ref(hash),
+            PinHashes::Many(hashes) => hashes,
+        };
+        if written.is_empty() {
+            return Err("an empty list (a name has one hash or a list of them)".into());
+        }
+        written
+            .iter()
+            .map(|hash| {
+                parse_digest(hash).ok_or_else(|| format!("{hash:?} is not a SHA-256 hex digest"))
+            })
+            .collect()
+    }
+}
+
+/// The JSON Schema of [`PinHashes`]: a digest, or a non-empty list of digests.
+pub fn pin_hashes_schema() -> Value {
+    let digest = serde_json::json!({"type": "string", "pattern": DIGEST_PATTERN});
+    serde_json::json!({"anyOf": [digest, {"type": "array", "items": digest, "minItems": 1}]})
 }
 
 /// What [`parse_digest`] accepts, as a regular expression for JSON Schemas.
@@ -195,7 +255,7 @@ mod tests {
     fn pins_and_digests() {
         let tool = Tool::from_json(json!({"name": "t", "x": 1})).unwrap();
         let pins = pins(std::slice::from_ref(&tool)).unwrap();
-        assert_eq!(pins["t"], tool_hash(&tool).unwrap());
+        assert_eq!(pins["t"], [tool_hash(&tool).unwrap()]);
         let hex = "a".repeat(64);
         assert_eq!(
             parse_digest(&format!("sha256:{}", hex.to_uppercase())),
@@ -203,5 +263,33 @@ mod tests {
         );
         assert_eq!(parse_digest(&"a".repeat(63)), None);
         assert_eq!(parse_digest(&format!("sha512:{hex}")), None);
+    }
+
+    #[test]
+    fn every_definition_of_a_name_is_pinned_once_in_listing_order() {
+        let tool = |v: Value| Tool::from_json(v).unwrap();
+        let (evil, one) = (
+            tool(json!({"name": "same", "description": "EVIL"})),
+            tool(json!({"name": "same", "description": "one"})),
+        );
+        let other = tool(json!({"name": "other"}));
+        let list = [evil.clone(), other.clone(), one.clone(), evil.clone()];
+        let pins = pins(&list).unwrap();
+        let (e, o) = (tool_hash(&evil).unwrap(), tool_hash(&one).unwrap());
+        assert_eq!(pins["same"], [e.clone(), o.clone()]);
+        assert_eq!(pins["other"], [tool_hash(&other).unwrap()]);
+        assert_eq!(PinHashes::of(vec![o.clone()]), PinHashes::One(o.clone()));
+        let many = PinHashes::of(vec![e.clone(), o.clone()]);
+        assert_eq!(serde_json::to_value(&many).unwrap(), json!([e, o]));
+        let read: PinHashes =
+            serde_json::from_value(json!(format!("sha256:{}", o.to_uppercase()))).unwrap();
+        assert_eq!(read.digests().unwrap(), [o]);
+        assert!(PinHashes::Many(vec![])
+            .digests()
+            .unwrap_err()
+            .contains("empty"));
+        let bad = PinHashes::Many(vec![e, "x".into()]).digests().unwrap_err();
+        assert!(bad.contains("\"x\""), "{bad}");
+        assert!(serde_json::from_value::<PinHashes>(json!(3)).is_err());
     }
 }

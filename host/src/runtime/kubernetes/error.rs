@@ -40,7 +40,7 @@ pub enum KubeError {
         message: String,
         code: u16,
     },
-    #[error("cannot {verb} {resource} in namespace {namespace}: {source}")]
+    #[error("cannot {verb} {resource} in namespace {namespace}: {}", cause(source))]
     Api {
         verb: String,
         resource: String,
@@ -130,4 +130,60 @@ impl KubeError {
             _ => ErrorKind::Failure,
         }
     }
+}
+
+/// What a kube error says, with the cause a failed connection holds deep in its source chain
+/// named (hyper's own message is only `client error (Connect)`).
+pub fn cause(err: &kube::Error) -> String {
+    let chain = messages(err);
+    match tls_failure(&chain) {
+        Some(named) => named,
+        // The outermost message, then what lies under it that it does not already say.
+        None => chain.join(": "),
+    }
+}
+
+/// Whether the connection failed in TLS (a certificate, or no TLS at all): trying again
+/// meets the same.
+pub fn is_tls_failure(err: &kube::Error) -> bool {
+    tls_failure(&messages(err)).is_some()
+}
+
+/// The messages down the error's source chain, each once: a level whose text its parent
+/// already holds is left out.
+fn messages(err: &(dyn std::error::Error + 'static)) -> Vec<String> {
+    let mut chain: Vec<String> = Vec::new();
+    let mut next = Some(err);
+    while let Some(err) = next {
+        let text = err.to_string();
+        if !chain.iter().any(|outer| outer.contains(&text)) {
+            chain.push(text);
+        }
+        next = err.source();
+    }
+    chain
+}
+
+/// A TLS failure named from rustls' message in the chain: an untrusted or wrong certificate,
+/// or a server that answered an HTTPS request in plain HTTP.
+fn tls_failure(chain: &[String]) -> Option<String> {
+    let plain_http = ["InvalidContentType", "corrupt message of type"];
+    if chain
+        .iter()
+        .any(|m| plain_http.iter().any(|needle| m.contains(needle)))
+    {
+        return Some(
+            "TLS handshake failed: the server answered plain HTTP to an HTTPS request \
+             (is the kubeconfig's server http://?)"
+                .into(),
+        );
+    }
+    let tls = chain.iter().find(|m| {
+        m.contains("invalid peer certificate")
+            || m.contains("certificate")
+            || m.contains("peer is incompatible")
+            || m.contains("received fatal alert")
+            || m.contains("HandshakeFailure")
+    })?;
+    Some(format!("TLS handshake failed: {tls}"))
 }

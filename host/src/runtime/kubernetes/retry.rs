@@ -12,7 +12,8 @@ const LONGEST_WAIT: Duration = Duration::from_secs(5);
 pub fn is_retryable(err: &kube::Error) -> bool {
     match err {
         kube::Error::Api(status) => status.code == 429 || status.code >= 500,
-        kube::Error::HyperError(_) | kube::Error::Service(_) => true,
+        // A certificate or a plain-HTTP server answers the same on every try.
+        kube::Error::HyperError(_) | kube::Error::Service(_) => !super::error::is_tls_failure(err),
         _ => false,
     }
 }

@@ -75,6 +75,9 @@ fn judge(tools: &[Tool], policy: &Policy) -> Result<Vec<Finding>, String> {
     };
     let text_rules = report.enabled("hidden-characters") || report.enabled("prompt-injection");
     let mut seen = HashSet::with_capacity(tools.len());
+    // Each pinned name's distinct hashes as listed now: every definition of a name is
+    // checked, whichever one a client keeps.
+    let mut offered: BTreeMap<&str, Vec<String>> = BTreeMap::new();
     for tool in tools {
         // Built at most once per tool, and only for the exact text scan or a pin.
         let mut json: Option<Value> = None;
@@ -90,7 +93,8 @@ fn judge(tools: &[Tool], policy: &Policy) -> Result<Vec<Finding>, String> {
             }
         }
         let name = tool.name();
-        if !seen.insert(name) {
+        let first = seen.insert(name);
+        if !first {
             report.add(
                 Some(name),
                 "duplicate-name",
@@ -99,40 +103,31 @@ fn judge(tools: &[Tool], policy: &Policy) -> Result<Vec<Finding>, String> {
         }
         if let Some(pins) = &policy.pins {
             match pins.get(name) {
-                None => report.add(
+                None if first => report.add(
                     Some(name),
                     "pin-new-tool",
                     "a tool the lock file does not pin (new since it was written)".into(),
                 ),
+                None => {}
                 Some(expected) => {
                     let json = match json {
                         Some(json) => json,
                         None => tool.json()?,
                     };
                     let actual = pin::value_hash(&json);
-                    if &actual != expected {
-                        report.add(
-                            Some(name),
-                            "pin-mismatch",
-                            format!(
-                                "definition changed since it was pinned: sha256 {} (pinned {})",
-                                &actual[..12],
-                                &expected[..12]
-                            ),
-                        );
+                    let offered = offered.entry(name).or_default();
+                    if !offered.contains(&actual) {
+                        if !expected.contains(&actual) {
+                            report.add(Some(name), "pin-mismatch", mismatch(&actual, expected));
+                        }
+                        offered.push(actual);
                     }
                 }
             }
         }
     }
     if let Some(pins) = &policy.pins {
-        for name in pins.keys().filter(|name| !seen.contains(name.as_str())) {
-            report.add(
-                Some(name),
-                "pin-removed",
-                "a pinned tool is no longer offered".into(),
-            );
-        }
+        pins_gone(&mut report, pins, &offered);
     }
     if let Some(max) = policy.max_tools.filter(|max| tools.len() > *max) {
         report.add(
@@ -145,6 +140,47 @@ fn judge(tools: &[Tool], policy: &Policy) -> Result<Vec<Finding>, String> {
         );
     }
     Ok(report.findings)
+}
+
+/// `pin-mismatch`: a definition `actual` that none of the name's pins has.
+fn mismatch(actual: &str, pinned: &[String]) -> String {
+    let pinned: Vec<&str> = pinned.iter().map(|hash| &hash[..12]).collect();
+    format!(
+        "definition changed since it was pinned: sha256 {} (pinned {})",
+        &actual[..12],
+        pinned.join(", ")
+    )
+}
+
+/// `pin-removed`: a pinned name no longer offered, or (without a mismatch under the name,
+/// which is the change already) some of its pinned definitions no longer offered.
+fn pins_gone(
+    report: &mut Report,
+    pins: &BTreeMap<String, Vec<String>>,
+    offered: &BTreeMap<&str, Vec<String>>,
+) {
+    for (name, pinned) in pins {
+        let Some(now) = offered.get(name.as_str()) else {
+            report.add(
+                Some(name),
+                "pin-removed",
+                "a pinned tool is no longer offered".into(),
+            );
+            continue;
+        };
+        let changed = now.iter().any(|hash| !pinned.contains(hash));
+        let gone = pinned.iter().filter(|hash| !now.contains(hash)).count();
+        if !changed && gone > 0 {
+            report.add(
+                Some(name),
+                "pin-removed",
+                format!(
+                    "{gone} of the {} definitions pinned under this name are no longer offered",
+                    pinned.len()
+                ),
+            );
+        }
+    }
 }
 
 struct Report<'p> {
