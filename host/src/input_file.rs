@@ -93,8 +93,9 @@ pub fn check(path: &Path, kind: Kind) -> std::io::Result<()> {
     Ok(check_metadata(&std::fs::metadata(path)?, kind)?)
 }
 
-/// Opens `path` for reading once it is known to be a regular file within the limit.
-fn open(path: &Path, kind: Kind) -> std::io::Result<File> {
+/// Opens `path` for reading once it is known to be a regular file within the limit; with
+/// its size then.
+fn open(path: &Path, kind: Kind) -> std::io::Result<(File, u64)> {
     check(path, kind)?;
     // Non-blocking, so that a FIFO swapped in since the check cannot hang the open; the
     // descriptor is checked again, as it is what gets read.
@@ -102,16 +103,17 @@ fn open(path: &Path, kind: Kind) -> std::io::Result<File> {
         .read(true)
         .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
         .open(path)?;
-    check_metadata(&file.metadata()?, kind)?;
-    Ok(file)
+    let meta = file.metadata()?;
+    check_metadata(&meta, kind)?;
+    Ok((file, meta.len()))
 }
 
 /// The bytes of the file at `path`, refused when it is not a regular file or holds more than
 /// `kind`'s limit (also when it grows past it while being read).
 pub fn read(path: &Path, kind: Kind) -> std::io::Result<Vec<u8>> {
-    let file = open(path, kind)?;
+    let (file, len) = open(path, kind)?;
     let limit = kind.limit();
-    let mut bytes = Vec::new();
+    let mut bytes = Vec::with_capacity(len as usize + 1);
     file.take(limit + 1).read_to_end(&mut bytes)?;
     if bytes.len() as u64 > limit {
         return Err(Refused::TooLarge(kind).into());
