@@ -14,6 +14,7 @@ use mcp_probe_types::ToolTextError;
 use percent_encoding::{percent_decode_str, utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
+use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -47,35 +48,164 @@ pub fn text(document: &Value) -> String {
     serde_json::to_string_pretty(document).expect("a lock document serializes") + "\n"
 }
 
-/// Writes each `(target, tools)` lock file into `dir` (created if missing), each atomically.
+/// The longest file name (bytes) common file systems take.
+const NAME_MAX: usize = 255;
+
+/// Joins a shortened name's prefix and hash. `~` is percent-encoded in every full name, so a
+/// shortened name can never be a full one.
+const SHORTENED: char = '~';
+
+/// Why lock files cannot be written (each checked before any is).
+#[derive(Debug, thiserror::Error)]
+pub enum LockDirError {
+    /// Names whose files would be one on a case-insensitive file system (macOS, Windows).
+    #[error("targets {0:?} and {1:?} differ only in case; their lock files would collide")]
+    CaseOnly(String, String),
+    #[error("{0} is not a regular file")]
+    NotAFile(String),
+    #[error(transparent)]
+    Path(#[from] crate::atomic_file::OutputError),
+    #[error("{target}: {source}")]
+    Document {
+        target: String,
+        source: ToolTextError,
+    },
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+}
+
+impl LockDirError {
+    /// True when the names or the directory's entries are at fault, not the writing.
+    pub fn is_bad_input(&self) -> bool {
+        match self {
+            LockDirError::CaseOnly(..)
+            | LockDirError::NotAFile(_)
+            | LockDirError::Document { .. } => true,
+            LockDirError::Path(e) => e.is_bad_input(),
+            LockDirError::Io(_) => false,
+        }
+    }
+}
+
+/// Refuses, before anything is written, names whose lock files in `dir` could not all be
+/// written: two that differ only in case, or a path held by something not a regular file.
+pub fn check_dir<'a>(
+    dir: &Path,
+    targets: impl IntoIterator<Item = &'a str>,
+) -> Result<(), LockDirError> {
+    use crate::atomic_file::{Destination, OutputError};
+    let mut folded: std::collections::HashMap<String, &str> = std::collections::HashMap::new();
+    for target in targets {
+        let name = file_name_for(target);
+        if let Some(other) = folded.insert(name.to_lowercase(), target) {
+            return Err(LockDirError::CaseOnly(other.to_owned(), target.to_owned()));
+        }
+        // A lock file is replaced atomically: a FIFO, a directory or a dangling link there is
+        // refused, not written through.
+        let path = dir.join(&name);
+        match Destination::of(&path) {
+            Ok(Destination::Replace { .. }) => {}
+            Ok(_) | Err(OutputError::Unsupported { .. }) => {
+                return Err(LockDirError::NotAFile(path.display().to_string()))
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(())
+}
+
+/// Writes each `(target, tools)` lock file into `dir` (created if missing): all checked
+/// ([`check_dir`]) and written beside their paths first, then each renamed into place, so a
+/// failure leaves no half set of new files. Each document records its `target`, which a
+/// shortened file name needs to be read back.
 pub fn write_dir<'a>(
     dir: &Path,
     targets: impl IntoIterator<Item = (&'a str, &'a [Tool])>,
-) -> std::io::Result<()> {
+) -> Result<(), LockDirError> {
+    let targets: Vec<_> = targets.into_iter().collect();
+    check_dir(dir, targets.iter().map(|(target, _)| *target))?;
     std::fs::create_dir_all(dir)?;
+    let mut staged = Vec::with_capacity(targets.len());
     for (target, tools) in targets {
-        let document =
-            document(tools).map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))?;
-        let text = text(&document);
-        crate::atomic_file::write(
-            &path_for(dir, target),
-            ".mcp-probe-lock-",
-            &[text.as_bytes()],
-        )?;
+        let mut document = document(tools).map_err(|source| LockDirError::Document {
+            target: target.to_owned(),
+            source,
+        })?;
+        document["target"] = Value::String(target.to_owned());
+        let path = dir.join(file_name_for(target));
+        let mut output = crate::atomic_file::Output::open(&path, ".mcp-probe-lock-")?;
+        output.write_all(text(&document).as_bytes())?;
+        staged.push(output.stage()?);
+    }
+    for file in staged {
+        file.commit()?;
     }
     Ok(())
 }
 
 /// The file of `target` in lock directory `dir`.
 pub fn path_for(dir: &Path, target: &str) -> PathBuf {
-    dir.join(format!("{}{SUFFIX}", utf8_percent_encode(target, KEPT)))
+    dir.join(file_name_for(target))
+}
+
+/// `<target>.lock.json`, the name percent-encoded; a name too long for a file name keeps a
+/// prefix of that and gets a hash of the whole name: `<prefix>~<hash>.lock.json`.
+pub fn file_name_for(target: &str) -> String {
+    let encoded = utf8_percent_encode(target, KEPT).to_string();
+    if encoded.len() + SUFFIX.len() <= NAME_MAX {
+        return format!("{encoded}{SUFFIX}");
+    }
+    let digest = Sha256::digest(target.as_bytes());
+    let hash = hex::encode(&digest[..16]);
+    let mut cut = NAME_MAX - SUFFIX.len() - SHORTENED.len_utf8() - hash.len();
+    // An escape is `%XX`: never keep part of one.
+    let bytes = encoded.as_bytes();
+    if bytes[cut - 1] == b'%' {
+        cut -= 1;
+    } else if bytes[cut - 2] == b'%' {
+        cut -= 2;
+    }
+    format!("{}{SHORTENED}{hash}{SUFFIX}", &encoded[..cut])
+}
+
+/// What a lock directory's file name says of its target.
+#[derive(Debug, PartialEq)]
+pub enum LockName {
+    /// The whole name.
+    Target(String),
+    /// A shortened name: the target is the one its document records.
+    Shortened(String),
 }
 
 /// The target a lock directory's file is for; `None` when the name is not `<target>.lock.json`.
-pub fn target_of(file_name: &str) -> Option<String> {
+pub fn name_in(file_name: &str) -> Option<LockName> {
     let stem = file_name.strip_suffix(SUFFIX)?;
+    if stem.contains(SHORTENED) {
+        return Some(LockName::Shortened(file_name.to_owned()));
+    }
     let name = percent_decode_str(stem).decode_utf8().ok()?;
-    (!name.is_empty()).then(|| name.into_owned())
+    (!name.is_empty()).then(|| LockName::Target(name.into_owned()))
+}
+
+impl LockName {
+    /// The target, given the file's `text`: a shortened name's document must record a target
+    /// whose file name it is.
+    pub fn target(self, text: &str) -> Result<String, String> {
+        let file_name = match self {
+            LockName::Target(target) => return Ok(target),
+            LockName::Shortened(file_name) => file_name,
+        };
+        #[derive(Deserialize)]
+        struct Recorded {
+            target: Option<String>,
+        }
+        let recorded: Recorded = serde_json::from_str(text).map_err(|e| e.to_string())?;
+        match recorded.target {
+            Some(target) if file_name_for(&target) == file_name => Ok(target),
+            Some(target) => Err(format!("its `target` {target:?} is not the file's name")),
+            None => Err("a shortened lock file name needs the `target` it was written for".into()),
+        }
+    }
 }
 
 /// A lock file's hashes, lower-case hex: each name's, one per definition.
@@ -107,6 +237,10 @@ pub struct LockFile {
     #[serde(default)]
     #[schemars(schema_with = "digests")]
     definitions: BTreeMap<String, PinHashes>,
+    /// The catalog target a `scan --write-locks` file was written for.
+    #[serde(default)]
+    #[allow(dead_code)]
+    target: Option<String>,
 }
 
 /// Tool name → SHA-256 (a list of them for a name listed more than once), in a form
@@ -142,14 +276,29 @@ mod tests {
 
     #[test]
     fn file_names_round_trip_and_stay_inside_the_directory() {
-        for name in ["fs", "a/b", "..", "ü ber", "x.lock.json", "100%"] {
+        for name in [
+            "fs",
+            "a/b",
+            "..",
+            "ü ber",
+            "x.lock.json",
+            "100%",
+            "a\0b",
+            "~",
+            "a~b",
+        ] {
             let path = path_for(Path::new("/d"), name);
             assert_eq!(path.parent(), Some(Path::new("/d")), "{name}");
             let file = path.file_name().unwrap().to_str().unwrap();
-            assert_eq!(target_of(file).as_deref(), Some(name), "{file}");
+            assert_eq!(name_in(file), Some(LockName::Target(name.into())), "{file}");
         }
         assert_eq!(path_for(Path::new("d"), "fs"), Path::new("d/fs.lock.json"));
-        assert_eq!(target_of("notes.txt"), None);
+        assert_eq!(
+            path_for(Path::new("d"), "a/b"),
+            Path::new("d/a%2Fb.lock.json")
+        );
+        assert_eq!(name_in("notes.txt"), None);
+        assert_eq!(name_in(".lock.json"), None);
     }
 
     #[test]
@@ -199,5 +348,76 @@ mod tests {
         // The same definition listed twice is one pin, a string as before.
         let doc = document(&[tool("one"), tool("one")]).unwrap();
         assert!(doc["pins"]["same"].is_string(), "{doc}");
+    }
+
+    #[test]
+    fn long_names_get_a_short_unique_file_name_that_reads_back() {
+        let long = [
+            "x".repeat(300),
+            "é".repeat(100),
+            format!("{}a", "x".repeat(300)),
+            format!("{}b", "x".repeat(300)),
+            "/".repeat(200),
+            format!("{}é", "y".repeat(210)),
+            format!("{}é", "y".repeat(211)),
+            "x".repeat(245),
+        ];
+        let mut seen = std::collections::HashSet::new();
+        for name in &long {
+            let file = file_name_for(name);
+            assert!(file.len() <= 255, "{} bytes: {file}", file.len());
+            assert!(!file.contains('/'), "{file}");
+            assert!(seen.insert(file.clone()), "{file} twice");
+            let text = format!("{{\"pins\": {{}}, \"target\": {}}}", json!(name));
+            let read = name_in(&file).unwrap().target(&text);
+            assert_eq!(read.as_deref(), Ok(name.as_str()), "{file}");
+            // A prefix never holds half an escape: it decodes.
+            let stem = file.strip_suffix(SUFFIX).unwrap();
+            let prefix = stem.split(SHORTENED).next().unwrap();
+            assert!(percent_decode_str(prefix).decode_utf8().is_ok(), "{file}");
+        }
+        // 245 bytes encoded still fit whole (today's names keep working).
+        assert_eq!(
+            file_name_for(&"x".repeat(245)),
+            format!("{}.lock.json", "x".repeat(245))
+        );
+        let shortened = file_name_for(&"x".repeat(246));
+        assert_eq!(shortened.len(), 255);
+        assert!(matches!(name_in(&shortened), Some(LockName::Shortened(_))));
+        // The document must name the target its file is for.
+        for text in [
+            r#"{"pins": {}}"#,
+            r#"{"pins": {}, "target": "other"}"#,
+            "[]",
+        ] {
+            assert!(name_in(&shortened).unwrap().target(text).is_err(), "{text}");
+        }
+    }
+
+    #[test]
+    fn lock_files_are_all_checked_before_any_is_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let tool = Tool::from_json(json!({"name": "t"})).unwrap();
+        let tools = std::slice::from_ref(&tool);
+        let err =
+            write_dir(dir.path(), [("a", tools), ("Srv", tools), ("srv", tools)]).unwrap_err();
+        assert!(err.to_string().contains("differ only in case"), "{err}");
+        assert!(err.is_bad_input());
+        std::fs::create_dir(dir.path().join("b.lock.json")).unwrap();
+        let err = write_dir(dir.path(), [("a", tools), ("b", tools)]).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("b.lock.json is not a regular file"),
+            "{err}"
+        );
+        let names: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, ["b.lock.json"]);
+        let long = "é".repeat(100);
+        write_dir(dir.path(), [("a", tools), (long.as_str(), tools)]).unwrap();
+        let text = std::fs::read_to_string(path_for(dir.path(), &long)).unwrap();
+        assert!(parse(&text).unwrap().pins.contains_key("t"));
     }
 }

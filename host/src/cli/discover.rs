@@ -4,13 +4,14 @@ use super::kube_args::PodArgs;
 use super::session_args::SessionArgs;
 use super::validate::ProbePipelineArgs;
 use super::{exit, fail};
+use mcp_probe::atomic_file::{Destination, OutputError};
 use mcp_probe::discover::{discover, DiscoverError, DiscoverOptions};
 use mcp_probe::report::Report;
 use mcp_probe::runtime::kubernetes;
 use mcp_probe::runtime::ErrorKind;
 use mcp_probe::target::{ImageTarget, Target};
 use std::io::IsTerminal;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -122,6 +123,14 @@ pub fn run(args: DiscoverArgs) -> ExitCode {
     if args.dry_run {
         return dry_run(&args, &target);
     }
+    // A path that cannot take the report is bad input before any server starts.
+    if let Some(Err(err)) = args.output_file.as_deref().map(Destination::of) {
+        let code = match err.is_bad_input() {
+            true => exit::USAGE,
+            false => exit::FAILURE,
+        };
+        return fail(code, err.line("--output-file"));
+    }
     let pipeline = match args.pipeline.load() {
         Ok(pipeline) => pipeline,
         Err((code, message)) => return fail(code, message),
@@ -183,15 +192,20 @@ pub fn run(args: DiscoverArgs) -> ExitCode {
         return fail(exit::INTERRUPTED, "interrupted");
     }
     let written = match &args.output_file {
-        Some(path) => mcp_probe::atomic_file::write(path, ".mcp-probe-report-", &[text.as_bytes()]),
-        None => super::write_stdout(&text),
+        Some(path) => {
+            mcp_probe::atomic_file::write_output(path, ".mcp-probe-report-", text.as_bytes())
+        }
+        None => super::write_stdout(&text).map_err(|source| OutputError::Io {
+            path: "stdout".into(),
+            source,
+        }),
     };
     if let Err(err) = written {
-        let target = args.output_file.as_deref().unwrap_or(Path::new("stdout"));
-        return fail(
-            exit::FAILURE,
-            format!("cannot write {}: {err}", target.display()),
-        );
+        let code = match err.is_bad_input() {
+            true => exit::USAGE,
+            false => exit::FAILURE,
+        };
+        return fail(code, err.line("--output-file"));
     }
     exit_code(&report)
 }

@@ -46,8 +46,8 @@ pub fn run(args: LockArgs) -> Result<u8> {
     let text = lockfile::text(&doc);
     // The last moment to give up without writing; a signal during the write waits for it.
     interrupt.check()?;
-    atomic_file::write(&args.output, ".mcp-probe-lock-", &[text.as_bytes()])
-        .map_err(|e| BadInput(format!("cannot write {}: {e}", args.output.display())))?;
+    atomic_file::write_output(&args.output, ".mcp-probe-lock-", text.as_bytes())
+        .map_err(|e| BadInput(e.line("-o")))?;
     if !super::logging::quiet() {
         eprintln!("pinned {count} tools in {}", args.output.display());
     }

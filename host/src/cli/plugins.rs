@@ -111,7 +111,7 @@ fn list(pipeline: Option<PathBuf>, output: Option<OutputFormat>) -> Result<u8> {
 
 /// Exit 0 when the host would run it, 1 when refused, 2 when the file cannot be read.
 fn check(file: PathBuf, output: Option<OutputFormat>) -> Result<u8> {
-    let bytes = std::fs::read(&file)
+    let bytes = mcp_probe::input_file::read(&file, mcp_probe::input_file::Kind::Plugin)
         .map_err(|e| BadInput(format!("cannot read {}: {e}", file.display())))?;
     let name = file
         .file_name()

@@ -7,7 +7,7 @@ use super::session_args::SessionArgs;
 use super::validate::ProbePipelineArgs;
 use super::{exit, fail, write_stdout};
 use indicatif::{ProgressBar, ProgressStyle};
-use mcp_probe::atomic_file::AtomicFile;
+use mcp_probe::atomic_file::{Output, OutputError};
 use mcp_probe::discover::DiscoverOptions;
 use mcp_probe::scan::render;
 use mcp_probe::scan::shard::line_verdict;
@@ -106,16 +106,17 @@ pub enum ScanCommand {
     },
 }
 
-/// Where the output goes: stdout, or a temporary file renamed into place at the end.
+/// Where the output goes: stdout, or the `--output-file` (a regular file is a temporary file
+/// renamed into place at the end).
 enum Sink {
     Stdout,
-    File(AtomicFile),
+    File(Output),
 }
 
 impl Sink {
-    fn open(path: Option<&Path>) -> std::io::Result<Sink> {
+    fn open(path: Option<&Path>) -> Result<Sink, OutputError> {
         match path {
-            Some(path) => AtomicFile::create(path, ".mcp-probe-scan-").map(Sink::File),
+            Some(path) => Output::open(path, ".mcp-probe-scan-").map(Sink::File),
             None => Ok(Sink::Stdout),
         }
     }
@@ -178,6 +179,11 @@ fn scan_catalog(args: &ScanArgs) -> Result<ExitCode, (u8, String)> {
             dir.display()
         )));
     }
+    if let Some(dir) = &args.write_locks {
+        // Every lock file this run will write, checked before any server starts.
+        let names = catalog.targets.iter().map(|t| t.name.as_str());
+        mcp_probe::lockfile::check_dir(dir, names).map_err(|e| lock_dir_error(dir, e))?;
+    }
     let pipeline = args.pipeline.load()?;
     let host_policy = pipeline.host_policy().map_err(usage)?;
     let options = ScanOptions {
@@ -197,8 +203,7 @@ fn scan_catalog(args: &ScanArgs) -> Result<ExitCode, (u8, String)> {
             kubernetes: args.pod.options(),
         },
     };
-    let mut sink = Sink::open(args.output_file.as_deref())
-        .map_err(|e| (exit::FAILURE, format!("cannot write the output: {e}")))?;
+    let mut sink = Sink::open(args.output_file.as_deref()).map_err(output_error)?;
     let mine = (0..catalog.targets.len()).filter(|i| shard.is_none_or(|s| s.takes(*i)));
     let progress = progress_bar(mine.count() as u64);
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -262,12 +267,7 @@ fn scan_catalog(args: &ScanArgs) -> Result<ExitCode, (u8, String)> {
         let answers = results
             .iter()
             .filter_map(|r| Some((r.name.as_str(), &r.report.as_ref()?.tools[..])));
-        mcp_probe::lockfile::write_dir(dir, answers).map_err(|e| {
-            (
-                exit::FAILURE,
-                format!("cannot write lock files to {}: {e}", dir.display()),
-            )
-        })?;
+        mcp_probe::lockfile::write_dir(dir, answers).map_err(|e| lock_dir_error(dir, e))?;
     }
     Ok(ExitCode::from(exit_code(
         results.iter().map(TargetResult::verdict),
@@ -312,12 +312,33 @@ fn parse_ttl(text: &str) -> Result<std::time::Duration, String> {
     std::time::Duration::try_from(signed).map_err(|_| format!("`{text}` is negative"))
 }
 
+fn lock_dir_error(dir: &Path, err: mcp_probe::lockfile::LockDirError) -> (u8, String) {
+    let code = match err.is_bad_input() {
+        true => exit::USAGE,
+        false => exit::FAILURE,
+    };
+    (
+        code,
+        format!("cannot write lock files to {}: {err}", dir.display()),
+    )
+}
+
+/// An `--output-file` that cannot be written: bad input when the path cannot take one.
+fn output_error(err: OutputError) -> (u8, String) {
+    let code = match err.is_bad_input() {
+        true => exit::USAGE,
+        false => exit::FAILURE,
+    };
+    (code, err.line("--output-file"))
+}
+
 /// `scan merge`: the shards' lines in catalog order, exit code as for one scan.
 fn merge_shards(shards: &[PathBuf], output: Option<&Path>) -> Result<ExitCode, (u8, String)> {
     let mut texts = Vec::new();
     for path in shards {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| (exit::USAGE, format!("cannot read {}: {e}", path.display())))?;
+        let text =
+            mcp_probe::input_file::read_to_string(path, mcp_probe::input_file::Kind::Document)
+                .map_err(|e| (exit::USAGE, format!("cannot read {}: {e}", path.display())))?;
         texts.push((path.display().to_string(), text));
     }
     let merged = merge(&texts).map_err(|e| {
@@ -332,11 +353,14 @@ fn merge_shards(shards: &[PathBuf], output: Option<&Path>) -> Result<ExitCode, (
         text.push_str(&line.text);
         text.push('\n');
     }
-    let written = match output {
-        Some(path) => mcp_probe::atomic_file::write(path, ".mcp-probe-merge-", &[text.as_bytes()]),
-        None => write_stdout(&text),
+    match output {
+        Some(path) => {
+            mcp_probe::atomic_file::write_output(path, ".mcp-probe-merge-", text.as_bytes())
+                .map_err(output_error)?
+        }
+        None => write_stdout(&text)
+            .map_err(|e| (exit::FAILURE, format!("cannot write the output: {e}")))?,
     };
-    written.map_err(|e| (exit::FAILURE, format!("cannot write the output: {e}")))?;
     Ok(ExitCode::from(exit_code(
         merged.iter().map(|l| line_verdict(&l.value)),
     )))

@@ -102,7 +102,7 @@ impl ArtifactCache {
     }
 
     fn try_load(&self, engine: &Engine, path: &Path) -> Option<Component> {
-        let data = std::fs::read(path).ok()?;
+        let data = crate::input_file::read(path, crate::input_file::Kind::Cache).ok()?;
         if data.len() < DIGEST_LEN {
             tracing::debug!("plugin cache entry {} truncated", path.display());
             return None;

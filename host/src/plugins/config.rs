@@ -175,7 +175,8 @@ impl PipelineConfig {
             path: path.to_path_buf(),
             message,
         };
-        let text = std::fs::read_to_string(path).map_err(|e| bad(e.to_string()))?;
+        let text = crate::input_file::read_to_string(path, crate::input_file::Kind::Config)
+            .map_err(|e| bad(e.to_string()))?;
         let file: PipelineFile = if path.extension().is_some_and(|e| e == "json") {
             serde_json::from_str(&text).map_err(|e| bad(e.to_string()))?
         } else {

@@ -2,6 +2,7 @@
 //! Every error here is bad input (exit 2), naming the file.
 
 use super::pipeline::{DiscoveryContext, Pipeline};
+use crate::input_file::Kind;
 use crate::model::Tool;
 use mcp_probe_types::MAX_JSON_DEPTH;
 use serde_json::value::RawValue;
@@ -32,7 +33,11 @@ pub enum InputError {
 
 /// A file's text, named in the error by `what`.
 fn read_text(path: &Path, what: &'static str) -> Result<String, InputError> {
-    std::fs::read_to_string(path).map_err(|source| InputError::Unreadable {
+    let kind = match what {
+        "policy" => Kind::Config,
+        _ => Kind::Document,
+    };
+    crate::input_file::read_to_string(path, kind).map_err(|source| InputError::Unreadable {
         what,
         path: path.display().to_string(),
         source,

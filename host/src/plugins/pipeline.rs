@@ -79,11 +79,14 @@ pub fn plugin_bytes(spec: &str) -> Result<(String, std::borrow::Cow<'static, [u8
     }
     let path = PathBuf::from(spec);
     let name = plugin_name(&path);
-    let bytes = std::fs::read(&path).map_err(|source| PluginError::Unreadable {
-        plugin: name.clone(),
-        path: path.clone(),
-        source,
-    })?;
+    let bytes =
+        crate::input_file::read(&path, crate::input_file::Kind::Plugin).map_err(|source| {
+            PluginError::Unreadable {
+                plugin: name.clone(),
+                path: path.clone(),
+                source,
+            }
+        })?;
     Ok((name, bytes.into()))
 }
 

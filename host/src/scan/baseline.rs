@@ -9,6 +9,7 @@
 //! one they keep): a definition the baseline does not have under that name is a change.
 
 use super::TargetResult;
+use crate::input_file::{read_to_string, Kind};
 use crate::lockfile;
 use crate::model::{canonical, Finding, Tool};
 use mcp_probe_plugin_core::policy::BASELINE_RULES;
@@ -147,21 +148,25 @@ impl Baseline {
             for entry in std::fs::read_dir(path).map_err(unreadable)? {
                 let entry = entry.map_err(unreadable)?;
                 let file_name = entry.file_name().to_string_lossy().into_owned();
-                let Some(target) = lockfile::target_of(&file_name) else {
+                let Some(name) = lockfile::name_in(&file_name) else {
                     continue;
                 };
                 let file = entry.path().display().to_string();
-                let text = std::fs::read_to_string(entry.path()).map_err(|source| {
+                let text = read_to_string(&entry.path(), Kind::Document).map_err(|source| {
                     BaselineError::Unreadable {
                         path: file.clone(),
                         source,
                     }
                 })?;
+                let target = name.target(&text).map_err(|why| BaselineError::BadLock {
+                    file: file.clone(),
+                    why,
+                })?;
                 locks.push((target, file, text));
             }
             return Baseline::from_locks(&locks);
         }
-        let text = std::fs::read_to_string(path).map_err(unreadable)?;
+        let text = read_to_string(path, Kind::Document).map_err(unreadable)?;
         Baseline::from_lines(&shown, &text)
     }
 

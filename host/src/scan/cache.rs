@@ -92,7 +92,7 @@ impl ResultCache {
             return None;
         }
         let path = self.path(key);
-        let text = std::fs::read(&path).ok()?;
+        let text = crate::input_file::read(&path, crate::input_file::Kind::Cache).ok()?;
         let entry: Entry = match serde_json::from_slice(&text) {
             Ok(entry) => entry,
             Err(e) => {
@@ -180,7 +180,7 @@ impl ResultCache {
                 let modified = std::fs::metadata(&path).and_then(|m| m.modified());
                 modified.is_ok_and(|t| t < hour_ago)
             } else if name.ends_with(".json") {
-                let expiry = std::fs::read(&path)
+                let expiry = crate::input_file::read(&path, crate::input_file::Kind::Cache)
                     .ok()
                     .and_then(|text| serde_json::from_slice::<Expiry>(&text).ok());
                 // An unreadable entry is rewritten when its target answers again.

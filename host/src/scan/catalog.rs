@@ -80,10 +80,11 @@ struct Entry {
 impl Catalog {
     pub fn read(path: &Path) -> Result<Catalog, CatalogError> {
         let shown = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|source| CatalogError::Unreadable {
-            path: shown.clone(),
-            source,
-        })?;
+        let text = crate::input_file::read_to_string(path, crate::input_file::Kind::Catalog)
+            .map_err(|source| CatalogError::Unreadable {
+                path: shown.clone(),
+                source,
+            })?;
         let json = match path.extension().and_then(|e| e.to_str()) {
             Some("json") => true,
             Some("yaml" | "yml") => false,
@@ -97,9 +98,19 @@ impl Catalog {
 
     /// Parses catalog text; the error is one line naming where it went wrong.
     pub fn parse(text: &str, json: bool) -> Result<Catalog, String> {
+        Catalog::parse_within(text, json, MAX_NODES)
+    }
+
+    /// [`Catalog::parse`] with a node limit of `max_nodes`.
+    fn parse_within(text: &str, json: bool, max_nodes: usize) -> Result<Catalog, String> {
         let file: File = match json {
-            true => serde_json::from_str(text).map_err(|e| e.to_string())?,
-            false => serde_saphyr::from_str(text).map_err(|e| e.to_string().replace('\n', " "))?,
+            true => {
+                if json_nodes(text, max_nodes) > max_nodes {
+                    return Err(too_many_nodes(max_nodes));
+                }
+                serde_json::from_str(text).map_err(|e| e.to_string())?
+            }
+            false => parse_yaml(text, max_nodes)?,
         };
         let mut seen = std::collections::HashSet::new();
         let mut targets = Vec::new();
@@ -115,6 +126,73 @@ impl Catalog {
         }
         Ok(Catalog { targets })
     }
+}
+
+/// The most nodes (keys, scalars, lists and maps) a catalog may hold, YAML or JSON: room for
+/// 100,000 targets of 50 nodes each (a target with a command, a few args and env is ~15).
+pub const MAX_NODES: usize = 5_000_000;
+
+fn too_many_nodes(limit: usize) -> String {
+    format!("more than {limit} nodes (keys, values, lists and maps), the limit for a catalog")
+}
+
+/// YAML within the catalog's node limit; aliases, anchors and nesting keep the parser's
+/// own bounds (billion laughs are refused).
+fn parse_yaml(text: &str, max_nodes: usize) -> Result<File, String> {
+    use serde_saphyr::budget::BudgetBreach;
+    let options = serde_saphyr::options! {
+        budget: serde_saphyr::budget! {
+            max_nodes: max_nodes,
+            // Every node but a scalar also ends: at most two events each, and the stream's.
+            max_events: 2 * max_nodes + 16,
+        },
+    };
+    serde_saphyr::from_str_with_options(text, options).map_err(|e| match e.without_snippet() {
+        serde_saphyr::Error::Budget {
+            breach: BudgetBreach::Nodes { .. } | BudgetBreach::Events { .. },
+            ..
+        } => too_many_nodes(max_nodes),
+        _ => e.to_string().replace('\n', " "),
+    })
+}
+
+/// The nodes of JSON text counted as YAML's parser counts them (a scalar, key or not, a list,
+/// a map: one each), up to just past `limit`. The text is not checked: that is serde_json's.
+fn json_nodes(text: &str, limit: usize) -> usize {
+    let mut nodes = 0;
+    let mut in_scalar = false;
+    let mut bytes = text.bytes();
+    while let Some(byte) = bytes.next() {
+        match byte {
+            b'"' => {
+                nodes += 1;
+                while let Some(byte) = bytes.next() {
+                    match byte {
+                        b'\\' => {
+                            bytes.next();
+                        }
+                        b'"' => break,
+                        _ => {}
+                    }
+                }
+                in_scalar = false;
+            }
+            b'{' | b'[' => {
+                nodes += 1;
+                in_scalar = false;
+            }
+            b'}' | b']' | b',' | b':' | b' ' | b'\t' | b'\n' | b'\r' => in_scalar = false,
+            _ if !in_scalar => {
+                nodes += 1;
+                in_scalar = true;
+            }
+            _ => {}
+        }
+        if nodes > limit {
+            break;
+        }
+    }
+    nodes
 }
 
 impl Entry {
@@ -251,5 +329,93 @@ targets:
             let err = Catalog::parse(yaml, false).unwrap_err();
             assert!(err.contains(said), "{yaml}: {err}");
         }
+    }
+
+    /// A catalog of `n` command targets with args and env, in YAML and in JSON.
+    fn big_catalog(n: usize) -> (String, String) {
+        let mut yaml = String::from("targets:\n");
+        let mut json = Vec::new();
+        for i in 0..n {
+            yaml.push_str(&format!(
+                "  - name: srv-{i:06}\n    command: [python3, server.py, --port, \"{i}\"]\n    env: {{MODE: test, INDEX: \"{i}\"}}\n"
+            ));
+            json.push(format!(
+                r#"{{"name":"srv-{i:06}","command":["python3","server.py","--port","{i}"],"env":{{"MODE":"test","INDEX":"{i}"}}}}"#
+            ));
+        }
+        (yaml, format!("{{\"targets\":[{}]}}", json.join(",\n")))
+    }
+
+    #[test]
+    fn a_catalog_of_100k_targets_is_read_in_yaml_and_json() {
+        let (yaml, json) = big_catalog(100_000);
+        for (text, is_json) in [(&yaml, false), (&json, true)] {
+            let catalog = Catalog::parse(text, is_json).unwrap();
+            assert_eq!(catalog.targets.len(), 100_000);
+            assert_eq!(catalog.targets[99_999].name, "srv-099999");
+        }
+        assert!(json_nodes(&json, usize::MAX) < MAX_NODES);
+    }
+
+    #[test]
+    fn json_nodes_count_as_yaml_nodes_do() {
+        assert_eq!(json_nodes(r#"{"a": [1, true, "x,\"y"], "b": {}}"#, 100), 8);
+        assert_eq!(json_nodes("[1,2,3]", 2), 3, "stops just past the limit");
+    }
+
+    #[test]
+    fn hostile_catalogs_are_refused_quickly() {
+        let started = std::time::Instant::now();
+        // Past the node limit: a list of tiny scalars, in both syntaxes.
+        // (Here 50,000; the real limit is counted alike.)
+        let many = 50_010;
+        let yaml = format!(
+            "targets:\n  - name: a\n    command: [{}]\n",
+            vec!["x"; many].join(",")
+        );
+        let json = format!(
+            r#"{{"targets":[{{"name":"a","command":[{}]}}]}}"#,
+            vec!["\"x\""; many].join(",")
+        );
+        for (text, is_json) in [(&yaml, false), (&json, true)] {
+            assert!(Catalog::parse_within(text, is_json, 60_000).is_ok());
+            let err = Catalog::parse_within(text, is_json, 50_000).unwrap_err();
+            assert!(
+                err.contains("more than 50000 nodes"),
+                "{}",
+                &err[..err.len().min(300)]
+            );
+        }
+        // Billion laughs: aliases of aliases.
+        let mut laughs =
+            String::from("a0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]\n");
+        for i in 1..10 {
+            let refs = vec![format!("*a{}", i - 1); 10].join(", ");
+            laughs.push_str(&format!("a{i}: &a{i} [{refs}]\n"));
+        }
+        laughs.push_str("targets:\n  - {name: x, command: *a9}\n");
+        assert!(Catalog::parse(&laughs, false).is_err());
+        let alias_args = "x: &x [a, b]\ntargets:\n  - {name: t, command: [c], args: [*x, *x]}\n";
+        assert!(Catalog::parse(alias_args, false).is_err());
+        // Deep nesting.
+        let deep_yaml = format!("targets: {}{}", "[".repeat(10_000), "]".repeat(10_000));
+        let deep_json = format!(
+            r#"{{"targets": {}{}}}"#,
+            "[".repeat(10_000),
+            "]".repeat(10_000)
+        );
+        assert!(Catalog::parse(&deep_yaml, false).is_err());
+        assert!(Catalog::parse(&deep_json, true).is_err());
+        let deep_env = format!(
+            "targets: [{{name: a, command: [x], env: {}{}}}]",
+            "{a: ".repeat(5000),
+            "}".repeat(5000)
+        );
+        assert!(Catalog::parse(&deep_env, false).is_err());
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(20),
+            "{:?}",
+            started.elapsed()
+        );
     }
 }

@@ -30,7 +30,8 @@ pub fn sarif(catalog: &Path, results: &[TargetResult]) -> String {
             }
         })
         .collect();
-    let text = std::fs::read_to_string(catalog).unwrap_or_default();
+    let text = crate::input_file::read_to_string(catalog, crate::input_file::Kind::Catalog)
+        .unwrap_or_default();
     let artifact = catalog.display().to_string();
     let mut out = crate::sarif::log(&artifact, &text, &subjects).to_string();
     out.push('\n');

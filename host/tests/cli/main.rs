@@ -16,6 +16,7 @@ mod cli_schema;
 mod duplicates;
 mod example_server;
 mod fresh_lock;
+mod hostile_files;
 mod plugin_sandbox;
 mod python_plugin;
 mod scan;

@@ -3,9 +3,10 @@
 //! `~/.kube/config`) and its context (`--context`, else the current one).
 
 use super::KubeError;
+use crate::input_file::{self, Kind};
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::{Client, Config};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use tokio::sync::OnceCell;
 
@@ -106,25 +107,75 @@ async fn load(options: &ClusterOptions) -> Result<(Config, bool), KubeError> {
         ..KubeConfigOptions::default()
     };
     let kubeconfig = match &options.kubeconfig {
-        Some(path) => Kubeconfig::read_from(path)
-            .map_err(|e| KubeError::Config(format!("{}: {e}", path.display())))?,
-        None => match Kubeconfig::from_env() {
-            Ok(Some(config)) => config,
-            Ok(None) => {
+        Some(path) => read_kubeconfig(path)?,
+        None => match kubeconfig_from_env()? {
+            Some(config) => config,
+            None => {
                 let path = default_path();
                 match path.as_ref().filter(|p| p.exists()) {
-                    Some(path) => Kubeconfig::read_from(path)
-                        .map_err(|e| KubeError::Config(format!("{}: {e}", path.display())))?,
+                    Some(path) => read_kubeconfig(path)?,
                     None => return Err(KubeError::NoConfig(nowhere(in_cluster_env, path))),
                 }
             }
-            Err(e) => return Err(KubeError::Config(format!("KUBECONFIG: {e}"))),
         },
     };
+    check_named_files(&kubeconfig)?;
     let config = Config::from_custom_kubeconfig(kubeconfig, &kube_options)
         .await
         .map_err(|e| KubeError::Config(format!("kubeconfig: {e}")))?;
     Ok((config, false))
+}
+
+/// kube-rs reads a kubeconfig (and the files it names) to the end: each is first checked to
+/// be a regular file within the limit of a config file, so that `/dev/zero` or a FIFO is
+/// refused at once. A missing file is left to kube-rs to report.
+fn check_file(path: &Path) -> Result<(), std::io::Error> {
+    match input_file::check(path, Kind::Config) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        other => other,
+    }
+}
+
+fn read_kubeconfig(path: &Path) -> Result<Kubeconfig, KubeError> {
+    let bad = |e: &dyn std::fmt::Display| KubeError::Config(format!("{}: {e}", path.display()));
+    check_file(path).map_err(|e| bad(&e))?;
+    Kubeconfig::read_from(path).map_err(|e| bad(&e))
+}
+
+/// `KUBECONFIG`'s files, merged as kube-rs merges them, each checked first.
+fn kubeconfig_from_env() -> Result<Option<Kubeconfig>, KubeError> {
+    if let Some(paths) = std::env::var_os("KUBECONFIG") {
+        for path in std::env::split_paths(&paths).filter(|p| !p.as_os_str().is_empty()) {
+            check_file(&path)
+                .map_err(|e| KubeError::Config(format!("KUBECONFIG: {}: {e}", path.display())))?;
+        }
+    }
+    Kubeconfig::from_env().map_err(|e| KubeError::Config(format!("KUBECONFIG: {e}")))
+}
+
+/// The certificate, key and token files a kubeconfig names, checked as the kubeconfig is.
+fn check_named_files(config: &Kubeconfig) -> Result<(), KubeError> {
+    let authorities = config
+        .clusters
+        .iter()
+        .filter_map(|named| named.cluster.as_ref()?.certificate_authority.as_deref());
+    let credentials = config
+        .auth_infos
+        .iter()
+        .filter_map(|named| named.auth_info.as_ref())
+        .flat_map(|auth| {
+            [
+                auth.client_certificate.as_deref(),
+                auth.client_key.as_deref(),
+                auth.token_file.as_deref(),
+            ]
+        })
+        .flatten();
+    for file in authorities.chain(credentials) {
+        check_file(Path::new(file))
+            .map_err(|e| KubeError::Config(format!("kubeconfig: cannot read {file}: {e}")))?;
+    }
+    Ok(())
 }
 
 fn default_path() -> Option<PathBuf> {
