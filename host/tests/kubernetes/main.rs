@@ -10,4 +10,5 @@ mod examples;
 mod failures;
 mod interrupts;
 mod scan;
+mod secret_leaks;
 mod servers;
