@@ -417,10 +417,16 @@ fn no_mutual_version(error: &RpcError, requested: &str) -> SessionError {
             "{refused} and lists {shown}; of those mcp-probe speaks only {v}, a legacy \
              version, which --protocol-era modern rules out"
         ),
-        _ => format!(
-            "{refused} and lists {shown}; mcp-probe speaks {}, none of them listed",
-            SUPPORTED_PROTOCOL_VERSIONS.join(", ")
-        ),
+        _ => {
+            let ours = MODERN_PROTOCOL_VERSIONS
+                .iter()
+                .chain(SUPPORTED_PROTOCOL_VERSIONS);
+            let ours: Vec<&str> = ours.copied().collect();
+            format!(
+                "{refused} and lists {shown}; mcp-probe speaks {}, none of them listed",
+                ours.join(", ")
+            )
+        }
     };
     SessionError::NoMutualVersion {
         method: DISCOVER.into(),
