@@ -186,3 +186,40 @@ where
         "stdio"
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn what_the_server_says_comes_out_scrubbed() {
+        let env = [("API_KEY".to_owned(), "stdio-secret-4711".to_owned())];
+        let secrets = Arc::new(Secrets::of_env(&env));
+        let said = concat!(
+            r#"{"jsonrpc":"2.0","id":1,"error":{"code":-1,"message":"bad stdio-secret-4711"}}"#,
+            "\n",
+            "log: key=stdio-secret-4711\n",
+            r#"{"m":"\u0073tdio-secret-4711"}"#,
+            "\n"
+        );
+        let read = std::io::Cursor::new(said.as_bytes().to_vec());
+        let mut transport =
+            StdioTransport::new(read, tokio::io::sink(), 1 << 20).scrubbing(secrets);
+        let mut seen = Vec::new();
+        loop {
+            match transport.recv().await.unwrap() {
+                Inbound::Message(json) => seen.push(json.get().to_owned()),
+                Inbound::Noise(text) => seen.push(text),
+                Inbound::Closed { .. } => break,
+            }
+        }
+        assert_eq!(
+            seen,
+            [
+                r#"{"jsonrpc":"2.0","id":1,"error":{"code":-1,"message":"bad ***"}}"#,
+                "log: key=***",
+                r#"{"m":"***"}"#,
+            ]
+        );
+    }
+}
