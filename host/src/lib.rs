@@ -9,6 +9,7 @@
 pub mod atomic_file;
 pub mod cache_dir;
 pub mod discover;
+pub mod excerpt;
 pub mod input_file;
 pub mod lockfile;
 pub mod mcp;

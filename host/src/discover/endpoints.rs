@@ -105,6 +105,7 @@ where
             endpoint: Some(shown),
             source: crate::runtime::url::redact_url(target_url),
             server_exit: None,
+            log_kind: crate::runtime::LogKind::default(),
         });
     }
     Err(DiscoverError::Failed {

@@ -15,9 +15,13 @@ use crate::report::{Capabilities, Report};
 use crate::runtime::kubernetes::KubernetesOptions;
 use crate::runtime::local::{LocalCommand, LocalServer};
 use crate::runtime::url::{self, HttpOptions, UrlError};
-use crate::runtime::{Connection, ErrorKind, NothingStarted, RuntimeError, Started, Stopped};
+use crate::runtime::{
+    Connection, ErrorKind, LogKind, NothingStarted, RuntimeError, Started, Stopped,
+};
 use crate::target::Target;
+use crate::transport::secrets::Secrets;
 use crate::transport::stdio::StdioTransport;
+use std::sync::Arc;
 
 mod endpoints;
 mod image;
@@ -251,12 +255,15 @@ async fn run_started(
     limits: &Limits,
 ) -> Result<(Attempt, Stopped), DiscoverError> {
     let Started { connection, server } = started;
+    // What the server says goes through the transport; its secrets stop there.
+    let secrets = Arc::new(Secrets::of_target(&options.target));
     let cancelled = limits.cancel.cancelled();
     let mut cancelled = std::pin::pin!(cancelled);
     let interrupt: Interrupt<'_> = cancelled.as_mut();
     let attempt = match connection {
         Connection::Stdio { reader, writer } => {
-            let transport = StdioTransport::new(reader, writer, options.max_line_bytes);
+            let transport =
+                StdioTransport::new(reader, writer, options.max_line_bytes).scrubbing(secrets);
             let mut session = Session::new(Box::new(transport), options.session.clone());
             session.set_activity(server.activity());
             let bounds = (limits.deadline, options.timeout);
@@ -270,6 +277,7 @@ async fn run_started(
                 endpoint: None,
                 source,
                 server_exit: None,
+                log_kind: LogKind::default(),
             })
         }
         Connection::Http { base_url, headers } => {
@@ -278,8 +286,8 @@ async fn run_started(
                 request_timeout: options.session.request_timeout,
             };
             let open = move |endpoint: url::Endpoint| {
-                let http = http.clone();
-                async move { url::open(&endpoint, &http).await }
+                let (http, secrets) = (http.clone(), Arc::clone(&secrets));
+                async move { url::open_scrubbing(&endpoint, &http, &secrets).await }
             };
             let bounds = endpoints::Bounds {
                 options,
@@ -311,6 +319,7 @@ async fn run_started(
         attempt.transcript.stderr_tail = without_stdout(&stopped.log_tail, &attempt.transcript);
     }
     attempt.server_exit = stopped.exit.clone();
+    attempt.log_kind = stopped.log_kind;
     Ok((attempt, stopped))
 }
 
@@ -340,6 +349,8 @@ pub(crate) struct Attempt {
     source: String,
     /// How a local server ended when it ended by itself, e.g. `the server exited (exit status: 1)`.
     server_exit: Option<String>,
+    /// What `transcript.stderr_tail` came from (a pod's log, or stderr).
+    log_kind: LogKind,
 }
 
 /// Runs the session's discovery under the whole-discovery deadline and the interrupt. Once the
@@ -555,20 +566,26 @@ fn with_hints(message: String, attempt: &Attempt) -> String {
         message,
         attempt.server_exit.as_deref(),
         &attempt.transcript.stderr_tail,
+        attempt.log_kind,
     )
 }
 
 fn with_stopped_hints(message: String, stopped: &Stopped) -> String {
-    hints(message, stopped.exit.as_deref(), &stopped.log_tail)
+    hints(
+        message,
+        stopped.exit.as_deref(),
+        &stopped.log_tail,
+        stopped.log_kind,
+    )
 }
 
-fn hints(mut message: String, exit: Option<&str>, stderr_tail: &str) -> String {
+fn hints(mut message: String, exit: Option<&str>, log_tail: &str, kind: LogKind) -> String {
     if let Some(exit) = exit {
         message = format!("{message}; {exit}");
     }
-    if let Some(cause) = crate::runtime::cause::cause_line(stderr_tail) {
-        let cause: String = cause.chars().take(300).collect();
-        message = format!("{message}; server stderr: {cause}");
+    if let Some(cause) = crate::runtime::cause::cause_line(log_tail) {
+        let cause = crate::excerpt::one_line(&cause);
+        message = format!("{message}; {}: {cause}", kind.label());
         if let Some(hint) = crate::runtime::cause::setup_hint(&cause) {
             message = format!("{message} ({hint})");
         }

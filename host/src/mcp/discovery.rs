@@ -69,7 +69,10 @@ impl Session {
                 let problem = schema.as_ref().and_then(super::tool_headers::problem);
                 match problem {
                     Some(why) => {
-                        tracing::warn!("left out tool {:?}: {why}", tool.name);
+                        // Names and paths in it are the server's: one short line.
+                        let why = crate::excerpt::one_line(&why);
+                        let name = crate::excerpt::one_line(&format!("{:?}", tool.name));
+                        tracing::warn!("left out tool {name}: {why}");
                         rejected_tools.push((tool.name.clone(), why));
                         false
                     }
@@ -241,7 +244,10 @@ pub(super) fn check_result_type(method: &str, result: &Value) -> Result<(), Sess
                 Some("input_required") => {
                     "the server asked for input (resultType input_required), which only tool calls, prompts/get and resources/read may".to_owned()
                 }
-                _ => format!("the result's resultType is {other}, not complete"),
+                _ => format!(
+                    "the result's resultType is {}, not complete",
+                    crate::excerpt::one_line(&other.to_string())
+                ),
             },
         }),
     }

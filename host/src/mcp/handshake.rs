@@ -131,7 +131,7 @@ impl Session {
                         let by = format!("{by}; -32022: the server lists only {retry} of ours");
                         self.initialize(&retry, by).await
                     }
-                    _ => Err(no_mutual_version(&error)),
+                    _ => Err(no_mutual_version(&error, version)),
                 }
             }
             Err(err) => Err(err),
@@ -259,7 +259,7 @@ impl Session {
                         return match era::mutual_version(supported) {
                             Some((Era::Modern, retry)) => self.discover_modern(&retry, by).await,
                             Some((Era::Legacy, retry)) => self.initialize(&retry, by).await,
-                            None => Err(no_mutual_version(&error)),
+                            None => Err(no_mutual_version(&error, &versions.modern)),
                         };
                     }
                     if era::is_modern_error(error.code) {
@@ -359,10 +359,16 @@ impl Session {
             false => match MODERN_PROTOCOL_VERSIONS.iter().find(|v| listed.contains(v)) {
                 Some(v) => v.to_string(),
                 None => {
+                    let why = format!(
+                        "the server's DiscoverResult lists MCP {}, none of them a modern version \
+                         mcp-probe speaks ({})",
+                        crate::excerpt::list(listed.iter().copied()),
+                        MODERN_PROTOCOL_VERSIONS.join(", ")
+                    );
                     return Err(SessionError::NoMutualVersion {
                         method: DISCOVER.into(),
-                        supported: listed.join(", "),
-                    })
+                        why,
+                    });
                 }
             },
         };
@@ -461,16 +467,41 @@ fn instructions_of(result: &Value) -> Option<String> {
         .map(str::to_owned)
 }
 
-/// `-32022` with nothing of ours in `supported`.
-fn no_mutual_version(error: &RpcError) -> SessionError {
-    let supported = error
+/// `-32022` to `requested` that leaves nothing to retry with: what the server lists holds
+/// none of our versions, only the one it refused, or only legacy ones the era rules out.
+fn no_mutual_version(error: &RpcError, requested: &str) -> SessionError {
+    let listed: Vec<&str> = error
         .data
         .as_ref()
         .and_then(|d| d.get("supported"))
-        .map_or_else(|| "(no versions listed)".to_owned(), Value::to_string);
+        .and_then(Value::as_array)
+        .map(|a| a.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    let refused = format!("the server refused MCP {requested} (-32022)");
+    let shown = crate::excerpt::list(listed.iter().copied());
+    let why = match era::mutual_version(error.data.as_ref().and_then(|d| d.get("supported"))) {
+        _ if listed.is_empty() => format!("{refused} and listed no version it speaks"),
+        Some((Era::Modern, v)) if v == requested => {
+            format!("{refused}, yet lists it among those it supports ({shown})")
+        }
+        Some((Era::Legacy, v)) => format!(
+            "{refused} and lists {shown}; of those mcp-probe speaks only {v}, a legacy \
+             version, which --protocol-era modern rules out"
+        ),
+        _ => {
+            let ours = MODERN_PROTOCOL_VERSIONS
+                .iter()
+                .chain(SUPPORTED_PROTOCOL_VERSIONS);
+            let ours: Vec<&str> = ours.copied().collect();
+            format!(
+                "{refused} and lists {shown}; mcp-probe speaks {}, none of them listed",
+                ours.join(", ")
+            )
+        }
+    };
     SessionError::NoMutualVersion {
         method: DISCOVER.into(),
-        supported,
+        why,
     }
 }
 

@@ -131,7 +131,9 @@ pub struct RpcError {
 
 impl std::fmt::Display for RpcError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "JSON-RPC error {}: {}", self.code, self.message)?;
+        // The server's message, cut to one short line: it may be megabytes.
+        let message = crate::excerpt::one_line(&self.message);
+        write!(f, "JSON-RPC error {}: {message}", self.code)?;
         match super::era::modern_error_name(self.code) {
             Some(name) => write!(f, " ({name})"),
             None => Ok(()),
@@ -196,13 +198,10 @@ fn rpc_error(error: Value) -> RpcError {
     }
 }
 
-/// True when a reply's id answers our request `ours` (some servers echo `1` as `"1"`).
+/// True when a reply's id answers our request `ours`. JSON-RPC ids match by type and value:
+/// our ids are numbers, so `"3"` (or `3.0`) answers nothing we sent.
 pub fn id_matches(reply: &Value, ours: u64) -> bool {
-    match reply {
-        Value::Number(n) => n.as_u64() == Some(ours),
-        Value::String(s) => s.parse::<u64>().ok() == Some(ours),
-        _ => false,
-    }
+    matches!(reply, Value::Number(n) if n.as_u64() == Some(ours))
 }
 
 /// A request with our numeric id.
@@ -287,7 +286,7 @@ mod tests {
     fn ids_are_numbers_or_strings_and_jsonrpc_may_be_missing() {
         let got = sorted(r#"{"id": "12", "result": {}}"#);
         assert!(
-            matches!(&got[0], Incoming::Response { id, .. } if id == "12" && id_matches(id, 12))
+            matches!(&got[0], Incoming::Response { id, .. } if id == "12" && !id_matches(id, 12))
         );
         let got = sorted(r#"{"id": -3, "result": 1, "x-extra": [1, 2]}"#);
         assert!(matches!(&got[0], Incoming::Response { id, .. } if id == -3));
@@ -352,9 +351,10 @@ mod tests {
     }
 
     #[test]
-    fn ids_match_as_number_or_numeric_string() {
+    fn ids_match_by_type_and_value() {
         assert!(id_matches(&json!(3), 3));
-        assert!(id_matches(&json!("3"), 3));
+        assert!(!id_matches(&json!("3"), 3));
+        assert!(!id_matches(&json!(3.0), 3));
         assert!(!id_matches(&json!(4), 3));
         assert!(!id_matches(&Value::Null, 3));
     }

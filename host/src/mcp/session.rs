@@ -99,14 +99,18 @@ pub enum SessionError {
     },
     #[error("{method}: the server replied with {error}")]
     Rpc { method: String, error: RpcError },
-    #[error("the server chose MCP protocol version `{got}`, which mcp-probe does not speak (it speaks {})", SUPPORTED_PROTOCOL_VERSIONS.join(", "))]
+    #[error("the server chose MCP protocol version `{}`, which mcp-probe does not speak (it speaks {})", crate::excerpt::one_line(got), SUPPORTED_PROTOCOL_VERSIONS.join(", "))]
     UnsupportedVersion { got: String },
-    /// A modern server that speaks none of our versions (its `-32022` or DiscoverResult).
-    #[error("{method}: the server speaks MCP {supported}, none of which mcp-probe speaks (it speaks {})", crate::mcp::capabilities::MODERN_PROTOCOL_VERSIONS.join(", "))]
-    NoMutualVersion { method: String, supported: String },
+    /// A modern server that speaks none of our versions (its `-32022` or DiscoverResult);
+    /// `why` says what it refused and what it lists.
+    #[error("{method}: {why}")]
+    NoMutualVersion { method: String, why: String },
     #[error("{method}: {detail}")]
     InvalidReply { method: String, detail: String },
-    #[error("{method}: the server sent the cursor {cursor} twice (a cursor loop)")]
+    #[error(
+        "{method}: the server sent the cursor {} twice (a cursor loop)",
+        crate::excerpt::one_line(cursor)
+    )]
     CursorLoop { method: String, cursor: String },
     #[error("{method}: more than {cap} pages (the page cap)")]
     PageCap { method: String, cap: usize },
@@ -140,7 +144,11 @@ fn is_reply_to(dropped: &str, id: u64) -> bool {
 pub(super) fn result_value(method: &str, result: &RawValue) -> Result<Value, SessionError> {
     serde_json::from_str(result.get()).map_err(|err| SessionError::InvalidReply {
         method: method.into(),
-        detail: format!("the result cannot be read: {err}"),
+        // serde's message quotes what it could not read.
+        detail: format!(
+            "the result cannot be read: {}",
+            crate::excerpt::one_line(&err.to_string())
+        ),
     })
 }
 

@@ -82,7 +82,8 @@ impl LocalServer {
         let stdout = child.stdout.take().expect("stdout is piped");
         let stderr_pipe = child.stderr.take().expect("stderr is piped");
         let stderr = Arc::new(Mutex::new(Tail::default()));
-        let stderr_reader = tail::drain_into(stderr_pipe, Arc::clone(&stderr));
+        // A local command is given no secrets (its `--env` is plain).
+        let stderr_reader = tail::drain_into(stderr_pipe, Arc::clone(&stderr), Arc::default());
         tracing::debug!(
             "started `{}` as pid {pgid} (own process group)",
             cmd.program

@@ -43,10 +43,31 @@ pub struct Stopped {
     pub exit: Option<String>,
     /// The end of its stderr (local) or of its pod's log (Kubernetes).
     pub log_tail: String,
+    /// Which of the two `log_tail` is.
+    pub log_kind: LogKind,
     /// Where it ran, for Kubernetes targets.
     pub kubernetes: Option<KubernetesInfo>,
     /// What could not be removed, one line each (`pod ns/name: …`); empty when all is gone.
     pub leftovers: Vec<String>,
+}
+
+/// What a [`Stopped::log_tail`] holds, as messages name it.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub enum LogKind {
+    /// The server's stderr alone (a local command, an attached container).
+    #[default]
+    Stderr,
+    /// A pod's log: its stdout and stderr interleaved.
+    PodLog,
+}
+
+impl LogKind {
+    pub fn label(self) -> &'static str {
+        match self {
+            LogKind::Stderr => "server stderr",
+            LogKind::PodLog => "pod log",
+        }
+    }
 }
 
 /// The handle of a started server. Dropping it without `shutdown` still removes what was

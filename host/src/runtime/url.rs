@@ -218,9 +218,18 @@ pub async fn open(
     endpoint: &Endpoint,
     opts: &HttpOptions,
 ) -> Result<Box<dyn Transport>, TransportError> {
+    open_scrubbing(endpoint, opts, &Secrets::default()).await
+}
+
+/// [`open`], the transport also taking `more` (a pod's secret env) out of what it shows.
+pub(crate) async fn open_scrubbing(
+    endpoint: &Endpoint,
+    opts: &HttpOptions,
+    more: &Secrets,
+) -> Result<Box<dyn Transport>, TransportError> {
     let invalid = |e: UrlError| TransportError::Protocol(e.to_string());
     let url = parse_http_url(&endpoint.url).map_err(invalid)?;
-    let secrets = Arc::new(Secrets::new(&opts.headers, &url));
+    let secrets = Arc::new(Secrets::new(&opts.headers, &url).and(more));
     let client = reqwest::Client::builder()
         .default_headers(header_map(&opts.headers).map_err(invalid)?)
         .user_agent(concat!("mcp-probe/", env!("CARGO_PKG_VERSION")))

@@ -14,8 +14,6 @@ use std::time::Duration;
 
 /// The largest message (body or event) kept whole; the same bound as a stdio line.
 pub(crate) const MAX_MESSAGE_BYTES: usize = 16 * 1024 * 1024;
-/// Characters of a body quoted in an error message.
-const EXCERPT_CHARS: usize = 200;
 
 pub(crate) const SESSION_ID: &str = "mcp-session-id";
 pub(crate) const PROTOCOL_VERSION: &str = "mcp-protocol-version";
@@ -84,12 +82,7 @@ pub(crate) async fn read_bounded(
 
 /// The first characters of a body, on one line, for an error message.
 pub(crate) fn excerpt(body: &[u8]) -> String {
-    let text = String::from_utf8_lossy(body);
-    let one_line: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    let mut short: String = one_line.chars().take(EXCERPT_CHARS).collect();
-    if short.len() < one_line.len() {
-        short.push('…');
-    }
+    let short = crate::excerpt::one_line(&String::from_utf8_lossy(body));
     if short.is_empty() {
         "(empty body)".to_owned()
     } else {
@@ -421,7 +414,7 @@ mod tests {
     fn excerpt_is_one_short_line() {
         assert_eq!(excerpt(b"Cannot\n  POST /"), "Cannot POST /");
         let long = excerpt(&[b'a'; 1000]);
-        assert!(long.ends_with('…') && long.chars().count() == EXCERPT_CHARS + 1);
+        assert!(long.ends_with('…') && long.chars().count() == crate::excerpt::EXCERPT_CHARS + 1);
         assert_eq!(excerpt(b""), "(empty body)");
     }
 

@@ -1,7 +1,10 @@
-//! The credentials a transport holds (`-H` values, the URL's userinfo) and their removal from
-//! everything the server says before it is shown, logged or reported.
+//! The secrets a probe holds (`-H` values, the URL's userinfo, `--secret-env` and a catalog's
+//! `secret_env` values) and their removal from everything the server says before it is shown,
+//! logged, cached or reported. Every boundary where server text comes in scrubs it here: the
+//! transports (what the server sends), the runtimes (its stderr, its pod's log and status).
 
 use super::{Inbound, TransportError};
+use crate::target::Target;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use reqwest::Url;
@@ -18,10 +21,18 @@ const MIN_SECRET_CHARS: usize = 6;
 /// `Bearer`), since a server may echo just that part.
 const MIN_SECRET_WORD_CHARS: usize = 8;
 
-/// The credentials a transport holds: `-H` values and the URL's userinfo. mcp-probe never
-/// writes them into a message itself; [`Secrets::scrub`] also takes them out of what the server
-/// sends back (an error page or a reply that echoes a header) before anything is shown, logged
-/// or reported.
+/// What a URI component encoder leaves as is (RFC 3986's unreserved characters): the
+/// percent-encoded form a server most likely prints.
+const URI_COMPONENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
+/// The secrets a probe holds: `-H` values, the URL's userinfo and the secret environment.
+/// mcp-probe never writes them into a message itself; [`Secrets::scrub`] also takes them out of
+/// what the server sends back (an error page or a reply that echoes a header, a crash that
+/// prints its environment) before anything is shown, logged or reported.
 #[derive(Default)]
 pub(crate) struct Secrets {
     /// Longest first, each also in its JSON-escaped form when that differs.
@@ -38,12 +49,7 @@ impl Secrets {
     pub(crate) fn new(headers: &[(String, String)], url: &Url) -> Secrets {
         let mut secrets = Secrets::default();
         for (_, value) in headers {
-            secrets.add(value);
-            for word in value.split_whitespace() {
-                if word.chars().count() >= MIN_SECRET_WORD_CHARS {
-                    secrets.add(word);
-                }
-            }
+            secrets.add_value(value);
         }
         let (user, password) = (url.username(), url.password());
         match password {
@@ -66,11 +72,61 @@ impl Secrets {
             );
             secrets.add(&STANDARD.encode(pair));
         }
-        secrets
-            .needles
+        secrets.sorted()
+    }
+
+    /// The secret environment values (`--secret-env`, a catalog's `secret_env`): each as
+    /// given, its long words and lines, and the forms a server that prints it may use
+    /// (JSON-escaped, percent-encoded, base64).
+    pub(crate) fn of_env(env: &[(String, String)]) -> Secrets {
+        let mut secrets = Secrets::default();
+        for (_, value) in env {
+            secrets.add_value(value);
+            let encoded = percent_encoding::utf8_percent_encode(value, URI_COMPONENT);
+            secrets.add(&encoded.to_string());
+            secrets.add(&STANDARD.encode(value));
+        }
+        secrets.sorted()
+    }
+
+    /// Everything secret about `target`: a URL's headers and userinfo, an image's secret env.
+    pub(crate) fn of_target(target: &Target) -> Secrets {
+        match target {
+            Target::Url { url, headers } => match Url::parse(url) {
+                Ok(url) => Secrets::new(headers, &url),
+                Err(_) => Secrets::default(),
+            },
+            Target::Image(image) => Secrets::of_env(&image.secret_env),
+            Target::Command { .. } => Secrets::default(),
+        }
+    }
+
+    /// These secrets and `other`'s.
+    pub(crate) fn and(mut self, other: &Secrets) -> Secrets {
+        self.needles.extend(other.needles.iter().cloned());
+        self.sorted()
+    }
+
+    /// Longest first (a secret holding another is replaced whole), each once.
+    fn sorted(mut self) -> Secrets {
+        self.needles
             .sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
-        secrets.needles.dedup();
-        secrets
+        self.needles.dedup();
+        self
+    }
+
+    /// A value, and its words (and lines) long enough to be secrets on their own (the token
+    /// after `Bearer`, one line of a PEM key), since a server may echo just that part.
+    fn add_value(&mut self, value: &str) {
+        self.add(value);
+        for word in value.split_whitespace() {
+            if word.chars().count() >= MIN_SECRET_WORD_CHARS {
+                self.add(word);
+            }
+        }
+        for line in value.lines() {
+            self.add(line);
+        }
     }
 
     fn add(&mut self, needle: &str) {
@@ -348,6 +404,37 @@ mod tests {
         assert_eq!(text_of(&secrets.scrub_inbound(message(plain))), plain);
         let err = secrets.scrub_error(TransportError::Http("HTTP 401: k\"ey/secret".into()));
         assert_eq!(err.to_string(), "HTTP error: HTTP 401: ***");
+    }
+
+    #[test]
+    fn secret_env_values_are_scrubbed_in_every_form() {
+        let env = [
+            ("API_KEY".to_owned(), "k\"y/s3cret 4711".to_owned()),
+            (
+                "PEM".to_owned(),
+                "-----BEGIN-----\nline-one-abc\nline-two-xyz".to_owned(),
+            ),
+            ("SHORT".to_owned(), "abc".to_owned()),
+        ];
+        let secrets = Secrets::of_env(&env);
+        let text = "raw k\"y/s3cret 4711, json k\\\"y/s3cret 4711, pct k%22y%2Fs3cret%204711, \
+                    b64 ayJ5L3MzY3JldCA0NzEx, word y/s3cret, line line-two-xyz, short abc";
+        assert_eq!(
+            secrets.scrub(text),
+            "raw ***, json ***, pct ***, b64 ***, word y/s3cret, line ***, short abc"
+        );
+        // Merged with a transport's own, both are scrubbed.
+        let url = Url::parse("http://h/").unwrap();
+        let headers = [("X-Key".to_owned(), "header-secret".to_owned())];
+        let both = Secrets::new(&headers, &url).and(&secrets);
+        assert_eq!(both.scrub("header-secret line-one-abc"), "*** ***");
+        let target = Target::Image(crate::target::ImageTarget {
+            image: "i".into(),
+            args: vec![],
+            env: vec![],
+            secret_env: env.to_vec(),
+        });
+        assert_eq!(Secrets::of_target(&target).scrub("k\"y/s3cret 4711"), "***");
     }
 
     #[test]

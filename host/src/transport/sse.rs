@@ -119,7 +119,7 @@ impl LegacySse {
                 )))
             }
         };
-        let post_url = resolve_endpoint(&base, &endpoint)?;
+        let post_url = resolve_endpoint(&base, &endpoint, &secrets)?;
         Ok(LegacySse {
             client,
             post_url,
@@ -139,7 +139,7 @@ impl LegacySse {
 /// Resolves the `endpoint` event against the stream URL. An endpoint on another origin keeps
 /// only its path and query: servers behind proxies often advertise their internal address, and
 /// the operator's headers (credentials, often) must go nowhere but the origin they named.
-fn resolve_endpoint(base: &Url, endpoint: &str) -> Result<Url, TransportError> {
+fn resolve_endpoint(base: &Url, endpoint: &str, secrets: &Secrets) -> Result<Url, TransportError> {
     let resolved = base.join(endpoint.trim()).map_err(|e| {
         TransportError::Protocol(format!(
             "the `endpoint` event {:?} is not a URL: {e}",
@@ -158,9 +158,11 @@ fn resolve_endpoint(base: &Url, endpoint: &str) -> Result<Url, TransportError> {
     let mut same_origin = base.clone();
     same_origin.set_path(resolved.path());
     same_origin.set_query(resolved.query());
+    // The endpoint is the server's text: scrubbed and short.
+    let quoted = |url: &Url| crate::excerpt::one_line(&secrets.scrub(&shown(url)));
     tracing::warn!(
-        endpoint = %shown(&resolved),
-        using = %shown(&same_origin),
+        endpoint = %quoted(&resolved),
+        using = %quoted(&same_origin),
         "the SSE endpoint event names another origin; posting to the stream's origin instead"
     );
     Ok(same_origin)
@@ -275,14 +277,14 @@ mod tests {
     #[test]
     fn endpoints_resolve_against_the_stream_url() {
         let base = Url::parse("http://h:1/a/sse").unwrap();
-        let url = resolve_endpoint(&base, "/messages?sessionId=1").unwrap();
+        let url = resolve_endpoint(&base, "/messages?sessionId=1", &Secrets::default()).unwrap();
         assert_eq!(url.as_str(), "http://h:1/messages?sessionId=1");
-        let url = resolve_endpoint(&base, "msg?x=1\n").unwrap();
+        let url = resolve_endpoint(&base, "msg?x=1\n", &Secrets::default()).unwrap();
         assert_eq!(url.as_str(), "http://h:1/a/msg?x=1");
-        assert!(resolve_endpoint(&base, "http://h:1/m").is_ok());
+        assert!(resolve_endpoint(&base, "http://h:1/m", &Secrets::default()).is_ok());
         let base = Url::parse("http://u:p@h:1/sse").unwrap();
         for endpoint in ["/m?s=1", "http://h:1/m?s=1", "http://other/m?s=1"] {
-            let url = resolve_endpoint(&base, endpoint).unwrap();
+            let url = resolve_endpoint(&base, endpoint, &Secrets::default()).unwrap();
             assert_eq!(url.as_str(), "http://u:p@h:1/m?s=1", "{endpoint}");
         }
     }
@@ -290,15 +292,16 @@ mod tests {
     #[test]
     fn endpoints_on_another_origin_keep_only_path_and_query() {
         let base = Url::parse("http://h:1/sse?token=t").unwrap();
-        let url = resolve_endpoint(&base, "http://internal:8000/m?s=1").unwrap();
+        let url =
+            resolve_endpoint(&base, "http://internal:8000/m?s=1", &Secrets::default()).unwrap();
         assert_eq!(url.as_str(), "http://h:1/m?s=1");
-        let url = resolve_endpoint(&base, "https://h:1/m").unwrap();
+        let url = resolve_endpoint(&base, "https://h:1/m", &Secrets::default()).unwrap();
         assert_eq!(url.as_str(), "http://h:1/m");
     }
 
     #[test]
     fn an_endpoint_that_is_not_a_url_is_an_error() {
         let base = Url::parse("http://h:1/sse").unwrap();
-        assert!(resolve_endpoint(&base, "http://[::1").is_err());
+        assert!(resolve_endpoint(&base, "http://[::1", &Secrets::default()).is_err());
     }
 }

@@ -8,9 +8,11 @@
 //! `recv` is cancel-safe (the session races it against timeouts): a half-read line lives in the
 //! transport, not in the future, so dropping a pending `recv` loses nothing.
 
+use super::secrets::Secrets;
 use super::{Inbound, Transport, TransportError};
 use serde_json::value::RawValue;
 use serde_json::Value;
+use std::sync::Arc;
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader};
 
 /// The default bound on one line: 16 MiB.
@@ -32,6 +34,8 @@ pub struct StdioTransport<R, W> {
     /// Set while skipping the rest of an over-long line: how many bytes it had so far.
     overlong: Option<usize>,
     closed: Option<String>,
+    /// Taken out of everything read, before the session (its transcript, logs, errors) sees it.
+    secrets: Arc<Secrets>,
 }
 
 impl<R, W> StdioTransport<R, W>
@@ -47,6 +51,47 @@ where
             line: Vec::new(),
             overlong: None,
             closed: None,
+            secrets: Arc::default(),
+        }
+    }
+
+    /// This transport, taking `secrets` out of everything the server says.
+    pub(crate) fn scrubbing(mut self, secrets: Arc<Secrets>) -> Self {
+        self.secrets = secrets;
+        self
+    }
+
+    /// The next thing the server said, as it said it.
+    async fn recv_raw(&mut self) -> Result<Inbound, TransportError> {
+        loop {
+            if let Some(reason) = &self.closed {
+                return Ok(Inbound::Closed {
+                    reason: reason.clone(),
+                });
+            }
+            let chunk = self.reader.fill_buf().await?;
+            if chunk.is_empty() {
+                self.closed = Some("the server closed its stdout".into());
+                // A last line without a newline still counts.
+                if !self.line.is_empty() || self.overlong.is_some() {
+                    if let Some(inbound) = self.finish_line() {
+                        return Ok(inbound);
+                    }
+                }
+                continue;
+            }
+            let (used, complete) = take_chunk(
+                &mut self.line,
+                &mut self.overlong,
+                self.max_line_bytes,
+                chunk,
+            );
+            self.reader.consume(used);
+            if complete {
+                if let Some(inbound) = self.finish_line() {
+                    return Ok(inbound);
+                }
+            }
         }
     }
 
@@ -125,36 +170,8 @@ where
     }
 
     async fn recv(&mut self) -> Result<Inbound, TransportError> {
-        loop {
-            if let Some(reason) = &self.closed {
-                return Ok(Inbound::Closed {
-                    reason: reason.clone(),
-                });
-            }
-            let chunk = self.reader.fill_buf().await?;
-            if chunk.is_empty() {
-                self.closed = Some("the server closed its stdout".into());
-                // A last line without a newline still counts.
-                if !self.line.is_empty() || self.overlong.is_some() {
-                    if let Some(inbound) = self.finish_line() {
-                        return Ok(inbound);
-                    }
-                }
-                continue;
-            }
-            let (used, complete) = take_chunk(
-                &mut self.line,
-                &mut self.overlong,
-                self.max_line_bytes,
-                chunk,
-            );
-            self.reader.consume(used);
-            if complete {
-                if let Some(inbound) = self.finish_line() {
-                    return Ok(inbound);
-                }
-            }
-        }
+        let inbound = self.recv_raw().await?;
+        Ok(self.secrets.scrub_inbound(inbound))
     }
 
     async fn close(&mut self) -> Result<(), TransportError> {
@@ -167,5 +184,42 @@ where
 
     fn kind(&self) -> &'static str {
         "stdio"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn what_the_server_says_comes_out_scrubbed() {
+        let env = [("API_KEY".to_owned(), "stdio-secret-4711".to_owned())];
+        let secrets = Arc::new(Secrets::of_env(&env));
+        let said = concat!(
+            r#"{"jsonrpc":"2.0","id":1,"error":{"code":-1,"message":"bad stdio-secret-4711"}}"#,
+            "\n",
+            "log: key=stdio-secret-4711\n",
+            r#"{"m":"\u0073tdio-secret-4711"}"#,
+            "\n"
+        );
+        let read = std::io::Cursor::new(said.as_bytes().to_vec());
+        let mut transport =
+            StdioTransport::new(read, tokio::io::sink(), 1 << 20).scrubbing(secrets);
+        let mut seen = Vec::new();
+        loop {
+            match transport.recv().await.unwrap() {
+                Inbound::Message(json) => seen.push(json.get().to_owned()),
+                Inbound::Noise(text) => seen.push(text),
+                Inbound::Closed { .. } => break,
+            }
+        }
+        assert_eq!(
+            seen,
+            [
+                r#"{"jsonrpc":"2.0","id":1,"error":{"code":-1,"message":"bad ***"}}"#,
+                "log: key=***",
+                r#"{"m":"***"}"#,
+            ]
+        );
     }
 }

@@ -12,4 +12,5 @@ mod examples;
 mod failures;
 mod interrupts;
 mod scan;
+mod secret_leaks;
 mod servers;

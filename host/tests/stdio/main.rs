@@ -5,6 +5,7 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod bounded_text;
 mod conformance;
 mod crash_causes;
 mod discover_cleanup;

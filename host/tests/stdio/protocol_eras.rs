@@ -246,7 +246,26 @@ fn version_refusals_are_followed_or_reported() {
     let (out, _) = probe("no-mutual", &[], &Log::new());
     let err = failure(&out);
     assert!(
-        err.contains("server/discover: the server speaks MCP [\"2099-01-01\"], none of which mcp-probe speaks"),
+        err.contains(
+            "server/discover: the server refused MCP 2026-07-28 (-32022) and lists 2099-01-01; \
+             mcp-probe speaks 2026-07-28, "
+        ) && err.contains(", none of them listed"),
+        "{err}"
+    );
+    // A legacy version in common, which the era asked for rules out: said as such, not as
+    // "none of which mcp-probe speaks".
+    let (out, _) = probe(
+        "only-legacy-versions",
+        &["--protocol-era", "modern"],
+        &Log::new(),
+    );
+    let err = failure(&out);
+    assert!(
+        err.contains(
+            "server/discover: the server refused MCP 2026-07-28 (-32022) and lists 2025-06-18; \
+             of those mcp-probe speaks only 2025-06-18, a legacy version, which --protocol-era \
+             modern rules out"
+        ),
         "{err}"
     );
 }

@@ -5,6 +5,7 @@
 use super::manifest::CONTAINER;
 use super::retry::backoff;
 use crate::runtime::{tail, Tail};
+use crate::transport::secrets::Secrets;
 use k8s_openapi::api::core::v1::Pod;
 use kube::api::{AttachParams, AttachedProcess};
 use kube::Api;
@@ -62,10 +63,12 @@ impl<R: tokio::io::AsyncRead + Unpin> tokio::io::AsyncRead for EndsWithAttach<R>
 
 /// Attaches to the container's stdin, stdout and stderr (kept apart). The API refuses an
 /// attach while the container is not running yet: that is retried, as are transient errors.
-pub async fn attach(
+/// Stderr is logged with `secrets` (the pod's secret env) taken out.
+pub(crate) async fn attach(
     pods: &Api<Pod>,
     name: &str,
     retries: u32,
+    secrets: Arc<Secrets>,
 ) -> Result<(Attached, Stdio), kube::Error> {
     let params = AttachParams::default()
         .container(CONTAINER)
@@ -102,7 +105,7 @@ pub async fn attach(
     };
     let stderr_stream = process.stderr().expect("attached with stderr");
     let stderr = Arc::new(Mutex::new(Tail::default()));
-    let stderr_reader = tail::drain_into(stderr_stream, Arc::clone(&stderr));
+    let stderr_reader = tail::drain_into(stderr_stream, Arc::clone(&stderr), secrets);
     let attached = Attached {
         process,
         stderr,

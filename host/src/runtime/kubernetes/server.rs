@@ -4,10 +4,12 @@
 use super::cleanup::Created;
 use super::{connect, manifest, start::ms, wait};
 use crate::report::KubernetesInfo;
-use crate::runtime::Stopped;
+use crate::runtime::{LogKind, Stopped};
+use crate::transport::secrets::Secrets;
 use k8s_openapi::api::core::v1::Pod;
 use kube::api::LogParams;
 use kube::Api;
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::time::Instant;
 
@@ -26,6 +28,8 @@ pub struct KubeServer {
     pub(super) link: Option<Link>,
     pub(super) info: KubernetesInfo,
     pub(super) created: Option<Created>,
+    /// The pod's secret env, taken out of its log, stderr and end state.
+    pub(super) secrets: Arc<Secrets>,
 }
 
 /// How much of the pod's log is read at the end.
@@ -51,11 +55,14 @@ impl crate::runtime::Server for KubeServer {
         let (exit, log_tail) = tokio::time::timeout(READ_BOUND, self.last_words())
             .await
             .unwrap_or((None, String::new()));
-        let log_tail = if stderr_tail.trim().is_empty() {
-            log_tail
+        // Attached stderr is stderr; the pod's log interleaves stdout with it.
+        let (log_tail, log_kind) = if stderr_tail.trim().is_empty() {
+            (log_tail, LogKind::PodLog)
         } else {
-            stderr_tail
+            (stderr_tail, LogKind::Stderr)
         };
+        let scrub = |text: &str| self.secrets.scrub(text).into_owned();
+        let (exit, log_tail) = (exit.as_deref().map(scrub), scrub(&log_tail));
         let leftovers = match self.created.as_mut() {
             Some(created) => created.remove_all().await,
             None => Vec::new(),
@@ -64,6 +71,7 @@ impl crate::runtime::Server for KubeServer {
         Stopped {
             exit,
             log_tail,
+            log_kind,
             kubernetes: Some(self.info.clone()),
             leftovers,
         }

@@ -10,10 +10,12 @@ use super::{
 use crate::report::KubernetesInfo;
 use crate::runtime::{Connection, Started};
 use crate::target::ImageTarget;
+use crate::transport::secrets::Secrets;
 use k8s_openapi::api::core::v1::{Pod, Secret, Service};
 use kube::api::{Patch, PatchParams, PostParams};
 use kube::Api;
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::time::Instant;
 
@@ -83,6 +85,15 @@ async fn start_in(
 ) -> Result<(KubeServer, Connection), KubeError> {
     let ns = &cluster.namespace;
     let pods: Api<Pod> = Api::namespaced(cluster.client.clone(), ns);
+    // The pod's own words (its stderr, log and termination message) may hold its secret env.
+    let env_secrets = Arc::new(Secrets::of_env(&target.secret_env));
+    let pod_failed = |name: &str, failure: wait::PodFailure| {
+        let failure = wait::PodFailure {
+            message: env_secrets.scrub(&failure.message).into_owned(),
+            ..failure
+        };
+        KubeError::from_failure(&target.image, ns, name, failure)
+    };
     let created_at = now_rfc3339();
     let mut phases = BTreeMap::new();
     // A name clash (409) is retried under a new name.
@@ -177,9 +188,7 @@ async fn start_in(
             })
         }
         Ok(wait::Waited::Serving { image_id }) => image_id,
-        Ok(wait::Waited::Failed(failure)) => {
-            return Err(KubeError::from_failure(&target.image, ns, &name, failure))
-        }
+        Ok(wait::Waited::Failed(failure)) => return Err(pod_failed(&name, failure)),
         Ok(wait::Waited::Deleted) => {
             return Err(KubeError::PodGone {
                 pod: format!("{ns}/{name}"),
@@ -201,14 +210,15 @@ async fn start_in(
     let (link, connection) = match transport {
         PodTransport::Stdio => {
             info.transport = "stdio".into();
-            let attached = connect::attach(&pods, &name, options.retries.max(5)).await;
+            let retries = options.retries.max(5);
+            let attached = connect::attach(&pods, &name, retries, Arc::clone(&env_secrets)).await;
             let (attached, (stdout, stdin)) = match attached {
                 Ok(attached) => attached,
                 Err(err) => {
                     // The container may have ended between running and the attach.
                     if let Ok(Some(pod)) = pods.get_opt(&name).await {
                         if let wait::PodView::Failed(failure) = wait::observe(&pod, false) {
-                            return Err(KubeError::from_failure(&target.image, ns, &name, failure));
+                            return Err(pod_failed(&name, failure));
                         }
                     }
                     return Err(KubeError::api(err, "create", "pods/attach", ns));
@@ -263,6 +273,7 @@ async fn start_in(
         link: Some(link),
         info,
         created: None,
+        secrets: env_secrets,
     };
     Ok((server, connection))
 }

@@ -141,7 +141,7 @@ pub fn terminated_text(reason: Option<&str>, exit_code: i32, message: Option<&st
     let mut text = format!("{} (exit code {exit_code})", reason.unwrap_or("terminated"));
     if let Some(message) = message.map(str::trim).filter(|m| !m.is_empty()) {
         let line = message.lines().last().unwrap_or_default();
-        text = format!("{text}: {}", line.chars().take(300).collect::<String>());
+        text = format!("{text}: {}", crate::excerpt::one_line(line));
     }
     text
 }
