@@ -3,6 +3,7 @@
 //! in Kubernetes (`--image`)").
 
 use crate::model::{Finding, Severity, Tool};
+use crate::terminal::{one_line, safe};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -96,41 +97,43 @@ impl Report {
     }
 
     /// A human-readable summary: server, tools (name and first line of description), findings.
+    /// Every text the server sent is escaped for the terminal ([`crate::terminal`]).
     pub fn to_table(&self) -> String {
         let mut out = String::new();
         let info = self.server_info.as_ref();
         let field = |key: &str| info.and_then(|i| i.get(key)).and_then(Value::as_str);
         out.push_str(&format!(
             "server:    {} {}\nprotocol:  {}{}\nmethod:    {}{}\n",
-            field("name").unwrap_or("(unknown)"),
-            field("version").unwrap_or(""),
-            self.protocol_version.as_deref().unwrap_or("(none)"),
+            safe(field("name").unwrap_or("(unknown)")),
+            safe(field("version").unwrap_or("")),
+            safe(self.protocol_version.as_deref().unwrap_or("(none)")),
             self.protocol_era
                 .as_deref()
-                .map(|era| format!(" ({era} era)"))
+                .map(|era| format!(" ({} era)", safe(era)))
                 .unwrap_or_default(),
-            self.discovery_method,
+            safe(&self.discovery_method),
             self.endpoint
                 .as_deref()
-                .map(|e| format!(" ({e})"))
+                .map(|e| format!(" ({})", safe(e)))
                 .unwrap_or_default(),
         ));
         if let Some(plugin) = &self.recovered_by {
-            out.push_str(&format!("recovered: by plugin {plugin}\n"));
+            out.push_str(&format!("recovered: by plugin {}\n", safe(plugin)));
         }
         if !self.tools_supported {
             out.push_str("tools:     not supported by this server\n");
         } else {
             out.push_str(&format!("tools:     {}\n", self.tools.len()));
         }
-        let width = self.tools.iter().map(|t| t.name.chars().count()).max();
-        for tool in &self.tools {
+        let names: Vec<_> = self.tools.iter().map(|t| safe(&t.name)).collect();
+        let width = names.iter().map(|n| n.chars().count()).max();
+        for (tool, name) in self.tools.iter().zip(&names) {
             let description = tool.description.as_deref().unwrap_or("");
             let first_line = description.lines().next().unwrap_or("");
             out.push_str(&format!(
                 "  {:width$}  {}\n",
-                tool.name,
-                shorten(first_line, 100),
+                name,
+                safe(&shorten(first_line, 100)),
                 width = width.unwrap_or(0)
             ));
         }
@@ -155,10 +158,10 @@ impl Report {
         if let Some(k) = &self.kubernetes {
             out.push_str(&format!(
                 "pod:       {}/{} ({}, {})\n",
-                k.namespace,
-                k.pod_name,
-                k.source_image,
-                k.image_id.as_deref().unwrap_or("no image id")
+                safe(&k.namespace),
+                safe(&k.pod_name),
+                safe(&k.source_image),
+                safe(k.image_id.as_deref().unwrap_or("no image id"))
             ));
         }
         out.push_str(&format!("duration:  {} ms\n", self.duration_ms));
@@ -166,24 +169,24 @@ impl Report {
     }
 }
 
-/// At most `max` characters, with an ellipsis when cut.
 /// Findings as the tables of `discover`, `validate` and `scan` draw them: one indented line
-/// each, `severity  tool: rule: message`.
+/// each, `severity  tool: rule: message`, escaped for the terminal.
 pub fn finding_lines<'a>(findings: impl IntoIterator<Item = &'a Finding>) -> String {
     let mut out = String::new();
     for f in findings {
-        let tool = f.tool.as_deref().map(|t| format!("{t}: "));
+        let tool = f.tool.as_deref().map(|t| format!("{}: ", safe(t)));
         out.push_str(&format!(
             "  {:7}  {}{}: {}\n",
             f.severity.as_str(),
             tool.unwrap_or_default(),
-            f.rule,
-            f.message.replace(['\n', '\r'], " ")
+            safe(&f.rule),
+            one_line(&f.message)
         ));
     }
     out
 }
 
+/// At most `max` characters, with an ellipsis when cut.
 fn shorten(text: &str, max: usize) -> String {
     if text.chars().count() <= max {
         return text.to_owned();

@@ -41,7 +41,10 @@ pub fn run(args: LockArgs) -> Result<u8> {
     atomic_file::write(&args.output, ".mcp-probe-lock-", &[text.as_bytes()])
         .map_err(|e| BadInput(format!("cannot write {}: {e}", args.output.display())))?;
     if !super::logging::quiet() {
-        eprintln!("pinned {count} tools in {}", args.output.display());
+        eprintln!(
+            "pinned {count} tools in {}",
+            mcp_probe::terminal::safe(&args.output.display().to_string())
+        );
     }
     Ok(exit::OK)
 }

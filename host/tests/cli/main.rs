@@ -16,3 +16,4 @@ mod fresh_lock;
 mod plugin_sandbox;
 mod python_plugin;
 mod scan;
+mod terminal_safety;
