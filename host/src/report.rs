@@ -254,4 +254,26 @@ mod tests {
         assert!(table.contains("error    echo: r: m"), "{table}");
         assert!(table.contains("resources: 1"), "{table}");
     }
+
+    #[test]
+    fn table_escapes_what_the_server_sent() {
+        let mut report = sample();
+        report.tools = vec![Tool::from_json(
+            json!({"name": "a\n  forged", "description": "\u{1b}[2J\u{202e}x\ny"}),
+        )
+        .unwrap()];
+        report.server_info = Some(json!({"name": "s\u{9b}1m", "version": "\u{7}"}));
+        report.findings[0].message = "m\r\nn\u{1b}]0;t".into();
+        let table = report.to_table();
+        assert!(
+            table.contains("  a\\n  forged  \\x1b[2J\\u{202e}x\n"),
+            "{table}"
+        );
+        assert!(table.contains("server:    s\\u{9b}1m \\x07\n"), "{table}");
+        assert!(
+            table.contains("error    echo: r: m  n\\x1b]0;t\n"),
+            "{table}"
+        );
+        assert!(!table.contains(['\u{1b}', '\u{7}', '\u{9b}', '\u{202e}', '\r']));
+    }
 }

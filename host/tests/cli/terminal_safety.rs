@@ -180,6 +180,15 @@ fn discover_table_escapes_every_hostile_name_and_description() {
     let raw = text(&out.stdout);
     assert!(raw.contains("abc\u{202e}fdp.exe") && raw.contains("csi\u{9b}2J"));
     assert!(!out.stdout.contains(&0x1b) && raw.contains("\\u001b[2J"));
+    // YAML is data too: its own escapes for controls (`\e`, `\x9B`), the text otherwise exact.
+    let out = discover(&dir, &command, &["-o", "yaml"]);
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
+    let yaml = text(&out.stdout);
+    assert!(
+        !out.stdout.contains(&0x1b) && !yaml.contains('\u{9b}'),
+        "{yaml}"
+    );
+    assert!(yaml.contains("abc\u{202e}fdp.exe"), "{yaml}");
 }
 
 #[test]
@@ -394,4 +403,110 @@ fn plugins_tables_escape_hostile_file_names() {
             text(&out.stdout)
         );
     }
+}
+
+/// Drops the colour sequences (`ESC [ … m`) the log formatter itself writes on a terminal.
+fn without_colour(text: &str) -> String {
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(at) = rest.find("\u{1b}[") {
+        out.push_str(&rest[..at]);
+        let after = &rest[at + 2..];
+        let end = after.find(|c: char| !(c.is_ascii_digit() || c == ';'));
+        match end {
+            Some(end) if after[end..].starts_with('m') => rest = &after[end + 1..],
+            // Not a colour: kept, for the check to find.
+            _ => {
+                out.push_str("\u{1b}[");
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+#[test]
+fn coloured_logs_on_a_terminal_carry_only_their_own_colour_codes() {
+    require!(support::require_program("python3"));
+    let dir = support::Workdir::new();
+    let all: String = HOSTILE.iter().map(|(_, text)| *text).collect();
+    let command = server(
+        &dir,
+        &json!({"tools": hostile_tools(), "stderr": all, "list_error": format!("bad{all}")}),
+    );
+    let mut probe = std::process::Command::new(support::probe_bin());
+    probe
+        .args(["discover", "-v", "-o", "json", "--"])
+        .args(&command)
+        .env("MCP_PROBE_CACHE_DIR", dir.path("cache"))
+        .env_remove("NO_COLOR")
+        .stdout(std::process::Stdio::null());
+    let (status, seen) = support::stderr_on_a_terminal(probe);
+    assert_eq!(status.code(), Some(1));
+    let seen = text(&seen);
+    assert!(seen.contains("\u{1b}["), "a terminal gets colour:\n{seen}");
+    // The terminal turns our line feeds into CR LF.
+    let plain = without_colour(&seen).replace("\r\n", "\n");
+    assert_terminal_safe("coloured -v stderr", plain.as_bytes());
+    assert!(
+        plain.contains("\\x1b[2J") && plain.contains("mcp-probe: error: "),
+        "{plain}"
+    );
+}
+
+/// What `hidden-characters` says of each `HOSTILE` tool: the class and first character, in
+/// the first place the rule looks (the description, where a line feed is ordinary).
+const HIDDEN_FINDING: [&str; 22] = [
+    "control character U+001B in description",
+    "control character U+001B in description",
+    "control character U+001B in description",
+    "control character U+001B in description",
+    "control character U+001B in description",
+    "control character U+001B in description",
+    "control character U+0007 in description",
+    "control character U+000A in name",
+    "control character U+000D in description",
+    "control character U+0008 in description",
+    "control character U+0000 in description",
+    "C1 control character U+009B in description",
+    "C1 control character U+009D in description",
+    "C1 control character U+0085 in description",
+    "bidi control U+202E in description",
+    "bidi control U+202A in description",
+    "bidi control U+202B in description",
+    "bidi control U+2066 in description",
+    "bidi control U+200E in description",
+    "bidi control U+061C in description",
+    "invisible character U+200B in description",
+    "invisible character U+E0041 in description",
+];
+
+#[test]
+fn the_builtin_validator_names_each_hidden_class() {
+    require!(support::require_program("python3"));
+    let dir = support::Workdir::new();
+    let command = server(&dir, &json!({"tools": hostile_tools()}));
+    let out = discover(&dir, &command, &["-o", "json"]);
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let findings = report["findings"].as_array().unwrap();
+    for (i, expected) in HIDDEN_FINDING.iter().enumerate() {
+        let name = format!("t{i:02}{}", HOSTILE[i].1);
+        let hidden: Vec<&Value> = findings
+            .iter()
+            .filter(|f| f["rule"] == "hidden-characters" && f["tool"] == name.as_str())
+            .collect();
+        assert_eq!(hidden.len(), 1, "{}: {findings:?}", HOSTILE[i].0);
+        let message = hidden[0]["message"].as_str().unwrap();
+        assert!(message.starts_with(expected), "{}: {message}", HOSTILE[i].0);
+        assert_eq!(hidden[0]["severity"], "error");
+    }
+    // A clean tool beside them: no finding, and tab, LF and CR LF in its text are ordinary.
+    let clean = json!({"name": "read", "title": "Read", "inputSchema": {"type": "object",
+        "properties": {"p": {"type": "string", "description": "a\n\tb\r\nc"}}},
+        "description": "Reads.\r\n\tIndented.\n", "annotations": {"readOnlyHint": true}});
+    let command = server(&dir, &json!({ "tools": [clean] }));
+    let out = discover(&dir, &command, &["-o", "json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
 }
