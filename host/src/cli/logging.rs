@@ -3,7 +3,6 @@
 
 use clap::{ArgAction, Args, ValueEnum};
 use mcp_probe::terminal;
-use std::fmt::Write as _;
 use std::io::IsTerminal;
 use std::sync::OnceLock;
 use tracing::field::Field;
