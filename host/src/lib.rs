@@ -20,4 +20,5 @@ pub mod runtime;
 pub mod sarif;
 pub mod scan;
 pub mod target;
+pub mod terminal;
 pub mod transport;

@@ -3,6 +3,7 @@
 //! in Kubernetes (`--image`)").
 
 use crate::model::{Finding, Severity, Tool};
+use crate::terminal::{one_line, safe};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -100,44 +101,46 @@ impl Report {
     }
 
     /// A human-readable summary: server, tools (name and first line of description), findings.
+    /// Every text the server sent is escaped for the terminal ([`crate::terminal`]).
     pub fn to_table(&self) -> String {
         let mut out = String::new();
         let info = self.server_info.as_ref();
         let field = |key: &str| info.and_then(|i| i.get(key)).and_then(Value::as_str);
         out.push_str(&format!(
             "server:    {} {}\nprotocol:  {}{}\nmethod:    {}{}\n",
-            field("name").unwrap_or("(unknown)"),
-            field("version").unwrap_or(""),
-            self.protocol_version.as_deref().unwrap_or("(none)"),
+            safe(field("name").unwrap_or("(unknown)")),
+            safe(field("version").unwrap_or("")),
+            safe(self.protocol_version.as_deref().unwrap_or("(none)")),
             self.protocol_era
                 .as_deref()
                 .map(|era| match self.eras_spoken.len() > 1 {
-                    true => format!(" ({era} era; the server speaks both)"),
-                    false => format!(" ({era} era)"),
+                    true => format!(" ({} era; the server speaks both)", safe(era)),
+                    false => format!(" ({} era)", safe(era)),
                 })
                 .unwrap_or_default(),
-            self.discovery_method,
+            safe(&self.discovery_method),
             self.endpoint
                 .as_deref()
-                .map(|e| format!(" ({e})"))
+                .map(|e| format!(" ({})", safe(e)))
                 .unwrap_or_default(),
         ));
         if let Some(plugin) = &self.recovered_by {
-            out.push_str(&format!("recovered: by plugin {plugin}\n"));
+            out.push_str(&format!("recovered: by plugin {}\n", safe(plugin)));
         }
         if !self.tools_supported {
             out.push_str("tools:     not supported by this server\n");
         } else {
             out.push_str(&format!("tools:     {}\n", self.tools.len()));
         }
-        let width = self.tools.iter().map(|t| t.name.chars().count()).max();
-        for tool in &self.tools {
+        let names: Vec<_> = self.tools.iter().map(|t| safe(&t.name)).collect();
+        let width = names.iter().map(|n| n.chars().count()).max();
+        for (tool, name) in self.tools.iter().zip(&names) {
             let description = tool.description.as_deref().unwrap_or("");
             let first_line = description.lines().next().unwrap_or("");
             out.push_str(&format!(
                 "  {:width$}  {}\n",
-                tool.name,
-                shorten(first_line, 100),
+                name,
+                safe(&shorten(first_line, 100)),
                 width = width.unwrap_or(0)
             ));
         }
@@ -162,10 +165,10 @@ impl Report {
         if let Some(k) = &self.kubernetes {
             out.push_str(&format!(
                 "pod:       {}/{} ({}, {})\n",
-                k.namespace,
-                k.pod_name,
-                k.source_image,
-                k.image_id.as_deref().unwrap_or("no image id")
+                safe(&k.namespace),
+                safe(&k.pod_name),
+                safe(&k.source_image),
+                safe(k.image_id.as_deref().unwrap_or("no image id"))
             ));
         }
         out.push_str(&format!("duration:  {} ms\n", self.duration_ms));
@@ -173,24 +176,24 @@ impl Report {
     }
 }
 
-/// At most `max` characters, with an ellipsis when cut.
 /// Findings as the tables of `discover`, `validate` and `scan` draw them: one indented line
-/// each, `severity  tool: rule: message`.
+/// each, `severity  tool: rule: message`, escaped for the terminal.
 pub fn finding_lines<'a>(findings: impl IntoIterator<Item = &'a Finding>) -> String {
     let mut out = String::new();
     for f in findings {
-        let tool = f.tool.as_deref().map(|t| format!("{t}: "));
+        let tool = f.tool.as_deref().map(|t| format!("{}: ", safe(t)));
         out.push_str(&format!(
             "  {:7}  {}{}: {}\n",
             f.severity.as_str(),
             tool.unwrap_or_default(),
-            f.rule,
-            f.message.replace(['\n', '\r'], " ")
+            safe(&f.rule),
+            one_line(&f.message)
         ));
     }
     out
 }
 
+/// At most `max` characters, with an ellipsis when cut.
 fn shorten(text: &str, max: usize) -> String {
     if text.chars().count() <= max {
         return text.to_owned();
@@ -258,5 +261,27 @@ mod tests {
         assert!(table.contains("  echo  Echoes\n"), "{table}");
         assert!(table.contains("error    echo: r: m"), "{table}");
         assert!(table.contains("resources: 1"), "{table}");
+    }
+
+    #[test]
+    fn table_escapes_what_the_server_sent() {
+        let mut report = sample();
+        report.tools = vec![Tool::from_json(
+            json!({"name": "a\n  forged", "description": "\u{1b}[2J\u{202e}x\ny"}),
+        )
+        .unwrap()];
+        report.server_info = Some(json!({"name": "s\u{9b}1m", "version": "\u{7}"}));
+        report.findings[0].message = "m\r\nn\u{1b}]0;t".into();
+        let table = report.to_table();
+        assert!(
+            table.contains("  a\\n  forged  \\x1b[2J\\u{202e}x\n"),
+            "{table}"
+        );
+        assert!(table.contains("server:    s\\u{9b}1m \\x07\n"), "{table}");
+        assert!(
+            table.contains("error    echo: r: m  n\\x1b]0;t\n"),
+            "{table}"
+        );
+        assert!(!table.contains(['\u{1b}', '\u{7}', '\u{9b}', '\u{202e}', '\r']));
     }
 }

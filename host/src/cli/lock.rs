@@ -49,7 +49,10 @@ pub fn run(args: LockArgs) -> Result<u8> {
     atomic_file::write_output(&args.output, ".mcp-probe-lock-", text.as_bytes())
         .map_err(|e| BadInput(e.line("-o")))?;
     if !super::logging::quiet() {
-        eprintln!("pinned {count} tools in {}", args.output.display());
+        eprintln!(
+            "pinned {count} tools in {}",
+            mcp_probe::terminal::safe(&args.output.display().to_string())
+        );
     }
     Ok(exit::OK)
 }

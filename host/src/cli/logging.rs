@@ -2,8 +2,13 @@
 //! shape of the one final error line (see `fail()`).
 
 use clap::{ArgAction, Args, ValueEnum};
+use mcp_probe::terminal;
 use std::io::IsTerminal;
 use std::sync::OnceLock;
+use tracing::field::Field;
+use tracing_subscriber::field::MakeExt;
+use tracing_subscriber::fmt::format::{debug_fn, Writer};
+use tracing_subscriber::fmt::FormatFields;
 
 /// How stderr is written: log lines and the final error.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
@@ -58,7 +63,10 @@ pub fn init(args: &LogArgs) {
         .with_writer(std::io::stderr)
         .with_target(true);
     let _ = match args.log_format {
-        LogFormat::Text => builder.with_ansi(use_ansi()).try_init(),
+        LogFormat::Text => builder
+            .fmt_fields(escaped_fields())
+            .with_ansi(use_ansi())
+            .try_init(),
         // `message` at the top level, as in the final error line.
         LogFormat::Json => builder
             .json()
@@ -66,6 +74,22 @@ pub fn init(args: &LogArgs) {
             .with_ansi(false)
             .try_init(),
     };
+}
+
+/// The text format's fields (`message` bare, others `name=value`), each value escaped for the
+/// terminal: a log line quoting a server (its stderr at -v, a plugin's warning) stays one line
+/// with no control sequence in it.
+fn escaped_fields() -> impl for<'w> FormatFields<'w> + Send + Sync + 'static {
+    debug_fn(
+        |writer: &mut Writer<'_>, field: &Field, value: &dyn std::fmt::Debug| {
+            let text = format!("{value:?}");
+            match field.name() {
+                "message" => write!(writer, "{}", terminal::safe(&text)),
+                name => write!(writer, "{name}={}", terminal::safe(&text)),
+            }
+        },
+    )
+    .delimited(" ")
 }
 
 /// Colour only for a person: stderr is a terminal and NO_COLOR (https://no-color.org) unset.
@@ -88,14 +112,18 @@ pub fn quiet() -> bool {
     SETTINGS.get().is_some_and(|s| s.1)
 }
 
-/// The final error as one line on stderr, in the chosen format.
+/// The final error as one line on stderr, in the chosen format: text escaped for the terminal
+/// (it may quote a server's stderr or error message), JSON as it is (data).
 pub fn print_error(exit_code: u8, message: &str) {
-    let line = message.replace(['\n', '\r'], " ");
     match format() {
-        LogFormat::Text => eprintln!("mcp-probe: error: {line}"),
+        LogFormat::Text => eprintln!("mcp-probe: error: {}", terminal::one_line(message)),
         LogFormat::Json => eprintln!(
             "{}",
-            serde_json::json!({"level": "ERROR", "message": line, "exit_code": exit_code})
+            serde_json::json!({
+                "level": "ERROR",
+                "message": message.replace(['\n', '\r'], " "),
+                "exit_code": exit_code
+            })
         ),
     }
 }

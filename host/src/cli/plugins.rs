@@ -4,6 +4,7 @@ use super::{exit, BadInput, OutputFormat};
 use anyhow::Result;
 use clap::{Args, Subcommand};
 use mcp_probe::plugins::{self, builtin, PipelineConfig, PluginError};
+use mcp_probe::terminal::safe;
 use serde_json::{json, Value};
 use std::path::PathBuf;
 
@@ -91,15 +92,17 @@ fn list(pipeline: Option<PathBuf>, output: Option<OutputFormat>) -> Result<u8> {
                 "{:<22} {:<10} {:<18} {:<7} {:>9}  SHA256\n",
                 "NAME", "ROLE", "WORLD", "WIT", "SIZE"
             );
+            // A plugin's file name and what it declares reach the terminal escaped.
+            let cell = |r: &Value, key: &str| safe(r[key].as_str().unwrap_or("")).into_owned();
             for r in &rows {
                 out.push_str(&format!(
                     "{:<22} {:<10} {:<18} {:<7} {:>9}  {}\n",
-                    r["name"].as_str().unwrap_or(""),
-                    r["role"].as_str().unwrap_or(""),
-                    r["world"].as_str().unwrap_or(""),
-                    r["wit_version"].as_str().unwrap_or(""),
+                    cell(r, "name"),
+                    cell(r, "role"),
+                    cell(r, "world"),
+                    cell(r, "wit_version"),
                     r["size"],
-                    r["sha256"].as_str().unwrap_or(""),
+                    cell(r, "sha256"),
                 ));
             }
             out
@@ -142,12 +145,12 @@ fn check(file: PathBuf, output: Option<OutputFormat>) -> Result<u8> {
         OutputFormat::Yaml => super::to_yaml(&report)?,
         OutputFormat::Table => format!(
             "{}: ok\n  world:       {}\n  WIT version: {} (host supports {})\n  imports:     {}\n  exports:     {}\n  sha256:      {}\n",
-            file.display(),
+            safe(&file.display().to_string()),
             info.world.wit_name(),
-            info.wit_version,
+            safe(&info.wit_version),
             plugins::inspect::WIT_VERSION,
-            info.imports.join(", "),
-            info.exports.join(", "),
+            safe(&info.imports.join(", ")),
+            safe(&info.exports.join(", ")),
             loaded.sha256()
         ),
     };

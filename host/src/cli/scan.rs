@@ -230,7 +230,11 @@ fn scan_catalog(args: &ScanArgs) -> Result<ExitCode, (u8, String)> {
                         baseline.apply(&mut result, &host_policy);
                     }
                     progress.inc(1);
-                    progress.set_message(format!("{} {}", result.name, result.outcome.as_str()));
+                    progress.set_message(format!(
+                        "{} {}",
+                        mcp_probe::terminal::safe(&result.name),
+                        result.outcome.as_str()
+                    ));
                     if args.output == ScanFormat::Jsonl && write_error.is_none() {
                         let mut line = serde_json::to_string(&result).expect("a result serializes");
                         line.push('\n');

@@ -3,6 +3,7 @@
 use super::baseline::is_drift_rule;
 use super::TargetResult;
 use crate::model::{Finding, Severity};
+use crate::terminal::{one_line, safe};
 use std::path::Path;
 
 /// The SARIF log of a scan: findings per target, and each failure as an error finding.
@@ -38,11 +39,13 @@ pub fn sarif(catalog: &Path, results: &[TargetResult]) -> String {
     out
 }
 
-/// One row per target, in catalog order; then each baseline finding (drift), one a line.
+/// One row per target, in catalog order; then each baseline finding (drift), one a line. Names
+/// and errors are escaped for the terminal ([`crate::terminal`]).
 pub fn table(results: &[TargetResult]) -> String {
-    let width = results
+    let names: Vec<_> = results.iter().map(|r| safe(&r.name)).collect();
+    let width = names
         .iter()
-        .map(|r| r.name.chars().count())
+        .map(|name| name.chars().count())
         .max()
         .unwrap_or(4)
         .max(4);
@@ -58,7 +61,7 @@ pub fn table(results: &[TargetResult]) -> String {
         "name", "outcome", "tools", "errors", "drift", "ms"
     );
     let mut drift_lines = String::new();
-    for r in results {
+    for (r, name) in results.iter().zip(&names) {
         let drift = drift_of(r);
         drift_lines.push_str(&crate::report::finding_lines(&drift));
         let drift = drift.len();
@@ -70,13 +73,14 @@ pub fn table(results: &[TargetResult]) -> String {
                 .count()
         });
         let error: String = r.error.as_deref().unwrap_or("").chars().take(100).collect();
+        let error = one_line(&error);
         let outcome = match r.cached {
             true => format!("{} (cached)", r.outcome.as_str()),
             false => r.outcome.as_str().to_owned(),
         };
         out.push_str(&format!(
-            "{:width$}  {outcome:19}  {tools:>5}  {errors:>6}  {drift:>5}  {:>8}  {error}\n",
-            r.name, r.duration_ms
+            "{name:width$}  {outcome:19}  {tools:>5}  {errors:>6}  {drift:>5}  {:>8}  {error}\n",
+            r.duration_ms
         ));
     }
     if !drift_lines.is_empty() {

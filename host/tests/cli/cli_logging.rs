@@ -5,8 +5,6 @@
 use crate::support;
 
 use serde_json::Value;
-use std::io::Read;
-use std::os::fd::{FromRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
@@ -25,50 +23,19 @@ fn stderr(out: &Output) -> String {
 
 /// `-v` discovery of the example server with stderr on a new terminal; what it printed there.
 fn verbose_discovery_on_a_terminal(no_color: Option<&str>) -> Vec<u8> {
-    let (mut master, mut slave) = (-1, -1);
-    // SAFETY: openpty writes two descriptors, which are owned below and nowhere else.
-    let rc = unsafe {
-        libc::openpty(
-            &mut master,
-            &mut slave,
-            std::ptr::null_mut(),
-            std::ptr::null(),
-            std::ptr::null(),
-        )
-    };
-    assert_eq!(rc, 0, "openpty: {}", std::io::Error::last_os_error());
-    // SAFETY: both are open descriptors nothing else owns.
-    let (mut master, slave) = unsafe {
-        (
-            std::fs::File::from_raw_fd(master),
-            OwnedFd::from_raw_fd(slave),
-        )
-    };
     let server = support::example_server_bin();
     let mut command = Command::new(env!("CARGO_BIN_EXE_mcp-probe"));
     command
         .args(["discover", "-v", "-o", "json", "--"])
         .arg(&server)
-        .stdin(Stdio::null())
         .stdout(Stdio::null())
-        .stderr(Stdio::from(slave))
         .env_remove("NO_COLOR");
     if let Some(value) = no_color {
         command.env("NO_COLOR", value);
     }
-    let mut child = command.spawn().expect("mcp-probe runs");
-    drop(command); // our copy of the terminal's slave side: reads end when the child's closes
-    let reader = std::thread::spawn(move || {
-        let mut seen = Vec::new();
-        let mut chunk = [0u8; 8192];
-        // EIO once every slave descriptor is closed.
-        while let Ok(n @ 1..) = master.read(&mut chunk) {
-            seen.extend_from_slice(&chunk[..n]);
-        }
-        seen
-    });
-    assert!(child.wait().unwrap().success());
-    reader.join().unwrap()
+    let (status, seen) = support::stderr_on_a_terminal(command);
+    assert!(status.success());
+    seen
 }
 
 #[test]

@@ -20,3 +20,4 @@ mod hostile_files;
 mod plugin_sandbox;
 mod python_plugin;
 mod scan;
+mod terminal_safety;

@@ -386,3 +386,45 @@ impl Workdir {
             .expect("mcp-probe runs")
     }
 }
+
+/// Runs `command` (stdin null) with its stderr on a new terminal (a pty); its exit status and
+/// everything it printed there.
+pub fn stderr_on_a_terminal(
+    mut command: std::process::Command,
+) -> (std::process::ExitStatus, Vec<u8>) {
+    use std::io::Read;
+    use std::os::fd::{FromRawFd, OwnedFd};
+    let (mut master, mut slave) = (-1, -1);
+    // SAFETY: openpty writes two descriptors, which are owned below and nowhere else.
+    let rc = unsafe {
+        libc::openpty(
+            &mut master,
+            &mut slave,
+            std::ptr::null_mut(),
+            std::ptr::null(),
+            std::ptr::null(),
+        )
+    };
+    assert_eq!(rc, 0, "openpty: {}", std::io::Error::last_os_error());
+    // SAFETY: both are open descriptors nothing else owns.
+    let (mut master, slave) = unsafe {
+        (
+            std::fs::File::from_raw_fd(master),
+            OwnedFd::from_raw_fd(slave),
+        )
+    };
+    command.stdin(Stdio::null()).stderr(Stdio::from(slave));
+    let mut child = command.spawn().expect("the command runs");
+    drop(command); // our copy of the terminal's slave side: reads end when the child's closes
+    let reader = std::thread::spawn(move || {
+        let mut seen = Vec::new();
+        let mut chunk = [0u8; 8192];
+        // EIO once every slave descriptor is closed.
+        while let Ok(n @ 1..) = master.read(&mut chunk) {
+            seen.extend_from_slice(&chunk[..n]);
+        }
+        seen
+    });
+    let status = child.wait().unwrap();
+    (status, reader.join().unwrap())
+}

@@ -7,6 +7,8 @@
 //!   MCP does not define) stay the JSON text the server sent ([`RawValue`]): nothing is parsed
 //!   until a check needs it, and reports print them as received.
 //! - [`Finding`] and [`Severity`]: what a check says about a tool or a list.
+//! - [`hidden`]: the characters that control a terminal or hide text (the `hidden-characters`
+//!   rule, and what the host escapes before a terminal shows server text).
 //! - [`canonical`]: the canonical JSON of a tool and its SHA-256, the pins of lock files.
 //! - [`replace_lone_surrogates`]: JSON text with lone UTF-16 surrogate escapes made readable.
 //! - [`wit_conversions!`]: the one conversion each way between these types and the WIT
@@ -17,6 +19,7 @@
 pub mod canonical;
 mod depth;
 mod finding;
+pub mod hidden;
 mod members;
 mod surrogates;
 mod tool;

@@ -8,7 +8,7 @@
 mod strings;
 mod subject;
 
-pub use strings::is_hidden;
+pub use strings::{first_hidden, surely_visible, Context, HiddenClass};
 
 use crate::policy::{wildcard_match, Policy};
 use crate::{pin, Finding, Tool};
@@ -318,15 +318,16 @@ fn check_annotations(report: &mut Report, tool: &str, annotations: Option<Keys>)
 /// prompt-injection markers: tool poisoning often hides in a parameter's description.
 fn check_text(report: &mut Report, tool: &str, json: &Value) {
     let policy = report.policy;
-    let mut hidden: Option<(String, char)> = None;
+    let mut hidden: Option<(String, char, HiddenClass)> = None;
     let mut hidden_count = 0;
     // One finding per pattern: the first place it matches.
     let mut injections: Vec<Option<(String, String)>> = vec![None; policy.forbidden_patterns.len()];
     visit_strings(json, &mut Vec::new(), &mut |path, text| {
-        if !text.is_ascii() {
-            if let Some(c) = text.chars().find(|c| is_hidden(*c)) {
+        let context = Context::at(path);
+        if !surely_visible(text, context) {
+            if let Some((c, class)) = first_hidden(text, context) {
                 hidden_count += 1;
-                hidden.get_or_insert_with(|| (render(path), c));
+                hidden.get_or_insert_with(|| (render(path), c, class));
             }
         }
         let found = policy.needles.found_in(text);
@@ -339,7 +340,7 @@ fn check_text(report: &mut Report, tool: &str, json: &Value) {
         }
     });
     let name = Some(tool);
-    if let Some((path, c)) = hidden {
+    if let Some((path, c, class)) = hidden {
         let more = match hidden_count {
             1 => String::new(),
             n => format!(" and {} more places", n - 1),
@@ -347,7 +348,7 @@ fn check_text(report: &mut Report, tool: &str, json: &Value) {
         report.add(
             name,
             "hidden-characters",
-            format!("invisible character U+{:04X} in {path}{more}", c as u32),
+            format!("{} U+{:04X} in {path}{more}", class.as_str(), c as u32),
         );
     }
     for (pattern, slot) in policy.forbidden_patterns.iter().zip(injections) {

@@ -1,5 +1,6 @@
-//! Walking every string of a tool's JSON, and the characters the validator calls hidden.
+//! Walking every string of a tool's JSON, and the characters the validator calls hidden there.
 
+pub use mcp_probe_types::hidden::HiddenClass;
 use serde_json::Value;
 
 /// A step on the way to a string inside the tool's JSON.
@@ -55,9 +56,58 @@ pub(super) fn render(path: &[Step]) -> String {
     out
 }
 
-/// Zero-width characters, invisible operators, BOM, Unicode tag characters, bidi overrides.
-pub fn is_hidden(c: char) -> bool {
-    matches!(c as u32,
-        0x200B..=0x200D | 0x2060..=0x2064 | 0xFEFF | 0xE0000..=0xE007F
-        | 0x202A..=0x202E | 0x2066..=0x2069)
+/// Where a string sits, which decides whether line breaks and tabs are ordinary in it.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Context {
+    /// The tool's name, title and top-level keys: one line, so any control character is hidden.
+    Line,
+    /// A description or any other string value: tab, line feed and CR LF are ordinary text.
+    Text,
+}
+
+impl Context {
+    /// The context of the string at `path` in a tool's JSON: its `name`, `title` and its own
+    /// keys are [`Context::Line`]; everything inside a member (schemas, annotations) is text.
+    pub(super) fn at(path: &[Step]) -> Context {
+        match path {
+            [Step::Key(_), Step::KeyItself] | [Step::Key("name" | "title")] => Context::Line,
+            _ => Context::Text,
+        }
+    }
+}
+
+/// The first hidden character of `text` ([`HiddenClass`]: C0 and C1 controls, bidi controls,
+/// zero-width and tag characters), with its class. In [`Context::Text`] a tab, a line feed and
+/// the CR of a CR LF are not hidden; a lone CR (which overwrites a shown line) is.
+pub fn first_hidden(text: &str, context: Context) -> Option<(char, HiddenClass)> {
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        let Some(class) = HiddenClass::of(c) else {
+            continue;
+        };
+        let ordinary = context == Context::Text
+            && match c {
+                '\t' | '\n' => true,
+                '\r' => chars.peek() == Some(&'\n'),
+                _ => false,
+            };
+        if !ordinary {
+            return Some((c, class));
+        }
+    }
+    None
+}
+
+/// Whether `text` needs no look for hidden characters: printable ASCII (and, in
+/// [`Context::Text`], tabs and line feeds) or non-ASCII text without a hidden character. A CR
+/// always takes the exact look.
+pub fn surely_visible(text: &str, context: Context) -> bool {
+    let ordinary = |b: u8| match context {
+        Context::Line => (0x20..0x7F).contains(&b),
+        Context::Text => (0x20..0x7F).contains(&b) || b == b'\n' || b == b'\t',
+    };
+    if text.is_ascii() {
+        return text.bytes().all(ordinary);
+    }
+    first_hidden(text, context).is_none() && !text.contains('\r')
 }

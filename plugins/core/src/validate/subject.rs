@@ -1,6 +1,6 @@
 //! The rules' view of a tool: its members' JSON text, read lazily.
 
-use super::strings::is_hidden;
+use super::strings::{surely_visible, Context};
 use super::{object_schema_problem, type_problem, Keys, SchemaKind, Subject};
 use crate::policy::Policy;
 use crate::{pin, Member, Tool};
@@ -9,11 +9,6 @@ use serde::{Deserialize, Deserializer};
 use serde_json::value::RawValue;
 use serde_json::Value;
 use std::collections::BTreeMap;
-
-/// Whether `text` is free of hidden characters.
-fn visible(text: &str) -> bool {
-    text.is_ascii() || !text.chars().any(is_hidden)
-}
 
 /// Deserializes a present member as `Some`, even `null` (`Option<Value>` would read `null` as
 /// absent, but a schema with `"type": null` has a type that is not "object").
@@ -90,26 +85,35 @@ impl Subject for Tool {
     fn needles_found(&self, policy: &Policy) -> Option<u64> {
         let mut found = 0;
         let strings = [
-            Some(&self.name),
-            self.title.as_ref(),
-            self.description.as_ref(),
+            (Some(&self.name), Context::Line),
+            (self.title.as_ref(), Context::Line),
+            (self.description.as_ref(), Context::Text),
         ];
-        for text in strings.into_iter().flatten() {
-            if !visible(text) {
+        for (text, context) in strings {
+            let Some(text) = text else { continue };
+            if !surely_visible(text, context) {
                 return None;
             }
             found |= policy.needles.found_in(text);
         }
-        let keys = self.extra.iter().map(|(key, _)| key);
-        let members = self.json_members().map(|(_, raw)| raw.get());
-        for text in keys.chain(members) {
-            if !visible(text) {
+        let keys = self.extra.iter().map(|(key, _)| (key, Context::Line));
+        let members = self
+            .json_members()
+            .map(|(_, raw)| (raw.get(), Context::Text));
+        for (text, context) in keys.chain(members) {
+            if !surely_visible(text, context) {
                 return None;
             }
             let scanned = policy.needles.scan(text);
-            // Raw JSON text shows every string as it is, apart from escapes. The simple ones
-            // (`\n`, `\"`, ...) hide no needle; a `\u` one could hide anything.
-            if scanned.backslash && text.contains("\\u") {
+            // Raw JSON text shows every string as it is, apart from escapes. `\n`, `\t`, `\"`,
+            // `\\` and `\/` hide no needle and no control; `\u` could hide anything, and `\b`,
+            // `\f` and `\r` are controls the exact look judges (inside a member, keys included,
+            // tab and line feed are ordinary: [`Context::Text`]).
+            if scanned.backslash
+                && ["\\u", "\\b", "\\f", "\\r"]
+                    .iter()
+                    .any(|e| text.contains(e))
+            {
                 return None;
             }
             found |= scanned.needles;
