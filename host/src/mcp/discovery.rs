@@ -3,8 +3,8 @@
 
 use super::era::Era;
 use super::jsonrpc;
-use super::session::{ServerHello, Session, SessionError};
-use crate::model::{CacheHint, Member, Tool};
+use super::session::{quoted_result_type, ServerHello, Session, SessionError};
+use crate::model::{CacheHint, ListEntry, Member, Tool};
 use serde_json::value::RawValue;
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, HashSet};
@@ -21,9 +21,9 @@ pub struct Discovery {
     /// Tools left out for invalid `x-mcp-header` annotations (modern era over HTTP): name, why.
     pub rejected_tools: Vec<(String, String)>,
     /// `None` when the server does not offer prompts (or listing them failed).
-    pub prompts: Option<Vec<Value>>,
-    pub resources: Option<Vec<Value>>,
-    pub resource_templates: Option<Vec<Value>>,
+    pub prompts: Option<Vec<ListEntry>>,
+    pub resources: Option<Vec<ListEntry>>,
+    pub resource_templates: Option<Vec<ListEntry>>,
     /// Optional lists (prompts, resources) that failed; not fatal. Each error names its method.
     pub optional_failures: Vec<SessionError>,
     /// `ttlMs` / `cacheScope` per method, where the server sent them.
@@ -34,7 +34,7 @@ impl Session {
     /// The handshake, then every list the server offers.
     pub async fn discover(&mut self) -> Result<Discovery, SessionError> {
         let mut discovery = self.discover_tools().await?;
-        self.list_optional(&mut discovery).await;
+        self.list_optional(&mut discovery).await?;
         Ok(discovery)
     }
 
@@ -94,8 +94,10 @@ impl Session {
     /// Prompts, resources and resource templates, as far as the server offers them. Failures
     /// are recorded in `discovery`, not returned; after a timeout or a lost connection the rest
     /// is skipped. Each list is stored as soon as it is complete, so a caller that stops
-    /// waiting (a deadline) keeps what was listed.
-    pub async fn list_optional(&mut self, discovery: &mut Discovery) {
+    /// waiting (a deadline) keeps what was listed. Only a failure that
+    /// [ends discovery](SessionError::ends_discovery) (a list declared not complete, the byte
+    /// budget spent) is returned.
+    pub async fn list_optional(&mut self, discovery: &mut Discovery) -> Result<(), SessionError> {
         let mut wanted = Vec::new();
         if discovery.hello.offers("prompts") {
             wanted.push(("prompts/list", "prompts"));
@@ -105,9 +107,9 @@ impl Session {
             wanted.push(("resources/templates/list", "resourceTemplates"));
         }
         for (method, key) in wanted {
-            // Prompts and resources are few and small: each entry is read as a `Value`.
+            // Each entry stays the text the server sent, as a tool's members do.
             let mut items = Vec::new();
-            let mut take = |entry: &RawValue| items.push(jsonrpc::value_of(entry));
+            let mut take = |entry: &RawValue| items.push(ListEntry(entry.to_owned()));
             let listed = self.list_all(method, key, &mut take).await;
             let listed = listed.map(|()| items);
             discovery.cache_hints = self.cache_hints.clone();
@@ -117,16 +119,18 @@ impl Session {
                     "resources" => discovery.resources = Some(items),
                     _ => discovery.resource_templates = Some(items),
                 },
+                Err(err) if err.ends_discovery() => return Err(err),
                 Err(err) => {
                     let give_up =
                         matches!(err, SessionError::Timeout { .. }) || err.is_transport_level();
                     discovery.optional_failures.push(err);
                     if give_up {
-                        return;
+                        return Ok(());
                     }
                 }
             }
         }
+        Ok(())
     }
 
     /// Calls a paginated list method until the last page; `key` names the result's array,
@@ -142,8 +146,14 @@ impl Session {
         for _ in 0..self.options.page_cap {
             let params = cursor.take().map(|c| json!({ "cursor": c }));
             let result = self.request(method, params).await?;
+            self.spend_list_bytes(method, result.get().len())?;
             let page = Page::read(&result, key);
-            check_result_type(method, &page.hints)?;
+            if let Some(sent) = incomplete_result_type(&page.hints) {
+                return Err(SessionError::NotComplete {
+                    method: method.into(),
+                    sent,
+                });
+            }
             self.record_cache_hints(method, &page.hints);
             match page.entries {
                 Some(entries) => entries.into_iter().for_each(&mut *take),
@@ -208,6 +218,18 @@ impl<'a> Page<'a> {
 }
 
 impl Session {
+    /// Counts one page's result bytes against the whole discovery's budget.
+    fn spend_list_bytes(&mut self, method: &str, bytes: usize) -> Result<(), SessionError> {
+        self.list_bytes = self.list_bytes.saturating_add(bytes as u64);
+        match self.list_bytes > self.options.max_discovery_bytes {
+            true => Err(SessionError::DiscoveryBudget {
+                method: method.into(),
+                budget: self.options.max_discovery_bytes,
+            }),
+            false => Ok(()),
+        }
+    }
+
     /// Joins a result's `ttlMs` and `cacheScope` to what `method` sent before: the shortest
     /// TTL, the narrowest scope.
     pub(super) fn record_cache_hints(&mut self, method: &str, result: &Value) {
@@ -229,21 +251,15 @@ impl Session {
     }
 }
 
-/// A result's `resultType` (2026-07-28): absent or `complete` is a complete result; anything
-/// else is not, and `input_required` is allowed only on calls, never on a list or discover.
-pub(super) fn check_result_type(method: &str, result: &Value) -> Result<(), SessionError> {
+/// A result's `resultType` (2026-07-28) when it does not say the result is complete: absent
+/// (or `null`, which lenient readers take for absent) and `"complete"` do; anything else
+/// (`"input_required"`, `"COMPLETE"`, `""`, `123`, `{}`) does not, and is returned quoted
+/// as sent (see [`quoted_result_type`]).
+pub(super) fn incomplete_result_type(result: &Value) -> Option<String> {
     match result.get("resultType") {
-        None | Some(Value::Null) => Ok(()),
-        Some(Value::String(t)) if t == "complete" => Ok(()),
-        Some(other) => Err(SessionError::InvalidReply {
-            method: method.into(),
-            detail: match other.as_str() {
-                Some("input_required") => {
-                    "the server asked for input (resultType input_required), which only tool calls, prompts/get and resources/read may".to_owned()
-                }
-                _ => format!("the result's resultType is {other}, not complete"),
-            },
-        }),
+        None | Some(Value::Null) => None,
+        Some(Value::String(t)) if t == "complete" => None,
+        Some(other) => Some(quoted_result_type(other)),
     }
 }
 

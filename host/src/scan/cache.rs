@@ -250,8 +250,8 @@ pub fn key(options: &DiscoverOptions, pipeline: &str) -> String {
     part(
         "session",
         &format!(
-            "{:?}|{}|{:?}|{:?}",
-            s.capabilities, s.page_cap, s.era, s.versions
+            "{:?}|{}|{:?}|{:?}|{}",
+            s.capabilities, s.page_cap, s.era, s.versions, s.max_discovery_bytes
         ),
     );
     part("max-line-bytes", &options.max_line_bytes.to_string());

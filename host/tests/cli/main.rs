@@ -13,6 +13,7 @@ mod cli_plugins;
 mod cli_schema;
 mod example_server;
 mod fresh_lock;
+mod list_result_type;
 mod plugin_sandbox;
 mod python_plugin;
 mod scan;

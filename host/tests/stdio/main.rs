@@ -5,6 +5,7 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod bounded_lists;
 mod conformance;
 mod discover_cleanup;
 mod discover_misbehaving;
