@@ -204,7 +204,9 @@ mod tests {
                 Tool::from_json(json!({"name": "echo", "description": "Echoes\nmore"})).unwrap(),
             ],
             prompts: None,
-            resources: Some(vec![json!({"uri": "file:///a"})]),
+            resources: Some(vec![ListEntry(mcp_probe_types::json_text(
+                &json!({"uri": "file:///a"}),
+            ))]),
             resource_templates: None,
             server_info: Some(json!({"name": "srv", "version": "1.0"})),
             protocol_version: Some("2025-11-25".into()),

@@ -305,6 +305,66 @@ mod tests {
     }
 
     #[test]
+    fn only_complete_or_absent_result_types_are_complete() {
+        for complete in [
+            json!({}),
+            json!({"resultType": "complete"}),
+            json!({"resultType": null}),
+        ] {
+            assert_eq!(incomplete_result_type(&complete), None, "{complete}");
+        }
+        for (sent, quoted) in [
+            (json!("input_required"), r#""input_required""#),
+            (json!("COMPLETE"), r#""COMPLETE""#),
+            (json!(""), r#""""#),
+            (json!(123), "123"),
+            (json!({}), "{}"),
+            (json!(["complete"]), r#"["complete"]"#),
+            (json!("a\nb\u{1b}"), r#""a\nb\u001b""#),
+        ] {
+            let result = json!({"resultType": sent, "tools": []});
+            assert_eq!(incomplete_result_type(&result).as_deref(), Some(quoted));
+        }
+        // A huge one is cut to 200 characters (and says so).
+        let huge = json!({"resultType": "é".repeat(10_000)});
+        let quoted = incomplete_result_type(&huge).unwrap();
+        assert_eq!(quoted.chars().count(), 201);
+        assert!(quoted.starts_with("\"é") && quoted.ends_with('…'));
+    }
+
+    #[test]
+    fn the_errors_name_the_list_and_what_was_sent() {
+        let not_complete = SessionError::NotComplete {
+            method: "prompts/list".into(),
+            sent: "{}".into(),
+        };
+        assert_eq!(
+            not_complete.to_string(),
+            r#"prompts/list: the server sent resultType {}, where only "complete" (or none) says the result is complete"#
+        );
+        let budget = SessionError::DiscoveryBudget {
+            method: "tools/list".into(),
+            budget: 64 << 20,
+        };
+        let text = budget.to_string();
+        assert!(
+            text.starts_with(
+                "tools/list: the lists passed the discovery budget of 64 MiB \
+                 (--max-discovery-bytes 67108864)"
+            ),
+            "{text}"
+        );
+        let odd = SessionError::DiscoveryBudget {
+            method: "resources/list".into(),
+            budget: 1000,
+        };
+        assert!(odd.to_string().contains("budget of 1000 bytes"));
+        for err in [&not_complete, &budget] {
+            assert!(err.is_definite_answer() && err.ends_discovery());
+        }
+    }
+
+    #[test]
     fn only_objects_become_tools() {
         let tool = Tool::from_entry(&raw(
             r#"{"name": "echo", "inputSchema": {"type": "object"}}"#,
