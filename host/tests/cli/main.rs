@@ -17,3 +17,4 @@ mod list_result_type;
 mod plugin_sandbox;
 mod python_plugin;
 mod scan;
+mod scan_lists;

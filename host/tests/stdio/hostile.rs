@@ -7,7 +7,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// Peak RSS in KiB of a finished child, from wait4's rusage.
-pub(crate) fn run_measured(mut command: Command) -> (std::process::Output, u64) {
+fn run_measured(mut command: Command) -> (std::process::Output, u64) {
     let child = command
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
