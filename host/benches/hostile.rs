@@ -5,6 +5,9 @@
 //!    same reply (targets: peak RSS <= 10x the reply, time <= 1 s).
 //! 2. A notification flood that outlasts `--timeout 2` (it never stops): peak RSS, and how far
 //!    past the deadline the run ends (target: within 0.5 s).
+//! 3. 10^6 prompts, and 10^6 resources, in pages of 10 000: peak RSS against the replies'
+//!    size (target <= 10x) and wall time against a raw pipe reading the same pages in the
+//!    same run (target <= 2x).
 //!
 //! Run: `cargo bench -p mcp-probe --bench hostile` (the flood needs python3).
 
@@ -18,6 +21,9 @@ use support::{example_server, verdict};
 
 const TOOLS: usize = 100_000;
 const RUNS: usize = 3;
+/// Entries of the prompts and the resources cases, and their page size.
+const ENTRIES: usize = 1_000_000;
+const ENTRY_PAGE: usize = 10_000;
 
 fn main() {
     let (root, probe) = support::root_and_probe();
@@ -66,6 +72,16 @@ fn main() {
         verdict(peak as f64 <= 10.0 * reply_bytes as f64)
     );
 
+    for (flag, lists) in [
+        ("--prompts", &["tools/list", "prompts/list"][..]),
+        (
+            "--resources",
+            &["tools/list", "resources/list", "resources/templates/list"][..],
+        ),
+    ] {
+        big_list_case(&probe, &example, cache.path(), flag, lists);
+    }
+
     let flood = r#"
 import sys, json
 note = json.dumps({"jsonrpc": "2.0", "method": "notifications/message",
@@ -97,6 +113,111 @@ while True:
         ms(over),
         verdict(over <= Duration::from_millis(500))
     );
+}
+
+/// One server offering `ENTRIES` of a list (`flag`, e.g. `--prompts`), read by mcp-probe
+/// and by a raw pipe asking for every page of `lists`: median wall times and peak RSS.
+fn big_list_case(probe: &Path, example: &Path, cache: &Path, flag: &str, lists: &[&str]) {
+    let server = [
+        flag.to_owned(),
+        ENTRIES.to_string(),
+        "--page-size".to_owned(),
+        ENTRY_PAGE.to_string(),
+    ];
+    let mut raw = Vec::new();
+    let mut runs = Vec::new();
+    let mut reply_bytes = 0;
+    for _ in 0..RUNS {
+        let (time, bytes) = raw_pipe_pages(example, &server, lists);
+        raw.push(time);
+        reply_bytes = bytes;
+        let mut command = Command::new(probe);
+        command
+            .args(["discover", "-o", "json", "--"])
+            .arg(example)
+            .args(&server)
+            .env("MCP_PROBE_CACHE_DIR", cache);
+        runs.push(measured(command, true));
+    }
+    let raw_time = support::median(raw);
+    runs.sort();
+    let (time, peak) = runs[RUNS / 2];
+    let what = flag.trim_start_matches("--");
+    println!(
+        "\n{ENTRIES} {what} in pages of {ENTRY_PAGE}, {:.1} MB of replies (median of {RUNS}):",
+        mb(reply_bytes as u64)
+    );
+    println!(
+        "  raw pipe reading the same pages      {:8.0} ms",
+        ms(raw_time)
+    );
+    let ratio = time.as_secs_f64() / raw_time.as_secs_f64();
+    println!(
+        "  mcp-probe discover, end to end       {:8.0} ms ({ratio:.1}x the raw pipe; target <= 2x: {})",
+        ms(time),
+        verdict(ratio <= 2.0)
+    );
+    println!(
+        "  mcp-probe peak RSS                   {:8.0} MB ({:.1}x the replies; target <= 10x: {})",
+        mb(peak),
+        peak as f64 / reply_bytes as f64,
+        verdict(peak as f64 <= 10.0 * reply_bytes as f64)
+    );
+}
+
+/// A raw client: initialize, then every page of each of `lists`; its time and the replies'
+/// size.
+fn raw_pipe_pages(server: &Path, args: &[String], lists: &[&str]) -> (Duration, usize) {
+    let start = Instant::now();
+    let mut child = Command::new(server)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    writeln!(stdin, r#"{{"jsonrpc":"2.0","id":1,"method":"initialize","params":{{"protocolVersion":"2025-11-25","capabilities":{{}},"clientInfo":{{"name":"raw","version":"0"}}}}}}"#).unwrap();
+    let mut line = String::new();
+    stdout.read_line(&mut line).unwrap();
+    writeln!(
+        stdin,
+        r#"{{"jsonrpc":"2.0","method":"notifications/initialized"}}"#
+    )
+    .unwrap();
+    let mut bytes = 0;
+    for method in lists {
+        let mut cursor = serde_json::Value::Null;
+        loop {
+            let params = serde_json::json!({ "cursor": cursor });
+            let request =
+                serde_json::json!({"jsonrpc": "2.0", "id": 2, "method": method, "params": params});
+            writeln!(stdin, "{request}").unwrap();
+            line.clear();
+            stdout.read_line(&mut line).unwrap();
+            bytes += line.len();
+            // Only the cursor is read: the least a client must take from a page.
+            cursor = next_cursor(&line);
+            if cursor.is_null() {
+                break;
+            }
+        }
+    }
+    drop(stdin);
+    child.wait().unwrap();
+    (start.elapsed(), bytes)
+}
+
+/// The `nextCursor` of a reply line (the example server writes its members sorted, so the
+/// cursor comes before the list).
+fn next_cursor(line: &str) -> serde_json::Value {
+    let Some(at) = line.find("\"nextCursor\":") else {
+        return serde_json::Value::Null;
+    };
+    let rest = &line[at + "\"nextCursor\":".len()..];
+    let end = rest.find([',', '}']).unwrap_or(rest.len());
+    serde_json::from_str(&rest[..end]).unwrap_or(serde_json::Value::Null)
 }
 
 /// Wall time and peak RSS (bytes, from /proc/PID/status VmHWM) of a run.

@@ -13,6 +13,30 @@ use serde::{Deserialize, Serialize};
 /// it sends `initialize`, so a dual-era server is not handed one it would answer too.
 pub type ServerActivity = std::sync::Arc<dyn Fn() -> Option<u64> + Send + Sync>;
 
+/// One entry of a prompts, resources or resource-templates list, kept as the JSON text the
+/// server sent, as a tool's members are: a list of 10^6 small entries costs about its text,
+/// where a `Value` per entry cost some 30 times that.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct ListEntry(pub Json);
+
+impl PartialEq for ListEntry {
+    /// Equal when the text is.
+    fn eq(&self, other: &Self) -> bool {
+        self.0.get() == other.0.get()
+    }
+}
+
+impl schemars::JsonSchema for ListEntry {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "ListEntry".into()
+    }
+    /// Any JSON value, as the server sent it.
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        <serde_json::Value as schemars::JsonSchema>::json_schema(generator)
+    }
+}
+
 /// What a failed session leaves for the fallback parser plugins (and `-v`).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Transcript {

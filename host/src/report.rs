@@ -2,7 +2,7 @@
 //! users in README.md, "Discover what a server offers" (the image fields in "Probing an image
 //! in Kubernetes (`--image`)").
 
-use crate::model::{Finding, Severity, Tool};
+use crate::model::{Finding, ListEntry, Severity, Tool};
 use crate::terminal::{one_line, safe};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -13,11 +13,11 @@ pub struct Report {
     pub tools: Vec<Tool>,
     /// Present only when the server offers prompts (and listing them worked).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub prompts: Option<Vec<Value>>,
+    pub prompts: Option<Vec<ListEntry>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub resources: Option<Vec<Value>>,
+    pub resources: Option<Vec<ListEntry>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub resource_templates: Option<Vec<Value>>,
+    pub resource_templates: Option<Vec<ListEntry>>,
     pub server_info: Option<Value>,
     /// `None` only when the session never opened and a parser recovered the tools.
     pub protocol_version: Option<String>,
@@ -214,7 +214,9 @@ mod tests {
                 Tool::from_json(json!({"name": "echo", "description": "Echoes\nmore"})).unwrap(),
             ],
             prompts: None,
-            resources: Some(vec![json!({"uri": "file:///a"})]),
+            resources: Some(vec![ListEntry(mcp_probe_types::json_text(
+                &json!({"uri": "file:///a"}),
+            ))]),
             resource_templates: None,
             server_info: Some(json!({"name": "srv", "version": "1.0"})),
             protocol_version: Some("2025-11-25".into()),

@@ -127,7 +127,27 @@ pub fn tools(count: usize) -> Vec<Value> {
     tools
 }
 
-pub fn prompts() -> Vec<Value> {
+/// `count` prompts: the realistic ones first, then small generated `prompt_N` ones.
+pub fn prompts(count: usize) -> Vec<Value> {
+    let mut prompts = realistic_prompts();
+    prompts.truncate(count);
+    for index in prompts.len()..count {
+        prompts.push(json!({"name": format!("prompt_{index}")}));
+    }
+    prompts
+}
+
+/// `count` resources: the realistic one first, then generated records.
+pub fn resources(count: usize) -> Vec<Value> {
+    let mut resources = realistic_resources();
+    resources.truncate(count);
+    for index in resources.len()..count {
+        resources.push(json!({"uri": format!("inventory://records/{index}"), "name": format!("record_{index}")}));
+    }
+    resources
+}
+
+fn realistic_prompts() -> Vec<Value> {
     vec![
         json!({
             "name": "summarize",
@@ -138,7 +158,7 @@ pub fn prompts() -> Vec<Value> {
     ]
 }
 
-pub fn resources() -> Vec<Value> {
+fn realistic_resources() -> Vec<Value> {
     vec![json!({
         "uri": "file:///etc/example/readme.txt",
         "name": "readme",
@@ -168,5 +188,15 @@ mod tests {
             names.dedup();
             assert_eq!(names.len(), count);
         }
+    }
+
+    #[test]
+    fn prompts_and_resources_have_the_asked_count() {
+        for count in [0, 1, 2, 3, 50] {
+            assert_eq!(prompts(count).len(), count);
+            assert_eq!(resources(count).len(), count);
+        }
+        assert_eq!(prompts(3)[2]["name"], "prompt_2");
+        assert_eq!(resources(2)[1]["uri"], "inventory://records/1");
     }
 }

@@ -278,10 +278,8 @@ mod tests {
         State {
             offer: Offer {
                 tools: catalog::tools(3),
-                page_size: 0,
-                prompts: false,
-                resources: false,
                 era,
+                ..Offer::default()
             },
             sessions: Mutex::default(),
             ids: RandomState::new(),

@@ -29,12 +29,25 @@ struct Args {
     /// stdio only: print log lines on stdout around every message, as careless servers do.
     #[arg(long)]
     noise: bool,
-    /// Offer prompts too.
+    /// Offer prompts too; with N, that many (the realistic two first, then generated ones).
+    #[arg(long, value_name = "N", num_args = 0..=1, default_missing_value = "2")]
+    prompts: Option<usize>,
+    /// Offer resources and resource templates too; with N, that many resources (the realistic
+    /// one first, then generated ones).
+    #[arg(long, value_name = "N", num_args = 0..=1, default_missing_value = "1")]
+    resources: Option<usize>,
+    /// Hostile: every list page has a next cursor, a new one each time (after the last page
+    /// the list starts over), so a list never ends.
     #[arg(long)]
-    prompts: bool,
-    /// Offer resources and resource templates too.
-    #[arg(long)]
-    resources: bool,
+    endless_pages: bool,
+    /// Hostile: every list page carries a `padding` member of this many bytes (with
+    /// `--endless-pages`: endless pages of a chosen size, cheap to make and to read).
+    #[arg(long, value_name = "BYTES", default_value_t = 0)]
+    page_padding: usize,
+    /// Hostile: `METHOD=JSON` puts that JSON value as `resultType` into every result of the
+    /// list METHOD (e.g. `tools/list="input_required"`), in both eras. Repeatable.
+    #[arg(long, value_name = "METHOD=JSON", value_parser = parse_result_type)]
+    result_type: Vec<(String, Value)>,
     /// Serve Streamable HTTP on this address (port 0 picks a free one) instead of stdio.
     /// The address actually bound is printed on stderr as `listening on http://ADDR/mcp`.
     #[arg(long, value_name = "ADDR")]
@@ -49,9 +62,12 @@ fn main() -> ExitCode {
     let offer = Offer {
         tools: catalog::tools(args.tools),
         page_size: args.page_size,
-        prompts: args.prompts,
-        resources: args.resources,
+        prompts: args.prompts.map(catalog::prompts),
+        resources: args.resources.map(catalog::resources),
         era: args.era,
+        endless_pages: args.endless_pages,
+        page_padding: args.page_padding,
+        result_types: args.result_type,
     };
     let outcome = match args.http {
         Some(addr) => http::serve(addr, offer),
@@ -64,6 +80,15 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// `METHOD=JSON`, for `--result-type`.
+fn parse_result_type(arg: &str) -> Result<(String, Value), String> {
+    let (method, json) = arg
+        .split_once('=')
+        .ok_or_else(|| format!("expected METHOD=JSON, got {arg:?}"))?;
+    let value = serde_json::from_str(json).map_err(|e| format!("{json:?} is not JSON: {e}"))?;
+    Ok((method.to_owned(), value))
 }
 
 /// Reads one JSON-RPC message (or batch) per line until stdin closes.

@@ -85,7 +85,10 @@ fn run(offer: &Offer, method: &str, params: &Value) -> Result<Value, RpcError> {
             None => return Err(protocol::method_not_found(method).into()),
         },
     };
-    result["resultType"] = json!("complete");
+    result["resultType"] = offer
+        .result_type(method)
+        .cloned()
+        .unwrap_or_else(|| json!("complete"));
     // Every result SHOULD name the server, now that no handshake does.
     result["_meta"] = json!({ SERVER_INFO_KEY: protocol::server_info() });
     Ok(result)
@@ -108,9 +111,10 @@ mod tests {
         Offer {
             tools: catalog::tools(tools),
             page_size,
-            prompts: true,
-            resources: true,
+            prompts: Some(catalog::prompts(2)),
+            resources: Some(catalog::resources(1)),
             era,
+            ..Offer::default()
         }
     }
 

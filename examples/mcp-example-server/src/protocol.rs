@@ -14,9 +14,10 @@ pub const INVALID_PARAMS: i64 = -32602;
 pub const INSTRUCTIONS: &str = "A demo server: its tools only echo what they are given.";
 
 /// Which protocol eras the server speaks (`--era`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
 pub enum Era {
     /// Each request decides: modern `_meta` gets 2026-07-28 rules, any other the legacy ones.
+    #[default]
     Both,
     /// Only 2026-07-28: `initialize` and requests without the `_meta` envelope are refused.
     Modern,
@@ -68,14 +69,32 @@ impl From<(i64, String)> for RpcError {
 }
 
 /// What the server offers, from the command line.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct Offer {
     pub tools: Vec<Value>,
     /// 0 serves every item in one page.
     pub page_size: usize,
-    pub prompts: bool,
-    pub resources: bool,
+    /// `None`: prompts are not offered.
+    pub prompts: Option<Vec<Value>>,
+    /// `None`: neither resources nor templates are offered.
+    pub resources: Option<Vec<Value>>,
     pub era: Era,
+    /// Hostile: lists never end (see `--endless-pages`).
+    pub endless_pages: bool,
+    /// Hostile: the size of the `padding` member of every list page (0: none).
+    pub page_padding: usize,
+    /// Hostile: the `resultType` a list method's results carry (see `--result-type`).
+    pub result_types: Vec<(String, Value)>,
+}
+
+impl Offer {
+    /// The `resultType` `--result-type` set for `method`, if any.
+    pub fn result_type(&self, method: &str) -> Option<&Value> {
+        self.result_types
+            .iter()
+            .find(|(m, _)| m == method)
+            .map(|(_, value)| value)
+    }
 }
 
 /// Answers one message; `None` for notifications and replies (nothing to send back).
@@ -111,22 +130,17 @@ pub fn method_not_found(method: &str) -> (i64, String) {
 
 /// A page of the list `method` names; `None` when it is not a list this offer serves.
 pub fn list(offer: &Offer, method: &str, params: &Value) -> Option<Result<Value, (i64, String)>> {
-    Some(match method {
-        "tools/list" => page(&offer.tools, offer.page_size, params, "tools"),
-        "prompts/list" if offer.prompts => {
-            page(&catalog::prompts(), offer.page_size, params, "prompts")
+    let (items, key) = match (method, &offer.prompts, &offer.resources) {
+        ("tools/list", _, _) => (&offer.tools[..], "tools"),
+        ("prompts/list", Some(prompts), _) => (&prompts[..], "prompts"),
+        ("resources/list", _, Some(resources)) => (&resources[..], "resources"),
+        ("resources/templates/list", _, Some(_)) => {
+            let templates = catalog::resource_templates();
+            return Some(page(offer, &templates, params, "resourceTemplates", method));
         }
-        "resources/list" if offer.resources => {
-            page(&catalog::resources(), offer.page_size, params, "resources")
-        }
-        "resources/templates/list" if offer.resources => page(
-            &catalog::resource_templates(),
-            offer.page_size,
-            params,
-            "resourceTemplates",
-        ),
         _ => return None,
-    })
+    };
+    Some(page(offer, items, params, key, method))
 }
 
 /// The version `initialize` settles on: the client's when supported, else our newest.
@@ -140,10 +154,10 @@ pub fn negotiate(requested: Option<&str>) -> &'static str {
 /// The same in both eras: `initialize` and `server/discover` answer with it.
 pub fn capabilities(offer: &Offer) -> Value {
     let mut capabilities = json!({"tools": {"listChanged": false}});
-    if offer.prompts {
+    if offer.prompts.is_some() {
         capabilities["prompts"] = json!({"listChanged": false});
     }
-    if offer.resources {
+    if offer.resources.is_some() {
         capabilities["resources"] = json!({"subscribe": false, "listChanged": false});
     }
     capabilities
@@ -163,31 +177,52 @@ fn initialize(offer: &Offer, params: &Value) -> Value {
     })
 }
 
-/// One page of `items`; the cursor is the index of the page's first item, as a string.
+/// One page of `items`; the cursor is the index of the page's first item, as a string, and
+/// with `--endless-pages`, past the first round, also the round (`START.ROUND`), so that
+/// every cursor is new.
 fn page(
+    offer: &Offer,
     items: &[Value],
-    page_size: usize,
     params: &Value,
     key: &str,
+    method: &str,
 ) -> Result<Value, (i64, String)> {
-    let start = match params.get("cursor") {
-        None | Some(Value::Null) => 0,
-        Some(Value::String(cursor)) => match cursor.parse::<usize>() {
-            Ok(start) if start < items.len() => start,
+    let (start, round) = match params.get("cursor") {
+        None | Some(Value::Null) => (0, 0),
+        Some(Value::String(cursor)) => match parse_cursor(cursor) {
+            Some((start, round)) if start < items.len() => (start, round),
             _ => return Err((-32602, format!("Invalid cursor: {cursor}"))),
         },
         Some(other) => return Err((-32602, format!("Invalid cursor: {other}"))),
     };
-    let end = if page_size == 0 {
+    let end = if offer.page_size == 0 {
         items.len()
     } else {
-        (start + page_size).min(items.len())
+        (start + offer.page_size).min(items.len())
     };
     let mut result = json!({ key: items[start..end] });
+    let cursor = |start: usize, round: u64| match round {
+        0 => start.to_string(),
+        _ => format!("{start}.{round}"),
+    };
     if end < items.len() {
-        result["nextCursor"] = json!(end.to_string());
+        result["nextCursor"] = json!(cursor(end, round));
+    } else if offer.endless_pages && !items.is_empty() {
+        result["nextCursor"] = json!(cursor(0, round + 1));
+    }
+    if let Some(result_type) = offer.result_type(method) {
+        result["resultType"] = result_type.clone();
+    }
+    if offer.page_padding > 0 {
+        result["padding"] = json!("x".repeat(offer.page_padding));
     }
     Ok(result)
+}
+
+/// `START` or `START.ROUND`.
+fn parse_cursor(cursor: &str) -> Option<(usize, u64)> {
+    let (start, round) = cursor.split_once('.').unwrap_or((cursor, "0"));
+    Some((start.parse().ok()?, round.parse().ok()?))
 }
 
 pub fn call_tool(offer: &Offer, params: &Value) -> Result<Value, (i64, String)> {
@@ -232,9 +267,7 @@ mod tests {
         Offer {
             tools: catalog::tools(tools),
             page_size,
-            prompts: false,
-            resources: false,
-            era: Era::Both,
+            ..Offer::default()
         }
     }
 
@@ -282,6 +315,27 @@ mod tests {
             }
         }
         assert_eq!((names.len(), pages), (12, 3));
+    }
+
+    #[test]
+    fn endless_pages_never_repeat_a_cursor_and_result_types_are_as_set() {
+        let o = Offer {
+            endless_pages: true,
+            result_types: vec![("tools/list".into(), json!({"x": 1}))],
+            page_padding: 10,
+            ..offer(3, 2)
+        };
+        let mut seen = std::collections::HashSet::new();
+        let mut cursor = None::<String>;
+        for _ in 0..10 {
+            let params = cursor.map_or(json!({}), |c| json!({"cursor": c}));
+            let result = handle(&o, &request("tools/list", params)).unwrap()["result"].clone();
+            assert_eq!(result["resultType"], json!({"x": 1}));
+            assert_eq!(result["padding"], "x".repeat(10));
+            let next = result["nextCursor"].as_str().unwrap().to_owned();
+            assert!(seen.insert(next.clone()), "{next} repeated");
+            cursor = Some(next);
+        }
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! The flags that shape one MCP session, shared by `discover` and `scan`.
 
 use super::discover::parse_secs;
+use mcp_probe::mcp::session::DEFAULT_MAX_DISCOVERY_BYTES;
 use mcp_probe::mcp::{ClientCapabilities, ProtocolEra, SessionOptions, Versions};
 use mcp_probe::transport::stdio::DEFAULT_MAX_LINE_BYTES;
 use std::time::Duration;
@@ -34,6 +35,10 @@ pub struct SessionArgs {
     /// The longest stdout line read as a message; longer lines are dropped as noise.
     #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_LINE_BYTES as u64, value_parser = clap::value_parser!(u64).range(1..))]
     pub max_line_bytes: u64,
+    /// The most bytes all pages of all lists (tools, prompts, resources, templates) of one
+    /// discovery may take; a list past it fails the run (default 64 MiB).
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_DISCOVERY_BYTES, value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_discovery_bytes: u64,
 }
 
 impl SessionArgs {
@@ -46,6 +51,7 @@ impl SessionArgs {
             page_cap: self.page_cap as usize,
             era: self.protocol_era,
             versions,
+            max_discovery_bytes: self.max_discovery_bytes,
             ..SessionOptions::default()
         })
     }

@@ -391,14 +391,17 @@ async fn run_bounded(
         outcome = tokio::time::timeout_at(deadline, session.list_optional(&mut discovery)) => outcome,
         () = interrupt => return Err(Stop::Interrupted),
     };
-    if optional.is_err() {
-        let method = session.in_flight().unwrap_or("an optional list").to_owned();
-        let failure = SessionError::Timeout {
-            method,
-            after: timeout,
-            dropped_lines: session.dropped_lines(),
-        };
-        discovery.optional_failures.push(failure);
+    match optional {
+        Ok(listed) => listed.map_err(Stop::Session)?,
+        Err(_) => {
+            let method = session.in_flight().unwrap_or("an optional list").to_owned();
+            let failure = SessionError::Timeout {
+                method,
+                after: timeout,
+                dropped_lines: session.dropped_lines(),
+            };
+            discovery.optional_failures.push(failure);
+        }
     }
     Ok(discovery)
 }

@@ -3,8 +3,8 @@
 
 use super::era::Era;
 use super::jsonrpc;
-use super::session::{ServerHello, Session, SessionError};
-use crate::model::{CacheHint, Member, Tool};
+use super::session::{quoted_result_type, ServerHello, Session, SessionError};
+use crate::model::{CacheHint, ListEntry, Member, Tool};
 use serde_json::value::RawValue;
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, HashSet};
@@ -21,9 +21,9 @@ pub struct Discovery {
     /// Tools left out for invalid `x-mcp-header` annotations (modern era over HTTP): name, why.
     pub rejected_tools: Vec<(String, String)>,
     /// `None` when the server does not offer prompts (or listing them failed).
-    pub prompts: Option<Vec<Value>>,
-    pub resources: Option<Vec<Value>>,
-    pub resource_templates: Option<Vec<Value>>,
+    pub prompts: Option<Vec<ListEntry>>,
+    pub resources: Option<Vec<ListEntry>>,
+    pub resource_templates: Option<Vec<ListEntry>>,
     /// Optional lists (prompts, resources) that failed; not fatal. Each error names its method.
     pub optional_failures: Vec<SessionError>,
     /// `ttlMs` / `cacheScope` per method, where the server sent them.
@@ -34,7 +34,7 @@ impl Session {
     /// The handshake, then every list the server offers.
     pub async fn discover(&mut self) -> Result<Discovery, SessionError> {
         let mut discovery = self.discover_tools().await?;
-        self.list_optional(&mut discovery).await;
+        self.list_optional(&mut discovery).await?;
         Ok(discovery)
     }
 
@@ -97,8 +97,10 @@ impl Session {
     /// Prompts, resources and resource templates, as far as the server offers them. Failures
     /// are recorded in `discovery`, not returned; after a timeout or a lost connection the rest
     /// is skipped. Each list is stored as soon as it is complete, so a caller that stops
-    /// waiting (a deadline) keeps what was listed.
-    pub async fn list_optional(&mut self, discovery: &mut Discovery) {
+    /// waiting (a deadline) keeps what was listed. Only a failure that
+    /// [ends discovery](SessionError::ends_discovery) (a list declared not complete, the byte
+    /// budget spent) is returned.
+    pub async fn list_optional(&mut self, discovery: &mut Discovery) -> Result<(), SessionError> {
         let mut wanted = Vec::new();
         if discovery.hello.offers("prompts") {
             wanted.push(("prompts/list", "prompts"));
@@ -108,9 +110,9 @@ impl Session {
             wanted.push(("resources/templates/list", "resourceTemplates"));
         }
         for (method, key) in wanted {
-            // Prompts and resources are few and small: each entry is read as a `Value`.
+            // Each entry stays the text the server sent, as a tool's members do.
             let mut items = Vec::new();
-            let mut take = |entry: &RawValue| items.push(jsonrpc::value_of(entry));
+            let mut take = |entry: &RawValue| items.push(ListEntry(entry.to_owned()));
             let listed = self.list_all(method, key, &mut take).await;
             let listed = listed.map(|()| items);
             discovery.cache_hints = self.cache_hints.clone();
@@ -120,16 +122,18 @@ impl Session {
                     "resources" => discovery.resources = Some(items),
                     _ => discovery.resource_templates = Some(items),
                 },
+                Err(err) if err.ends_discovery() => return Err(err),
                 Err(err) => {
                     let give_up =
                         matches!(err, SessionError::Timeout { .. }) || err.is_transport_level();
                     discovery.optional_failures.push(err);
                     if give_up {
-                        return;
+                        return Ok(());
                     }
                 }
             }
         }
+        Ok(())
     }
 
     /// Calls a paginated list method until the last page; `key` names the result's array,
@@ -145,8 +149,14 @@ impl Session {
         for _ in 0..self.options.page_cap {
             let params = cursor.take().map(|c| json!({ "cursor": c }));
             let result = self.request(method, params).await?;
+            self.spend_list_bytes(method, result.get().len())?;
             let page = Page::read(&result, key);
-            check_result_type(method, &page.hints)?;
+            if let Some(sent) = incomplete_result_type(&page.hints) {
+                return Err(SessionError::NotComplete {
+                    method: method.into(),
+                    sent,
+                });
+            }
             self.record_cache_hints(method, &page.hints);
             match page.entries {
                 Some(entries) => entries.into_iter().for_each(&mut *take),
@@ -211,6 +221,18 @@ impl<'a> Page<'a> {
 }
 
 impl Session {
+    /// Counts one page's result bytes against the whole discovery's budget.
+    fn spend_list_bytes(&mut self, method: &str, bytes: usize) -> Result<(), SessionError> {
+        self.list_bytes = self.list_bytes.saturating_add(bytes as u64);
+        match self.list_bytes > self.options.max_discovery_bytes {
+            true => Err(SessionError::DiscoveryBudget {
+                method: method.into(),
+                budget: self.options.max_discovery_bytes,
+            }),
+            false => Ok(()),
+        }
+    }
+
     /// Joins a result's `ttlMs` and `cacheScope` to what `method` sent before: the shortest
     /// TTL, the narrowest scope.
     pub(super) fn record_cache_hints(&mut self, method: &str, result: &Value) {
@@ -232,24 +254,15 @@ impl Session {
     }
 }
 
-/// A result's `resultType` (2026-07-28): absent or `complete` is a complete result; anything
-/// else is not, and `input_required` is allowed only on calls, never on a list or discover.
-pub(super) fn check_result_type(method: &str, result: &Value) -> Result<(), SessionError> {
+/// A result's `resultType` (2026-07-28) when it does not say the result is complete: absent
+/// (or `null`, which lenient readers take for absent) and `"complete"` do; anything else
+/// (`"input_required"`, `"COMPLETE"`, `""`, `123`, `{}`) does not, and is returned quoted
+/// as sent (see [`quoted_result_type`]).
+pub(super) fn incomplete_result_type(result: &Value) -> Option<String> {
     match result.get("resultType") {
-        None | Some(Value::Null) => Ok(()),
-        Some(Value::String(t)) if t == "complete" => Ok(()),
-        Some(other) => Err(SessionError::InvalidReply {
-            method: method.into(),
-            detail: match other.as_str() {
-                Some("input_required") => {
-                    "the server asked for input (resultType input_required), which only tool calls, prompts/get and resources/read may".to_owned()
-                }
-                _ => format!(
-                    "the result's resultType is {}, not complete",
-                    crate::excerpt::one_line(&other.to_string())
-                ),
-            },
-        }),
+        None | Some(Value::Null) => None,
+        Some(Value::String(t)) if t == "complete" => None,
+        Some(other) => Some(quoted_result_type(other)),
     }
 }
 
@@ -292,6 +305,66 @@ mod tests {
         let page = Page::read(&repeated, "tools");
         assert_eq!(page.entries.map(|e| e.len()), Some(0));
         assert_eq!(page.hints, json!({"nextCursor": null}));
+    }
+
+    #[test]
+    fn only_complete_or_absent_result_types_are_complete() {
+        for complete in [
+            json!({}),
+            json!({"resultType": "complete"}),
+            json!({"resultType": null}),
+        ] {
+            assert_eq!(incomplete_result_type(&complete), None, "{complete}");
+        }
+        for (sent, quoted) in [
+            (json!("input_required"), r#""input_required""#),
+            (json!("COMPLETE"), r#""COMPLETE""#),
+            (json!(""), r#""""#),
+            (json!(123), "123"),
+            (json!({}), "{}"),
+            (json!(["complete"]), r#"["complete"]"#),
+            (json!("a\nb\u{1b}"), r#""a\nb\u001b""#),
+        ] {
+            let result = json!({"resultType": sent, "tools": []});
+            assert_eq!(incomplete_result_type(&result).as_deref(), Some(quoted));
+        }
+        // A huge one is cut to 200 characters (and says so).
+        let huge = json!({"resultType": "é".repeat(10_000)});
+        let quoted = incomplete_result_type(&huge).unwrap();
+        assert_eq!(quoted.chars().count(), 201);
+        assert!(quoted.starts_with("\"é") && quoted.ends_with('…'));
+    }
+
+    #[test]
+    fn the_errors_name_the_list_and_what_was_sent() {
+        let not_complete = SessionError::NotComplete {
+            method: "prompts/list".into(),
+            sent: "{}".into(),
+        };
+        assert_eq!(
+            not_complete.to_string(),
+            r#"prompts/list: the server sent resultType {}, where only "complete" (or none) says the result is complete"#
+        );
+        let budget = SessionError::DiscoveryBudget {
+            method: "tools/list".into(),
+            budget: 64 << 20,
+        };
+        let text = budget.to_string();
+        assert!(
+            text.starts_with(
+                "tools/list: the lists passed the discovery budget of 64 MiB \
+                 (--max-discovery-bytes 67108864)"
+            ),
+            "{text}"
+        );
+        let odd = SessionError::DiscoveryBudget {
+            method: "resources/list".into(),
+            budget: 1000,
+        };
+        assert!(odd.to_string().contains("budget of 1000 bytes"));
+        for err in [&not_complete, &budget] {
+            assert!(err.is_definite_answer() && err.ends_discovery());
+        }
     }
 
     #[test]

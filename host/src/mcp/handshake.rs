@@ -349,7 +349,9 @@ impl Session {
         if !result.is_object() {
             return Err(invalid("the reply's result is not an object".into()));
         }
-        super::discovery::check_result_type(DISCOVER, &result)?;
+        if let Some(sent) = super::discovery::incomplete_result_type(&result) {
+            return Err(invalid(super::session::not_complete_why(&sent)));
+        }
         let listed: Vec<&str> = match result.get("supportedVersions") {
             Some(Value::Array(list)) => list.iter().filter_map(Value::as_str).collect(),
             _ => return Err(invalid("the reply has no supportedVersions array".into())),

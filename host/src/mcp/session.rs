@@ -31,7 +31,14 @@ pub struct SessionOptions {
     /// With `ProtocolEra::Auto`: how long `server/discover` goes unanswered before
     /// `initialize` follows it on the same stream.
     pub probe_grace: Duration,
+    /// The most result bytes all pages of all lists of one discovery may take together
+    /// (`--max-discovery-bytes`): what bounds the memory a server can make a discovery use.
+    pub max_discovery_bytes: u64,
 }
+
+/// The default of [`SessionOptions::max_discovery_bytes`]: 64 MiB of list replies is far past
+/// any real server (100 000 tools are about 20 MB) and costs a few hundred MB at most.
+pub const DEFAULT_MAX_DISCOVERY_BYTES: u64 = 64 << 20;
 
 /// How long a server that ignores `server/discover` costs before `initialize` is sent.
 pub const DEFAULT_PROBE_GRACE: Duration = Duration::from_millis(300);
@@ -45,6 +52,7 @@ impl Default for SessionOptions {
             era: ProtocolEra::Auto,
             versions: Versions::default(),
             probe_grace: DEFAULT_PROBE_GRACE,
+            max_discovery_bytes: DEFAULT_MAX_DISCOVERY_BYTES,
         }
     }
 }
@@ -114,6 +122,18 @@ pub enum SessionError {
     CursorLoop { method: String, cursor: String },
     #[error("{method}: more than {cap} pages (the page cap)")]
     PageCap { method: String, cap: usize },
+    /// A list result whose `resultType` is not `complete` (2026-07-28): `input_required` is
+    /// allowed only on calls, and any other value says the list is not (known to be) whole.
+    /// `sent` is the value as JSON text, cut to a bound.
+    #[error("{method}: {}", not_complete_why(.sent))]
+    NotComplete { method: String, sent: String },
+    /// The lists of one discovery took more bytes than `--max-discovery-bytes`.
+    #[error(
+        "{method}: the lists passed the discovery budget of {} (--max-discovery-bytes {budget}); \
+         raise --max-discovery-bytes to read more",
+        human_bytes(*.budget)
+    )]
+    DiscoveryBudget { method: String, budget: u64 },
     /// The reply came, but cannot be read (too long for the line bound, nested too deeply).
     #[error("{method}: {why}")]
     Unreadable { method: String, why: String },
@@ -152,6 +172,41 @@ pub(super) fn result_value(method: &str, result: &RawValue) -> Result<Value, Ses
     })
 }
 
+/// How long the `resultType` quoted in an error may be, in characters.
+pub const MAX_QUOTED_RESULT_TYPE: usize = 200;
+
+/// The `resultType` a result carries as it is quoted in [`SessionError::NotComplete`]: its
+/// JSON text (control characters escaped, so one line), at most [`MAX_QUOTED_RESULT_TYPE`]
+/// characters.
+pub fn quoted_result_type(sent: &Value) -> String {
+    let text = sent.to_string();
+    match text.char_indices().nth(MAX_QUOTED_RESULT_TYPE) {
+        Some((cut, _)) => format!("{}…", &text[..cut]),
+        None => text,
+    }
+}
+
+pub(super) fn not_complete_why(sent: &str) -> String {
+    match sent {
+        "\"input_required\"" => format!(
+            "the server asked for input (resultType {sent}), which only tool calls, prompts/get \
+             and resources/read may: the result is not complete"
+        ),
+        _ => format!(
+            "the server sent resultType {sent}, where only \"complete\" (or none) says the \
+             result is complete"
+        ),
+    }
+}
+
+/// `bytes` for people: whole MiB as such, anything else in bytes.
+fn human_bytes(bytes: u64) -> String {
+    match bytes {
+        b if b >= 1 << 20 && b % (1 << 20) == 0 => format!("{} MiB", b >> 20),
+        b => format!("{b} bytes"),
+    }
+}
+
 /// Says that the awaited reply may have been dropped for its length.
 pub fn dropped_hint(dropped_lines: usize) -> String {
     match dropped_lines {
@@ -172,9 +227,21 @@ impl SessionError {
             SessionError::Rpc { .. }
                 | SessionError::CursorLoop { .. }
                 | SessionError::PageCap { .. }
+                | SessionError::NotComplete { .. }
+                | SessionError::DiscoveryBudget { .. }
                 | SessionError::UnsupportedVersion { .. }
                 | SessionError::NoMutualVersion { .. }
                 | SessionError::Unreadable { .. }
+        )
+    }
+
+    /// True when an optional list's failure fails the whole discovery: a list the server
+    /// declared not complete, or the byte budget spent. Either would otherwise leave a report
+    /// that looks whole.
+    pub fn ends_discovery(&self) -> bool {
+        matches!(
+            self,
+            SessionError::NotComplete { .. } | SessionError::DiscoveryBudget { .. }
         )
     }
 
@@ -234,6 +301,8 @@ pub struct Session {
     dropped_lines: usize,
     /// How busy the server is, where its runtime can tell (the era probe's grace).
     pub(super) activity: Option<crate::model::ServerActivity>,
+    /// Result bytes of every list page so far, against `max_discovery_bytes`.
+    pub(super) list_bytes: u64,
 }
 
 impl Session {
@@ -254,6 +323,7 @@ impl Session {
             cache_hints: Default::default(),
             in_flight: None,
             dropped_lines: 0,
+            list_bytes: 0,
         }
     }
 

@@ -292,6 +292,7 @@ struct SessionKey<'a> {
     era: &'static str,
     modern_version: &'a str,
     legacy_version: &'a str,
+    max_discovery_bytes: u64,
 }
 
 /// The cache key of probing `options.target` under a pipeline of identity `pipeline`, in the
@@ -376,6 +377,7 @@ fn session_key(s: &crate::mcp::session::SessionOptions) -> SessionKey<'_> {
         },
         modern_version: &s.versions.modern,
         legacy_version: &s.versions.legacy,
+        max_discovery_bytes: s.max_discovery_bytes,
     }
 }
 

@@ -6,6 +6,7 @@
 mod support;
 
 mod bounded_text;
+mod bounded_lists;
 mod conformance;
 mod crash_causes;
 mod discover_cleanup;

@@ -278,7 +278,7 @@ fn input_required_on_a_list_is_an_error() {
     let (out, _) = probe("input-required", &[], &Log::new());
     let err = failure(&out);
     assert!(
-        err.contains("tools/list: the server asked for input (resultType input_required)"),
+        err.contains(r#"tools/list: the server asked for input (resultType "input_required")"#),
         "{err}"
     );
 }

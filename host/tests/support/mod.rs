@@ -428,3 +428,28 @@ pub fn stderr_on_a_terminal(
     let status = child.wait().unwrap();
     (status, reader.join().unwrap())
 }
+
+/// Runs a (std) command to its end with stdin null and the pipes read: its output and its
+/// peak RSS in bytes (VmHWM of /proc/PID/status, read every 20 ms: the process alone, not
+/// the servers it starts, which a wait4 rusage would count too).
+pub fn run_measured(mut command: std::process::Command) -> (Output, u64) {
+    let child = command
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the command starts");
+    let status = format!("/proc/{}/status", child.id());
+    // Read the pipes on a thread so the child never blocks on them.
+    let out = std::thread::spawn(move || child.wait_with_output().expect("the child is reaped"));
+    let mut peak_kib = 0u64;
+    while !out.is_finished() {
+        let hwm = std::fs::read_to_string(&status).ok().and_then(|status| {
+            let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+            line.split_whitespace().nth(1)?.parse::<u64>().ok()
+        });
+        peak_kib = peak_kib.max(hwm.unwrap_or(0));
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    (out.join().unwrap(), peak_kib * 1024)
+}
