@@ -637,6 +637,7 @@ mod tests {
                 elicitation: true,
             };
             options.session.page_cap = 100;
+            options.session.max_discovery_bytes = 1 << 20;
             options.session.era = crate::mcp::era::ProtocolEra::Auto;
             options.session.versions = crate::mcp::era::Versions {
                 modern: "2026-07-28".into(),
@@ -650,7 +651,7 @@ mod tests {
         let image = fixed(image("ghcr.io/o/srv:1", &["--x"], "s"));
         assert_eq!(
             key_for_version(&image, "p", Some(&a), "1.2.3"),
-            "14c9ef37e20409af44928958fdc0f5e87e401541d5eb0782794cd6c5eca10b3b"
+            "bdba6a8e60db53be43ea2634d0482bcf5c0d966c70bf77404230ac2de36b426c"
         );
         let url = fixed(Target::Url {
             url: "https://u:p@h.example/mcp".into(),
@@ -658,7 +659,7 @@ mod tests {
         });
         assert_eq!(
             key_for_version(&url, "p", None, "1.2.3"),
-            "9585d90201aba358b09abb979543ec32d082999ecc5f188b33a2f5107d1eb46f"
+            "23f9f70391fd5b78c2ff885eff419529d7f6f82a3521de957028451f81f86a58"
         );
         let input = KeyInput {
             format: FORMAT,
@@ -670,7 +671,7 @@ mod tests {
         };
         assert_eq!(
             serde_json::to_string(&input).unwrap(),
-            r#"{"format":2,"version":"1.2.3","pipeline":"p","target":{"url":{"url":"https://***:***@h.example/mcp","headers":["Authorization"]}},"session":{"roots":true,"sampling":false,"elicitation":true,"page_cap":100,"era":"auto","modern_version":"2026-07-28","legacy_version":"2025-06-18"},"max_line_bytes":1048576}"#
+            r#"{"format":2,"version":"1.2.3","pipeline":"p","target":{"url":{"url":"https://***:***@h.example/mcp","headers":["Authorization"]}},"session":{"roots":true,"sampling":false,"elicitation":true,"page_cap":100,"era":"auto","modern_version":"2026-07-28","legacy_version":"2025-06-18","max_discovery_bytes":1048576},"max_line_bytes":1048576}"#
         );
     }
 }
