@@ -32,6 +32,9 @@ pub enum ScanFormat {
 }
 
 /// Probe every server of a catalog.
+/// How long a cached answer stays fresh without `--cache-ttl`.
+const DEFAULT_CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
+
 #[derive(Debug, clap::Args)]
 #[command(
     args_conflicts_with_subcommands = true,
@@ -75,10 +78,10 @@ pub struct ScanArgs {
     /// `scan/` under MCP_PROBE_CACHE_DIR, $XDG_CACHE_HOME/mcp-probe or ~/.cache/mcp-probe.
     #[arg(long, value_name = "DIR")]
     pub cache_dir: Option<PathBuf>,
-    /// How long a cached answer stays fresh, e.g. 24h, 30m, 90s (a server's shorter `ttlMs`
-    /// wins).
-    #[arg(long, value_name = "DURATION", default_value = "24h", value_parser = parse_ttl)]
-    pub cache_ttl: std::time::Duration,
+    /// How long a cached answer stays fresh, e.g. 24h, 30m, 90s. Without it 24h, shortened
+    /// by a server's `ttlMs`; given, it wins over the server's hint.
+    #[arg(long, value_name = "DURATION", value_parser = parse_ttl)]
+    pub cache_ttl: Option<std::time::Duration>,
     /// Neither read nor write the result cache.
     #[arg(long, conflicts_with_all = ["refresh", "cache_dir"])]
     pub no_cache: bool,
@@ -295,7 +298,9 @@ fn result_cache(args: &ScanArgs) -> Result<Option<ResultCache>, (u8, String)> {
             None => return Ok(None),
         },
     };
-    match ResultCache::open(&dir, args.cache_ttl, mode) {
+    let ttl = args.cache_ttl.unwrap_or(DEFAULT_CACHE_TTL);
+    let opened = ResultCache::open(&dir, ttl, mode);
+    match opened.map(|cache| cache.with_explicit_ttl(args.cache_ttl.is_some())) {
         Ok(cache) => Ok(Some(cache)),
         Err(e) if named => Err((exit::USAGE, format!("--cache-dir {}: {e}", dir.display()))),
         Err(e) => {

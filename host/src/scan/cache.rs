@@ -9,7 +9,8 @@
 //! version. Secret values never enter the key or the entry: secret env and headers count by
 //! name only.
 //!
-//! Expiry: `--cache-ttl`, shortened by the server's own `ttlMs` hint where it sent one. A
+//! Expiry: 24 hours, shortened by the server's own `ttlMs` hint where it sent one; an
+//! operator's explicit `--cache-ttl` wins over the hint, `ttlMs: 0` included. A
 //! `cacheScope: private` answer to a target that carries credentials is not stored, since the
 //! key does not hold them. Only answers are stored (`ok`, `empty`, `no_tools_capability`, not
 //! recovered from noise): failures are probed again. Entries are written atomically; one that
@@ -41,6 +42,8 @@ pub enum CacheMode {
 pub struct ResultCache {
     dir: PathBuf,
     ttl: Duration,
+    /// `ttl` was the operator's (`--cache-ttl`): it wins over the servers' `ttlMs`.
+    explicit_ttl: bool,
     mode: CacheMode,
 }
 
@@ -69,7 +72,19 @@ impl ResultCache {
     pub fn open(dir: impl Into<PathBuf>, ttl: Duration, mode: CacheMode) -> std::io::Result<Self> {
         let dir = dir.into();
         crate::cache_dir::open_private(&dir, "scan cache")?;
-        Ok(ResultCache { dir, ttl, mode })
+        Ok(ResultCache {
+            dir,
+            ttl,
+            explicit_ttl: false,
+            mode,
+        })
+    }
+
+    /// The cache with `ttl` as the operator gave it: servers' `ttlMs` hints no longer
+    /// shorten it (a server answering `ttlMs: 0` is still cached for that long).
+    pub fn with_explicit_ttl(mut self, explicit: bool) -> Self {
+        self.explicit_ttl = explicit;
+        self
     }
 
     pub fn dir(&self) -> &Path {
@@ -103,10 +118,11 @@ impl ResultCache {
                 return None;
             }
         };
-        // Fresh under the server's hint as stored, and under this run's --cache-ttl.
+        // Fresh under this run's TTL, and (unless the operator set it) the server's hint as
+        // stored.
         let now = now_ms();
-        let fresh =
-            now < entry.expires_at_ms && now < entry.stored_at_ms.saturating_add(self.ttl_ms());
+        let fresh = now < entry.stored_at_ms.saturating_add(self.ttl_ms())
+            && (self.explicit_ttl || now < entry.expires_at_ms);
         if entry.format != FORMAT || entry.key != key || !fresh {
             return None;
         }
@@ -132,7 +148,7 @@ impl ResultCache {
         if private && has_credentials {
             return;
         }
-        let server_ttl = hints.filter_map(|h| h.ttl_ms).min();
+        let server_ttl = hints.filter_map(|h| h.ttl_ms).min().filter(|_| !self.explicit_ttl);
         let ttl_ms = server_ttl.map_or(self.ttl_ms(), |server| server.min(self.ttl_ms()));
         if ttl_ms == 0 {
             return;
@@ -597,6 +613,26 @@ mod tests {
         assert_eq!(cache.prune(), 1, "only the expired entry goes");
         assert!(!cache.path("short").exists() && cache.path("private").exists());
         assert!(fresh_tmp.exists(), "a writer may still be at work");
+    }
+
+    #[test]
+    fn an_explicit_cache_ttl_wins_over_the_servers_hint() {
+        let dir = tempfile::tempdir().unwrap();
+        let open = |explicit| {
+            ResultCache::open(dir.path(), Duration::from_secs(3600), CacheMode::ReadWrite)
+                .unwrap()
+                .with_explicit_ttl(explicit)
+        };
+        let zero = answered(&[("tools/list", Some(0), None)]);
+        open(false).store("zero", &zero, false);
+        assert!(open(false).lookup("zero").is_none(), "ttlMs 0: not stored");
+        open(true).store("zero", &zero, false);
+        assert!(open(true).lookup("zero").is_some(), "--cache-ttl 1h wins");
+        let short = answered(&[("tools/list", Some(1), None)]);
+        open(false).store("short", &short, false);
+        std::thread::sleep(Duration::from_millis(5));
+        assert!(open(false).lookup("short").is_none());
+        assert!(open(true).lookup("short").is_some(), "the stored hint is not the flag's");
     }
 
     fn cluster(server: &str, ca: &str, namespace: &str) -> ClusterKey {
