@@ -56,9 +56,6 @@ pub enum DiscoverError {
     },
     #[error(transparent)]
     Plugin(#[from] PluginError),
-    /// Something the probe created could not be removed.
-    #[error("cleanup failed: {}; run `mcp-probe gc` to remove it", .0.join("; "))]
-    Leftovers(Vec<String>),
     #[error("interrupted")]
     Interrupted,
 }
@@ -125,7 +122,17 @@ pub async fn discover(
     pipeline: &Pipeline,
     interrupt: impl Future<Output = ()> + Send,
 ) -> Result<Report, DiscoverError> {
-    let started = Instant::now();
+    discover_since(Instant::now(), options, pipeline, interrupt).await
+}
+
+/// [`discover`] with `--timeout` counted from `started`: the CLI's start, so that loading the
+/// plugins counts too and the whole run ends by the deadline.
+pub async fn discover_since(
+    started: Instant,
+    options: &DiscoverOptions,
+    pipeline: &Pipeline,
+    interrupt: impl Future<Output = ()> + Send,
+) -> Result<Report, DiscoverError> {
     let timestamp = unix_now();
     let limits = Limits {
         deadline: started + options.timeout,
@@ -292,10 +299,9 @@ async fn run_started(
             }
         }
     };
-    let stopped = server.shutdown().await;
-    if !stopped.leftovers.is_empty() {
-        return Err(DiscoverError::Leftovers(stopped.leftovers));
-    }
+    // What a cleanup left is a warning (logged, and in an image's report): the session's own
+    // result and its cause stand.
+    let stopped = server.shutdown(limits.deadline).await;
     let mut attempt = match attempt {
         Ok(attempt) => attempt,
         Err(DiscoverError::Failed { message, kind, .. }) => {

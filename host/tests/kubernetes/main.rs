@@ -5,6 +5,7 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod cleanup_faults;
 mod cluster;
 mod examples;
 mod failures;
