@@ -50,12 +50,14 @@ fn gc_command(warning: &str) -> Vec<String> {
 /// Runs the gc command a warning names (faults cleared first) and checks nothing is left.
 async fn gc_removes_what_was_left(sim: &SimHandle, warning: &str) {
     sim.faults().clear();
+    let before = objects(sim).await;
     let args = gc_command(warning);
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let out = probe(sim, &args).await;
     let listed = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{args:?}: {}", stderr(&out));
-    assert!(listed.contains("deleted "), "{listed}");
+    let deleted = listed.lines().filter(|l| l.starts_with("deleted ")).count();
+    assert_eq!(deleted, before.0 + before.1 + before.2, "{listed}");
     assert_empty(sim).await;
 }
 
@@ -170,13 +172,7 @@ async fn a_secret_delete_failing_alone_names_only_the_secret() {
         !warning.contains("left pod"),
         "the pod was deleted: {warning}"
     );
-    sim.faults().clear();
-    let args = gc_command(&warning);
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let out = probe(&sim, &args).await;
-    assert!(out.status.success(), "{}", stderr(&out));
-    assert!(out.stdout.is_empty(), "nothing to collect");
-    assert_empty(&sim).await;
+    gc_removes_what_was_left(&sim, &warning).await;
 }
 
 #[tokio::test]
@@ -217,6 +213,9 @@ async fn the_api_dying_after_the_session_keeps_the_report() {
     let sim = sim(example_images()).await;
     sim.faults()
         .api_down_after(Matcher::new("get", "pods/log"), Duration::ZERO);
+    // The delete is held a moment, so that the outage surely lands before it is answered.
+    sim.faults()
+        .delay(Matcher::new("delete", "pods"), Duration::from_millis(300));
     let args = [
         "discover",
         "-o",
@@ -225,7 +224,6 @@ async fn the_api_dying_after_the_session_keeps_the_report() {
         "example:1",
         "--transport",
         "stdio",
-        "-v",
     ];
     let (out, took) = timed(&sim, &args).await;
     let stderr = stderr(&out);
@@ -434,5 +432,7 @@ async fn a_service_delete_that_hangs_is_named_and_bounded() {
     assert!(warning.contains(&service), "{warning}");
     assert!(!warning.contains("pod default/"), "the pod went: {warning}");
     assert!(took < Duration::from_secs(3) + GRACE_BOUND, "took {took:?}");
+    // Owned by the pod, the Service went with it (as the cluster's garbage collector does).
+    assert_empty(&sim).await;
     gc_removes_what_was_left(&sim, warning).await;
 }
