@@ -4,7 +4,7 @@ use super::kube_args::PodArgs;
 use super::session_args::SessionArgs;
 use super::validate::ProbePipelineArgs;
 use super::{exit, fail};
-use mcp_probe::discover::{discover_since, DiscoverError, DiscoverOptions};
+use mcp_probe::discover::{discover, DiscoverError, DiscoverOptions};
 use mcp_probe::report::Report;
 use mcp_probe::runtime::kubernetes;
 use mcp_probe::runtime::ErrorKind;
@@ -85,8 +85,6 @@ fn parse_headers(raw: &[String]) -> Result<Vec<(String, String)>, String> {
 }
 
 pub fn run(args: DiscoverArgs) -> ExitCode {
-    // `--timeout` bounds the whole run, loading the plugins included.
-    let began = tokio::time::Instant::now();
     if !args.pod.secret_env.is_empty() && args.image.is_none() {
         return fail(exit::USAGE, "--secret-env applies to --image targets");
     }
@@ -156,7 +154,7 @@ pub fn run(args: DiscoverArgs) -> ExitCode {
     let outcome = runtime.block_on(async {
         // Registered before anything starts, so an early Ctrl-C still goes through cleanup.
         let interrupt = interrupt_signal()?;
-        Ok::<_, std::io::Error>(discover_since(began, &options, &pipeline, interrupt).await)
+        Ok::<_, std::io::Error>(discover(&options, &pipeline, interrupt).await)
     });
     let report = match outcome {
         Err(err) => return fail(exit::FAILURE, format!("cannot watch for Ctrl-C: {err}")),
