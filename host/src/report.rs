@@ -78,6 +78,10 @@ pub struct KubernetesInfo {
     pub reached_by: Option<String>,
     /// Milliseconds per phase: create, scheduling, pulling, starting, connect, cleanup.
     pub phase_ms: std::collections::BTreeMap<String, u64>,
+    /// What the cleanup could not delete (by `--timeout` + 2 s), each warning naming the
+    /// objects and the `mcp-probe gc` command that removes them. Empty: nothing is left.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cleanup_warnings: Vec<String>,
 }
 
 /// Both sides' capabilities: what the server announced, what the client declared.

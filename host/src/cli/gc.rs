@@ -16,9 +16,13 @@ pub struct GcArgs {
     /// Every namespace, not only the current one.
     #[arg(short = 'A', long, conflicts_with = "namespace")]
     pub all_namespaces: bool,
-    /// Only objects at least this old: seconds, or with a unit (30s, 10m, 2h).
-    #[arg(long, value_name = "AGE", default_value = "10m", value_parser = parse_age)]
-    pub older_than: Duration,
+    /// Only objects at least this old: seconds, or with a unit (30s, 10m, 2h). Default 10m,
+    /// or 0 with --run-id.
+    #[arg(long, value_name = "AGE", value_parser = parse_age)]
+    pub older_than: Option<Duration>,
+    /// Only the objects of this run (the id a cleanup warning names), of any age.
+    #[arg(long, value_name = "ID")]
+    pub run_id: Option<String>,
     /// List what would be removed; remove nothing.
     #[arg(long)]
     pub dry_run: bool,
@@ -26,6 +30,9 @@ pub struct GcArgs {
     #[arg(long, value_name = "N", default_value_t = 2)]
     pub retries: u32,
 }
+
+/// What `gc` leaves alone without --run-id: objects younger than this may be a running probe's.
+const DEFAULT_AGE: Duration = Duration::from_secs(600);
 
 fn parse_age(text: &str) -> Result<Duration, String> {
     let (number, unit) = match text.find(|c: char| c.is_ascii_alphabetic()) {
@@ -53,9 +60,13 @@ pub fn run(args: GcArgs) -> Result<u8> {
         let cluster = Cluster::connect(&args.cluster.options()).await?;
         let options = GcOptions {
             namespace: (!args.all_namespaces).then(|| cluster.namespace.clone()),
-            older_than: args.older_than,
+            older_than: args.older_than.unwrap_or(match args.run_id {
+                Some(_) => Duration::ZERO,
+                None => DEFAULT_AGE,
+            }),
             dry_run: args.dry_run,
             retries: args.retries,
+            run_id: args.run_id.clone(),
         };
         collect(&cluster, &options).await
     });

@@ -4,6 +4,7 @@
 
 use super::{run_started, Attempt, DiscoverError, DiscoverOptions, Limits, Stop};
 use crate::report::KubernetesInfo;
+use crate::runtime::kubernetes::cleanup::CleanupLog;
 use crate::runtime::kubernetes::{self, names, Cluster, KubeError, PodTransport, StartBounds};
 use crate::runtime::RuntimeError;
 use crate::target::ImageTarget;
@@ -21,6 +22,7 @@ pub(super) async fn probe(
     };
     let plan = k.transports();
     let run_id = names::random_suffix(12);
+    let cleanup_log = CleanupLog::default();
     let mut fallback_reason = None;
     // Set once the era probe ended a server or spoiled its connection: it is started again.
     let mut restarted: Option<(crate::mcp::Era, String)> = None;
@@ -34,6 +36,7 @@ pub(super) async fn probe(
             timeout: options.timeout,
             cancel: &limits.cancel,
             run_id: &run_id,
+            cleanup_log: &cleanup_log,
         };
         let started = match kubernetes::start(&cluster, image, transport, k, bounds).await {
             Ok(started) => started,
@@ -99,6 +102,8 @@ pub(super) async fn probe(
         attempt.endpoint = attempt.endpoint.as_deref().map(endpoint_path);
         let mut info = stopped.kubernetes.unwrap_or_default();
         info.fallback_reason = fallback_reason;
+        // Every pod of this probe counts (a stdio attempt before HTTP too), failed starts also.
+        info.cleanup_warnings = std::mem::take(&mut *cleanup_log.lock().expect("cleanup log"));
         return Ok((attempt, info));
     }
     unreachable!("the last transport returns")

@@ -2,7 +2,8 @@
 //! starts (`npx` → `node`, `uv` → `python`) is killed with it.
 //!
 //! Cleanup happens on every path: [`LocalServer::shutdown`] is the polite async way (SIGTERM to
-//! the group, a grace period, then SIGKILL, then reap); `Drop` is the backstop for early returns,
+//! the group, a grace period that ends by the discovery's deadline, then SIGKILL, then reap);
+//! `Drop` is the backstop for early returns,
 //! panics and cancelled futures (SIGKILL to the group and a blocking reap of the child).
 //!
 //! On Linux mcp-probe makes itself a child subreaper, so that what the server started is
@@ -16,8 +17,17 @@ use std::time::Duration;
 use tokio::process::{Child, Command};
 use tokio::task::JoinHandle;
 
-/// How long a server gets after SIGTERM before SIGKILL.
+/// How long a server gets after SIGTERM before SIGKILL, cut to what is left of the deadline.
 const TERM_GRACE: Duration = Duration::from_secs(2);
+/// The least it gets: at (or past) the deadline, a moment to exit on SIGTERM.
+const TERM_GRACE_FLOOR: Duration = Duration::from_millis(50);
+
+/// The grace after SIGTERM: [`TERM_GRACE`], but the run still ends by `deadline` (give or take
+/// [`TERM_GRACE_FLOOR`]).
+fn term_grace(deadline: tokio::time::Instant) -> Duration {
+    let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+    left.min(TERM_GRACE).max(TERM_GRACE_FLOOR)
+}
 
 /// How long to wait for the last stderr bytes once the group is gone.
 const STDERR_DRAIN: Duration = Duration::from_millis(500);
@@ -121,7 +131,7 @@ impl super::Server for LocalServer {
 
     /// Stops the server and everything it started, reaps it, and returns its stderr tail
     /// (complete, as the pipe is drained once the group is gone) and how it ended.
-    async fn shutdown(mut self: Box<Self>) -> Stopped {
+    async fn shutdown(mut self: Box<Self>, deadline: tokio::time::Instant) -> Stopped {
         let mut status = None;
         // The child stays in `self` until reaped, so a cancelled shutdown still ends in Drop.
         if let Some(child) = self.child.as_mut() {
@@ -129,7 +139,7 @@ impl super::Server for LocalServer {
             let strays = process_tree::strays(self.pgid, &self.marker);
             signal_group(self.pgid, libc::SIGTERM);
             process_tree::signal_all(&strays, libc::SIGTERM);
-            status = match tokio::time::timeout(TERM_GRACE, child.wait()).await {
+            status = match tokio::time::timeout(term_grace(deadline), child.wait()).await {
                 Ok(waited) => waited.ok(),
                 Err(_) => {
                     tracing::debug!("pid {} ignored SIGTERM; sending SIGKILL", self.pgid);

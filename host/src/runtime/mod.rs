@@ -14,6 +14,7 @@ pub use tail::Tail;
 
 use crate::report::KubernetesInfo;
 use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::time::Instant;
 
 /// How the session reaches a started server.
 pub enum Connection {
@@ -47,7 +48,8 @@ pub struct Stopped {
     pub log_kind: LogKind,
     /// Where it ran, for Kubernetes targets.
     pub kubernetes: Option<KubernetesInfo>,
-    /// What could not be removed, one line each (`pod ns/name: …`); empty when all is gone.
+    /// What could not be removed: one warning each (already logged), naming the objects and
+    /// the `mcp-probe gc` command that removes them; empty when all is gone.
     pub leftovers: Vec<String>,
 }
 
@@ -74,8 +76,10 @@ impl LogKind {
 /// started (a blocking backstop for panics and cancelled futures).
 #[async_trait::async_trait]
 pub trait Server: Send {
-    /// Stops the server and everything it started, and says what it left.
-    async fn shutdown(self: Box<Self>) -> Stopped;
+    /// Stops the server and everything it started, and says what it left. `deadline` is the
+    /// whole discovery's: a local server is killed by then, a pod's deletes get a short grace
+    /// past it.
+    async fn shutdown(self: Box<Self>, deadline: Instant) -> Stopped;
 
     /// How busy the server's processes have been, where this runtime can see them.
     fn activity(&self) -> Option<crate::model::ServerActivity> {
@@ -88,7 +92,7 @@ pub struct NothingStarted;
 
 #[async_trait::async_trait]
 impl Server for NothingStarted {
-    async fn shutdown(self: Box<Self>) -> Stopped {
+    async fn shutdown(self: Box<Self>, _deadline: Instant) -> Stopped {
         Stopped::default()
     }
 }

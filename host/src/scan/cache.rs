@@ -157,6 +157,10 @@ impl ResultCache {
         let mut result = result.clone();
         result.cached = false;
         result.cached_at = None;
+        // What this run's cleanup left is no answer of the server's, for another run to repeat.
+        if let Some(k) = result.report.as_mut().and_then(|r| r.kubernetes.as_mut()) {
+            k.cleanup_warnings.clear();
+        }
         let entry = Entry {
             format: FORMAT,
             key: key.to_owned(),

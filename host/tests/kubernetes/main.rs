@@ -6,6 +6,7 @@
 mod support;
 
 mod cache_clusters;
+mod cleanup_faults;
 mod cluster;
 mod connect_errors;
 mod examples;

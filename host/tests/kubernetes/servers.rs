@@ -307,6 +307,19 @@ async fn through_a_service(
     image: &str,
     args: &[&str],
 ) -> mcp_probe::report::Report {
+    let timeout = std::time::Duration::from_secs(60);
+    through_a_service_with_timeout(sim, image, args, timeout)
+        .await
+        .0
+}
+
+/// [`through_a_service`] under `timeout` (`--timeout`); also how long the discovery took.
+pub async fn through_a_service_with_timeout(
+    sim: std::sync::Arc<kube_sim::SimHandle>,
+    image: &str,
+    args: &[&str],
+    timeout: std::time::Duration,
+) -> (mcp_probe::report::Report, std::time::Duration) {
     use mcp_probe::discover::{discover, DiscoverOptions};
     use mcp_probe::runtime::kubernetes::{
         KubernetesOptions, Reach, ServiceAddress, TransportChoice,
@@ -331,14 +344,16 @@ async fn through_a_service(
             secret_env: vec![],
         }),
         session: Default::default(),
-        timeout: std::time::Duration::from_secs(60),
+        timeout,
         max_line_bytes: 1 << 20,
         kubernetes: k,
     };
     let pipeline = mcp_probe::plugins::Pipeline::builtin().expect("built-ins load");
-    discover(&options, &pipeline, std::future::pending())
+    let started = std::time::Instant::now();
+    let report = discover(&options, &pipeline, std::future::pending())
         .await
-        .unwrap()
+        .unwrap();
+    (report, started.elapsed())
 }
 
 #[tokio::test]

@@ -327,3 +327,111 @@ fn a_malformed_header_is_refused_without_quoting_it() {
         assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
     }
 }
+
+/// The live (not zombie) processes whose process group is `pgid`.
+fn group_members(pgid: i32) -> Vec<i32> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|n| n.parse::<i32>().ok())
+        else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+            continue;
+        };
+        // After the parenthesised name: state, ppid, pgrp.
+        let fields: Vec<&str> = stat
+            .rsplit(')')
+            .next()
+            .unwrap_or("")
+            .split_whitespace()
+            .collect();
+        if fields.len() > 2 && fields[0] != "Z" && fields[2] == pgid.to_string() {
+            found.push(pid);
+        }
+    }
+    found
+}
+
+/// Runs `discover --timeout 2` of a server that ignores SIGTERM (its pid, the group id, in
+/// `pid_file`); returns the exit code, the time from the discovery's start to the exit, the
+/// group's pid and stderr.
+fn stubborn_run(script: &str, pid_file: &Path) -> (Option<i32>, Duration, i32, String) {
+    let script = format!("echo $$ > {}; trap '' TERM; {script}", pid_file.display());
+    let out = probe()
+        .args([
+            "-v",
+            "-o",
+            "json",
+            "--timeout",
+            "2",
+            "--",
+            "sh",
+            "-c",
+            &script,
+        ])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let exited = std::time::SystemTime::now();
+    let took = support::since_discovery_start(&String::from_utf8_lossy(&out.stderr), exited);
+    let pgid = wait_for_pids(pid_file, 1)[0];
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    (out.status.code(), took, pgid, stderr)
+}
+
+/// The kill grace counts inside `--timeout`: a server that traps SIGTERM, whether it hangs,
+/// answers and stays, or hides in a child that traps it too, is gone with its whole group by
+/// the deadline (2.0–2.4 s after the discovery's start for `--timeout 2`).
+#[test]
+fn a_server_that_traps_sigterm_is_killed_by_the_deadline() {
+    let server = crate::support::example_server_bin().display().to_string();
+    let cases = [
+        // Never answers: the session runs to the deadline, then SIGTERM and at once SIGKILL.
+        ("hangs", "exec sleep 300".to_owned(), 1),
+        // Answers at once, then stays past its stdin's end, ignoring SIGTERM: the grace is
+        // what is left of the deadline.
+        ("answers", format!("{server}; sleep 300"), 0),
+        // A child that ignores SIGTERM too, and a shell that waits for it.
+        ("child", "sleep 300 & wait".to_owned(), 1),
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    for (name, script, code) in cases {
+        let pid_file = dir.path().join(name);
+        let (exit, took, pgid, stderr) = stubborn_run(&script, &pid_file);
+        let last = stderr.lines().last().unwrap_or_default();
+        assert_eq!(exit, Some(code), "{name}: {last}");
+        assert!(
+            took >= Duration::from_secs(2) && took < Duration::from_millis(2_400),
+            "{name}: --timeout 2 took {took:?}"
+        );
+        assert_eq!(group_members(pgid), Vec::<i32>::new(), "{name}: group left");
+        assert!(!alive(pgid), "{name}: the server survived");
+    }
+}
+
+/// A server that exits on SIGTERM is not held to the deadline: the run ends when it does.
+#[test]
+fn a_server_that_exits_on_sigterm_is_not_waited_for() {
+    let server = crate::support::example_server_bin().display().to_string();
+    let started = Instant::now();
+    let out = probe()
+        .args(["-o", "json", "--timeout", "30", "--", &server])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "took {:?}",
+        started.elapsed()
+    );
+}

@@ -453,3 +453,22 @@ pub fn run_measured(mut command: std::process::Command) -> (Output, u64) {
     }
     (out.join().unwrap(), peak_kib * 1024)
 }
+
+/// How long after the discovery's start (its `-v` line `discovery starts`, where the
+/// `--timeout` deadline starts) the process `exited`: the run's time against `--timeout`,
+/// without the fixed cost of loading the plugins before it.
+pub fn since_discovery_start(stderr: &str, exited: std::time::SystemTime) -> std::time::Duration {
+    let line = stderr
+        .lines()
+        .find(|l| l.contains("discovery starts"))
+        .unwrap_or_else(|| panic!("no `discovery starts` line (run with -v): {stderr}"));
+    let stamp: jiff::Timestamp = line
+        .split_whitespace()
+        .next()
+        .and_then(|t| t.parse().ok())
+        .unwrap_or_else(|| panic!("no timestamp: {line}"));
+    let started = std::time::SystemTime::from(stamp);
+    exited
+        .duration_since(started)
+        .expect("the exit follows the start")
+}

@@ -95,16 +95,9 @@ pub async fn handle(
     let (ctx, key) = (ctx.clone(), key.clone());
     tokio::spawn(async move {
         if let Some(ws) = crate::ws::open(on_upgrade).await {
-            session(
-                ctx,
-                key,
-                c,
-                ws,
-                protocol == "v5.channel.k8s.io",
-                streams,
-                output,
-            )
-            .await;
+            let v5 = protocol == "v5.channel.k8s.io";
+            let run = session(ctx.clone(), key, c, ws, v5, streams, output);
+            crate::server::unless_down(&ctx, run).await;
         }
     });
     Ok(resp)

@@ -1,7 +1,9 @@
 //! Fault injection and access rules: per-request delays, 500s and 403s, broken attach sockets,
-//! pods deleted mid-attach and watch streams that end early. Tests change these at run time.
+//! pods deleted mid-attach, watch streams that end early, and an API server outage (its port
+//! closed and every open connection cut, while the pods run on). Tests change these at run
+//! time; the rules file sets them at start.
 use std::path::Path;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde::Deserialize;
@@ -49,12 +51,21 @@ pub struct RequestInfo {
     pub name: String,
 }
 
-/// The rules file: `[[deny]]` entries answered with 403 Forbidden.
+/// The rules file: `[[deny]]` entries answered with 403 Forbidden, and the faults a run
+/// starts with: `[[fail]]` (500s, `times` of them or all), `[[delay]]` (`ms` before each
+/// matching request is handled) and `[[outage]]` (the API goes down `after_ms` after the first
+/// matching request).
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Rules {
     #[serde(default)]
     pub deny: Vec<Matcher>,
+    #[serde(default)]
+    pub fail: Vec<FailRule>,
+    #[serde(default)]
+    pub delay: Vec<DelayRule>,
+    #[serde(default)]
+    pub outage: Vec<OutageRule>,
 }
 
 impl Rules {
@@ -71,6 +82,50 @@ impl Rules {
     }
 }
 
+/// `[[fail]]`: 500 InternalError for matching requests.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FailRule {
+    pub verb: Option<String>,
+    pub resource: Option<String>,
+    pub namespace: Option<String>,
+    /// How many requests fail; all of them when absent.
+    pub times: Option<u32>,
+}
+
+/// `[[delay]]`: matching requests wait `ms` before they are handled.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DelayRule {
+    pub verb: Option<String>,
+    pub resource: Option<String>,
+    pub namespace: Option<String>,
+    pub ms: u64,
+}
+
+/// `[[outage]]`: the API goes down `after_ms` after the first matching request.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OutageRule {
+    pub verb: Option<String>,
+    pub resource: Option<String>,
+    pub namespace: Option<String>,
+    #[serde(default)]
+    pub after_ms: u64,
+}
+
+fn matcher(
+    verb: &Option<String>,
+    resource: &Option<String>,
+    namespace: &Option<String>,
+) -> Matcher {
+    Matcher {
+        verb: verb.clone(),
+        resource: resource.clone(),
+        namespace: namespace.clone(),
+    }
+}
+
 #[derive(Debug, Clone)]
 enum Action {
     Delay(Duration),
@@ -82,6 +137,11 @@ enum Action {
     Throttle {
         remaining: u32,
         retry_after: u32,
+    },
+    /// Take the API down this long after the first matching request (once).
+    Outage {
+        after: Duration,
+        armed: bool,
     },
 }
 
@@ -100,6 +160,8 @@ struct State {
 pub struct Faults {
     state: Mutex<State>,
     close_watches: Notify,
+    /// True while the API is down (see [`Faults::api_down`]).
+    outage: Arc<tokio::sync::watch::Sender<bool>>,
 }
 
 /// What the server must do before handling a request.
@@ -119,6 +181,17 @@ impl Faults {
     pub(crate) fn with_rules(rules: Rules) -> Self {
         let f = Faults::default();
         f.lock().deny = rules.deny;
+        for r in rules.fail {
+            f.fail(matcher(&r.verb, &r.resource, &r.namespace), r.times);
+        }
+        for r in rules.delay {
+            let m = matcher(&r.verb, &r.resource, &r.namespace);
+            f.delay(m, Duration::from_millis(r.ms));
+        }
+        for r in rules.outage {
+            let m = matcher(&r.verb, &r.resource, &r.namespace);
+            f.api_down_after(m, Duration::from_millis(r.after_ms));
+        }
         f
     }
 
@@ -170,9 +243,38 @@ impl Faults {
     pub fn close_all_watches(&self) {
         self.close_watches.notify_waiters();
     }
-    /// Removes every fault and every deny, including those from the rules file.
+    /// The API server goes down now, as a crashed or unreachable one: nothing listens on its
+    /// port and every open connection (requests, watches, attach and port-forward streams) is
+    /// cut without a close. Pods keep running; [`Faults::api_up`] brings it back on the same
+    /// port with the same objects.
+    pub fn api_down(&self) {
+        self.outage.send_replace(true);
+    }
+    /// The API server listens again (after [`Faults::api_down`]).
+    pub fn api_up(&self) {
+        self.outage.send_replace(false);
+    }
+    /// The API goes down `after` the first request that `m` matches (e.g. the attach that
+    /// starts a session) has arrived.
+    pub fn api_down_after(&self, m: Matcher, after: Duration) {
+        self.lock()
+            .rules
+            .push((m, Action::Outage { after, armed: true }));
+    }
+    /// Whether the API is down now.
+    pub fn is_api_down(&self) -> bool {
+        *self.outage.borrow()
+    }
+    /// Removes every fault and every deny, including those from the rules file (and ends an
+    /// outage).
     pub fn clear(&self) {
         *self.lock() = State::default();
+        self.api_up();
+    }
+
+    /// Follows the outage switch (true: down).
+    pub(crate) fn outage(&self) -> tokio::sync::watch::Receiver<bool> {
+        self.outage.subscribe()
     }
 
     pub(crate) fn watch_closed(&self) -> tokio::sync::futures::Notified<'_> {
@@ -217,6 +319,15 @@ impl Faults {
                             *remaining -= 1;
                         }
                     }
+                    Action::Outage { after, armed } => {
+                        if std::mem::take(armed) {
+                            let (outage, after) = (self.outage.clone(), *after);
+                            tokio::spawn(async move {
+                                tokio::time::sleep(after).await;
+                                outage.send_replace(true);
+                            });
+                        }
+                    }
                     Action::Fail { remaining } => {
                         if matches!(decision, Decision::Proceed) && remaining.is_none_or(|n| n > 0)
                         {
@@ -235,4 +346,9 @@ impl Faults {
         }
         decision
     }
+}
+
+/// Waits until the outage switch reads `down` (or its sender is gone).
+pub(crate) async fn until(outage: &mut tokio::sync::watch::Receiver<bool>, down: bool) {
+    let _ = outage.wait_for(|now| *now == down).await;
 }

@@ -15,7 +15,9 @@ struct Args {
     /// Image table (TOML): image reference → local command. Without it every image is unknown.
     #[arg(long)]
     images: Option<PathBuf>,
-    /// Rules (TOML): `[[deny]]` entries with verb/resource/namespace answered with 403.
+    /// Rules (TOML): `[[deny]]` entries with verb/resource/namespace answered with 403, and
+    /// faults from the start: `[[fail]]` (500s; `times`), `[[delay]]` (`ms`), `[[outage]]`
+    /// (the API goes down `after_ms` after the first matching request).
     #[arg(long)]
     rules: Option<PathBuf>,
 }

@@ -52,9 +52,10 @@ pub async fn handle(
         .map(|p| (*p, rt.ports.get(p).copied().unwrap_or(*p)))
         .collect();
     let uid = rt.uid.clone();
+    let ctx = ctx.clone();
     tokio::spawn(async move {
         if let Some(ws) = crate::ws::open(on_upgrade).await {
-            session(ws, targets, uid).await;
+            crate::server::unless_down(&ctx, session(ws, targets, uid)).await;
         }
     });
     Ok(resp)

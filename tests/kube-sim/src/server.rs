@@ -13,7 +13,7 @@ use tokio::net::TcpListener;
 
 use crate::api;
 use crate::error::ApiError;
-use crate::faults::{Decision, RequestInfo};
+use crate::faults::{until, Decision, RequestInfo};
 use crate::Ctx;
 
 pub type Body = UnsyncBoxBody<Bytes, Infallible>;
@@ -36,23 +36,41 @@ pub fn error_response(err: ApiError) -> Resp {
     json_response(err.code, &err.status())
 }
 
-/// Accepts connections until `shutdown` fires.
+/// Accepts connections until `shutdown` fires. While the outage switch is on, nothing listens
+/// and every connection is cut; when it is off again the same address is bound anew.
 pub async fn serve(
     listener: TcpListener,
     ctx: Arc<Ctx>,
     mut shutdown: tokio::sync::watch::Receiver<bool>,
 ) {
+    let Ok(addr) = listener.local_addr() else {
+        return;
+    };
+    let mut outage = ctx.faults.outage();
+    let mut listener = Some(listener);
     loop {
+        let Some(open) = &listener else {
+            tokio::select! {
+                () = until(&mut outage, false) => listener = rebind(addr).await,
+                _ = shutdown.changed() => return,
+            }
+            continue;
+        };
         let (stream, _) = tokio::select! {
-            accepted = listener.accept() => match accepted {
+            accepted = open.accept() => match accepted {
                 Ok(conn) => conn,
                 Err(_) => continue,
             },
+            () = until(&mut outage, true) => {
+                listener = None;
+                continue;
+            }
             _ = shutdown.changed() => return,
         };
         let _ = stream.set_nodelay(true);
         let ctx = ctx.clone();
         let mut conn_shutdown = shutdown.clone();
+        let mut conn_outage = ctx.faults.outage();
         tokio::spawn(async move {
             let svc = hyper::service::service_fn(move |req| {
                 let ctx = ctx.clone();
@@ -64,8 +82,30 @@ pub async fn serve(
             tokio::select! {
                 _ = conn => {}
                 _ = conn_shutdown.changed() => {}
+                () = until(&mut conn_outage, true) => {}
             }
         });
+    }
+}
+
+/// Binds `addr` again after an outage (the old socket may linger a moment).
+async fn rebind(addr: std::net::SocketAddr) -> Option<TcpListener> {
+    for _ in 0..100 {
+        if let Ok(listener) = TcpListener::bind(addr).await {
+            return Some(listener);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    None
+}
+
+/// Runs an upgraded stream's session (attach, port-forward) until it ends or the API goes
+/// down: then it is dropped, cutting the socket without a close frame.
+pub async fn unless_down(ctx: &Ctx, session: impl std::future::Future<Output = ()>) {
+    let mut outage = ctx.faults.outage();
+    tokio::select! {
+        () = session => {}
+        () = until(&mut outage, true) => {}
     }
 }
 

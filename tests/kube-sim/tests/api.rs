@@ -390,3 +390,117 @@ async fn a_too_old_resource_version_gets_410_expired_in_the_stream() {
     }
     sim.shutdown().await;
 }
+
+/// An outage closes the port and cuts every open connection (a watch and an attach too) while
+/// the pods run on; back up, the same port serves the same objects.
+#[tokio::test]
+async fn an_api_outage_cuts_everything_and_the_api_comes_back() {
+    let sim = start().await;
+    let pods: Api<Pod> = Api::default_namespaced(client(&sim));
+    create(&pods, &pod("o", "sleeper:1")).await;
+    wait_for(&pods, "o", "Running", is_running()).await;
+    let mut watch = pods
+        .watch(&WatchParams::default(), "0")
+        .await
+        .unwrap()
+        .boxed();
+    let attach_params = kube::api::AttachParams::default()
+        .stdin(true)
+        .stdout(true)
+        .stderr(false);
+    let mut attached = pods.attach("o", &attach_params).await.unwrap();
+    sim.faults().api_down();
+    assert!(sim.faults().is_api_down());
+    // The watch ends (cut, no clean end required) and the attach's stdout too.
+    let ended = tokio::time::timeout(Duration::from_secs(5), async {
+        while let Some(Ok(_)) = watch.next().await {}
+    })
+    .await;
+    assert!(ended.is_ok(), "the watch was cut");
+    // kube-rs ends the attach's status without a Status frame when the socket dies.
+    let status = attached.take_status().unwrap();
+    let status = tokio::time::timeout(Duration::from_secs(5), status).await;
+    assert!(
+        matches!(status, Ok(None)),
+        "the attach was cut without a Status: {status:?}"
+    );
+    // Nothing listens: a new connection is refused, not answered.
+    let refused = tokio::net::TcpStream::connect(sim.addr()).await;
+    assert!(refused.is_err(), "the port is closed during the outage");
+    assert_eq!(sim.live_processes(), 1, "the pod runs on");
+    sim.faults().api_up();
+    let mut back = None;
+    for _ in 0..100 {
+        if let Ok(pod) = pods.get("o").await {
+            back = Some(pod);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(
+        phase(back.as_ref()).as_deref(),
+        Some("Running"),
+        "same objects"
+    );
+    sim.shutdown().await;
+}
+
+/// `api_down_after`: the first matching request arms it, once.
+#[tokio::test]
+async fn an_outage_follows_the_first_matching_request() {
+    let sim = start().await;
+    let pods: Api<Pod> = Api::default_namespaced(client(&sim));
+    sim.faults()
+        .api_down_after(Matcher::new("list", "pods"), Duration::from_millis(200));
+    pods.list(&ListParams::default()).await.unwrap();
+    assert!(!sim.faults().is_api_down(), "not before the delay");
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert!(sim.faults().is_api_down());
+    assert!(pods.list(&ListParams::default()).await.is_err());
+    sim.faults().api_up();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    pods.list(&ListParams::default()).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert!(!sim.faults().is_api_down(), "armed once");
+    sim.shutdown().await;
+}
+
+/// The rules file sets faults from the start: `[[fail]]`, `[[delay]]` and `[[outage]]`.
+#[tokio::test]
+async fn the_rules_file_sets_failures_delays_and_outages() {
+    let rules: Rules = toml::from_str(
+        "[[fail]]\nverb = \"delete\"\nresource = \"pods\"\ntimes = 1\n\
+         [[delay]]\nverb = \"get\"\nresource = \"pods\"\nms = 300\n\
+         [[outage]]\nverb = \"list\"\nresource = \"services\"\nafter_ms = 0\n",
+    )
+    .unwrap();
+    let sim = start_with(Config {
+        images: images(),
+        rules,
+        ..Config::default()
+    })
+    .await;
+    let pods: Api<Pod> = Api::default_namespaced(client(&sim));
+    create(&pods, &pod("r", "sleeper:1")).await;
+    let started = std::time::Instant::now();
+    pods.get("r").await.unwrap();
+    assert!(started.elapsed() >= Duration::from_millis(300), "delayed");
+    let e = api_err(
+        pods.delete("r", &DeleteParams::default())
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!(e.code, 500);
+    pods.delete("r", &DeleteParams::default()).await.unwrap();
+    let services: Api<Service> = Api::default_namespaced(client(&sim));
+    let _ = services.list(&ListParams::default()).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(sim.faults().is_api_down());
+    for bad in [
+        "[[fail]]\nverb = \"delete\"\nbogus = 1\n",
+        "[[delay]]\nverb = \"get\"\n",
+    ] {
+        assert!(toml::from_str::<Rules>(bad).is_err(), "{bad}");
+    }
+    sim.shutdown().await;
+}

@@ -80,6 +80,7 @@ async fn watch_sees_secrets_come_change_and_go() {
 async fn deny_rules_apply_to_secrets() {
     let rules = Rules {
         deny: vec![Matcher::new("create", "secrets")],
+        ..Rules::default()
     };
     let sim = start_with(Config {
         images: images(),

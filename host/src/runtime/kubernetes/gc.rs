@@ -1,9 +1,10 @@
 //! `mcp-probe gc`: removes what killed runs left — every Pod, Service and Secret labelled
 //! `app.kubernetes.io/managed-by=mcp-probe` whose creation-time annotation (else its
-//! `creationTimestamp`) is older than a bound.
+//! `creationTimestamp`) is older than a bound; with a run id, only that run's objects (what a
+//! cleanup warning names).
 
 use super::cleanup::{delete, ObjectKind};
-use super::names::{CREATED_AT_ANNOTATION, MANAGED_BY};
+use super::names::{CREATED_AT_ANNOTATION, MANAGED_BY, RUN_ID_LABEL};
 use super::{Cluster, KubeError};
 use k8s_openapi::api::core::v1::{Pod, Secret, Service};
 use kube::api::ListParams;
@@ -18,6 +19,8 @@ pub struct GcOptions {
     pub older_than: Duration,
     pub dry_run: bool,
     pub retries: u32,
+    /// Only the objects labelled with this `mcp-probe.dev/run-id`.
+    pub run_id: Option<String>,
 }
 
 /// One object found, and what happened to it.
@@ -33,7 +36,15 @@ pub struct Collected {
 
 /// Finds and (unless dry-running) deletes the probe objects older than the bound.
 pub async fn collect(cluster: &Cluster, options: &GcOptions) -> Result<Vec<Collected>, KubeError> {
-    let selector = format!("{}={}", MANAGED_BY.0, MANAGED_BY.1);
+    let mut selector = format!("{}={}", MANAGED_BY.0, MANAGED_BY.1);
+    if let Some(run_id) = &options.run_id {
+        if !is_label_value(run_id) {
+            return Err(KubeError::BadInput(format!(
+                "--run-id {run_id:?} is not a run id (letters, digits, '-', '_', '.'; at most 63)"
+            )));
+        }
+        selector = format!("{selector},{RUN_ID_LABEL}={run_id}");
+    }
     let params = ListParams::default().labels(&selector);
     let now = jiff::Timestamp::now();
     let mut found = Vec::new();
@@ -128,4 +139,29 @@ where
             )
         })
         .collect())
+}
+
+/// A label value Kubernetes accepts (so that it cannot widen the selector).
+fn is_label_value(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    !text.is_empty()
+        && text.len() <= 63
+        && bytes
+            .iter()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(b))
+        && bytes[0].is_ascii_alphanumeric()
+        && bytes[bytes.len() - 1].is_ascii_alphanumeric()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_run_id_must_be_a_label_value() {
+        for ok in ["abc123def456", "a", "a-b.c_d"] {
+            assert!(super::is_label_value(ok), "{ok}");
+        }
+        for bad in ["", "a,b=c", "-a", "a-", "x y", &"a".repeat(64), "é"] {
+            assert!(!super::is_label_value(bad), "{bad}");
+        }
+    }
 }

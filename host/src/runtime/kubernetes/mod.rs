@@ -153,6 +153,8 @@ pub struct StartBounds<'a> {
     pub cancel: &'a CancellationToken,
     /// Identifies every object of this run (label `mcp-probe.dev/run-id`).
     pub run_id: &'a str,
+    /// Where the cleanup warnings of this run are kept (for its report).
+    pub cleanup_log: &'a cleanup::CleanupLog,
 }
 
 /// The manifests a probe of `target` creates, in creation order (for `--dry-run`): the

@@ -1,7 +1,8 @@
 //! A running probe pod: what the session holds open, and the shutdown that reads the pod's
-//! end state and log tail, then deletes everything the probe created.
+//! end state and log tail, then deletes everything the probe created (bounded by the deadline
+//! plus the cleanup grace).
 
-use super::cleanup::Created;
+use super::cleanup::{describe, Created, CLEANUP_GRACE};
 use super::{connect, manifest, start::ms, wait};
 use crate::report::KubernetesInfo;
 use crate::runtime::{LogKind, Stopped};
@@ -34,13 +35,20 @@ pub struct KubeServer {
 
 /// How much of the pod's log is read at the end.
 const LOG_TAIL_LINES: i64 = 100;
-/// How long reading the pod's state and log may take at shutdown.
+/// How long reading the pod's state and log may take at shutdown (at most half of what is
+/// left for the cleanup: the deletes matter more).
 const READ_BOUND: Duration = Duration::from_secs(3);
 
 #[async_trait::async_trait]
 impl crate::runtime::Server for KubeServer {
-    async fn shutdown(mut self: Box<Self>) -> Stopped {
+    /// Done by `deadline` + [`CLEANUP_GRACE`]: what the deletes could not remove by then is a
+    /// warning in `leftovers`, never the probe's result.
+    async fn shutdown(mut self: Box<Self>, deadline: Instant) -> Stopped {
         let began = Instant::now();
+        let by = self
+            .created
+            .as_ref()
+            .map_or(deadline + CLEANUP_GRACE, Created::by);
         let mut stderr_tail = String::new();
         match self.link.take() {
             Some(Link::Attach(attached)) => {
@@ -52,7 +60,8 @@ impl crate::runtime::Server for KubeServer {
             Some(Link::Forward(forward)) => drop(forward),
             Some(Link::Service) | None => {}
         }
-        let (exit, log_tail) = tokio::time::timeout(READ_BOUND, self.last_words())
+        let read_for = READ_BOUND.min(by.saturating_duration_since(began) / 2);
+        let (exit, log_tail) = tokio::time::timeout(read_for, self.last_words())
             .await
             .unwrap_or((None, String::new()));
         // Attached stderr is stderr; the pod's log interleaves stdout with it.
@@ -64,7 +73,7 @@ impl crate::runtime::Server for KubeServer {
         let scrub = |text: &str| self.secrets.scrub(text).into_owned();
         let (exit, log_tail) = (exit.as_deref().map(scrub), scrub(&log_tail));
         let leftovers = match self.created.as_mut() {
-            Some(created) => created.remove_all().await,
+            Some(created) => created.remove_all().await.into_iter().collect(),
             None => Vec::new(),
         };
         self.info.phase_ms.insert("cleanup".into(), ms(began));
@@ -79,7 +88,8 @@ impl crate::runtime::Server for KubeServer {
 }
 
 impl KubeServer {
-    /// The container's end state (when it ended) and the tail of its log.
+    /// The container's end state (when it ended) and the tail of its log; when the API
+    /// cannot be reached, that (it is then why the session broke).
     async fn last_words(&self) -> (Option<String>, String) {
         let exit = match self.pods.get_opt(&self.name).await {
             Ok(None) => Some(format!(
@@ -94,9 +104,17 @@ impl KubeServer {
                     .unwrap_or_default()
             )),
             Ok(Some(pod)) => terminated_state(&pod),
-            Err(err) => {
+            Err(err @ kube::Error::Api(_)) => {
                 tracing::debug!("cannot read pod {}: {err}", self.name);
                 None
+            }
+            Err(err) => {
+                let exit = format!(
+                    "the API server stopped answering (reading pod {}: {})",
+                    self.name,
+                    describe(&err)
+                );
+                return (Some(exit), String::new());
             }
         };
         let params = LogParams {

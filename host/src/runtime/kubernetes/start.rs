@@ -1,7 +1,7 @@
 //! Starting a probe pod: its Secret, the Pod, the wait, and the connection (attach,
 //! port-forward or Service); everything created is deleted again if any step fails.
 
-use super::cleanup::{Created, ObjectKind};
+use super::cleanup::{Created, ObjectKind, Scope, CLEANUP_GRACE};
 use super::server::{KubeServer, Link};
 use super::{
     connect, manifest, names, now_rfc3339, pod_plan, retry, wait, Cluster, KubeError,
@@ -30,12 +30,15 @@ pub async fn start(
     bounds: StartBounds<'_>,
 ) -> Result<Started, KubeError> {
     let began = Instant::now();
-    let mut created = Created::new(
-        cluster.client.clone(),
-        cluster.config.clone(),
-        cluster.namespace.clone(),
-        options.retries,
-    );
+    let mut created = Created::new(Scope {
+        client: cluster.client.clone(),
+        config: cluster.config.clone(),
+        namespace: cluster.namespace.clone(),
+        retries: options.retries,
+        run_id: bounds.run_id.to_owned(),
+        by: bounds.deadline + CLEANUP_GRACE,
+        log: bounds.cleanup_log.clone(),
+    });
     let work = start_in(
         cluster,
         target,
@@ -63,10 +66,8 @@ pub async fn start(
             after: bounds.timeout,
         },
     };
-    let left = created.remove_all().await;
-    if !left.is_empty() {
-        tracing::warn!("cleanup after a failed start left: {}", left.join("; "));
-    }
+    // What is left is a warning (logged); the start's own failure is the error.
+    let _ = created.remove_all().await;
     Err(error)
 }
 
