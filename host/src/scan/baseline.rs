@@ -398,7 +398,7 @@ fn changed_one(old: &Known, known: &Known) -> String {
     match changed_members(old.json.as_ref(), known.json.as_ref()) {
         Some(members) => members.join(", "),
         None => format!(
-            "definition hash {} → {} (the lock file holds no definition to compare)",
+            "definition hash {} → {} (a lock file keeps the definitions' hashes, not their text, so which members changed cannot be told)",
             &old.hash[..12.min(old.hash.len())],
             &known.hash[..12.min(known.hash.len())]
         ),
