@@ -40,7 +40,58 @@ pub fn document(tools: &[Tool]) -> Result<Value, ToolTextError> {
     };
     let pins = written(by_name(tools, tool_hash)?);
     let definitions = written(by_name(tools, definition_hash)?);
-    Ok(json!({"version": 1, "pins": pins, "definitions": definitions}))
+    let orderless = written(by_name(tools, orderless_hash)?);
+    Ok(json!({"version": 1, "pins": pins, "definitions": definitions, "orderless": orderless}))
+}
+
+/// The hash of a tool with the order of its items taken out: every array's elements sorted
+/// (but `prefixItems`, whose order is the schema's meaning), every string's items (split at
+/// `,` `;` `|` and line breaks, trimmed) sorted. Servers that build a description or an
+/// `enum` from an unordered set list the same items in another order on every start; equal
+/// orderless hashes under different pins tell that apart from a change (the scan baseline's
+/// `baseline-tool-reordered`). Words inside an item keep their order, so "read /tmp, never
+/// write /etc" → "write /etc, never read /tmp" is a change, not a reordering.
+pub fn orderless_hash(tool: &Tool) -> Result<String, ToolTextError> {
+    Ok(orderless_value_hash(&crate::model::canonical::tool_value(
+        tool,
+    )?))
+}
+
+/// [`orderless_hash`] of a tool's MCP object already read ([`crate::model::canonical::tool_value`]).
+pub fn orderless_value_hash(tool: &Value) -> String {
+    crate::model::canonical::value_hash(&orderless(tool.clone(), None))
+}
+
+fn orderless(value: Value, key: Option<&str>) -> Value {
+    match value {
+        Value::String(text) => {
+            let mut items: Vec<&str> = text
+                .split([',', ';', '|', '\n', '\r'])
+                .map(str::trim)
+                .filter(|item| !item.is_empty())
+                .collect();
+            items.sort_unstable();
+            Value::String(items.join("\u{1f}"))
+        }
+        Value::Array(elements) => {
+            let mut elements: Vec<Value> =
+                elements.into_iter().map(|e| orderless(e, None)).collect();
+            if key != Some("prefixItems") {
+                elements.sort_by_cached_key(|e| e.to_string());
+            }
+            Value::Array(elements)
+        }
+        Value::Object(members) => Value::Object(
+            members
+                .into_iter()
+                .map(|(k, v)| {
+                    let v = orderless(v, Some(&k));
+                    (k, v)
+                })
+                .collect(),
+        ),
+        other => other,
+    }
 }
 
 /// A lock [`document`] as the file holds it: pretty JSON, newline-terminated.
@@ -214,6 +265,9 @@ pub struct Locked {
     pub pins: BTreeMap<String, Vec<String>>,
     /// Empty in lock files written before definitions were (renames then cannot be told).
     pub definitions: BTreeMap<String, Vec<String>>,
+    /// [`orderless_hash`]es; empty in lock files written before them (a reordering then shows
+    /// as a change).
+    pub orderless: BTreeMap<String, Vec<String>>,
 }
 
 /// `covers` of a lock file whose hashes are of the tools as the server sent them.
@@ -237,6 +291,10 @@ pub struct LockFile {
     #[serde(default)]
     #[schemars(schema_with = "digests")]
     definitions: BTreeMap<String, PinHashes>,
+    /// Each definition's hash with the order of its items taken out (see `orderless_hash`).
+    #[serde(default)]
+    #[schemars(schema_with = "digests")]
+    orderless: BTreeMap<String, PinHashes>,
     /// The catalog target a `scan --write-locks` file was written for.
     #[serde(default)]
     #[allow(dead_code)]
@@ -267,6 +325,7 @@ pub fn parse(text: &str) -> Result<Locked, String> {
     Ok(Locked {
         pins: hashes(file.pins, "pins")?,
         definitions: hashes(file.definitions, "definitions")?,
+        orderless: hashes(file.orderless, "orderless")?,
     })
 }
 

@@ -24,6 +24,7 @@ pub const TOOL_ADDED: &str = "baseline-tool-added";
 pub const TOOL_REMOVED: &str = "baseline-tool-removed";
 pub const TOOL_CHANGED: &str = "baseline-tool-changed";
 pub const TOOL_RENAMED: &str = "baseline-tool-renamed";
+pub const TOOL_REORDERED: &str = "baseline-tool-reordered";
 pub const TARGET_NEW: &str = "baseline-target-new";
 
 /// Who reports baseline findings.
@@ -62,6 +63,9 @@ struct Known {
     /// The tool's MCP JSON where the baseline holds it (a scan's lines; lock files do not), to
     /// name the members that changed.
     json: Option<Value>,
+    /// Its hash with the order of items taken out (`lockfile::orderless_hash`); `None` from
+    /// a lock file written before those were.
+    orderless: Option<String>,
 }
 
 impl Known {
@@ -75,6 +79,7 @@ impl Known {
         Ok(Known {
             hash: canonical::value_hash(&json),
             definition: Some(canonical::value_hash(&unnamed)),
+            orderless: Some(lockfile::orderless_value_hash(&json)),
             json: Some(json),
         })
     }
@@ -86,6 +91,7 @@ impl Known {
             hash: format!("unreadable: {e}"),
             definition: None,
             json: None,
+            orderless: None,
         })
     }
 }
@@ -221,16 +227,17 @@ impl Baseline {
             let mut tools = Vec::new();
             for (name, hashes) in locked.pins {
                 // A definition hash per pin, in the same order, where the file has them.
-                let definitions = locked
-                    .definitions
-                    .get(&name)
-                    .filter(|d| d.len() == hashes.len());
+                let aligned = |map: &BTreeMap<String, Vec<String>>| {
+                    map.get(&name).filter(|d| d.len() == hashes.len()).cloned()
+                };
+                let definitions = aligned(&locked.definitions);
+                let orderless = aligned(&locked.orderless);
                 for (i, hash) in hashes.into_iter().enumerate() {
-                    let definition = definitions.map(|d| d[i].clone());
                     let known = Known {
                         hash,
-                        definition,
+                        definition: definitions.as_ref().map(|d| d[i].clone()),
                         json: None,
+                        orderless: orderless.as_ref().map(|d| d[i].clone()),
                     };
                     tools.push((name.clone(), known));
                 }
@@ -326,6 +333,13 @@ impl Baseline {
                     tool: Some(name.clone()),
                     message: format!("{target}: tool `{name}` changed since the baseline: {what}"),
                 }),
+                Compared::Reordered(what) => found.push(Drift {
+                    rule: TOOL_REORDERED,
+                    tool: Some(name.clone()),
+                    message: format!(
+                        "{target}: tool `{name}` lists the same items in another order than the baseline ({what})"
+                    ),
+                }),
             }
         }
         for name in removed {
@@ -365,6 +379,9 @@ enum Compared {
     Fewer(usize),
     /// A definition the baseline does not have under the name: what changed.
     Changed(String),
+    /// One definition then and now that differ only in the order of their items (a server
+    /// building a description or an `enum` from an unordered set): where.
+    Reordered(String),
 }
 
 fn compare(old: &[Known], now: &[Known]) -> Compared {
@@ -375,6 +392,9 @@ fn compare(old: &[Known], now: &[Known]) -> Compared {
         ([], _, _) if gone == 0 => Compared::Same,
         ([], _, _) => Compared::Fewer(gone),
         // One definition then and now: name the members that differ.
+        ([_], [old], [known]) if old.orderless.is_some() && old.orderless == known.orderless => {
+            Compared::Reordered(changed_one(old, known))
+        }
         ([_], [old], [known]) => Compared::Changed(changed_one(old, known)),
         (new, _, _) => {
             let short = |list: &mut dyn Iterator<Item = &Known>| {
@@ -520,6 +540,65 @@ mod tests {
         assert!(kinds.contains(&(TOOL_REMOVED, Some("old"))), "{kinds:?}");
         assert!(kinds.contains(&(TOOL_ADDED, Some("new_name"))), "{kinds:?}");
         assert!(!kinds.iter().any(|(r, _)| *r == TOOL_RENAMED));
+    }
+
+    /// What atlassian's and cli-mcp's servers do on every start: the same items (a set of
+    /// projects in a description, an `enum`) in another order.
+    fn listed(description: &str, modes: &[&str]) -> Vec<Tool> {
+        vec![tool(json!({"name": "search", "description": description,
+            "inputSchema": {"type": "object", "properties": {"mode": {"enum": modes}},
+                            "prefixItems": [{"type": "string"}, {"type": "number"}]}}))]
+    }
+
+    #[test]
+    fn the_same_items_in_another_order_are_a_reordering_not_a_change() {
+        let before = listed("Projects: ALPHA, BETA, GAMMA", &["fast", "full"]);
+        let reordered = [
+            listed("Projects: ALPHA, GAMMA, BETA", &["fast", "full"]),
+            listed("Projects: ALPHA, BETA, GAMMA", &["full", "fast"]),
+            listed("Projects: ALPHA;BETA;  GAMMA", &["full", "fast"]),
+        ];
+        let baselines = [
+            Baseline::from_lines("b", &line("srv", &before)).unwrap(),
+            Baseline::from_locks(&[(
+                "srv".into(),
+                "f".into(),
+                crate::lockfile::text(&crate::lockfile::document(&before).unwrap()),
+            )])
+            .unwrap(),
+        ];
+        for baseline in &baselines {
+            for now in &reordered {
+                let drift = baseline.drift("srv", now);
+                assert_eq!(rules(&drift), [(TOOL_REORDERED, Some("search"))], "{now:?}");
+            }
+            // Words moved between items, a new item, tuple positions swapped: changes.
+            let changed = [
+                listed("Projects: BETA ALPHA, GAMMA", &["fast", "full"]),
+                listed("Projects: ALPHA, BETA, GAMMA, EVIL", &["fast", "full"]),
+                listed("Projects: ALPHA, BETA, GAMMA", &["fast", "full", "exec"]),
+            ];
+            for now in &changed {
+                let drift = baseline.drift("srv", now);
+                assert_eq!(rules(&drift), [(TOOL_CHANGED, Some("search"))], "{now:?}");
+            }
+            let mut swapped = listed("Projects: ALPHA, BETA, GAMMA", &["fast", "full"]);
+            let schema = json!({"type": "object", "properties": {"mode": {"enum": ["fast", "full"]}},
+                                "prefixItems": [{"type": "number"}, {"type": "string"}]});
+            swapped[0].input_schema = Some(mcp_probe_types::json_text(&schema));
+            assert_eq!(
+                rules(&baseline.drift("srv", &swapped)),
+                [(TOOL_CHANGED, Some("search"))]
+            );
+        }
+        // "read /tmp, never write /etc" is not "write /etc, never read /tmp".
+        let a = listed("only read /tmp, never write /etc", &[]);
+        let b = listed("only write /etc, never read /tmp", &[]);
+        let baseline = Baseline::from_lines("b", &line("srv", &a)).unwrap();
+        assert_eq!(
+            rules(&baseline.drift("srv", &b)),
+            [(TOOL_CHANGED, Some("search"))]
+        );
     }
 
     #[test]

@@ -148,7 +148,10 @@ impl ResultCache {
         if private && has_credentials {
             return;
         }
-        let server_ttl = hints.filter_map(|h| h.ttl_ms).min().filter(|_| !self.explicit_ttl);
+        let server_ttl = hints
+            .filter_map(|h| h.ttl_ms)
+            .min()
+            .filter(|_| !self.explicit_ttl);
         let ttl_ms = server_ttl.map_or(self.ttl_ms(), |server| server.min(self.ttl_ms()));
         if ttl_ms == 0 {
             return;
@@ -636,7 +639,10 @@ mod tests {
         open(false).store("short", &short, false);
         std::thread::sleep(Duration::from_millis(5));
         assert!(open(false).lookup("short").is_none());
-        assert!(open(true).lookup("short").is_some(), "the stored hint is not the flag's");
+        assert!(
+            open(true).lookup("short").is_some(),
+            "the stored hint is not the flag's"
+        );
     }
 
     fn cluster(server: &str, ca: &str, namespace: &str) -> ClusterKey {

@@ -203,6 +203,50 @@ async fn onepassword_stdio_auto_is_modern_and_matches_inspector() {
     stdio_auto_matches_inspector(require!(onepassword_stdio())).await;
 }
 
+/// The TypeScript SDK v2 server started late, as npx fetching it would (idle for 1 s before
+/// node starts, long past the probe's grace; then busy loading its modules): whatever the
+/// `initialize` that follows the probe does to its era, it is started once, and it lists what
+/// it lists in the modern era.
+#[tokio::test]
+async fn onepassword_started_slowly_is_started_once() {
+    let server = require!(onepassword_stdio());
+    let starts = tempfile::NamedTempFile::new().unwrap();
+    let script = format!(
+        "echo start >> '{}'; sleep 1; exec \"$@\"",
+        starts.path().display()
+    );
+    let mut argv = vec!["sh".to_owned(), "-c".into(), script, "sh".into()];
+    argv.extend(server.argv.iter().cloned());
+    let slow = StdioServer {
+        argv,
+        env: server.env.clone(),
+        tools: server.tools,
+        _scratch: None,
+    };
+    let report = discover(&slow.probe_args(&[])).await;
+    assert_eq!(tool_names(&report).len(), server.tools);
+    let started = std::fs::read_to_string(starts.path()).unwrap();
+    assert_eq!(
+        started.lines().count(),
+        1,
+        "started {} times; era_decided_by: {}",
+        started.lines().count(),
+        report["era_decided_by"]
+    );
+    let by = report["era_decided_by"].as_str().unwrap_or_default();
+    match report["protocol_era"].as_str() {
+        // The initialize after the grace reached it first: the connection went legacy.
+        Some("legacy") => {
+            assert_eq!(
+                report["eras_spoken"],
+                serde_json::json!(["modern", "legacy"]),
+                "{by}"
+            );
+        }
+        _ => assert_modern(&report),
+    }
+}
+
 #[tokio::test]
 async fn onepassword_stdio_eras_list_the_same() {
     stdio_eras_list_the_same(require!(onepassword_stdio())).await;

@@ -5,8 +5,8 @@
 #[path = "../support/mod.rs"]
 mod support;
 
-mod bounded_text;
 mod bounded_lists;
+mod bounded_text;
 mod conformance;
 mod crash_causes;
 mod discover_cleanup;

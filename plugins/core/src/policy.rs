@@ -35,6 +35,7 @@ pub const RULES: &[(&str, Severity)] = &[
     ("baseline-tool-removed", Severity::Warning),
     ("baseline-tool-changed", Severity::Error),
     ("baseline-tool-renamed", Severity::Error),
+    ("baseline-tool-reordered", Severity::Warning),
     ("baseline-target-new", Severity::Info),
 ];
 
@@ -44,6 +45,7 @@ pub const BASELINE_RULES: &[&str] = &[
     "baseline-tool-removed",
     "baseline-tool-changed",
     "baseline-tool-renamed",
+    "baseline-tool-reordered",
     "baseline-target-new",
 ];
 
