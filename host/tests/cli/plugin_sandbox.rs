@@ -439,18 +439,28 @@ fn builtins_run_end_to_end() {
     );
     input.push(Tool::from_json(json!({"description": "nameless"})).unwrap());
     let out = pipeline.process(input, &ctx()).unwrap();
-    assert_eq!(out.tools.len(), 2, "the nameless tool is dropped");
+    assert_eq!(out.tools.len(), 3, "the nameless tool is kept, as sent");
     assert_eq!(
         out.tools[1].to_json()["inputSchema"],
-        json!({"type": "object"})
+        Value::Null,
+        "as sent"
     );
+    assert!(out
+        .findings
+        .iter()
+        .any(|f| f.tool.as_deref() == Some("sneaky")
+            && f.rule == "input-schema-missing"
+            && f.source == "builtin:validate"));
     assert!(out
         .findings
         .iter()
         .any(|f| f.tool.as_deref() == Some("sneaky")
             && f.severity == Severity::Error
             && f.source == "builtin:validate"));
-    assert!(out.findings.iter().any(|f| f.source == "builtin:normalize"));
+    assert!(out
+        .findings
+        .iter()
+        .any(|f| f.source == "builtin:normalize" && f.rule == "tool-without-name"));
     // The parser: a tools/list result buried in log noise.
     let transcript = Transcript {
         stdout: "starting up...\n{\"jsonrpc\":\"2.0\",\"id\":2,\"result\":{\"tools\":[{\"name\":\"found\",\"inputSchema\":{\"type\":\"object\"}}]}}\nbye\n".into(),
