@@ -10,7 +10,7 @@ use mcp_probe::plugins::{
     ArtifactCache, CacheOutcome, DiscoveryContext, Limits, LoadedPlugin, OnError, Pipeline,
     PipelineConfig, PluginError, StageSpec, World,
 };
-use serde_json::json;
+use serde_json::{json, Value};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
