@@ -2,16 +2,17 @@
 //! private CA named by `SSL_CERT_FILE` is trusted. One test in its own binary, because it sets
 //! an environment variable the HTTP client reads.
 
+#[path = "support/tls.rs"]
+mod tls;
+
 use axum::response::IntoResponse;
 use mcp_probe::runtime::url::{open, Endpoint, EndpointKind, HttpOptions};
 use mcp_probe::transport::{Inbound, TransportError};
-use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
 use serde_json::{json, Value};
 use std::sync::Arc;
 use std::time::Duration;
+use tls::certificates;
 use tokio::net::{TcpListener, TcpStream};
-use tokio_rustls::rustls::pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
-use tokio_rustls::rustls::{self, ServerConfig};
 use tokio_rustls::server::TlsStream;
 use tokio_rustls::TlsAcceptor;
 
@@ -40,27 +41,6 @@ impl axum::serve::Listener for TlsListener {
     fn local_addr(&self) -> std::io::Result<Self::Addr> {
         self.tcp.local_addr()
     }
-}
-
-/// A CA and a `localhost` certificate it signed; returns the CA's PEM and the server config.
-fn certificates() -> (String, ServerConfig) {
-    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
-    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    let ca = CertifiedIssuer::self_signed(ca_params, KeyPair::generate().unwrap()).unwrap();
-    let leaf_key = KeyPair::generate().unwrap();
-    let leaf = CertificateParams::new(vec!["localhost".to_owned()])
-        .unwrap()
-        .signed_by(&leaf_key, &ca)
-        .unwrap();
-    let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(leaf_key.serialize_der()));
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let config = ServerConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_no_client_auth()
-        .with_single_cert(vec![leaf.der().clone(), ca.der().clone()], key)
-        .unwrap();
-    (ca.pem(), config)
 }
 
 async fn initialize_over(url: &str) -> Result<Value, TransportError> {

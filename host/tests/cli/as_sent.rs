@@ -2,7 +2,7 @@
 //! descriptions and schemas stay as they are (the validator judges them), and lock says its
 //! hashes cover the text as sent; a pipeline that asks the normalizer to rewrite gets that.
 
-use crate::support::Workdir;
+use crate::support::{stdout_json, Workdir};
 use serde_json::{json, Value};
 
 const SENT: &str = r#"{"tools":[
@@ -10,11 +10,6 @@ const SENT: &str = r#"{"tools":[
   {"name":" spaced ","title":" ","description":"\td"},
   {"name":"bare"}
 ]}"#;
-
-fn json_of(out: &std::process::Output) -> Value {
-    serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)))
-}
 
 fn rules_of(report: &Value, tool: &str) -> Vec<String> {
     report["findings"]
@@ -31,7 +26,7 @@ fn by_default_tools_are_reported_and_pinned_as_sent() {
     let dir = Workdir::new();
     let file = dir.write("tools.json", SENT).display().to_string();
     let out = dir.run(&["validate", &file, "-o", "json"]);
-    let report = json_of(&out);
+    let report = stdout_json(&out);
     let sent: Value = serde_json::from_str(SENT).unwrap();
     assert_eq!(
         report["tools"], sent["tools"],
@@ -45,19 +40,11 @@ fn by_default_tools_are_reported_and_pinned_as_sent() {
         "{report}"
     );
 
-    let lock = dir.path("tools.lock.json").display().to_string();
-    let out = dir.run(&["lock", &file, "-o", &lock]);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let doc: Value = serde_json::from_slice(&std::fs::read(&lock).unwrap()).unwrap();
+    let (doc, lock) = dir.lock(&file, &[]);
     assert_eq!(doc["covers"], "as-sent");
     assert_eq!(doc["pins"].as_object().unwrap().len(), 3);
     let out = dir.run(&["validate", &file, "--lock", &lock, "-o", "json"]);
-    let report = json_of(&out);
+    let report = stdout_json(&out);
     let pin_findings = report["findings"].as_array().unwrap().iter();
     let pin_findings: Vec<&Value> = pin_findings
         .filter(|f| f["rule"].as_str().unwrap().starts_with("pin"))
@@ -75,21 +62,13 @@ fn a_pipeline_that_asks_for_rewriting_gets_it_and_lock_says_so() {
     );
     let pipeline = pipeline.display().to_string();
     let out = dir.run(&["validate", &file, "--pipeline", &pipeline, "-o", "json"]);
-    let report = json_of(&out);
+    let report = stdout_json(&out);
     assert_eq!(
         report["tools"][0]["description"],
         json!("Reads a file.\n\n  Returns its text.")
     );
     assert_eq!(report["tools"][1]["name"], "spaced");
     assert!(rules_of(&report, "spaced").contains(&"whitespace-trimmed".to_owned()));
-    let lock = dir.path("tools.lock.json").display().to_string();
-    let out = dir.run(&["lock", &file, "--pipeline", &pipeline, "-o", &lock]);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let doc: Value = serde_json::from_slice(&std::fs::read(&lock).unwrap()).unwrap();
+    let (doc, _) = dir.lock(&file, &["--pipeline", &pipeline]);
     assert_eq!(doc["covers"], "normalized");
 }

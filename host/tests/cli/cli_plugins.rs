@@ -8,20 +8,10 @@ use serde_json::{json, Value};
 use std::path::Path;
 use std::process::{Command, Output};
 
-use support::Workdir as Env;
+use support::{stdout_json, Workdir as Env};
 
 fn code(out: &Output) -> i32 {
     out.status.code().unwrap_or(-1)
-}
-
-fn stdout_json(out: &Output) -> Value {
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "stdout is not JSON ({e}): {}\nstderr: {}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        )
-    })
 }
 
 /// Contract: exactly one line on stderr, `mcp-probe: error: ...`, nothing on stdout.

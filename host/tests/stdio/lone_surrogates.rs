@@ -2,7 +2,7 @@
 //! Python's `json.loads` accept and serde_json refuses: a tool named so is listed, judged by
 //! every rule and pinned, and such text anywhere else neither hides a tool nor stops the run.
 
-use crate::support::Workdir;
+use crate::support::{stdout_json, Workdir};
 use serde_json::Value;
 use std::path::Path;
 use std::process::Output;
@@ -27,11 +27,6 @@ fn discover(dir: &Workdir, tools: &str, extra: &[&str]) -> Output {
     args.extend_from_slice(extra);
     args.extend(["--", "python3", &server, &file]);
     dir.run(&args)
-}
-
-fn report(out: &Output) -> Value {
-    serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("no report ({e}): {}", String::from_utf8_lossy(&out.stderr)))
 }
 
 fn names(report: &Value) -> Vec<String> {
@@ -86,7 +81,7 @@ fn a_name_with_a_lone_surrogate_is_listed_denied_and_flagged() {
         &["--policy", &policy],
     );
     assert_eq!(out.status.code(), Some(3), "an error finding");
-    let report = report(&out);
+    let report = stdout_json(&out);
     let shown: Vec<&str> = cases
         .iter()
         .map(|(_, shown)| *shown)
@@ -148,7 +143,7 @@ fn lone_surrogates_elsewhere_are_probed_and_flagged_not_fatal() {
     let out = discover(&dir, &format!("[{}]", entries.join(",")), &[]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{stderr}");
-    let report = report(&out);
+    let report = stdout_json(&out);
     let fields: Vec<&str> = cases.iter().map(|(field, _)| *field).collect();
     assert_eq!(names(&report), fields);
     for field in fields {
@@ -189,7 +184,7 @@ fn a_lone_surrogate_in_the_server_info_does_not_stop_the_run() {
     ]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(3), "{stderr}");
-    let found = findings(&report(&out));
+    let found = findings(&stdout_json(&out));
     assert!(
         has(&found, "invalid-unicode", "exec\u{fffd}", "error"),
         "{found:?}"
@@ -209,28 +204,20 @@ fn validate_lock_and_pins_see_the_tool_a_lone_surrogate_names() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let found = findings(&report(&out));
+    let found = findings(&stdout_json(&out));
     assert!(
         has(&found, "invalid-unicode", "exec_shell\u{fffd}", "error"),
         "{found:?}"
     );
     assert!(has(&found, "invalid-unicode", "ok", "warning"), "{found:?}");
 
-    let lock = dir.path("tools.lock.json").display().to_string();
-    let out = dir.run(&["lock", &file, "-o", &lock]);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let pins: Value = serde_json::from_slice(&std::fs::read(&lock).unwrap()).unwrap();
+    let (pins, lock) = dir.lock(&file, &[]);
     let pinned: Vec<&String> = pins["pins"].as_object().unwrap().keys().collect();
     assert_eq!(pinned, ["exec_shell\u{fffd}", "ok"]);
 
     // The same tools against their own lock: no pin finding; a changed one is caught.
     let out = dir.run(&["validate", &file, "--lock", &lock, "-o", "json"]);
-    let found = findings(&report(&out));
+    let found = findings(&stdout_json(&out));
     assert!(
         !found.iter().any(|(r, ..)| r.starts_with("pin")),
         "{found:?}"
@@ -238,7 +225,7 @@ fn validate_lock_and_pins_see_the_tool_a_lone_surrogate_names() {
     let changed = tools.replace(r#""d","annotations""#, r#""EVIL","annotations""#);
     let file = dir.write("changed.json", changed).display().to_string();
     let out = dir.run(&["validate", &file, "--lock", &lock, "-o", "json"]);
-    let found = findings(&report(&out));
+    let found = findings(&stdout_json(&out));
     assert!(
         found
             .iter()

@@ -350,6 +350,17 @@ impl Server {
     }
 }
 
+/// A command's stdout as JSON; a panic quoting both streams when it is not.
+pub fn stdout_json(out: &Output) -> Value {
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "stdout is not JSON ({e}): {}\nstderr: {}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    })
+}
+
 /// A scratch directory that the built mcp-probe runs in, with a plugin cache of its own.
 pub struct Workdir {
     dir: tempfile::TempDir,
@@ -374,6 +385,19 @@ impl Workdir {
         let path = self.path(name);
         std::fs::write(&path, bytes).unwrap();
         path
+    }
+
+    /// `mcp-probe lock TOOLS -o <dir>/tools.lock.json EXTRA`, which must succeed; the lock
+    /// document it wrote and its path.
+    pub fn lock(&self, tools: &str, extra: &[&str]) -> (Value, String) {
+        let lock = self.path("tools.lock.json").display().to_string();
+        let mut args = vec!["lock", tools, "-o", &lock];
+        args.extend_from_slice(extra);
+        let out = self.run(&args);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "lock {tools}: {stderr}");
+        let doc = serde_json::from_slice(&std::fs::read(&lock).unwrap()).unwrap();
+        (doc, lock)
     }
 
     /// `mcp-probe ARGS` in the directory, to its end.
