@@ -76,3 +76,10 @@ else
   step "pip install" "$VENV/bin/pip" install --quiet --disable-pip-version-check "${PIP_PACKAGES[@]}"
   echo "${PIP_PACKAGES[*]}" >"$DEPS/.pip-stamp"
 fi
+
+# strace checks how local servers are spawned (posix_spawn, not fork): Debian's package.
+if command -v strace >/dev/null; then
+  echo "install-deps: strace present"
+else
+  step "apt strace" bash -c 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq strace'
+fi

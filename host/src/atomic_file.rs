@@ -253,6 +253,17 @@ impl Output {
     }
 }
 
+/// Streams an output (a merge's lines) through a buffer.
+impl std::io::Write for Output {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.write_all(bytes).map(|()| bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 /// Writes `bytes` to the output at `path` (see [`Output`]).
 pub fn write_output(path: &Path, prefix: &str, bytes: &[u8]) -> Result<(), OutputError> {
     let io = |source| OutputError::Io {

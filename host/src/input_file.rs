@@ -20,8 +20,10 @@ pub enum Kind {
     Catalog,
     /// A policy, a pipeline file or a kubeconfig.
     Config,
-    /// A tool list, a lock file, a baseline or a scan shard: documents of tools.
+    /// A tool list, a lock file or a baseline: documents of tools, read whole.
     Document,
+    /// A scan shard's JSON Lines, which `scan merge` streams (held by the line, not the byte).
+    Shard,
     /// An entry of a cache directory (a miss when refused).
     Cache,
 }
@@ -33,6 +35,7 @@ impl Kind {
             Kind::Config => 16 * MIB,
             Kind::Plugin | Kind::Catalog => 64 * MIB,
             Kind::Document => 256 * MIB,
+            Kind::Shard => 4096 * MIB,
             Kind::Cache => 512 * MIB,
         }
     }
@@ -42,7 +45,8 @@ impl Kind {
             Kind::Plugin => "a plugin",
             Kind::Catalog => "a catalog",
             Kind::Config => "a policy, pipeline or kubeconfig",
-            Kind::Document => "a tool list, lock file, baseline or shard",
+            Kind::Document => "a tool list, lock file or baseline",
+            Kind::Shard => "a scan shard",
             Kind::Cache => "a cache entry",
         }
     }
@@ -95,7 +99,7 @@ pub fn check(path: &Path, kind: Kind) -> std::io::Result<()> {
 
 /// Opens `path` for reading once it is known to be a regular file within the limit; with
 /// its size then.
-fn open(path: &Path, kind: Kind) -> std::io::Result<(File, u64)> {
+pub fn open(path: &Path, kind: Kind) -> std::io::Result<(File, u64)> {
     check(path, kind)?;
     // Non-blocking, so that a FIFO swapped in since the check cannot hang the open; the
     // descriptor is checked again, as it is what gets read.
@@ -162,7 +166,13 @@ mod tests {
             (dir.path(), "a directory"),
             (socket.as_path(), "a socket"),
         ] {
-            for kind in [Kind::Plugin, Kind::Catalog, Kind::Config, Kind::Document] {
+            for kind in [
+                Kind::Plugin,
+                Kind::Catalog,
+                Kind::Config,
+                Kind::Document,
+                Kind::Shard,
+            ] {
                 let err = message(read(path, kind));
                 assert_eq!(err, format!("it is {what}, not a regular file"), "{path:?}");
             }

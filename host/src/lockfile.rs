@@ -167,31 +167,67 @@ pub fn check_dir<'a>(
 
 /// Writes each `(target, tools)` lock file into `dir` (created if missing): all checked
 /// ([`check_dir`]) and written beside their paths first, then each renamed into place, so a
-/// failure leaves no half set of new files. Each document records its `target`, which a
-/// shortened file name needs to be read back.
+/// failure leaves no half set of new files.
 pub fn write_dir<'a>(
     dir: &Path,
     targets: impl IntoIterator<Item = (&'a str, &'a [Tool])>,
 ) -> Result<(), LockDirError> {
     let targets: Vec<_> = targets.into_iter().collect();
-    check_dir(dir, targets.iter().map(|(target, _)| *target))?;
-    std::fs::create_dir_all(dir)?;
-    let mut staged = Vec::with_capacity(targets.len());
+    let mut locks = StagedLocks::new(dir, targets.iter().map(|(target, _)| *target))?;
     for (target, tools) in targets {
+        locks.add(target, tools)?;
+    }
+    locks.commit()
+}
+
+/// Lock files written as a scan's results arrive (so that no report is held until the end)
+/// and renamed into place together by [`StagedLocks::commit`]; dropped, the written ones are
+/// removed. Each document records its `target`, which a shortened file name needs to be read
+/// back.
+pub struct StagedLocks {
+    dir: PathBuf,
+    staged: Vec<crate::atomic_file::Staged>,
+}
+
+impl StagedLocks {
+    /// Checks every name that may be written ([`check_dir`]); `dir` is created by the first
+    /// [`StagedLocks::add`].
+    pub fn new<'a>(
+        dir: &Path,
+        targets: impl IntoIterator<Item = &'a str>,
+    ) -> Result<StagedLocks, LockDirError> {
+        check_dir(dir, targets)?;
+        Ok(StagedLocks {
+            dir: dir.to_owned(),
+            staged: Vec::new(),
+        })
+    }
+
+    /// Writes `target`'s lock file beside its path.
+    pub fn add(&mut self, target: &str, tools: &[Tool]) -> Result<(), LockDirError> {
         let mut document = document(tools).map_err(|source| LockDirError::Document {
             target: target.to_owned(),
             source,
         })?;
         document["target"] = Value::String(target.to_owned());
-        let path = dir.join(file_name_for(target));
+        if self.staged.is_empty() {
+            std::fs::create_dir_all(&self.dir)?;
+        }
+        let path = self.dir.join(file_name_for(target));
         let mut output = crate::atomic_file::Output::open(&path, ".mcp-probe-lock-")?;
         output.write_all(text(&document).as_bytes())?;
-        staged.push(output.stage()?);
+        self.staged.push(output.stage()?);
+        Ok(())
     }
-    for file in staged {
-        file.commit()?;
+
+    /// Puts every written file in place (`dir` exists afterwards, also with none).
+    pub fn commit(self) -> Result<(), LockDirError> {
+        std::fs::create_dir_all(&self.dir)?;
+        for file in self.staged {
+            file.commit()?;
+        }
+        Ok(())
     }
-    Ok(())
 }
 
 /// The file of `target` in lock directory `dir`.

@@ -3,6 +3,14 @@
 mod cli;
 
 fn main() -> std::process::ExitCode {
+    use mcp_probe::runtime::watchdog;
+    // Not a subcommand: the watchdog mcp-probe starts for itself, never a user.
+    let mut args = std::env::args_os().skip(1);
+    if args.next().as_deref() == Some(watchdog::WATCHDOG_ARG.as_ref()) {
+        let prefix = args.next().unwrap_or_default();
+        return watchdog::serve(&prefix.to_string_lossy());
+    }
+    watchdog::enable();
     release_large_allocations();
     cli::main()
 }

@@ -165,7 +165,7 @@ fn completions(shell: clap_complete::Shell) -> anyhow::Result<u8> {
     use clap::CommandFactory;
     let mut script = Vec::new();
     clap_complete::generate(shell, &mut Cli::command(), "mcp-probe", &mut script);
-    write_stdout(&String::from_utf8_lossy(&script))?;
+    write_stdout(String::from_utf8_lossy(&script).as_bytes())?;
     Ok(exit::OK)
 }
 
@@ -189,13 +189,13 @@ static NOTE_CLOSED_STDOUT: extern "C" fn() = {
 
 /// Writes the whole of `text` to stdout. Rust's stdout swallows writes to a closed descriptor
 /// (`>&-`); a report nobody receives is a failure, so that is checked first.
-pub fn write_stdout(text: &str) -> std::io::Result<()> {
+pub fn write_stdout(text: impl AsRef<[u8]>) -> std::io::Result<()> {
     use std::io::Write;
     if STDOUT_CLOSED.load(std::sync::atomic::Ordering::SeqCst) {
         return Err(std::io::Error::other("stdout is closed"));
     }
     let mut out = std::io::stdout().lock();
-    out.write_all(text.as_bytes())?;
+    out.write_all(text.as_ref())?;
     out.flush()
 }
 

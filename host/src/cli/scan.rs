@@ -10,9 +10,8 @@ use indicatif::{ProgressBar, ProgressStyle};
 use mcp_probe::atomic_file::{Output, OutputError};
 use mcp_probe::discover::DiscoverOptions;
 use mcp_probe::scan::render;
-use mcp_probe::scan::shard::line_verdict;
 use mcp_probe::scan::{
-    merge, scan, Baseline, CacheMode, Catalog, ResultCache, ScanOptions, Shard, TargetResult,
+    merge, scan, Baseline, CacheMode, Catalog, Keep, ResultCache, ScanOptions, Shard, Tally,
     Verdict,
 };
 use mcp_probe::target::Target;
@@ -182,11 +181,16 @@ fn scan_catalog(args: &ScanArgs) -> Result<ExitCode, (u8, String)> {
             dir.display()
         )));
     }
-    if let Some(dir) = &args.write_locks {
-        // Every lock file this run will write, checked before any server starts.
-        let names = catalog.targets.iter().map(|t| t.name.as_str());
-        mcp_probe::lockfile::check_dir(dir, names).map_err(|e| lock_dir_error(dir, e))?;
-    }
+    // Every lock file this run may write, checked before any server starts; each is written
+    // as its target's result arrives and all are put in place at the end.
+    let mut locks = match &args.write_locks {
+        Some(dir) => {
+            let names = catalog.targets.iter().map(|t| t.name.as_str());
+            let locks = mcp_probe::lockfile::StagedLocks::new(dir, names);
+            Some(locks.map_err(|e| lock_dir_error(dir, e))?)
+        }
+        None => None,
+    };
     let pipeline = args.pipeline.load()?;
     let host_policy = pipeline.host_policy().map_err(usage)?;
     let options = ScanOptions {
@@ -222,8 +226,13 @@ fn scan_catalog(args: &ScanArgs) -> Result<ExitCode, (u8, String)> {
     // the targets and their servers.
     let _late = super::interrupt::Interrupt::watch()
         .map_err(|e| (exit::FAILURE, format!("cannot watch for Ctrl-C: {e}")))?;
-    let mut results: Vec<TargetResult> = Vec::new();
+    let mut tally = Tally::new(match args.output {
+        ScanFormat::Jsonl => Keep::Nothing,
+        ScanFormat::Table => Keep::Drift,
+        ScanFormat::Sarif => Keep::AllFindings,
+    });
     let mut write_error = None;
+    let mut lock_error = None;
     let finished = runtime
         .block_on(async {
             let interrupt = interrupt_signal()?;
@@ -243,7 +252,12 @@ fn scan_catalog(args: &ScanArgs) -> Result<ExitCode, (u8, String)> {
                         line.push('\n');
                         write_error = sink.write(&line).err();
                     }
-                    results.push(result);
+                    if let (Some(locks), None) = (locks.as_mut(), &lock_error) {
+                        if let Some(report) = &result.report {
+                            lock_error = locks.add(&result.name, &report.tools).err();
+                        }
+                    }
+                    tally.add(&result);
                 })
                 .await,
             )
@@ -253,11 +267,15 @@ fn scan_catalog(args: &ScanArgs) -> Result<ExitCode, (u8, String)> {
     if let Some(err) = write_error {
         return Err((exit::FAILURE, format!("cannot write the output: {err}")));
     }
+    if let (Some(dir), Some(err)) = (&args.write_locks, lock_error) {
+        return Err(lock_dir_error(dir, err));
+    }
+    let worst = tally.worst();
     if args.output != ScanFormat::Jsonl && finished {
-        results.sort_by_key(|r| r.index);
+        let summaries = tally.into_summaries();
         let text = match args.output {
-            ScanFormat::Table => render::table(&results),
-            _ => render::sarif(catalog_path, &results),
+            ScanFormat::Table => render::table(&summaries),
+            _ => render::sarif(catalog_path, summaries),
         };
         sink.write(&text)
             .map_err(|e| (exit::FAILURE, format!("cannot write the output: {e}")))?;
@@ -270,15 +288,10 @@ fn scan_catalog(args: &ScanArgs) -> Result<ExitCode, (u8, String)> {
     if let Some(cache) = &options.cache {
         cache.prune();
     }
-    if let Some(dir) = &args.write_locks {
-        let answers = results
-            .iter()
-            .filter_map(|r| Some((r.name.as_str(), &r.report.as_ref()?.tools[..])));
-        mcp_probe::lockfile::write_dir(dir, answers).map_err(|e| lock_dir_error(dir, e))?;
+    if let (Some(dir), Some(locks)) = (&args.write_locks, locks) {
+        locks.commit().map_err(|e| lock_dir_error(dir, e))?;
     }
-    Ok(ExitCode::from(exit_code(
-        results.iter().map(TargetResult::verdict),
-    )))
+    Ok(ExitCode::from(exit_code(worst)))
 }
 
 /// The result cache the flags ask for. A default directory that cannot be used only costs the
@@ -341,44 +354,67 @@ fn output_error(err: OutputError) -> (u8, String) {
     (code, err.line("--output-file"))
 }
 
-/// `scan merge`: the shards' lines in catalog order, exit code as for one scan.
+/// `scan merge`: the shards' lines in catalog order, exit code as for one scan. Streamed: the
+/// shards are read twice (checked, then copied in order), never held whole.
 fn merge_shards(shards: &[PathBuf], output: Option<&Path>) -> Result<ExitCode, (u8, String)> {
-    let mut texts = Vec::new();
+    use mcp_probe::input_file::{open, Kind};
+    use mcp_probe::scan::shard::ShardInput;
+    let mut inputs = Vec::new();
     for path in shards {
-        let text =
-            mcp_probe::input_file::read_to_string(path, mcp_probe::input_file::Kind::Document)
-                .map_err(|e| (exit::USAGE, format!("cannot read {}: {e}", path.display())))?;
-        texts.push((path.display().to_string(), text));
+        let (file, _) = open(path, Kind::Shard)
+            .map_err(|e| (exit::USAGE, format!("cannot read {}: {e}", path.display())))?;
+        inputs.push(ShardInput {
+            name: path.display().to_string(),
+            reader: file,
+        });
     }
-    let merged = merge(&texts).map_err(|e| {
+    let merge_error = |e: mcp_probe::scan::MergeError| {
         let code = match e.is_bad_input() {
             true => exit::USAGE,
             false => exit::FAILURE,
         };
         (code, e.to_string())
-    })?;
-    let mut text = String::new();
-    for line in &merged {
-        text.push_str(&line.text);
-        text.push('\n');
-    }
-    match output {
-        Some(path) => {
-            mcp_probe::atomic_file::write_output(path, ".mcp-probe-merge-", text.as_bytes())
-                .map_err(output_error)?
-        }
-        None => write_stdout(&text)
-            .map_err(|e| (exit::FAILURE, format!("cannot write the output: {e}")))?,
     };
-    Ok(ExitCode::from(exit_code(
-        merged.iter().map(|l| line_verdict(&l.value)),
-    )))
+    let verdict = match output {
+        Some(path) => {
+            let mut file = Output::open(path, ".mcp-probe-merge-").map_err(output_error)?;
+            let mut buffered = std::io::BufWriter::new(&mut file);
+            let verdict = merge(&mut inputs, &mut buffered).map_err(merge_error)?;
+            std::io::Write::flush(&mut buffered)
+                .map_err(|e| (exit::FAILURE, format!("cannot write the output: {e}")))?;
+            drop(buffered);
+            file.commit()
+                .map_err(|e| (exit::FAILURE, format!("cannot write the output: {e}")))?;
+            verdict
+        }
+        None => {
+            let mut out = std::io::BufWriter::new(StdoutLines);
+            let verdict = merge(&mut inputs, &mut out).map_err(merge_error)?;
+            std::io::Write::flush(&mut out)
+                .map_err(|e| (exit::FAILURE, format!("cannot write the output: {e}")))?;
+            verdict
+        }
+    };
+    Ok(ExitCode::from(exit_code(verdict)))
+}
+
+/// Stdout as a `Write`, through [`write_stdout`] (which refuses a closed stdout).
+struct StdoutLines;
+
+impl std::io::Write for StdoutLines {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        write_stdout(bytes).map(|()| bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 /// The worst verdict decides: 1 a target failed, else 4 drift at error severity, else 3
 /// another error-severity finding, else 0.
-fn exit_code(verdicts: impl Iterator<Item = Verdict>) -> u8 {
-    match verdicts.max().unwrap_or(Verdict::Clean) {
+fn exit_code(worst: Verdict) -> u8 {
+    match worst {
         Verdict::Failed => exit::FAILURE,
         Verdict::Drift => exit::DRIFT,
         Verdict::Findings => exit::FINDINGS,
@@ -392,8 +428,11 @@ fn progress_bar(len: u64) -> ProgressBar {
         return ProgressBar::hidden();
     }
     let bar = ProgressBar::new(len);
-    let style = ProgressStyle::with_template("{bar:30} {pos}/{len} {elapsed} {wide_msg}")
-        .unwrap_or_else(|_| ProgressStyle::default_bar());
+    // The rate and ETA come from indicatif's moving estimate, right at any catalog size.
+    let style = ProgressStyle::with_template(
+        "{bar:30} {human_pos}/{human_len} {per_sec:.dim} eta {eta} ({elapsed}) {wide_msg}",
+    )
+    .unwrap_or_else(|_| ProgressStyle::default_bar());
     bar.set_style(style);
     bar
 }

@@ -56,6 +56,9 @@ impl LocalServer {
     /// Starts the command with piped stdin/stdout (the connection) and stderr (captured).
     pub fn start(cmd: &LocalCommand) -> Result<Started, RuntimeError> {
         become_subreaper();
+        // No `pre_exec` here: it would make std fork the whole process instead of
+        // `posix_spawn`; the watchdog does what PR_SET_PDEATHSIG did (see watchdog.rs).
+        super::watchdog::ensure();
         let marker = process_tree::new_marker();
         let mut command = Command::new(&cmd.program);
         command
@@ -67,22 +70,6 @@ impl LocalServer {
             .stderr(Stdio::piped())
             // Its own group: Ctrl-C in the terminal reaches us, not it, and killpg reaches all.
             .process_group(0);
-        #[cfg(target_os = "linux")]
-        // SAFETY: the closure only makes one async-signal-safe syscall between fork and exec.
-        unsafe {
-            // If mcp-probe itself is SIGKILLed (no cleanup can run), the kernel kills the
-            // server. (Tied to the spawning thread, which is a long-lived runtime thread.)
-            command.pre_exec(|| {
-                libc::prctl(
-                    libc::PR_SET_PDEATHSIG,
-                    libc::SIGKILL as libc::c_ulong,
-                    0,
-                    0,
-                    0,
-                );
-                Ok(())
-            });
-        }
         let mut child = command.spawn().map_err(|source| RuntimeError::Spawn {
             program: cmd.program.clone(),
             source,

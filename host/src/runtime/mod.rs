@@ -9,6 +9,7 @@ pub mod local;
 mod process_tree;
 mod tail;
 pub mod url;
+pub mod watchdog;
 
 pub use tail::Tail;
 

@@ -8,16 +8,56 @@ use std::collections::{HashMap, HashSet};
 /// The environment variable that marks a server's processes.
 pub const MARKER_VAR: &str = "MCP_PROBE_SERVER_ID";
 
+/// The start every marker of this process shares (`PID.RANDOM-`): what the watchdog finds
+/// once this process is gone (see watchdog.rs).
+pub fn run_marker_prefix() -> &'static str {
+    static PREFIX: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    PREFIX.get_or_init(|| {
+        let random = crate::runtime::kubernetes::names::random_suffix(8);
+        format!("{}.{random}-", std::process::id())
+    })
+}
+
 /// A marker value unique to one server of this process.
 pub fn new_marker() -> String {
     use std::sync::atomic::{AtomicU64, Ordering};
     static NEXT: AtomicU64 = AtomicU64::new(0);
     format!(
-        "{}-{}-{}",
-        std::process::id(),
-        NEXT.fetch_add(1, Ordering::Relaxed),
-        crate::runtime::kubernetes::names::random_suffix(8)
+        "{}{}",
+        run_marker_prefix(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
     )
+}
+
+/// Every live process whose marker starts with `prefix`, with the process group it leads
+/// (its pid when it leads one, else `None`: a group it merely joined is not ours to kill).
+pub fn carrying_prefix(prefix: &str) -> Vec<(libc::pid_t, Option<libc::pid_t>)> {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    let needle = format!("{MARKER_VAR}={prefix}");
+    let mut found = Vec::new();
+    for entry in entries.flatten() {
+        let Some(pid) = entry.file_name().to_str().and_then(|n| n.parse().ok()) else {
+            continue;
+        };
+        let marked = std::fs::read(format!("/proc/{pid}/environ")).is_ok_and(|env| {
+            env.split(|b| *b == 0)
+                .any(|var| var.starts_with(needle.as_bytes()))
+        });
+        if marked {
+            let leads = group_of(pid) == Some(pid);
+            found.push((pid, leads.then_some(pid)));
+        }
+    }
+    found
+}
+
+/// The process group from /proc/PID/stat.
+fn group_of(pid: libc::pid_t) -> Option<libc::pid_t> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let rest = &stat[stat.rfind(')')? + 2..];
+    rest.split_whitespace().nth(2)?.parse().ok()
 }
 
 /// Every live process that descends from `root` or carries `marker`, except `root` itself.

@@ -10,12 +10,14 @@ pub mod catalog_schema;
 pub mod outcome;
 pub mod render;
 pub mod shard;
+pub mod summary;
 
 pub use baseline::{Baseline, BaselineError};
 pub use cache::{CacheMode, ResultCache};
 pub use catalog::{Catalog, CatalogError, CatalogTarget};
 pub use outcome::{Outcome, TargetResult, Verdict};
 pub use shard::{merge, MergeError, Shard};
+pub use summary::{Keep, Summary, Tally};
 
 use crate::discover::{discover, DiscoverError, DiscoverOptions};
 use crate::plugins::Pipeline;

@@ -1,32 +1,27 @@
 //! A scan's results drawn at its end: the summary table and the SARIF log.
 
-use super::baseline::is_drift_rule;
-use super::TargetResult;
+use super::summary::Summary;
 use crate::model::{Finding, Severity};
 use crate::terminal::{one_line, safe};
 use std::path::Path;
 
 /// The SARIF log of a scan: findings per target, and each failure as an error finding.
-pub fn sarif(catalog: &Path, results: &[TargetResult]) -> String {
+pub fn sarif(catalog: &Path, results: Vec<Summary>) -> String {
     let subjects: Vec<crate::sarif::Subject> = results
-        .iter()
+        .into_iter()
         .map(|r| {
-            let mut findings = r
-                .report
-                .as_ref()
-                .map(|rep| rep.findings.clone())
-                .unwrap_or_default();
+            let mut findings = r.findings;
             if !r.outcome.is_success() {
                 findings.push(Finding {
                     tool: None,
                     rule: format!("scan-{}", r.outcome.as_str().replace('_', "-")),
                     severity: Severity::Error,
-                    message: r.error.clone().unwrap_or_default(),
+                    message: r.error.unwrap_or_default(),
                     source: "host".into(),
                 });
             }
             crate::sarif::Subject {
-                target: r.name.clone(),
+                target: r.name,
                 findings,
             }
         })
@@ -41,7 +36,7 @@ pub fn sarif(catalog: &Path, results: &[TargetResult]) -> String {
 
 /// One row per target, in catalog order; then each baseline finding (drift), one a line. Names
 /// and errors are escaped for the terminal ([`crate::terminal`]).
-pub fn table(results: &[TargetResult]) -> String {
+pub fn table(results: &[Summary]) -> String {
     let names: Vec<_> = results.iter().map(|r| safe(&r.name)).collect();
     let width = names
         .iter()
@@ -49,29 +44,16 @@ pub fn table(results: &[TargetResult]) -> String {
         .max()
         .unwrap_or(4)
         .max(4);
-    let drift_of = |r: &TargetResult| -> Vec<crate::model::Finding> {
-        let findings = r.report.iter().flat_map(|rep| &rep.findings);
-        findings
-            .filter(|f| is_drift_rule(&f.rule))
-            .cloned()
-            .collect()
-    };
     let mut out = format!(
         "{:width$}  {:19}  {:>5}  {:>6}  {:>5}  {:>8}  error\n",
         "name", "outcome", "tools", "errors", "drift", "ms"
     );
     let mut drift_lines = String::new();
     for (r, name) in results.iter().zip(&names) {
-        let drift = drift_of(r);
-        drift_lines.push_str(&crate::report::finding_lines(&drift));
-        let drift = drift.len();
-        let tools = r.report.as_ref().map_or(0, |rep| rep.tools.len());
-        let errors = r.report.as_ref().map_or(0, |rep| {
-            rep.findings
-                .iter()
-                .filter(|f| f.severity == crate::model::Severity::Error)
-                .count()
-        });
+        // A table summary keeps the drift findings only (summary::Keep::Drift).
+        drift_lines.push_str(&crate::report::finding_lines(&r.findings));
+        let drift = r.findings.len();
+        let (tools, errors) = (r.tools, r.error_findings);
         let error: String = r.error.as_deref().unwrap_or("").chars().take(100).collect();
         let error = one_line(&error);
         let outcome = match r.cached {

@@ -4,7 +4,8 @@
 use super::outcome::Verdict;
 use crate::model::Severity;
 use serde_json::Value;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::io::{BufRead, BufReader, Read, Seek, SeekFrom, Write};
 
 /// Shard `index` of `count`: the targets whose catalog index is `index` modulo `count`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -49,8 +50,9 @@ impl Shard {
     }
 }
 
-/// Why shard outputs cannot be joined. Every variant but [`MergeError::Missing`] is malformed
-/// input (exit 2); a missing target means a shard did not run or finish (exit 1).
+/// Why shard outputs cannot be joined. Malformed or contradictory lines are bad input (exit
+/// 2); a missing target means a shard did not run or finish, and reading or writing can fail
+/// (exit 1).
 #[derive(Debug, thiserror::Error)]
 pub enum MergeError {
     #[error("{file}:{line}: not a scan result line ({why})")]
@@ -75,46 +77,66 @@ pub enum MergeError {
     Sizes { a: usize, b: usize, at: String },
     #[error("{missing} missing: a shard did not run or did not finish")]
     Missing { missing: String },
+    #[error("cannot read {file}: {source}")]
+    Io {
+        file: String,
+        source: std::io::Error,
+    },
+    #[error("{file} changed while it was merged ({why})")]
+    Changed { file: String, why: String },
+    #[error("cannot write the output: {0}")]
+    Write(std::io::Error),
 }
 
 impl MergeError {
     /// True for malformed or contradictory lines (exit 2), false for an incomplete set.
     pub fn is_bad_input(&self) -> bool {
-        !matches!(self, MergeError::Missing { .. })
+        matches!(
+            self,
+            MergeError::BadLine { .. }
+                | MergeError::Duplicate { .. }
+                | MergeError::DuplicateName { .. }
+                | MergeError::Sizes { .. }
+        )
     }
 }
 
 /// How many missing indexes an error names before it counts the rest.
 const MISSING_NAMED: usize = 5;
 
-/// One result line of a shard: parsed, and its text as written (kept byte for byte).
-#[derive(Debug, Clone)]
-pub struct Line {
-    pub value: Value,
-    pub text: String,
+/// Where a line was read: its file (by number) and line number, and its bytes' place.
+#[derive(Debug, Clone, Copy)]
+struct Place {
+    file: u32,
+    line: u32,
+    offset: u64,
+    len: u64,
 }
 
-/// Where a line was read, for errors: `file:line`.
-type Place = String;
-
-/// The lines read so far, by catalog index, and the catalog size they all state.
+/// The lines read so far, by catalog index, and the catalog size they all state. Only their
+/// places are held (not their text), so that merging costs memory by the line, not the byte.
 #[derive(Default)]
 struct Merged {
+    files: Vec<String>,
     total: Option<(usize, Place)>,
-    by_index: BTreeMap<usize, (Place, Line)>,
-    names: BTreeMap<String, Place>,
+    by_index: BTreeMap<usize, Place>,
+    names: HashMap<String, Place>,
+    worst: Option<Verdict>,
 }
 
 impl Merged {
-    /// Adds line `line` of `file`: its index below its total, the total every line states,
-    /// its index and name not seen before.
-    fn add(&mut self, file: &str, line: usize, value: Value, text: &str) -> Result<(), MergeError> {
+    fn at(&self, place: Place) -> String {
+        format!("{}:{}", self.files[place.file as usize], place.line)
+    }
+
+    /// Adds a line: its index below its total, the total every line states, its index and
+    /// name not seen before.
+    fn add(&mut self, place: Place, value: &Value) -> Result<(), MergeError> {
         let bad = |why: String| MergeError::BadLine {
-            file: file.to_owned(),
-            line,
+            file: self.files[place.file as usize].clone(),
+            line: place.line as usize,
             why,
         };
-        let here = format!("{file}:{line}");
         let index = value["index"]
             .as_u64()
             .ok_or_else(|| bad("no index".into()))?;
@@ -128,38 +150,35 @@ impl Merged {
             return Err(bad(format!("index {index} is not below total {size}")));
         }
         let (index, size) = (index as usize, size as usize);
-        match &self.total {
-            Some((a, at)) if *a != size => {
+        match self.total {
+            Some((a, at)) if a != size => {
                 return Err(MergeError::Sizes {
-                    a: *a,
+                    a,
                     b: size,
-                    at: format!("{at} and {here}"),
+                    at: format!("{} and {}", self.at(at), self.at(place)),
                 })
             }
             Some(_) => {}
-            None => self.total = Some((size, here.clone())),
+            None => self.total = Some((size, place)),
         }
-        if let Some((first, _)) = self.by_index.get(&index) {
+        if let Some(first) = self.by_index.get(&index) {
             return Err(MergeError::Duplicate {
                 index,
-                first: first.clone(),
-                second: here,
+                first: self.at(*first),
+                second: self.at(place),
             });
         }
         if let Some(name) = value["name"].as_str() {
-            if let Some(first) = self.names.insert(name.to_owned(), here.clone()) {
+            if let Some(first) = self.names.insert(name.to_owned(), place) {
                 return Err(MergeError::DuplicateName {
                     name: name.to_owned(),
-                    first,
-                    second: here,
+                    first: self.at(first),
+                    second: self.at(place),
                 });
             }
         }
-        let line = Line {
-            value,
-            text: text.to_owned(),
-        };
-        self.by_index.insert(index, (here, line));
+        self.by_index.insert(index, place);
+        self.worst = self.worst.max(Some(line_verdict(value)));
         Ok(())
     }
 
@@ -195,28 +214,86 @@ impl Merged {
     }
 }
 
-/// Joins shard outputs (`(file name, text)`) into every result in catalog order.
-pub fn merge(shards: &[(String, String)]) -> Result<Vec<Line>, MergeError> {
-    let mut merged = Merged::default();
-    for (file, text) in shards {
-        for (n, line) in text
-            .lines()
-            .enumerate()
-            .filter(|(_, l)| !l.trim().is_empty())
-        {
-            let bad = |why: String| MergeError::BadLine {
-                file: file.clone(),
-                line: n + 1,
-                why,
+/// One shard output to merge: its name (for errors) and its bytes.
+pub struct ShardInput<R> {
+    pub name: String,
+    pub reader: R,
+}
+
+/// Joins shard outputs into every result in catalog order, written to `out` one line each,
+/// byte for byte as the shards hold them; returns what they mean for the exit code. Two
+/// passes: the first reads and checks every line, holding only its place (so nothing is
+/// written when a line is bad or a target missing); the second copies the lines in order.
+pub fn merge<R: Read + Seek>(
+    shards: &mut [ShardInput<R>],
+    out: &mut dyn Write,
+) -> Result<Verdict, MergeError> {
+    let mut merged = Merged {
+        files: shards.iter().map(|s| s.name.clone()).collect(),
+        ..Merged::default()
+    };
+    let mut line = Vec::new();
+    for (file, shard) in shards.iter_mut().enumerate() {
+        let io = |source| MergeError::Io {
+            file: shard.name.clone(),
+            source,
+        };
+        let mut reader = BufReader::new(&mut shard.reader);
+        let (mut offset, mut number) = (0u64, 0u32);
+        loop {
+            line.clear();
+            let read = reader.read_until(b'\n', &mut line).map_err(io)? as u64;
+            if read == 0 {
+                break;
+            }
+            number += 1;
+            let text = trim_end(&line);
+            let place = Place {
+                file: file as u32,
+                line: number,
+                offset,
+                len: text.len() as u64,
             };
-            let value: Value = serde_json::from_str(line).map_err(|e| bad(e.to_string()))?;
-            merged.add(file, n + 1, value, line)?;
+            offset += read;
+            if text.trim_ascii().is_empty() {
+                continue;
+            }
+            let value: Value = serde_json::from_slice(text).map_err(|e| MergeError::BadLine {
+                file: shard.name.clone(),
+                line: number as usize,
+                why: e.to_string(),
+            })?;
+            merged.add(place, &value)?;
         }
     }
     if let Some(missing) = merged.missing() {
         return Err(MergeError::Missing { missing });
     }
-    Ok(merged.by_index.into_values().map(|(_, v)| v).collect())
+    for place in merged.by_index.values() {
+        let shard = &mut shards[place.file as usize];
+        let changed = |why: String| MergeError::Changed {
+            file: shard.name.clone(),
+            why,
+        };
+        line.resize(place.len as usize, 0);
+        shard
+            .reader
+            .seek(SeekFrom::Start(place.offset))
+            .and_then(|_| shard.reader.read_exact(&mut line))
+            .map_err(|e| changed(e.to_string()))?;
+        if line.first() != Some(&b'{') {
+            return Err(changed(format!("line {} moved", place.line)));
+        }
+        line.push(b'\n');
+        out.write_all(&line).map_err(MergeError::Write)?;
+    }
+    Ok(merged.worst.unwrap_or(Verdict::Clean))
+}
+
+/// A line without its `\n` or `\r\n`.
+fn trim_end(line: &[u8]) -> &[u8] {
+    let line = line.strip_suffix(b"\n").unwrap_or(line);
+    line.strip_suffix(b"\r").unwrap_or(line)
 }
 
 /// What a merged line means for the exit code, as a scan's own results do.
@@ -258,35 +335,45 @@ mod tests {
     #[test]
     fn merge_orders_and_refuses_gaps_and_doubles() {
         let line = |i: usize| format!("{{\"index\": {i}, \"total\": 3, \"outcome\": \"ok\"}}\n");
-        let a = ("a".to_owned(), line(2) + &line(0));
-        let b = ("b".to_owned(), line(1));
-        let merged = merge(&[a.clone(), b.clone()]).unwrap();
-        let order: Vec<u64> = merged
-            .iter()
-            .map(|l| l.value["index"].as_u64().unwrap())
-            .collect();
-        assert_eq!(merged[0].text, line(0).trim_end());
-        assert_eq!(order, [0, 1, 2]);
-        let gap = merge(std::slice::from_ref(&a)).unwrap_err();
+        let a = ("a", line(2) + &line(0));
+        let b = ("b", line(1).replace('\n', "\r\n"));
+        let (merged, verdict) = merge_texts(&[a.clone(), b.clone()]).unwrap();
+        assert_eq!(merged, line(0) + &line(1) + &line(2));
+        assert_eq!(verdict, Verdict::Clean);
+        let gap = merge_texts(std::slice::from_ref(&a)).unwrap_err();
         assert_eq!(
             gap.to_string(),
             "target 1 of 3 is missing: a shard did not run or did not finish"
         );
         assert!(!gap.is_bad_input());
-        let twice = merge(&[a, b.clone(), b]).unwrap_err().to_string();
+        let twice = merge_texts(&[a, b.clone(), b]).unwrap_err().to_string();
         assert!(
             twice.contains("target 1 appears twice (b:1 and b:1)"),
             "{twice}"
         );
-        let bad = merge(&[("c".to_owned(), "{\"index\": 0}\n".to_owned())]).unwrap_err();
+        let bad = merge_texts(&[("c", "{\"index\": 0}\n".to_owned())]).unwrap_err();
         assert!(
             bad.to_string().starts_with("c:1: not a scan result line"),
             "{bad}"
         );
     }
 
-    fn one(file: &str, text: &str) -> Result<Vec<Line>, MergeError> {
-        merge(&[(file.to_owned(), text.to_owned())])
+    /// `merge` over texts: the merged text and its verdict.
+    fn merge_texts(shards: &[(&str, String)]) -> Result<(String, Verdict), MergeError> {
+        let mut inputs: Vec<_> = shards
+            .iter()
+            .map(|(name, text)| ShardInput {
+                name: name.to_string(),
+                reader: std::io::Cursor::new(text.as_bytes()),
+            })
+            .collect();
+        let mut out = Vec::new();
+        let verdict = merge(&mut inputs, &mut out)?;
+        Ok((String::from_utf8(out).unwrap(), verdict))
+    }
+
+    fn one(file: &str, text: &str) -> Result<(String, Verdict), MergeError> {
+        merge_texts(&[(file, text.to_owned())])
     }
 
     #[test]

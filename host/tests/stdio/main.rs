@@ -15,3 +15,4 @@ mod hostile;
 mod lone_surrogates;
 mod protocol_eras;
 mod session_duplex;
+mod spawn_path;
