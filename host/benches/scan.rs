@@ -12,6 +12,12 @@
 //!    same `D` must answer every target from it (`"cached": true` on each line); its targets
 //!    per second (target >= 2000/s) and its ratio over the uncached `-j 32` run of 1.
 //!
+//! 4. A local-target series (before the rest): catalogs of 1 000, 10 000 and 100 000 targets
+//!    that each run the example server as a local command, `-j 8 -o jsonl --no-cache`: time
+//!    per target at each size against the 1 000-target run (target at 100 000: within 1.25x)
+//!    and the scan's peak RSS (target at 100 000: <= 100 MB). `MCP_PROBE_BENCH_LOCAL=1000,10000`
+//!    picks other sizes.
+//!
 //! Every line of every scan must be outcome `ok`, one per target, else the bench panics.
 //! The uncached runs pass `--no-cache` when the binary has it (the cache is on by default).
 //!
@@ -32,6 +38,7 @@ const WARMUP_TARGETS: usize = 8;
 fn main() {
     let (root, probe) = support::root_and_probe();
     let example = example_server(&root, &probe);
+    local_series(&probe, &example);
     let runtime = tokio::runtime::Runtime::new().unwrap();
     // An image per target, all running the example server: 200 distinct references.
     let command = vec![example.display().to_string()];
@@ -103,6 +110,70 @@ fn main() {
     println!("                          {}", rerun.cpu());
     println!("  cached / uncached j32   {:8.1}x", rerun_rate / wide_rate);
     runtime.block_on(sim.shutdown());
+}
+
+/// The local-target series (4. above).
+fn local_series(probe: &Path, example: &Path) {
+    let sizes: Vec<usize> = std::env::var("MCP_PROBE_BENCH_LOCAL")
+        .unwrap_or_else(|_| "1000,10000,100000".into())
+        .split(',')
+        .map(|n| n.trim().parse().expect("MCP_PROBE_BENCH_LOCAL: sizes"))
+        .collect();
+    let dir = tempfile::tempdir().unwrap();
+    println!("local targets (the example server as a command), -j 8 -o jsonl --no-cache:");
+    let mut base: Option<f64> = None;
+    for n in sizes {
+        let catalog = dir.path().join(format!("local-{n}.json"));
+        let targets: Vec<Value> = (0..n)
+            .map(|i| serde_json::json!({"name": format!("local-{i:06}"), "command": [example]}))
+            .collect();
+        std::fs::write(
+            &catalog,
+            serde_json::json!({ "targets": targets }).to_string(),
+        )
+        .unwrap();
+        let output = dir.path().join(format!("local-{n}.jsonl"));
+        let run = support::measure(
+            Command::new(probe)
+                .arg("scan")
+                .arg(&catalog)
+                .args(["-j", "8", "-o", "jsonl", "--no-cache", "--output-file"])
+                .arg(&output)
+                .env("MCP_PROBE_CACHE_DIR", dir.path().join("plugin-cache")),
+            Duration::from_millis(20),
+        );
+        assert_eq!(run.code, Some(0), "{}", run.stderr);
+        check_local_output(&output, n);
+        let per_target = run.wall.as_secs_f64() * 1000.0 / n as f64;
+        let peak_mb = run.peak as f64 / 1e6;
+        let ratio = per_target / *base.get_or_insert(per_target);
+        let targets = match n {
+            100_000 => format!(
+                " (targets: ratio <= 1.25 {}, RSS <= 100 MB {})",
+                verdict(ratio <= 1.25),
+                verdict(peak_mb <= 100.0)
+            ),
+            _ => String::new(),
+        };
+        println!(
+            "  {n:>7} targets {:8.1} s  {per_target:6.2} ms/target  {ratio:5.2}x of the first  peak RSS {peak_mb:6.1} MB{targets}",
+            run.wall.as_secs_f64()
+        );
+        std::fs::remove_file(&output).ok();
+    }
+}
+
+/// Every line of a local series' output is an `ok` result, one per target.
+fn check_local_output(output: &Path, targets: usize) {
+    use std::io::BufRead;
+    let file = std::io::BufReader::new(std::fs::File::open(output).unwrap());
+    let mut count = 0;
+    for line in file.lines() {
+        let line: Value = serde_json::from_str(&line.unwrap()).unwrap();
+        assert_eq!(line["outcome"], "ok", "{line}");
+        count += 1;
+    }
+    assert_eq!(count, targets, "one line per target");
 }
 
 fn image_name(i: usize) -> String {
