@@ -187,6 +187,8 @@ pub fn write_dir<'a>(
 pub struct StagedLocks {
     dir: PathBuf,
     staged: Vec<crate::atomic_file::Staged>,
+    /// `dir` did not exist: an uncommitted set removes it again.
+    created_dir: bool,
 }
 
 impl StagedLocks {
@@ -200,6 +202,7 @@ impl StagedLocks {
         Ok(StagedLocks {
             dir: dir.to_owned(),
             staged: Vec::new(),
+            created_dir: false,
         })
     }
 
@@ -210,8 +213,9 @@ impl StagedLocks {
             source,
         })?;
         document["target"] = Value::String(target.to_owned());
-        if self.staged.is_empty() {
+        if self.staged.is_empty() && !self.dir.exists() {
             std::fs::create_dir_all(&self.dir)?;
+            self.created_dir = true;
         }
         let path = self.dir.join(file_name_for(target));
         let mut output = crate::atomic_file::Output::open(&path, ".mcp-probe-lock-")?;
@@ -221,12 +225,24 @@ impl StagedLocks {
     }
 
     /// Puts every written file in place (`dir` exists afterwards, also with none).
-    pub fn commit(self) -> Result<(), LockDirError> {
+    pub fn commit(mut self) -> Result<(), LockDirError> {
         std::fs::create_dir_all(&self.dir)?;
-        for file in self.staged {
+        self.created_dir = false;
+        for file in std::mem::take(&mut self.staged) {
             file.commit()?;
         }
         Ok(())
+    }
+}
+
+impl Drop for StagedLocks {
+    /// Not committed (an interrupt, an error): the written files are removed, then the
+    /// directory if this set created it.
+    fn drop(&mut self) {
+        self.staged.clear();
+        if self.created_dir {
+            let _ = std::fs::remove_dir(&self.dir);
+        }
     }
 }
 
@@ -514,5 +530,40 @@ mod tests {
         write_dir(dir.path(), [("a", tools), (long.as_str(), tools)]).unwrap();
         let text = std::fs::read_to_string(path_for(dir.path(), &long)).unwrap();
         assert!(parse(&text).unwrap().pins.contains_key("t"));
+    }
+
+    #[test]
+    fn staged_locks_are_written_as_they_come_and_put_in_place_together() {
+        let root = tempfile::tempdir().unwrap();
+        let dir = root.path().join("locks");
+        let tool = Tool::from_json(json!({"name": "t"})).unwrap();
+        let tools = std::slice::from_ref(&tool);
+        let entries = |dir: &Path| -> Vec<String> {
+            let mut names: Vec<_> = std::fs::read_dir(dir)
+                .map(|d| d.map(|e| e.unwrap().file_name().to_string_lossy().into_owned()))
+                .into_iter()
+                .flatten()
+                .collect();
+            names.sort();
+            names
+        };
+        // Written beside their places, none in place yet; dropped (an interrupt), all gone,
+        // the directory it created too.
+        let mut locks = StagedLocks::new(&dir, ["a", "b"]).unwrap();
+        locks.add("a", tools).unwrap();
+        locks.add("b", tools).unwrap();
+        let staged = entries(&dir);
+        assert_eq!(staged.len(), 2);
+        assert!(
+            staged.iter().all(|n| n.starts_with(".mcp-probe-lock-")),
+            "{staged:?}"
+        );
+        drop(locks);
+        assert!(!dir.exists());
+        let mut locks = StagedLocks::new(&dir, ["a", "b"]).unwrap();
+        locks.add("a", tools).unwrap();
+        locks.add("b", tools).unwrap();
+        locks.commit().unwrap();
+        assert_eq!(entries(&dir), ["a.lock.json", "b.lock.json"]);
     }
 }
