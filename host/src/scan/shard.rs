@@ -101,6 +101,10 @@ impl MergeError {
     }
 }
 
+/// The longest line a shard may hold: a whole document's limit (a result's report is bounded
+/// by `--max-discovery-bytes`, 64 MiB by default, before it is serialized).
+const MAX_LINE_BYTES: u64 = 256 << 20;
+
 /// How many missing indexes an error names before it counts the rest.
 const MISSING_NAMED: usize = 5;
 
@@ -242,11 +246,19 @@ pub fn merge<R: Read + Seek>(
         let (mut offset, mut number) = (0u64, 0u32);
         loop {
             line.clear();
-            let read = reader.read_until(b'\n', &mut line).map_err(io)? as u64;
+            let mut bounded = (&mut reader).take(MAX_LINE_BYTES + 1);
+            let read = bounded.read_until(b'\n', &mut line).map_err(io)? as u64;
             if read == 0 {
                 break;
             }
             number += 1;
+            if read > MAX_LINE_BYTES {
+                return Err(MergeError::BadLine {
+                    file: shard.name.clone(),
+                    line: number as usize,
+                    why: format!("longer than {} MiB", MAX_LINE_BYTES >> 20),
+                });
+            }
             let text = trim_end(&line);
             let place = Place {
                 file: file as u32,

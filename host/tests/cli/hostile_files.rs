@@ -140,7 +140,7 @@ const INPUTS: &[Input] = &[
     },
     Input {
         args: &["scan", "merge", "{}"],
-        limit_mib: 256,
+        limit_mib: 4096,
     },
     Input {
         args: &["discover", "--kubeconfig", "{}", "--image", "busybox"],
