@@ -1,33 +1,63 @@
 //! Container logs: lines with the time they were written, as the kubelet's log files hold them.
+//!
+//! A container instance's log is kept whole, exited or not, until its pod is deleted, up to
+//! [`MAX_BYTES`] of output and [`MAX_LINES`] lines; past either bound the oldest lines are
+//! dropped, as from a rotated log. (A real kubelet rotates at `containerLogMaxSize`, 10 MiB by
+//! default, and `kubectl logs` then shows only the newest file; the bound here is far larger so
+//! that a batch container's whole output, tens of MB, stays readable after it exits.)
+use std::collections::VecDeque;
 use std::sync::Mutex;
 
+use bytes::Bytes;
 use tokio::sync::Notify;
 
-/// Lines kept per container instance; older lines are dropped like a rotated log.
-const MAX_LINES: usize = 100_000;
+/// Output bytes kept per container instance.
+pub const MAX_BYTES: usize = 256 * 1024 * 1024;
+/// Lines kept per container instance.
+pub const MAX_LINES: usize = 1_000_000;
 
 #[derive(Clone)]
 pub struct Line {
     pub time: String,
-    pub bytes: Vec<u8>,
+    pub bytes: Bytes,
 }
 
 #[derive(Default)]
 struct State {
-    lines: Vec<Line>,
+    lines: VecDeque<Line>,
+    /// Bytes of output in `lines`.
+    bytes: usize,
     dropped: usize,
     /// Unterminated output per stream (1 stdout, 2 stderr).
     partial: [Vec<u8>; 2],
     closed: bool,
 }
 
-#[derive(Default)]
 pub struct LogBuffer {
     state: Mutex<State>,
     changed: Notify,
+    max_bytes: usize,
+    max_lines: usize,
+}
+
+impl Default for LogBuffer {
+    fn default() -> Self {
+        LogBuffer::with_bounds(MAX_BYTES, MAX_LINES)
+    }
 }
 
 impl LogBuffer {
+    /// A buffer that keeps at most `max_bytes` of output and `max_lines` lines (the newest
+    /// line always stays, however long).
+    pub fn with_bounds(max_bytes: usize, max_lines: usize) -> Self {
+        LogBuffer {
+            state: Mutex::default(),
+            changed: Notify::new(),
+            max_bytes,
+            max_lines: max_lines.max(1),
+        }
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -40,7 +70,7 @@ impl LogBuffer {
         let mut start = 0;
         while let Some(pos) = buf[start..].iter().position(|b| *b == b'\n') {
             let end = start + pos + 1;
-            push(&mut st, buf[start..end].to_vec());
+            self.push(&mut st, buf[start..end].to_vec());
             start = end;
         }
         st.partial[idx] = buf[start..].to_vec();
@@ -54,7 +84,7 @@ impl LogBuffer {
         for idx in 0..2 {
             let rest = std::mem::take(&mut st.partial[idx]);
             if !rest.is_empty() {
-                push(&mut st, rest);
+                self.push(&mut st, rest);
             }
         }
         st.closed = true;
@@ -67,7 +97,7 @@ impl LogBuffer {
         let st = self.lock();
         let start = from.saturating_sub(st.dropped).min(st.lines.len());
         (
-            st.lines[start..].to_vec(),
+            st.lines.range(start..).cloned().collect(),
             st.dropped + st.lines.len(),
             st.closed,
         )
@@ -77,9 +107,10 @@ impl LogBuffer {
     pub fn tail_text(&self, lines: usize, bytes: usize) -> String {
         let st = self.lock();
         let from = st.lines.len().saturating_sub(lines);
-        let all: Vec<u8> = st.lines[from..]
-            .iter()
-            .flat_map(|l| l.bytes.clone())
+        let all: Vec<u8> = st
+            .lines
+            .range(from..)
+            .flat_map(|l| l.bytes.iter().copied())
             .collect();
         String::from_utf8_lossy(&all[all.len().saturating_sub(bytes)..]).into_owned()
     }
@@ -95,6 +126,21 @@ impl LogBuffer {
         let (lines, _, closed) = self.read_from(from);
         if lines.is_empty() && !closed {
             notified.await;
+        }
+    }
+
+    fn push(&self, st: &mut State, line: Vec<u8>) {
+        st.bytes += line.len();
+        st.lines.push_back(Line {
+            time: crate::now_rfc3339_nanos(),
+            bytes: Bytes::from(line),
+        });
+        while st.lines.len() > self.max_lines || (st.bytes > self.max_bytes && st.lines.len() > 1) {
+            let Some(old) = st.lines.pop_front() else {
+                break;
+            };
+            st.bytes -= old.bytes.len();
+            st.dropped += 1;
         }
     }
 }
@@ -113,13 +159,52 @@ pub fn termination_message(
     Some(log.tail_text(80, 2048)).filter(|m| !m.is_empty())
 }
 
-fn push(st: &mut State, line: Vec<u8>) {
-    if st.lines.len() == MAX_LINES {
-        st.lines.remove(0);
-        st.dropped += 1;
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn text(log: &LogBuffer) -> String {
+        let (lines, _, _) = log.read_from(0);
+        lines
+            .iter()
+            .map(|l| String::from_utf8_lossy(&l.bytes).into_owned())
+            .collect()
     }
-    st.lines.push(Line {
-        time: crate::now_rfc3339_nanos(),
-        bytes: line,
-    });
+
+    #[test]
+    fn keeps_whole_output_within_bounds_and_drops_the_oldest_past_them() {
+        let log = LogBuffer::with_bounds(10, 100);
+        log.append(1, b"aaaa\nbbbb\n");
+        assert_eq!(text(&log), "aaaa\nbbbb\n");
+        log.append(1, b"cc");
+        log.append(1, b"c\n");
+        // 15 bytes are over the bound: the oldest line goes, as from a rotated log.
+        assert_eq!(text(&log), "bbbb\nccc\n");
+        assert_eq!(log.tail_start(1), 2);
+        let (rest, next, closed) = log.read_from(2);
+        assert_eq!((rest.len(), next, closed), (1, 3, false));
+        log.append(2, b"unterminated");
+        log.close();
+        assert_eq!(text(&log), "unterminated");
+        assert!(log.read_from(0).2);
+
+        let by_lines = LogBuffer::with_bounds(MAX_BYTES, 2);
+        by_lines.append(1, b"1\n2\n3\n");
+        assert_eq!(text(&by_lines), "2\n3\n");
+    }
+
+    #[test]
+    fn default_bounds_hold_a_batch_containers_whole_output() {
+        let log = LogBuffer::default();
+        let line = format!("{}\n", "x".repeat(5000));
+        for _ in 0..6000 {
+            log.append(1, line.as_bytes());
+        }
+        let (lines, next, _) = log.read_from(0);
+        assert_eq!((lines.len(), next), (6000, 6000));
+        assert_eq!(
+            lines.iter().map(|l| l.bytes.len()).sum::<usize>(),
+            6000 * 5001
+        );
+    }
 }
