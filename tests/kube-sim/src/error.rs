@@ -45,7 +45,11 @@ impl ApiError {
     }
 
     fn with_details(mut self, kind: Kind, name: &str) -> Self {
-        self.details = Some(json!({"name": name, "kind": kind.plural()}));
+        let mut details = json!({"name": name, "kind": kind.plural()});
+        if !kind.group().is_empty() {
+            details["group"] = json!(kind.group());
+        }
+        self.details = Some(details);
         self
     }
 
@@ -73,7 +77,7 @@ impl ApiError {
         Self::new(
             404,
             "NotFound",
-            format!("{} \"{name}\" not found", kind.plural()),
+            format!("{} \"{name}\" not found", kind.qualified_plural()),
         )
         .with_details(kind, name)
     }
@@ -82,7 +86,7 @@ impl ApiError {
         Self::new(
             409,
             "AlreadyExists",
-            format!("{} \"{name}\" already exists", kind.plural()),
+            format!("{} \"{name}\" already exists", kind.qualified_plural()),
         )
         .with_details(kind, name)
     }
@@ -100,7 +104,7 @@ impl ApiError {
         let mut err = Self::new(
             422,
             "Invalid",
-            format!("{} \"{name}\" is invalid: {summary}", kind.name()),
+            format!("{} \"{name}\" is invalid: {summary}", kind.qualified_name()),
         );
         err.details = Some(json!({
             "name": name,
@@ -109,6 +113,9 @@ impl ApiError {
                 "reason": cause_reason(m), "message": m, "field": f
             })).collect::<Vec<_>>(),
         }));
+        if let (Some(details), false) = (err.details.as_mut(), kind.group().is_empty()) {
+            details["group"] = json!(kind.group());
+        }
         err
     }
 
@@ -120,7 +127,7 @@ impl ApiError {
             format!(
                 "Operation cannot be fulfilled on {} \"{name}\": the object has been modified; \
                  please apply your changes to the latest version and try again",
-                kind.plural()
+                kind.qualified_plural()
             ),
         )
         .with_details(kind, name)
@@ -137,24 +144,29 @@ impl ApiError {
         e
     }
 
-    pub fn forbidden(verb: &str, resource: &str, namespace: &str, name: &str) -> Self {
+    pub fn forbidden(verb: &str, group: &str, resource: &str, namespace: &str, name: &str) -> Self {
         let (res, sub) = resource.split_once('/').unwrap_or((resource, ""));
         let what = if sub.is_empty() {
             res.to_owned()
         } else {
             format!("{res}/{sub}")
         };
-        let subject = if name.is_empty() {
-            what.clone()
-        } else {
-            format!("{res} \"{name}\"")
+        // The subject names the resource with its group: `jobs.batch "NAME"`.
+        let qualified = match group {
+            "" => res.to_owned(),
+            group => format!("{res}.{group}"),
+        };
+        let subject = match (name.is_empty(), sub.is_empty()) {
+            (true, true) => qualified,
+            (true, false) => format!("{qualified}/{sub}"),
+            (false, _) => format!("{qualified} \"{name}\""),
         };
         Self::new(
             403,
             "Forbidden",
             format!(
                 "{subject} is forbidden: User \"system:serviceaccount:kube-sim:tester\" cannot \
-                 {verb} resource \"{what}\" in API group \"\" in the namespace \"{namespace}\""
+                 {verb} resource \"{what}\" in API group \"{group}\" in the namespace \"{namespace}\""
             ),
         )
     }

@@ -70,7 +70,8 @@ pub fn delete(
 ) -> Result<Value, crate::error::ApiError> {
     match key.kind {
         Kind::Pod => crate::kubelet::delete_pod(ctx, key, grace),
-        Kind::Service | Kind::Secret => {
+        // A Job has no termination of its own; its pods follow by this same collection.
+        Kind::Service | Kind::Secret | Kind::Job => {
             let removed = ctx
                 .store
                 .remove(key)

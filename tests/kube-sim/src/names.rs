@@ -54,7 +54,7 @@ pub fn dns1123_label(value: &str) -> Vec<String> {
     errs
 }
 
-/// IsDNS1123Subdomain (Pods, Secrets).
+/// IsDNS1123Subdomain (Pods, Secrets, Jobs).
 pub fn dns1123_subdomain(value: &str) -> Vec<String> {
     let mut errs = Vec::new();
     if value.len() > 253 {
@@ -100,7 +100,8 @@ pub fn name_errors(kind: Kind, name: &str, prefix: bool) -> Vec<String> {
         _ => name,
     };
     match kind {
-        Kind::Pod | Kind::Secret => dns1123_subdomain(name),
+        // Jobs are named as ReplicationControllers are: a DNS-1123 subdomain.
+        Kind::Pod | Kind::Secret | Kind::Job => dns1123_subdomain(name),
         Kind::Service => dns1035_label(name),
     }
 }

@@ -84,9 +84,41 @@ impl LabelSelector {
         )
     }
 
+    /// A selector from a `metav1.LabelSelector` (a Job's `spec.selector`): `matchLabels` and
+    /// `matchExpressions` (In, NotIn, Exists, DoesNotExist), all of which must hold.
+    pub fn from_spec(
+        selector: &k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector,
+    ) -> Self {
+        let mut reqs: Vec<Requirement> = selector
+            .match_labels
+            .iter()
+            .flatten()
+            .map(|(k, v)| Requirement::Equals(k.clone(), v.clone()))
+            .collect();
+        for e in selector.match_expressions.iter().flatten() {
+            let values = e.values.clone().unwrap_or_default();
+            reqs.push(match e.operator.as_str() {
+                "In" => Requirement::In(e.key.clone(), values),
+                "NotIn" => Requirement::NotIn(e.key.clone(), values),
+                "Exists" => Requirement::Exists(e.key.clone()),
+                // DoesNotExist, and anything else, which validation would have refused.
+                _ => Requirement::NotExists(e.key.clone()),
+            });
+        }
+        LabelSelector(reqs)
+    }
+
     pub fn matches(&self, obj: &Value) -> bool {
         let labels = &obj["metadata"]["labels"];
-        let get = |k: &str| labels.get(k).and_then(Value::as_str);
+        self.matches_with(|k| labels.get(k).and_then(Value::as_str))
+    }
+
+    /// Whether a set of labels (a pod template's) is selected.
+    pub fn matches_labels(&self, labels: &std::collections::BTreeMap<String, String>) -> bool {
+        self.matches_with(|k| labels.get(k).map(String::as_str))
+    }
+
+    fn matches_with<'a>(&self, get: impl Fn(&str) -> Option<&'a str>) -> bool {
         self.0.iter().all(|r| match r {
             Requirement::Equals(k, v) => get(k) == Some(v),
             Requirement::NotEquals(k, v) => get(k) != Some(v),
@@ -101,6 +133,9 @@ impl LabelSelector {
 /// A parsed field selector (`metadata.name=x,status.phase!=Running`).
 #[derive(Debug, Clone, Default)]
 pub struct FieldSelector(Vec<(String, bool, String)>);
+
+/// Fields the API server accepts in Job field selectors (`status.successful` is a number).
+const JOB_FIELDS: &[&str] = &["metadata.name", "metadata.namespace", "status.successful"];
 
 /// Fields the API server accepts in pod and service field selectors.
 const POD_FIELDS: &[&str] = &[
@@ -138,6 +173,7 @@ impl FieldSelector {
                 crate::store::Kind::Secret => {
                     matches!(field, "metadata.name" | "metadata.namespace" | "type")
                 }
+                crate::store::Kind::Job => JOB_FIELDS.contains(&field),
             };
             if !allowed {
                 return Err(ApiError::bad_request(format!(
@@ -155,6 +191,9 @@ impl FieldSelector {
             let got = match got {
                 Value::String(s) => s.clone(),
                 Value::Bool(b) => b.to_string(),
+                Value::Number(n) => n.to_string(),
+                // A Job's status.successful is 0 while it is absent (omitempty).
+                Value::Null if field == "status.successful" => "0".into(),
                 _ => String::new(),
             };
             (got == *want) == *eq

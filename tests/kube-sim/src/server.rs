@@ -153,32 +153,43 @@ pub async fn read_json(req: Request<Incoming>) -> Result<Value, ApiError> {
     })
 }
 
-/// A parsed `/api/v1/...` resource path.
+/// A parsed `/api/v1/...` or `/apis/GROUP/VERSION/...` resource path.
 pub struct Target {
+    /// The API group: "" for core, `batch`.
+    pub group: &'static str,
     pub namespace: Option<String>,
     pub resource: String,
     pub name: Option<String>,
     pub subresource: Option<String>,
 }
 
+/// The group versions served, by path prefix.
+const GROUP_PREFIXES: &[(&str, &str)] = &[("/api/v1/", ""), ("/apis/batch/v1/", "batch")];
+
 fn parse_target(path: &str) -> Option<Target> {
-    let rest = path.strip_prefix("/api/v1/")?;
+    let (rest, group) = GROUP_PREFIXES
+        .iter()
+        .find_map(|(prefix, group)| path.strip_prefix(prefix).map(|rest| (rest, *group)))?;
     let segs: Vec<&str> = rest.split('/').filter(|s| !s.is_empty()).collect();
     let owned = |s: &&str| s.to_string();
     match segs.as_slice() {
-        ["namespaces", ns] => Some(Target {
+        // Namespaces themselves are core; under a group, `namespaces/NS` alone is no resource.
+        ["namespaces", ns] if group.is_empty() => Some(Target {
+            group,
             namespace: None,
             resource: "namespaces".into(),
             name: Some(ns.to_string()),
             subresource: None,
         }),
         ["namespaces", ns, res, tail @ ..] if tail.len() <= 2 => Some(Target {
+            group,
             namespace: Some(ns.to_string()),
             resource: res.to_string(),
             name: tail.first().map(owned),
             subresource: tail.get(1).map(owned),
         }),
         [res, tail @ ..] if tail.len() <= 2 => Some(Target {
+            group,
             namespace: None,
             resource: res.to_string(),
             name: tail.first().map(owned),
@@ -230,6 +241,7 @@ async fn handle(ctx: Arc<Ctx>, req: Request<Incoming>) -> Resp {
         Decision::Forbidden => {
             return error_response(ApiError::forbidden(
                 &info.verb,
+                target.group,
                 &info.resource,
                 &info.namespace,
                 &info.name,
@@ -249,16 +261,18 @@ async fn handle(ctx: Arc<Ctx>, req: Request<Incoming>) -> Resp {
     if upgrade && ctx.faults.denies(&create) {
         return error_response(ApiError::forbidden(
             &create.verb,
+            target.group,
             &create.resource,
             &create.namespace,
             &create.name,
         ));
     }
-    let result = match target.resource.as_str() {
-        "pods" => api::pods::handle(&ctx, req, target, query, &info.verb).await,
-        "services" => api::services::handle(&ctx, req, target, query, &info.verb).await,
-        "secrets" => api::secrets::handle(&ctx, req, target, query, &info.verb).await,
-        "namespaces" => api::namespaces::handle(req.method(), &target),
+    let result = match (target.group, target.resource.as_str()) {
+        ("batch", _) => Err(ApiError::no_such_resource()),
+        (_, "pods") => api::pods::handle(&ctx, req, target, query, &info.verb).await,
+        (_, "services") => api::services::handle(&ctx, req, target, query, &info.verb).await,
+        (_, "secrets") => api::secrets::handle(&ctx, req, target, query, &info.verb).await,
+        (_, "namespaces") => api::namespaces::handle(req.method(), &target),
         _ => Err(ApiError::no_such_resource()),
     };
     result.unwrap_or_else(error_response)

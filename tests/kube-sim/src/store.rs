@@ -16,6 +16,8 @@ pub enum Kind {
     Pod,
     Service,
     Secret,
+    /// batch/v1 Job.
+    Job,
 }
 
 impl Kind {
@@ -24,6 +26,7 @@ impl Kind {
             Kind::Pod => "pods",
             Kind::Service => "services",
             Kind::Secret => "secrets",
+            Kind::Job => "jobs",
         }
     }
     pub fn name(self) -> &'static str {
@@ -31,6 +34,35 @@ impl Kind {
             Kind::Pod => "Pod",
             Kind::Service => "Service",
             Kind::Secret => "Secret",
+            Kind::Job => "Job",
+        }
+    }
+    /// The API group ("" for core).
+    pub fn group(self) -> &'static str {
+        match self {
+            Kind::Job => "batch",
+            _ => "",
+        }
+    }
+    /// `apiVersion` of the kind's objects and lists.
+    pub fn api_version(self) -> &'static str {
+        match self {
+            Kind::Job => "batch/v1",
+            _ => "v1",
+        }
+    }
+    /// The resource as the API server names it in messages: `pods`, `jobs.batch`.
+    pub fn qualified_plural(self) -> String {
+        match self.group() {
+            "" => self.plural().to_owned(),
+            group => format!("{}.{group}", self.plural()),
+        }
+    }
+    /// The kind as the API server names it in messages: `Pod`, `Job.batch`.
+    pub fn qualified_name(self) -> String {
+        match self.group() {
+            "" => self.name().to_owned(),
+            group => format!("{}.{group}", self.name()),
         }
     }
 }
@@ -41,11 +73,20 @@ pub struct ObjectCounts {
     pub pods: usize,
     pub services: usize,
     pub secrets: usize,
+    pub jobs: usize,
 }
 
 impl ObjectCounts {
     pub fn total(&self) -> usize {
-        self.pods + self.services + self.secrets
+        self.pods + self.services + self.secrets + self.jobs
+    }
+    fn count(&mut self, kind: Kind) {
+        match kind {
+            Kind::Pod => self.pods += 1,
+            Kind::Service => self.services += 1,
+            Kind::Secret => self.secrets += 1,
+            Kind::Job => self.jobs += 1,
+        }
     }
 }
 
@@ -174,7 +215,18 @@ impl Store {
     }
 
     /// Stores a new object; metadata (uid, resourceVersion, creationTimestamp) is filled in here.
-    pub fn create(&self, key: Key, mut obj: Value) -> Result<Value, ApiError> {
+    pub fn create(&self, key: Key, obj: Value) -> Result<Value, ApiError> {
+        self.create_with_uid(key, obj, uuid::Uuid::new_v4().to_string())
+    }
+
+    /// Stores a new object under a uid chosen before (a Job's selector names its own uid, so
+    /// the server picks it before validating, as the API server fills it in before Validate).
+    pub fn create_with_uid(
+        &self,
+        key: Key,
+        mut obj: Value,
+        uid: String,
+    ) -> Result<Value, ApiError> {
         let mut st = self.lock();
         if st.objects.contains_key(&key) {
             return Err(ApiError::already_exists(key.kind, &key.name));
@@ -182,16 +234,12 @@ impl Store {
         st.rv += 1;
         let rv = st.rv;
         let meta = &mut obj["metadata"];
-        meta["uid"] = json!(uuid::Uuid::new_v4().to_string());
+        meta["uid"] = json!(uid);
         meta["namespace"] = json!(key.namespace);
         meta["creationTimestamp"] = json!(crate::now_rfc3339());
         set_rv(&mut obj, rv);
         st.objects.insert(key.clone(), obj.clone());
-        match key.kind {
-            Kind::Pod => st.created.pods += 1,
-            Kind::Service => st.created.services += 1,
-            Kind::Secret => st.created.secrets += 1,
-        }
+        st.created.count(key.kind);
         self.record(&mut st, key, EventType::Added, obj.clone(), None);
         Ok(obj)
     }
@@ -221,11 +269,7 @@ impl Store {
     pub fn counts(&self) -> ObjectCounts {
         let mut counts = ObjectCounts::default();
         for key in self.lock().objects.keys() {
-            match key.kind {
-                Kind::Pod => counts.pods += 1,
-                Kind::Service => counts.services += 1,
-                Kind::Secret => counts.secrets += 1,
-            }
+            counts.count(key.kind);
         }
         counts
     }
@@ -277,6 +321,11 @@ impl Store {
             Some(before),
         );
         Some(obj)
+    }
+
+    /// Every change from now on (for controllers, which then read the store again).
+    pub fn subscribe(&self) -> broadcast::Receiver<Event> {
+        self.events.subscribe()
     }
 
     /// Subscribes and computes the starting point atomically so no event is missed or doubled.

@@ -137,7 +137,8 @@ async fn object_counts_cover_every_namespace_and_kind() {
         ObjectCounts {
             pods: 2,
             services: 1,
-            secrets: 1
+            secrets: 1,
+            jobs: 0,
         }
     );
     assert_eq!(counts.total(), 4);

@@ -125,10 +125,19 @@ pub fn prepare_metadata(kind: Kind, namespace: &str, obj: &mut Value) -> Result<
 pub struct DeleteOptions {
     pub grace: Option<i64>,
     pub propagation: String,
+    /// The request named no policy: `propagation` is the resource's default.
+    pub defaulted: bool,
 }
 
 impl DeleteOptions {
+    /// The options of a request, `Background` when it names no policy.
     pub fn from(query: &Query, body: &Value) -> Result<Self, ApiError> {
+        Self::with_default(query, body, "Background")
+    }
+
+    /// The options of a request, `default` when it names no policy (a batch/v1 Job's is
+    /// `Orphan`, kept for compatibility).
+    pub fn with_default(query: &Query, body: &Value, default: &str) -> Result<Self, ApiError> {
         let grace = match query.get("gracePeriodSeconds") {
             Some(g) => Some(
                 g.parse()
@@ -136,22 +145,28 @@ impl DeleteOptions {
             ),
             None => body["gracePeriodSeconds"].as_i64(),
         };
-        let propagation = query
+        let given = query
             .get("propagationPolicy")
             .cloned()
             .or_else(|| body["propagationPolicy"].as_str().map(str::to_owned))
             .or_else(|| {
-                body["orphanDependents"]
-                    .as_bool()
-                    .filter(|o| *o)
-                    .map(|_| "Orphan".into())
-            })
-            .unwrap_or_else(|| "Background".into());
+                query
+                    .get("orphanDependents")
+                    .map(|o| o == "true")
+                    .or_else(|| body["orphanDependents"].as_bool())
+                    .map(|o| if o { "Orphan" } else { "Background" }.into())
+            });
+        let defaulted = given.is_none();
+        let propagation = given.unwrap_or_else(|| default.into());
         if !matches!(propagation.as_str(), "Background" | "Foreground" | "Orphan") {
             return Err(ApiError::bad_request(format!(
                 "unsupported propagationPolicy {propagation:?}"
             )));
         }
-        Ok(DeleteOptions { grace, propagation })
+        Ok(DeleteOptions {
+            grace,
+            propagation,
+            defaulted,
+        })
     }
 }

@@ -13,7 +13,9 @@ use serde_json::json;
 /// Where the ServiceAccount admission plugin mounts the token volume.
 pub const TOKEN_MOUNT: &str = "/var/run/secrets/kubernetes.io/serviceaccount";
 
-pub fn apply(spec: &mut PodSpec) {
+/// The defaulting functions alone (SetDefaults_PodSpec, SetDefaults_Container, probes, ports,
+/// field selectors): what a pod template (a Job's) gets, which no admission plugin sees.
+pub fn apply_template_defaults(spec: &mut PodSpec) {
     spec.restart_policy.get_or_insert_with(|| "Always".into());
     spec.termination_grace_period_seconds.get_or_insert(30);
     spec.dns_policy.get_or_insert_with(|| "ClusterFirst".into());
@@ -21,6 +23,14 @@ pub fn apply(spec: &mut PodSpec) {
         .get_or_insert_with(|| "default-scheduler".into());
     spec.security_context
         .get_or_insert_with(PodSecurityContext::default);
+    for c in spec.containers.iter_mut() {
+        container(c);
+    }
+}
+
+/// Everything a new Pod gets: the defaults, SetDefaults_Pod and the admission plugins.
+pub fn apply(spec: &mut PodSpec) {
+    apply_template_defaults(spec);
     spec.enable_service_links.get_or_insert(true);
     let account = spec
         .service_account_name
@@ -57,7 +67,7 @@ pub fn apply(spec: &mut PodSpec) {
         .find(|v| v.name.starts_with("kube-api-access-"))
         .map(|v| v.name.clone());
     for c in spec.containers.iter_mut() {
-        container(c);
+        requests_from_limits(c);
         if let (true, Some(name)) = (token, &volume_name) {
             c.volume_mounts
                 .get_or_insert_with(Vec::new)
@@ -104,16 +114,8 @@ fn container(c: &mut Container) {
             f.api_version.get_or_insert_with(|| "v1".into());
         }
     }
-    let resources = c
-        .resources
+    c.resources
         .get_or_insert_with(ResourceRequirements::default);
-    // Requests default to the limits set.
-    if let Some(limits) = &resources.limits {
-        let requests = resources.requests.get_or_insert_with(BTreeMap::new);
-        for (k, v) in limits {
-            requests.entry(k.clone()).or_insert_with(|| v.clone());
-        }
-    }
     for probe in [
         &mut c.readiness_probe,
         &mut c.liveness_probe,
@@ -123,6 +125,19 @@ fn container(c: &mut Container) {
     .flatten()
     {
         probe_defaults(probe);
+    }
+}
+
+/// SetDefaults_Pod: requests default to the limits set (a pod's, not a template's).
+fn requests_from_limits(c: &mut Container) {
+    let resources = c
+        .resources
+        .get_or_insert_with(ResourceRequirements::default);
+    if let Some(limits) = &resources.limits {
+        let requests = resources.requests.get_or_insert_with(BTreeMap::new);
+        for (k, v) in limits {
+            requests.entry(k.clone()).or_insert_with(|| v.clone());
+        }
     }
 }
 

@@ -3,7 +3,7 @@ use std::sync::Arc;
 
 use hyper::body::Incoming;
 use hyper::{Method, Request, StatusCode};
-use k8s_openapi::api::core::v1::Pod;
+use k8s_openapi::api::core::v1::{Pod, PodSpec};
 use serde_json::{json, Value};
 
 use super::{prepare_metadata, DeleteOptions};
@@ -69,37 +69,61 @@ pub fn get(ctx: &Ctx, key: &Key) -> Result<Value, ApiError> {
         .ok_or_else(|| ApiError::not_found(Kind::Pod, &key.name))
 }
 
-fn validate(name: &str, pod: &Pod) -> Result<(), ApiError> {
+/// ValidatePodSpec for what the simulator runs, each failing rule a `(field, message)` cause,
+/// fields under `path` (`spec` for a Pod, `spec.template.spec` for a Job's template).
+pub fn spec_causes(spec: &PodSpec, path: &str) -> Vec<(String, String)> {
     let mut causes = Vec::new();
-    let containers = pod
-        .spec
-        .as_ref()
-        .map(|s| s.containers.as_slice())
-        .unwrap_or_default();
-    if containers.is_empty() {
-        causes.push(("spec.containers".into(), "Required value".into()));
+    if spec.containers.is_empty() {
+        causes.push((format!("{path}.containers"), "Required value".into()));
     }
-    for (i, c) in containers.iter().enumerate() {
+    for (i, c) in spec.containers.iter().enumerate() {
         for msg in crate::names::dns1123_label(&c.name) {
             causes.push((
-                format!("spec.containers[{i}].name"),
+                format!("{path}.containers[{i}].name"),
                 format!("Invalid value: {}: {msg}", Value::String(c.name.clone())),
             ));
         }
         if c.image.as_deref().unwrap_or_default().trim().is_empty() {
             causes.push((
-                format!("spec.containers[{i}].image"),
+                format!("{path}.containers[{i}].image"),
                 "Required value".into(),
             ));
         }
     }
+    // validateRestartPolicy (unset is defaulted to Always before this runs on a real server).
+    if let Some(policy) = spec
+        .restart_policy
+        .as_deref()
+        .filter(|p| !matches!(*p, "Always" | "OnFailure" | "Never"))
+    {
+        causes.push((
+            format!("{path}.restartPolicy"),
+            format!(
+                "Unsupported value: {}: supported values: \"Always\", \"OnFailure\", \"Never\"",
+                Value::String(policy.to_owned())
+            ),
+        ));
+    }
+    causes
+}
+
+fn validate(name: &str, pod: &Pod) -> Result<(), ApiError> {
+    let spec = pod.spec.clone().unwrap_or_default();
+    let causes = spec_causes(&spec, "spec");
     match causes.is_empty() {
         true => Ok(()),
         false => Err(ApiError::invalid(Kind::Pod, name, causes)),
     }
 }
 
-fn create(ctx: &Arc<Ctx>, ns: &str, mut body: Value) -> Result<Resp, ApiError> {
+fn create(ctx: &Arc<Ctx>, ns: &str, body: Value) -> Result<Resp, ApiError> {
+    let stored = create_pod(ctx, ns, body)?;
+    Ok(object_response(StatusCode::CREATED, &stored))
+}
+
+/// Creates a pod as a POST does (name generation, validation, defaults and admission) and
+/// hands it to the kubelet; controllers create theirs through this too.
+pub fn create_pod(ctx: &Arc<Ctx>, ns: &str, mut body: Value) -> Result<Value, ApiError> {
     let name = prepare_metadata(Kind::Pod, ns, &mut body)?;
     let mut pod: Pod = serde_json::from_value(body).map_err(|e| {
         ApiError::bad_request(format!(
@@ -119,7 +143,7 @@ fn create(ctx: &Arc<Ctx>, ns: &str, mut body: Value) -> Result<Resp, ApiError> {
     let typed: Pod =
         serde_json::from_value(stored.clone()).map_err(|e| ApiError::internal(e.to_string()))?;
     crate::kubelet::Kubelet::start(ctx, key, typed);
-    Ok(object_response(StatusCode::CREATED, &stored))
+    Ok(stored)
 }
 
 fn update_status(ctx: &Ctx, key: &Key, body: Value) -> Result<Resp, ApiError> {

@@ -10,6 +10,11 @@ fn column(name: &str, kind: &str, format: &str) -> Value {
     json!({"name": name, "type": kind, "format": format, "description": "", "priority": 0})
 }
 
+/// A column `kubectl get -o wide` shows (priority 1).
+fn wide_column(name: &str) -> Value {
+    json!({"name": name, "type": "string", "format": "", "description": "", "priority": 1})
+}
+
 fn columns(kind: Kind) -> Vec<Value> {
     match kind {
         Kind::Pod => vec![
@@ -32,24 +37,128 @@ fn columns(kind: Kind) -> Vec<Value> {
             column("Port(s)", "string", ""),
             column("Age", "string", ""),
         ],
+        Kind::Job => vec![
+            column("Name", "string", "name"),
+            column("Status", "string", ""),
+            column("Completions", "string", ""),
+            column("Duration", "string", ""),
+            column("Age", "string", ""),
+            wide_column("Containers"),
+            wide_column("Images"),
+            wide_column("Selector"),
+        ],
+    }
+}
+
+/// duration.HumanDuration, which kubectl's printers use for ages and durations.
+pub fn human_duration(secs: i64) -> String {
+    if secs < -1 {
+        return "<invalid>".into();
+    }
+    let s = secs.max(0);
+    let (minutes, hours) = (s / 60, s / 3600);
+    match () {
+        _ if s < 120 => format!("{s}s"),
+        _ if minutes < 10 && s % 60 == 0 => format!("{minutes}m"),
+        _ if minutes < 10 => format!("{minutes}m{}s", s % 60),
+        _ if minutes < 180 => format!("{minutes}m"),
+        _ if hours < 8 && minutes % 60 == 0 => format!("{hours}h"),
+        _ if hours < 8 => format!("{hours}h{}m", minutes % 60),
+        _ if hours < 48 => format!("{hours}h"),
+        _ if hours < 192 && hours % 24 == 0 => format!("{}d", hours / 24),
+        _ if hours < 192 => format!("{}d{}h", hours / 24, hours % 24),
+        _ if hours < 24 * 365 * 2 => format!("{}d", hours / 24),
+        _ if hours < 24 * 365 * 8 && (hours / 24) % 365 == 0 => format!("{}y", hours / 24 / 365),
+        _ if hours < 24 * 365 * 8 => format!("{}y{}d", hours / 24 / 365, (hours / 24) % 365),
+        _ => format!("{}y", hours / 24 / 365),
+    }
+}
+
+fn timestamp(v: &Value) -> Option<jiff::Timestamp> {
+    v.as_str().and_then(|t| t.parse::<jiff::Timestamp>().ok())
+}
+
+fn has_condition(job: &Value, kind: &str) -> bool {
+    job["status"]["conditions"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .any(|c| c["type"] == kind && c["status"] == "True")
+}
+
+/// printJob's STATUS, COMPLETIONS and DURATION.
+fn job_cells(job: &Value) -> [String; 3] {
+    let status = [("Complete", "Complete"), ("Failed", "Failed")]
+        .iter()
+        .find(|(c, _)| has_condition(job, c))
+        .map(|(_, s)| *s)
+        .or(job["metadata"]["deletionTimestamp"]
+            .is_string()
+            .then_some("Terminating"))
+        .or_else(|| {
+            [
+                ("Suspended", "Suspended"),
+                ("FailureTarget", "FailureTarget"),
+                ("SuccessCriteriaMet", "SuccessCriteriaMet"),
+            ]
+            .iter()
+            .find(|(c, _)| has_condition(job, c))
+            .map(|(_, s)| *s)
+        })
+        .unwrap_or("Running");
+    let succeeded = job["status"]["succeeded"].as_i64().unwrap_or(0);
+    let completions = match job["spec"]["completions"].as_i64() {
+        Some(c) => format!("{succeeded}/{c}"),
+        None => match job["spec"]["parallelism"].as_i64().unwrap_or(0) {
+            p if p > 1 => format!("{succeeded}/1 of {p}"),
+            _ => format!("{succeeded}/1"),
+        },
+    };
+    let start = timestamp(&job["status"]["startTime"]);
+    let end = timestamp(&job["status"]["completionTime"]).unwrap_or_else(jiff::Timestamp::now);
+    let duration = start.map_or(String::new(), |s| {
+        human_duration(end.duration_since(s).as_secs())
+    });
+    [status.to_owned(), completions, duration]
+}
+
+/// metav1.FormatLabelSelector.
+fn format_selector(selector: &Value) -> String {
+    let mut parts: Vec<String> = selector["matchLabels"]
+        .as_object()
+        .into_iter()
+        .flatten()
+        .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or_default()))
+        .collect();
+    for e in selector["matchExpressions"]
+        .as_array()
+        .into_iter()
+        .flatten()
+    {
+        let key = e["key"].as_str().unwrap_or_default();
+        let values: Vec<&str> = e["values"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .collect();
+        parts.push(match e["operator"].as_str().unwrap_or_default() {
+            "In" => format!("{key} in ({})", values.join(",")),
+            "NotIn" => format!("{key} notin ({})", values.join(",")),
+            "Exists" => key.to_owned(),
+            _ => format!("!{key}"),
+        });
+    }
+    match parts.is_empty() {
+        true => "<none>".into(),
+        false => parts.join(","),
     }
 }
 
 fn age(obj: &Value) -> String {
-    let created = obj["metadata"]["creationTimestamp"]
-        .as_str()
-        .and_then(|t| t.parse::<jiff::Timestamp>().ok());
-    let Some(created) = created else {
-        return "<unknown>".into();
-    };
-    let secs = jiff::Timestamp::now()
-        .duration_since(created)
-        .as_secs()
-        .max(0);
-    match secs {
-        s if s < 120 => format!("{s}s"),
-        s if s < 7200 => format!("{}m", s / 60),
-        s => format!("{}h", s / 3600),
+    match timestamp(&obj["metadata"]["creationTimestamp"]) {
+        Some(created) => human_duration(jiff::Timestamp::now().duration_since(created).as_secs()),
+        None => "<unknown>".into(),
     }
 }
 
@@ -125,6 +234,30 @@ fn cells(kind: Kind, obj: &Value) -> Vec<Value> {
                 json!(age(obj)),
             ]
         }
+        Kind::Job => {
+            let [status, completions, duration] = job_cells(obj);
+            let containers = obj["spec"]["template"]["spec"]["containers"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default();
+            let joined = |field: &str| {
+                containers
+                    .iter()
+                    .filter_map(|c| c[field].as_str())
+                    .collect::<Vec<_>>()
+                    .join(",")
+            };
+            vec![
+                name,
+                json!(status),
+                json!(completions),
+                json!(duration),
+                json!(age(obj)),
+                json!(joined("name")),
+                json!(joined("image")),
+                json!(format_selector(&obj["spec"]["selector"])),
+            ]
+        }
     }
 }
 
@@ -159,4 +292,46 @@ pub fn single(kind: Kind, obj: &Value) -> Resp {
         .and_then(|r| r.parse().ok())
         .unwrap_or(0);
     json_response(200, &table(kind, std::slice::from_ref(obj), rv))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_read_as_kubectl_prints_them() {
+        let cases = [
+            (5, "5s"),
+            (119, "119s"),
+            (120, "2m"),
+            (125, "2m5s"),
+            (600, "10m"),
+            (3 * 3600, "3h"),
+            (3 * 3600 + 120, "3h2m"),
+            (9 * 3600, "9h"),
+            (50 * 3600, "2d2h"),
+            (10 * 86400, "10d"),
+        ];
+        for (secs, want) in cases {
+            assert_eq!(human_duration(secs), want, "{secs}");
+        }
+    }
+
+    #[test]
+    fn job_rows_follow_print_job() {
+        let job = json!({
+            "spec": {"completions": 3, "selector": {"matchLabels": {"batch.kubernetes.io/controller-uid": "u"}}},
+            "status": {"succeeded": 2, "startTime": "2026-01-01T00:00:00Z",
+                       "completionTime": "2026-01-01T00:01:05Z",
+                       "conditions": [{"type": "SuccessCriteriaMet", "status": "True"},
+                                      {"type": "Complete", "status": "True"}]},
+        });
+        assert_eq!(job_cells(&job), ["Complete", "2/3", "65s"]);
+        assert_eq!(
+            format_selector(&job["spec"]["selector"]),
+            "batch.kubernetes.io/controller-uid=u"
+        );
+        let running = json!({"spec": {"parallelism": 2}, "status": {}});
+        assert_eq!(job_cells(&running), ["Running", "0/1 of 2", ""]);
+    }
 }

@@ -63,7 +63,7 @@ pub fn list(
     let (items, rv) = selected(ctx, kind, namespace, query)?;
     let list = json!({
         "kind": format!("{}List", kind.name()),
-        "apiVersion": "v1",
+        "apiVersion": kind.api_version(),
         "metadata": {"resourceVersion": rv.to_string()},
         "items": items,
     });
@@ -87,7 +87,7 @@ fn bookmark(kind: Kind, rv: u64, initial_end: bool) -> Bytes {
     }
     frame(
         "BOOKMARK",
-        &json!({"kind": kind.name(), "apiVersion": "v1", "metadata": meta}),
+        &json!({"kind": kind.name(), "apiVersion": kind.api_version(), "metadata": meta}),
     )
 }
 

@@ -20,7 +20,16 @@ pub fn environment(
 ) -> Result<HashMap<String, String>, String> {
     let ns = rt.key.namespace.as_str();
     let mut env: HashMap<String, String> = image.env.clone();
-    env.insert("HOSTNAME".into(), rt.key.name.clone());
+    // The pod's hostname: `spec.hostname` when set (an Indexed Job's pods: JOB-INDEX), else
+    // its name.
+    let hostname = rt
+        .spec
+        .spec
+        .as_ref()
+        .and_then(|s| s.hostname.clone())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| rt.key.name.clone());
+    env.insert("HOSTNAME".into(), hostname);
     env.insert("KUBERNETES_SERVICE_HOST".into(), "127.0.0.1".into());
     env.insert("KUBERNETES_SERVICE_PORT".into(), ctx.api_port.to_string());
     for (cp, local) in &rt.ports {
