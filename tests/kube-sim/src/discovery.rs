@@ -1,4 +1,6 @@
-//! Discovery documents kubectl and client libraries read before anything else.
+//! Discovery documents kubectl and client libraries read before anything else: the core
+//! group (`/api`, `/api/v1`) and the named groups (`/apis`; `batch/v1` for Jobs), and the
+//! OpenAPI v3 index kubectl reads to learn that the server validates fields itself.
 use serde_json::json;
 
 use crate::server::{json_response, Resp};
@@ -22,6 +24,7 @@ fn kind_lower(kind: &str) -> &'static str {
         "Service" => "service",
         "Secret" => "secret",
         "Namespace" => "namespace",
+        "Job" => "job",
         _ => "",
     }
 }
@@ -41,7 +44,20 @@ pub fn route(path: &str) -> Option<Resp> {
             "kind": "APIVersions", "versions": ["v1"],
             "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0", "serverAddress": "127.0.0.1"}],
         }),
-        "/apis" => json!({"kind": "APIGroupList", "apiVersion": "v1", "groups": []}),
+        "/apis" => json!({"kind": "APIGroupList", "apiVersion": "v1", "groups": [batch_group()]}),
+        "/apis/batch" => {
+            let mut group = batch_group();
+            group["kind"] = json!("APIGroup");
+            group["apiVersion"] = json!("v1");
+            group
+        }
+        "/apis/batch/v1" => json!({
+            "kind": "APIResourceList", "apiVersion": "v1", "groupVersion": "batch/v1",
+            "resources": [
+                resource("jobs", "Job", true, CRUD, &[]),
+                resource("jobs/status", "Job", true, &["get"], &[]),
+            ],
+        }),
         "/api/v1" => json!({
             "kind": "APIResourceList", "groupVersion": "v1",
             "resources": [
@@ -61,7 +77,13 @@ pub fn route(path: &str) -> Option<Resp> {
                 .body(crate::server::full("ok"))
                 .ok()
         }
-        _ => return None,
+        other => return crate::openapi::route(other),
     };
     Some(json_response(200, &body))
+}
+
+/// The `batch` group with its one version, as `/apis` lists it.
+fn batch_group() -> serde_json::Value {
+    let version = json!({"groupVersion": "batch/v1", "version": "v1"});
+    json!({"name": "batch", "versions": [version], "preferredVersion": version})
 }

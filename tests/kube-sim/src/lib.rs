@@ -16,9 +16,11 @@ pub mod error;
 pub mod faults;
 pub mod gc;
 pub mod images;
+pub mod jobs;
 pub mod kubelet;
 pub mod logs_api;
 pub mod names;
+pub mod openapi;
 pub mod portforward;
 pub mod reference;
 pub mod selectors;
@@ -42,6 +44,7 @@ pub struct Ctx {
     pub store: store::Store,
     pub faults: Arc<Faults>,
     pub kubelet: kubelet::Kubelet,
+    pub jobs: jobs::JobController,
     pub images: ImageTable,
     pub api_port: u16,
     pub bookmark_interval: Duration,
@@ -65,6 +68,10 @@ pub struct Config {
     pub pull_retry: Duration,
     /// Events kept for watches resuming from a resourceVersion; older ones get 410 Expired.
     pub watch_history: usize,
+    /// The job controller's first wait before it replaces a failed pod; it doubles with each
+    /// failure since the Job's last success, up to ten minutes (10 s by default, as
+    /// DefaultJobPodFailureBackOff).
+    pub job_pod_backoff: Duration,
 }
 
 impl Default for Config {
@@ -77,6 +84,7 @@ impl Default for Config {
             pull_backoff: Duration::from_millis(500),
             pull_retry: Duration::from_secs(10),
             watch_history: store::DEFAULT_HISTORY,
+            job_pod_backoff: Duration::from_secs(10),
         }
     }
 }
@@ -106,6 +114,7 @@ impl Simulator {
             store: store::Store::with_history(config.watch_history),
             faults: Arc::new(Faults::with_rules(config.rules)),
             kubelet: kubelet::Kubelet::default(),
+            jobs: jobs::JobController::new(config.job_pod_backoff),
             images: config.images,
             api_port: addr.port(),
             bookmark_interval: config.bookmark_interval,
@@ -209,6 +218,8 @@ impl SimHandle {
     }
     fn stop_now(&self) {
         let _ = self.stop.send(true);
+        // The job controller first, so it replaces none of the pods killed next.
+        self.ctx.jobs.stop();
         self.ctx.kubelet.kill_all();
     }
 }

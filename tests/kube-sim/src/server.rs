@@ -268,6 +268,7 @@ async fn handle(ctx: Arc<Ctx>, req: Request<Incoming>) -> Resp {
         ));
     }
     let result = match (target.group, target.resource.as_str()) {
+        ("batch", "jobs") => api::jobs::handle(&ctx, req, target, query, &info.verb).await,
         ("batch", _) => Err(ApiError::no_such_resource()),
         (_, "pods") => api::pods::handle(&ctx, req, target, query, &info.verb).await,
         (_, "services") => api::services::handle(&ctx, req, target, query, &info.verb).await,

@@ -1,4 +1,6 @@
 //! core/v1 resource handlers.
+pub mod field_validation;
+pub mod jobs;
 pub mod namespaces;
 pub mod patch;
 pub mod pod_defaults;

@@ -1,4 +1,5 @@
-//! PATCH for metadata (labels, annotations, ownerReferences), status and Secret data: JSON
+//! PATCH for metadata (labels, annotations, ownerReferences), status, Secret data and a Job's
+//! `spec.parallelism` and `spec.suspend`: JSON
 //! merge patch, and strategic merge patch treated the same way (identical for the maps it is
 //! used on here).
 use hyper::body::Incoming;
@@ -55,8 +56,16 @@ pub async fn handle(ctx: &Ctx, req: Request<Incoming>, key: &Key) -> Result<Resp
     let mut patched = current.clone();
     merge(&mut patched, &patch);
     let immutable = |v: &Value| {
+        let mut spec = v["spec"].clone();
+        if key.kind == Kind::Job {
+            // What a Job lets change: its parallelism, and suspend (the controller follows).
+            if let Some(s) = spec.as_object_mut() {
+                s.remove("parallelism");
+                s.remove("suspend");
+            }
+        }
         (
-            v["spec"].clone(),
+            spec,
             v["metadata"]["name"].clone(),
             v["metadata"]["uid"].clone(),
         )
@@ -74,9 +83,40 @@ pub async fn handle(ctx: &Ctx, req: Request<Incoming>, key: &Key) -> Result<Resp
     if key.kind == Kind::Secret {
         patched = super::secrets::patched(&current, patched)?;
     }
+    if key.kind == Kind::Job {
+        check_job_patch(&key.name, &patched)?;
+    }
     let updated = ctx
         .store
         .update(key, |o| *o = patched.clone())
         .ok_or_else(|| ApiError::not_found(key.kind, &key.name))?;
     Ok(object_response(StatusCode::OK, &updated))
+}
+
+/// The mutable Job fields keep their types and ranges.
+fn check_job_patch(name: &str, job: &Value) -> Result<(), ApiError> {
+    let mut causes = Vec::new();
+    let parallelism = &job["spec"]["parallelism"];
+    match parallelism.as_i64() {
+        Some(p) if p < 0 => causes.push((
+            "spec.parallelism".to_owned(),
+            format!("Invalid value: {p}: must be greater than or equal to 0"),
+        )),
+        None if !parallelism.is_null() => causes.push((
+            "spec.parallelism".to_owned(),
+            "Invalid value: must be an integer".to_owned(),
+        )),
+        _ => {}
+    }
+    let suspend = &job["spec"]["suspend"];
+    if !suspend.is_null() && !suspend.is_boolean() {
+        causes.push((
+            "spec.suspend".to_owned(),
+            "Invalid value: must be a boolean".to_owned(),
+        ));
+    }
+    match causes.is_empty() {
+        true => Ok(()),
+        false => Err(ApiError::invalid(Kind::Job, name, causes)),
+    }
 }
