@@ -7,7 +7,7 @@
 //! (after SuccessCriteriaMet) when all completions succeeded, Failed (after FailureTarget)
 //! with BackoffLimitExceeded or DeadlineExceeded, its active pods deleted. Finished pods stay
 //! until the Job is deleted, so their logs can be read.
-use std::collections::{BTreeSet, HashSet};
+use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -15,14 +15,14 @@ use serde_json::{json, Value};
 use tokio::sync::{broadcast, watch};
 use tokio::time::Instant;
 
-use super::indexes::Indexes;
-use super::pods::{completion_index, manifest};
-use super::INDEXED;
-use crate::store::{Event, EventType, Key, Kind};
+use super::conditions::{ensure_condition, find_condition, Finish};
+use super::pods::{
+    active, completion_index, controlled_by, manifest, phase, ready, terminating, uid_of,
+};
+use super::tracker::Tracker;
+use crate::store::{Event, Key, Kind};
 use crate::Ctx;
 
-/// MaxJobPodFailureBackOff.
-const MAX_POD_BACKOFF: Duration = Duration::from_secs(600);
 /// How soon a pod creation the API refused (a generated name taken) is tried again.
 const CREATE_RETRY: Duration = Duration::from_secs(1);
 
@@ -121,14 +121,6 @@ async fn run(
     crate::gc::collect(&ctx, &json!({"metadata": {"uid": uid}}));
 }
 
-fn controlled_by(pod: &Value, uid: &str) -> bool {
-    pod["metadata"]["ownerReferences"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .any(|r| r["uid"] == uid && r["controller"] == true)
-}
-
 /// A change to the Job itself or to one of its pods.
 fn concerns(ev: &Event, key: &Key, uid: &str) -> bool {
     match ev.key.kind {
@@ -139,220 +131,6 @@ fn concerns(ev: &Event, key: &Key, uid: &str) -> bool {
                     || ev.prev.as_deref().is_some_and(|p| controlled_by(p, uid)))
         }
         _ => false,
-    }
-}
-
-fn phase(pod: &Value) -> &str {
-    pod["status"]["phase"].as_str().unwrap_or("Pending")
-}
-
-fn ended(pod: &Value) -> bool {
-    matches!(phase(pod), "Succeeded" | "Failed")
-}
-
-fn terminating(pod: &Value) -> bool {
-    pod["metadata"]["deletionTimestamp"].is_string() && !ended(pod)
-}
-
-fn active(pod: &Value) -> bool {
-    !ended(pod) && pod["metadata"]["deletionTimestamp"].is_null()
-}
-
-fn ready(pod: &Value) -> bool {
-    pod["status"]["conditions"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .any(|c| c["type"] == "Ready" && c["status"] == "True")
-}
-
-fn uid_of(obj: &Value) -> &str {
-    obj["metadata"]["uid"].as_str().unwrap_or_default()
-}
-
-/// Every pod's end, counted once: the Job's `succeeded`, `failed` and `completedIndexes`, and
-/// the failures since the last success, which set the back-off.
-struct Tracker {
-    indexed: bool,
-    completions: Option<u32>,
-    counted: HashSet<String>,
-    /// Pods seen that have not ended.
-    live: HashSet<String>,
-    succeeded_indexes: Indexes,
-    succeeded: u32,
-    failed: u32,
-    failures_since_success: u32,
-    last_failure: Option<Instant>,
-}
-
-impl Tracker {
-    fn new(job: &Value) -> Self {
-        let completions = job["spec"]["completions"].as_u64().map(|c| c as u32);
-        let status = &job["status"];
-        Tracker {
-            indexed: job["spec"]["completionMode"] == INDEXED,
-            completions,
-            counted: HashSet::new(),
-            live: HashSet::new(),
-            succeeded_indexes: Indexes::parse(
-                status["completedIndexes"].as_str().unwrap_or_default(),
-                completions.unwrap_or(0),
-            ),
-            succeeded: status["succeeded"].as_u64().unwrap_or(0) as u32,
-            failed: status["failed"].as_u64().unwrap_or(0) as u32,
-            failures_since_success: 0,
-            last_failure: None,
-        }
-    }
-
-    fn observe_event(&mut self, ev: &Event, uid: &str) {
-        if ev.key.kind == Kind::Pod && controlled_by(&ev.object, uid) {
-            self.observe(&ev.object, ev.kind == EventType::Deleted);
-        }
-    }
-
-    /// Takes in a pod's state; `gone`: this is its last state (it was removed).
-    fn observe(&mut self, pod: &Value, gone: bool) {
-        let uid = uid_of(pod).to_owned();
-        if self.counted.contains(&uid) {
-            return;
-        }
-        match phase(pod) {
-            "Succeeded" => self.count_success(pod),
-            "Failed" => self.count_failure(),
-            _ if gone => self.count_failure(),
-            _ => {
-                self.live.insert(uid);
-                return;
-            }
-        }
-        self.live.remove(&uid);
-        self.counted.insert(uid);
-    }
-
-    /// Pods seen alive that are no longer in the store and whose end was not seen: they were
-    /// removed before they ended, which counts as a failure.
-    fn vanished(&mut self, present: &HashSet<&str>) {
-        let gone: Vec<String> = self
-            .live
-            .iter()
-            .filter(|u| !present.contains(u.as_str()))
-            .cloned()
-            .collect();
-        for uid in gone {
-            self.live.remove(&uid);
-            self.counted.insert(uid);
-            self.count_failure();
-        }
-    }
-
-    fn count_success(&mut self, pod: &Value) {
-        if self.indexed {
-            if let Some(i) = completion_index(pod).filter(|i| Some(*i) < self.completions) {
-                self.succeeded_indexes.insert(i);
-            }
-        } else {
-            self.succeeded += 1;
-        }
-        self.failures_since_success = 0;
-        self.last_failure = None;
-    }
-
-    fn count_failure(&mut self) {
-        self.failed += 1;
-        self.failures_since_success += 1;
-        self.last_failure = Some(Instant::now());
-    }
-
-    fn succeeded(&self) -> u32 {
-        match self.indexed {
-            true => self.succeeded_indexes.total() as u32,
-            false => self.succeeded,
-        }
-    }
-
-    /// When a new pod may be made after the failures since the last success: the back-off
-    /// doubles with each, from `base` up to ten minutes (getRemainingTime).
-    fn backoff_until(&self, base: Duration) -> Option<Instant> {
-        let n = self.failures_since_success;
-        let last = self.last_failure?;
-        if n == 0 {
-            return None;
-        }
-        let delay = base
-            .checked_mul(1u32 << (n - 1).min(20))
-            .unwrap_or(MAX_POD_BACKOFF)
-            .min(MAX_POD_BACKOFF);
-        Some(last + delay).filter(|at| *at > Instant::now())
-    }
-}
-
-fn find_condition<'a>(conditions: &'a [Value], kind: &str) -> Option<&'a Value> {
-    conditions
-        .iter()
-        .find(|c| c["type"] == kind && c["status"] == "True")
-}
-
-/// ensureJobConditionStatus: sets a condition, its times moving only when it changes.
-fn ensure_condition(
-    conditions: &mut Vec<Value>,
-    kind: &str,
-    status: bool,
-    reason: &str,
-    message: &str,
-) {
-    let status = if status { "True" } else { "False" };
-    let now = crate::now_rfc3339();
-    let fresh = json!({
-        "type": kind, "status": status, "reason": reason, "message": message,
-        "lastProbeTime": now, "lastTransitionTime": now,
-    });
-    match conditions.iter_mut().find(|c| c["type"] == kind) {
-        Some(c) if c["status"] == status && c["reason"] == reason && c["message"] == message => {}
-        Some(c) => *c = fresh,
-        None => conditions.push(fresh),
-    }
-}
-
-/// The condition a Job is finishing with, interim or terminal.
-struct Finish {
-    /// SuccessCriteriaMet or FailureTarget.
-    interim: &'static str,
-    /// Complete or Failed.
-    terminal: &'static str,
-    reason: String,
-    message: String,
-}
-
-impl Finish {
-    fn success() -> Self {
-        Finish {
-            interim: "SuccessCriteriaMet",
-            terminal: "Complete",
-            reason: "CompletionsReached".into(),
-            message: "Reached expected number of succeeded pods".into(),
-        }
-    }
-    fn failure(reason: &str, message: &str) -> Self {
-        Finish {
-            interim: "FailureTarget",
-            terminal: "Failed",
-            reason: reason.into(),
-            message: message.into(),
-        }
-    }
-    fn from_interim(c: &Value, success: bool) -> Self {
-        let text = |f: &str| c[f].as_str().unwrap_or_default().to_owned();
-        let mut finish = match success {
-            true => Finish::success(),
-            false => Finish::failure("", ""),
-        };
-        finish.reason = text("reason");
-        finish.message = text("message");
-        finish
-    }
-    fn is_failure(&self) -> bool {
-        self.terminal == "Failed"
     }
 }
 

@@ -1,10 +1,13 @@
 //! batch/v1 Jobs: what the API server does to a new Job ([`spec`]), the job controller that
 //! runs its pods and keeps its status ([`controller`]), the pods it makes from the template
-//! ([`pods`]) and the compact index sets of Indexed Jobs ([`indexes`]).
+//! ([`pods`]), the count of their ends (`tracker`), the Job's conditions (`conditions`) and the
+//! compact index sets of Indexed Jobs ([`indexes`]).
+mod conditions;
 pub mod controller;
 pub mod indexes;
 pub mod pods;
 pub mod spec;
+mod tracker;
 
 pub use controller::JobController;
 

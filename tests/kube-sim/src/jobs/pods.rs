@@ -1,7 +1,8 @@
 //! The pods the job controller makes from a Job's template (GetPodFromTemplate plus what an
 //! Indexed Job adds): the template's labels, annotations and spec, a controller reference to
 //! the Job, and for an index its label, annotation, hostname `JOB-INDEX` and the
-//! `JOB_COMPLETION_INDEX` variable, read through the downward API from the annotation.
+//! `JOB_COMPLETION_INDEX` variable, read through the downward API from the annotation; and
+//! the states the controller tells its pods apart by.
 use serde_json::{json, Value};
 
 use super::labels::COMPLETION_INDEX;
@@ -85,6 +86,47 @@ fn add_index_env(container: &mut Value) {
             "fieldPath": format!("metadata.annotations['{COMPLETION_INDEX}']"),
         }},
     }));
+}
+/// Whether the Job with uid `uid` controls `pod` (its controller reference).
+pub(super) fn controlled_by(pod: &Value, uid: &str) -> bool {
+    pod["metadata"]["ownerReferences"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .any(|r| r["uid"] == uid && r["controller"] == true)
+}
+
+/// The pod's phase (Pending until the kubelet reports one).
+pub(super) fn phase(pod: &Value) -> &str {
+    pod["status"]["phase"].as_str().unwrap_or("Pending")
+}
+
+/// Succeeded or Failed: the pod will not run again.
+pub(super) fn ended(pod: &Value) -> bool {
+    matches!(phase(pod), "Succeeded" | "Failed")
+}
+
+/// Being deleted and not ended yet (CountTerminatingPods).
+pub(super) fn terminating(pod: &Value) -> bool {
+    pod["metadata"]["deletionTimestamp"].is_string() && !ended(pod)
+}
+
+/// Neither ended nor being deleted (FilterActivePods).
+pub(super) fn active(pod: &Value) -> bool {
+    !ended(pod) && pod["metadata"]["deletionTimestamp"].is_null()
+}
+
+/// Its Ready condition is True.
+pub(super) fn ready(pod: &Value) -> bool {
+    pod["status"]["conditions"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .any(|c| c["type"] == "Ready" && c["status"] == "True")
+}
+
+pub(super) fn uid_of(obj: &Value) -> &str {
+    obj["metadata"]["uid"].as_str().unwrap_or_default()
 }
 
 #[cfg(test)]
