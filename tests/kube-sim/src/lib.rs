@@ -1,6 +1,7 @@
-//! A Kubernetes API simulator for tests: core/v1 pods, services and namespaces over plain HTTP,
-//! watch, attach and port-forward over websockets, and a fake kubelet that runs every container
-//! as a local process chosen by an image table.
+//! A Kubernetes API simulator for tests: core/v1 pods, services, secrets and namespaces and
+//! batch/v1 Jobs over plain HTTP, watch, attach and port-forward over websockets, a job
+//! controller, and a fake kubelet that runs every container as a local process chosen by an
+//! image table.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), kube_sim::SimError> {
@@ -9,6 +10,57 @@
 //! sim.shutdown().await;
 //! # Ok(()) }
 //! ```
+//!
+//! # Jobs
+//!
+//! `/apis/batch/v1/namespaces/NS/jobs` serves create (POST), list and watch (label and field
+//! selectors: `metadata.name`, `metadata.namespace`, `status.successful`; Tables for
+//! `kubectl get jobs`), get, `/status` get, PATCH (metadata, `spec.parallelism`,
+//! `spec.suspend`) and delete (`propagationPolicy` Background or Foreground deletes the
+//! Job's pods, Orphan keeps them; without a policy a batch/v1 Job orphans its pods, with the
+//! API server's `Warning` header, as on a real cluster; `kubectl delete` sends Background).
+//! Discovery (`/apis`, `/apis/batch`, `/apis/batch/v1`) lists `jobs`, and `/openapi/v3`
+//! lists `batch/v1` with the `fieldValidation` parameter, so `kubectl apply -f job.yaml`
+//! works with validation on: kubectl then sends `fieldValidation=Strict` and the server
+//! refuses unknown fields (400 `strict decoding error: unknown field "spec.x"`); the default,
+//! Warn, answers them in `Warning` headers. (Core kinds are not in that index: a Pod manifest
+//! still needs `--validate=false`.)
+//!
+//! A new Job gets the API server's defaults (`parallelism` 1, `completions` 1 when neither is
+//! set, `backoffLimit` 6, `completionMode` NonIndexed, `suspend` false,
+//! `podReplacementPolicy` TerminatingOrFailed, `manualSelector` false, the template's pod
+//! defaults), the generated selector on `batch.kubernetes.io/controller-uid` and the labels
+//! `batch.kubernetes.io/job-name`, `job-name`, `batch.kubernetes.io/controller-uid`,
+//! `controller-uid` on its template (and on the Job when it has no labels), and is validated
+//! with the API server's 422 messages: `template.spec.restartPolicy` Never or OnFailure,
+//! `completions` required for Indexed (when `parallelism` is set), `completionMode`
+//! NonIndexed or Indexed, non-negative counts, `NAME-(completions-1)` a DNS label.
+//!
+//! The job controller ([`jobs::controller`]) keeps up to `parallelism` pods running for the
+//! completions not yet succeeded. An Indexed Job's pod for index I is `NAME-I-xxxxx`, with
+//! the label and annotation `batch.kubernetes.io/job-completion-index: "I"`, hostname
+//! `NAME-I` (its `HOSTNAME`) and `JOB_COMPLETION_INDEX` in every container (from the
+//! annotation through the downward API, as the real controller sets it); a NonIndexed Job's
+//! are `NAME-xxxxx`. Every pod has a controller reference to the Job. A pod that exits 0
+//! completes its index; a failed pod (or one deleted before it ended) counts in `failed` and
+//! is replaced after the pod-failure back-off ([`Config::job_pod_backoff`], 10 s doubling to
+//! 10 min) while `failed` is at most `backoffLimit`; past it the Job fails. Status:
+//! `active`, `ready`, `terminating`, `succeeded`, `failed`, `completedIndexes` (`0-3,5`,
+//! two neighbours written `0,1`), `startTime`, `completionTime`, `uncountedTerminatedPods:
+//! {}`, and conditions as Kubernetes 1.31+ sets them: SuccessCriteriaMet then Complete
+//! (reason CompletionsReached), or FailureTarget then Failed (BackoffLimitExceeded, or
+//! DeadlineExceeded past `activeDeadlineSeconds`, the active pods deleted), the terminal one
+//! once no pod is left running or terminating. `suspend: true` deletes the active pods and
+//! sets Suspended; resuming restarts the deadline clock. Finished pods are kept, with their
+//! whole logs (up to [`kubelet::logs::MAX_BYTES`], 256 MiB, per container), until the Job is
+//! deleted. Note that `kubectl logs -l SELECTOR` prints the last 10 lines of each pod unless
+//! given `--tail=-1`, as against a real cluster.
+//!
+//! Not simulated: `ttlSecondsAfterFinished` (stored, no TTL controller), `podFailurePolicy`,
+//! `successPolicy`, `backoffLimitPerIndex`/`maxFailedIndexes`, `managedBy`, elastic
+//! `completions` changes, PUT of a Job or its status, the `batch.kubernetes.io/job-tracking`
+//! pod finalizer (its effect, each pod's end counted once, is kept by the controller), Job
+//! events, CronJobs.
 pub mod api;
 pub mod attach;
 pub mod discovery;
