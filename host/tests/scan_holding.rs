@@ -42,21 +42,14 @@ fn live() -> isize {
 fn real_result() -> TargetResult {
     let dir = tempfile::tempdir().unwrap();
     let server = support::example_server_bin();
-    let catalog = dir.path().join("catalog.json");
-    let target =
-        serde_json::json!({"targets": [{"name": "x", "command": [server, "--tools", "40"]}]});
-    std::fs::write(&catalog, target.to_string()).unwrap();
+    let target = serde_json::json!({"name": "x", "command": [server, "--tools", "40"]});
+    let catalog = support::write_catalog(dir.path(), &[target]);
     let out = std::process::Command::new(support::probe_bin())
         .args(["scan", "--no-cache"])
         .arg(&catalog)
         .output()
         .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    support::assert_exit(&out, 0);
     serde_json::from_slice(&out.stdout).unwrap()
 }
 

@@ -265,7 +265,7 @@ fn scan_catalog(args: &ScanArgs) -> Result<ExitCode, (u8, String)> {
         .map_err(|e| (exit::FAILURE, format!("cannot watch for Ctrl-C: {e}")))?;
     progress.finish_and_clear();
     if let Some(err) = write_error {
-        return Err((exit::FAILURE, format!("cannot write the output: {err}")));
+        return Err(write_failed(err));
     }
     if let (Some(dir), Some(err)) = (&args.write_locks, lock_error) {
         return Err(lock_dir_error(dir, err));
@@ -277,11 +277,9 @@ fn scan_catalog(args: &ScanArgs) -> Result<ExitCode, (u8, String)> {
             ScanFormat::Table => render::table(&summaries),
             _ => render::sarif(catalog_path, summaries),
         };
-        sink.write(&text)
-            .map_err(|e| (exit::FAILURE, format!("cannot write the output: {e}")))?;
+        sink.write(&text).map_err(write_failed)?;
     }
-    sink.finish()
-        .map_err(|e| (exit::FAILURE, format!("cannot write the output: {e}")))?;
+    sink.finish().map_err(write_failed)?;
     if !finished {
         return Err((exit::INTERRUPTED, "interrupted".into()));
     }
@@ -334,11 +332,21 @@ fn parse_ttl(text: &str) -> Result<std::time::Duration, String> {
     std::time::Duration::try_from(signed).map_err(|_| format!("`{text}` is negative"))
 }
 
-fn lock_dir_error(dir: &Path, err: mcp_probe::lockfile::LockDirError) -> (u8, String) {
-    let code = match err.is_bad_input() {
+/// Exit 2 for input at fault, else 1.
+fn usage_or_failure(bad_input: bool) -> u8 {
+    match bad_input {
         true => exit::USAGE,
         false => exit::FAILURE,
-    };
+    }
+}
+
+/// The output (a file or stdout) could not be written.
+fn write_failed(err: std::io::Error) -> (u8, String) {
+    (exit::FAILURE, format!("cannot write the output: {err}"))
+}
+
+fn lock_dir_error(dir: &Path, err: mcp_probe::lockfile::LockDirError) -> (u8, String) {
+    let code = usage_or_failure(err.is_bad_input());
     (
         code,
         format!("cannot write lock files to {}: {err}", dir.display()),
@@ -347,10 +355,7 @@ fn lock_dir_error(dir: &Path, err: mcp_probe::lockfile::LockDirError) -> (u8, St
 
 /// An `--output-file` that cannot be written: bad input when the path cannot take one.
 fn output_error(err: OutputError) -> (u8, String) {
-    let code = match err.is_bad_input() {
-        true => exit::USAGE,
-        false => exit::FAILURE,
-    };
+    let code = usage_or_failure(err.is_bad_input());
     (code, err.line("--output-file"))
 }
 
@@ -368,32 +373,22 @@ fn merge_shards(shards: &[PathBuf], output: Option<&Path>) -> Result<ExitCode, (
             reader: file,
         });
     }
-    let merge_error = |e: mcp_probe::scan::MergeError| {
-        let code = match e.is_bad_input() {
-            true => exit::USAGE,
-            false => exit::FAILURE,
-        };
-        (code, e.to_string())
+    // Buffered, and flushed before the output is put in place.
+    let mut merge_to = |out: &mut dyn std::io::Write| {
+        let mut buffered = std::io::BufWriter::new(out);
+        let verdict = merge(&mut inputs, &mut buffered)
+            .map_err(|e| (usage_or_failure(e.is_bad_input()), e.to_string()))?;
+        std::io::Write::flush(&mut buffered).map_err(write_failed)?;
+        Ok::<_, (u8, String)>(verdict)
     };
     let verdict = match output {
         Some(path) => {
             let mut file = Output::open(path, ".mcp-probe-merge-").map_err(output_error)?;
-            let mut buffered = std::io::BufWriter::new(&mut file);
-            let verdict = merge(&mut inputs, &mut buffered).map_err(merge_error)?;
-            std::io::Write::flush(&mut buffered)
-                .map_err(|e| (exit::FAILURE, format!("cannot write the output: {e}")))?;
-            drop(buffered);
-            file.commit()
-                .map_err(|e| (exit::FAILURE, format!("cannot write the output: {e}")))?;
+            let verdict = merge_to(&mut file)?;
+            file.commit().map_err(write_failed)?;
             verdict
         }
-        None => {
-            let mut out = std::io::BufWriter::new(StdoutLines);
-            let verdict = merge(&mut inputs, &mut out).map_err(merge_error)?;
-            std::io::Write::flush(&mut out)
-                .map_err(|e| (exit::FAILURE, format!("cannot write the output: {e}")))?;
-            verdict
-        }
+        None => merge_to(&mut StdoutLines)?,
     };
     Ok(ExitCode::from(exit_code(verdict)))
 }

@@ -41,11 +41,7 @@ pub fn carrying_prefix(prefix: &str) -> Vec<(libc::pid_t, Option<libc::pid_t>)> 
         let Some(pid) = entry.file_name().to_str().and_then(|n| n.parse().ok()) else {
             continue;
         };
-        let marked = std::fs::read(format!("/proc/{pid}/environ")).is_ok_and(|env| {
-            env.split(|b| *b == 0)
-                .any(|var| var.starts_with(needle.as_bytes()))
-        });
-        if marked {
+        if environ_has(pid, |var| var.starts_with(needle.as_bytes())) {
             let leads = group_of(pid) == Some(pid);
             found.push((pid, leads.then_some(pid)));
         }
@@ -55,9 +51,7 @@ pub fn carrying_prefix(prefix: &str) -> Vec<(libc::pid_t, Option<libc::pid_t>)> 
 
 /// The process group from /proc/PID/stat.
 fn group_of(pid: libc::pid_t) -> Option<libc::pid_t> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let rest = &stat[stat.rfind(')')? + 2..];
-    rest.split_whitespace().nth(2)?.parse().ok()
+    stat_field(pid, 2)
 }
 
 /// Every live process that descends from `root` or carries `marker`, except `root` itself.
@@ -121,17 +115,26 @@ pub fn group_cpu_ticks(pgid: libc::pid_t) -> Option<u64> {
     Some(ticks)
 }
 
-/// The parent pid from /proc/PID/stat (the field after the parenthesised command name).
+/// The parent pid from /proc/PID/stat.
 fn parent_of(pid: libc::pid_t) -> Option<libc::pid_t> {
+    stat_field(pid, 1)
+}
+
+/// Field `n` of /proc/PID/stat counted after the parenthesised command name (0: state,
+/// 1: ppid, 2: pgrp), which may itself hold spaces and parentheses.
+fn stat_field(pid: libc::pid_t, n: usize) -> Option<libc::pid_t> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     let rest = &stat[stat.rfind(')')? + 2..];
-    rest.split_whitespace().nth(1)?.parse().ok()
+    rest.split_whitespace().nth(n)?.parse().ok()
 }
 
 fn carries(pid: libc::pid_t, needle: &str) -> bool {
-    std::fs::read(format!("/proc/{pid}/environ"))
-        .map(|env| env.split(|b| *b == 0).any(|var| var == needle.as_bytes()))
-        .unwrap_or(false)
+    environ_has(pid, |var| var == needle.as_bytes())
+}
+
+/// Whether a variable of PID's environment (`NAME=value` bytes) satisfies `test`.
+fn environ_has(pid: libc::pid_t, test: impl Fn(&[u8]) -> bool) -> bool {
+    std::fs::read(format!("/proc/{pid}/environ")).is_ok_and(|env| env.split(|b| *b == 0).any(test))
 }
 
 /// Sends `signal` to each pid; one already gone is fine.

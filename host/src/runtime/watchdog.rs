@@ -6,8 +6,8 @@
 //! watchdog process per run (`mcp-probe` itself, started once with [`WATCHDOG_ARG`]) waits
 //! for the end of a pipe only mcp-probe holds; when mcp-probe exits or dies, the pipe ends and
 //! the watchdog kills every process carrying this run's marker (see process_tree.rs), and
-//! the process groups they lead (a server's own). Better than PDEATHSIG, which reached only the server, not what it
-//! started.
+//! the process groups they lead (a server's own). Better than PDEATHSIG, which reached only
+//! the server, not what it started.
 
 use super::process_tree;
 use std::io::Read;

@@ -112,7 +112,8 @@ const MISSING_NAMED: usize = 5;
 #[derive(Debug, Clone, Copy)]
 struct Place {
     file: u32,
-    line: u32,
+    /// u64: a 4 GiB shard may hold more than u32::MAX newlines.
+    line: u64,
     offset: u64,
     len: u64,
 }
@@ -243,7 +244,12 @@ pub fn merge<R: Read + Seek>(
             source,
         };
         let mut reader = BufReader::new(&mut shard.reader);
-        let (mut offset, mut number) = (0u64, 0u32);
+        let (mut offset, mut number) = (0u64, 0u64);
+        let bad = |number: u64, why: String| MergeError::BadLine {
+            file: shard.name.clone(),
+            line: number as usize,
+            why,
+        };
         loop {
             line.clear();
             let mut bounded = (&mut reader).take(MAX_LINE_BYTES + 1);
@@ -253,11 +259,8 @@ pub fn merge<R: Read + Seek>(
             }
             number += 1;
             if read > MAX_LINE_BYTES {
-                return Err(MergeError::BadLine {
-                    file: shard.name.clone(),
-                    line: number as usize,
-                    why: format!("longer than {} MiB", MAX_LINE_BYTES >> 20),
-                });
+                let why = format!("longer than {} MiB", MAX_LINE_BYTES >> 20);
+                return Err(bad(number, why));
             }
             let text = trim_end(&line);
             let place = Place {
@@ -270,11 +273,8 @@ pub fn merge<R: Read + Seek>(
             if text.trim_ascii().is_empty() {
                 continue;
             }
-            let value: Value = serde_json::from_slice(text).map_err(|e| MergeError::BadLine {
-                file: shard.name.clone(),
-                line: number as usize,
-                why: e.to_string(),
-            })?;
+            let value: Value =
+                serde_json::from_slice(text).map_err(|e| bad(number, e.to_string()))?;
             merged.add(place, &value)?;
         }
     }

@@ -699,12 +699,7 @@ fn a_baseline_reports_each_change_per_target_at_the_policys_severity() {
         .arg(&tools)
         .output()
         .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    support::assert_exit(&out, 0);
 
     // The table lists the drift.
     let (out, _) = scan(

@@ -27,9 +27,7 @@ fn lines(stdout: &[u8]) -> Vec<Value> {
 }
 
 fn catalog(dir: &tempfile::TempDir, targets: Vec<Value>) -> std::path::PathBuf {
-    let path = dir.path().join("catalog.json");
-    std::fs::write(&path, json!({ "targets": targets }).to_string()).unwrap();
-    path
+    support::write_catalog(dir.path(), &targets)
 }
 
 #[test]

@@ -2,6 +2,7 @@
 //! file, on success, failure, timeout and Ctrl-C; bad input exits 2.
 
 use crate::support;
+use crate::support::{alive, assert_exit};
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -31,19 +32,6 @@ fn pids(file: &Path) -> Vec<i32> {
         .lines()
         .filter_map(|l| l.trim().parse().ok())
         .collect()
-}
-
-/// True while `pid` exists and is not a zombie.
-fn alive(pid: i32) -> bool {
-    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-        Ok(stat) => !stat
-            .rsplit(')')
-            .next()
-            .unwrap_or("")
-            .trim_start()
-            .starts_with('Z'),
-        Err(_) => false,
-    }
 }
 
 /// Waits for the fixture to have written `count` pids.
@@ -260,12 +248,7 @@ fn a_grandchild_that_left_the_group_with_setsid_is_killed() {
             .stdin(Stdio::null())
             .output()
             .unwrap();
-        assert_eq!(
-            out.status.code(),
-            Some(1),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        assert_exit(&out, 1);
         let stray = wait_for_pids(&file, 1)[0];
         assert!(
             !alive(stray),
@@ -423,12 +406,7 @@ fn a_server_that_exits_on_sigterm_is_not_waited_for() {
         .stdin(Stdio::null())
         .output()
         .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_exit(&out, 0);
     assert!(
         started.elapsed() < Duration::from_secs(5),
         "took {:?}",

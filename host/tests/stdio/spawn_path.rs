@@ -3,19 +3,19 @@
 //! mcp-probe itself is SIGKILLed (the watchdog, which replaced PR_SET_PDEATHSIG).
 
 use crate::support;
+use crate::support::{alive, assert_exit};
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+/// A catalog of local targets `t0`, `t1`, ... running `commands`.
 fn catalog(dir: &Path, commands: &[Vec<String>]) -> std::path::PathBuf {
     let targets: Vec<_> = commands
         .iter()
         .enumerate()
         .map(|(i, command)| serde_json::json!({"name": format!("t{i}"), "command": command}))
         .collect();
-    let path = dir.join("catalog.json");
-    std::fs::write(&path, serde_json::json!({ "targets": targets }).to_string()).unwrap();
-    path
+    support::write_catalog(dir, &targets)
 }
 
 /// Every process the scan and its servers created is a `clone` with CLONE_VM|CLONE_VFORK
@@ -38,12 +38,7 @@ fn local_servers_are_spawned_by_posix_spawn_not_fork() {
         .stdin(Stdio::null())
         .output()
         .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_exit(&out, 0);
     let text = std::fs::read_to_string(&log).unwrap();
     let processes: Vec<&str> = text
         .lines()
@@ -59,17 +54,6 @@ fn local_servers_are_spawned_by_posix_spawn_not_fork() {
     for line in &processes {
         assert!(line.contains("CLONE_VM|CLONE_VFORK"), "a fork: {line}");
     }
-}
-
-fn alive(pid: i32) -> bool {
-    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
-        !stat
-            .rsplit(')')
-            .next()
-            .unwrap_or("")
-            .trim_start()
-            .starts_with('Z')
-    })
 }
 
 /// A SIGKILLed scan (no cleanup of ours runs) leaves none of its servers, nor what they

@@ -350,6 +350,36 @@ impl Server {
     }
 }
 
+/// Asserts a command's exit code, quoting its stderr when it differs.
+pub fn assert_exit(out: &Output, code: i32) {
+    assert_eq!(
+        out.status.code(),
+        Some(code),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// True while `pid` exists and is not a zombie.
+pub fn alive(pid: i32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(stat) => !stat
+            .rsplit(')')
+            .next()
+            .unwrap_or("")
+            .trim_start()
+            .starts_with('Z'),
+        Err(_) => false,
+    }
+}
+
+/// `DIR/catalog.json` holding `targets`.
+pub fn write_catalog(dir: &Path, targets: &[Value]) -> PathBuf {
+    let path = dir.join("catalog.json");
+    std::fs::write(&path, serde_json::json!({ "targets": targets }).to_string()).unwrap();
+    path
+}
+
 /// A command's stdout as JSON; a panic quoting both streams when it is not.
 pub fn stdout_json(out: &Output) -> Value {
     serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
