@@ -36,18 +36,19 @@ fn batch_v1() -> Value {
 }
 
 /// Answers `/openapi/v3` and the documents it lists; `None` for other paths.
+/// Every request that is not discovery passes through here, so the document is built only for
+/// the paths that serve it.
 pub fn route(path: &str) -> Option<Resp> {
-    let batch = batch_v1();
     let body = match path {
         "/openapi/v3" => {
             // Clients cache a document by the hash in its URL, so the hash follows the content.
-            let text = serde_json::to_vec(&batch).unwrap_or_default();
+            let text = serde_json::to_vec(&batch_v1()).unwrap_or_default();
             let hash = crate::sha256::hex(&text).to_uppercase();
             json!({"paths": {"apis/batch/v1": {
                 "serverRelativeURL": format!("/openapi/v3/apis/batch/v1?hash={hash}"),
             }}})
         }
-        "/openapi/v3/apis/batch/v1" => batch,
+        "/openapi/v3/apis/batch/v1" => batch_v1(),
         _ => return None,
     };
     Some(json_response(200, &body))
