@@ -82,6 +82,34 @@ pub fn delete(
     }
 }
 
+/// Foreground policy for an owner with a termination of its own to wait for (a Pod, a Job):
+/// the owner is marked (`deletionTimestamp`, the `foregroundDeletion` finalizer) and that is
+/// the answer; its dependents go next (waited for), then the owner, unless it was replaced
+/// meanwhile. `None` when the owner has no dependents: it is deleted as under any policy.
+pub fn delete_in_foreground(
+    ctx: &Arc<Ctx>,
+    key: &Key,
+    owner: &Value,
+    grace: Option<i64>,
+) -> Option<Value> {
+    let owner_uid = uid(owner).to_owned();
+    if dependents(ctx, &owner_uid).is_empty() {
+        return None;
+    }
+    let marked = ctx.store.update(key, |o| {
+        o["metadata"]["deletionTimestamp"] = serde_json::json!(crate::now_rfc3339());
+        o["metadata"]["finalizers"] = serde_json::json!(["foregroundDeletion"]);
+    });
+    let (ctx, key, owner) = (ctx.clone(), key.clone(), owner.clone());
+    tokio::spawn(async move {
+        delete_dependents_first(&ctx, &owner).await;
+        if ctx.store.get(&key).is_some_and(|o| uid(&o) == owner_uid) {
+            let _ = delete(&ctx, &key, grace);
+        }
+    });
+    Some(marked.unwrap_or_default())
+}
+
 /// Foreground policy: dependents go first (waited for), then the owner.
 pub async fn delete_dependents_first(ctx: &Arc<Ctx>, owner: &Value) {
     for (key, _) in dependents(ctx, uid(owner)) {

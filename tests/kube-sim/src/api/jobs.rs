@@ -61,6 +61,7 @@ pub async fn handle(
                         job,
                         DeleteOptions::with_default(&q, &body, "Orphan")?,
                     )
+                    .await
                 }
                 _ => Err(ApiError::method_not_allowed()),
             }
@@ -94,43 +95,23 @@ fn create(ctx: &Arc<Ctx>, ns: &str, q: &Query, mut body: Value) -> Result<Resp, 
 /// Deletes a Job: Orphan keeps its pods (without the reference to it), Background removes it
 /// and lets the garbage collector take its pods, Foreground marks it, deletes its pods and
 /// removes it once they are gone.
-fn delete(ctx: &Arc<Ctx>, key: &Key, job: Value, opts: DeleteOptions) -> Result<Resp, ApiError> {
+async fn delete(
+    ctx: &Arc<Ctx>,
+    key: &Key,
+    job: Value,
+    opts: DeleteOptions,
+) -> Result<Resp, ApiError> {
     let warnings = match opts.defaulted {
         true => vec![ORPHAN_WARNING.to_owned()],
         false => Vec::new(),
     };
-    let uid = job["metadata"]["uid"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned();
-    let answer = match opts.propagation.as_str() {
-        "Foreground" if !crate::gc::dependents(ctx, &uid).is_empty() => {
-            let marked = ctx.store.update(key, |j| {
-                j["metadata"]["deletionTimestamp"] = json!(crate::now_rfc3339());
-                j["metadata"]["finalizers"] = json!(["foregroundDeletion"]);
-            });
-            let (ctx, key) = (ctx.clone(), key.clone());
-            tokio::spawn(async move {
-                crate::gc::delete_dependents_first(&ctx, &job).await;
-                let same = ctx
-                    .store
-                    .get(&key)
-                    .is_some_and(|j| j["metadata"]["uid"] == json!(uid));
-                if same {
-                    let _ = crate::gc::delete(&ctx, &key, None);
-                }
-            });
-            marked.unwrap_or_default()
-        }
-        policy => {
-            if policy == "Orphan" {
-                crate::gc::orphan(ctx, &job);
-            }
-            crate::gc::delete(ctx, key, opts.grace)?
-        }
+    let marked = match opts.propagation.as_str() {
+        "Foreground" => crate::gc::delete_in_foreground(ctx, key, &job, None),
+        _ => None,
     };
-    Ok(with_warnings(
-        object_response(StatusCode::OK, &answer),
-        &warnings,
-    ))
+    let resp = match marked {
+        Some(marked) => object_response(StatusCode::OK, &marked),
+        None => super::delete_object(ctx, key, &job, opts).await?,
+    };
+    Ok(with_warnings(resp, &warnings))
 }

@@ -163,20 +163,10 @@ pub async fn delete(ctx: &Arc<Ctx>, key: &Key, opts: DeleteOptions) -> Result<Re
     let pod = get(ctx, key)?;
     match opts.propagation.as_str() {
         "Orphan" => crate::gc::orphan(ctx, &pod),
-        "Foreground"
-            if !crate::gc::dependents(ctx, pod["metadata"]["uid"].as_str().unwrap_or_default())
-                .is_empty() =>
-        {
-            let marked = ctx.store.update(key, |p| {
-                p["metadata"]["deletionTimestamp"] = json!(crate::now_rfc3339());
-                p["metadata"]["finalizers"] = json!(["foregroundDeletion"]);
-            });
-            let (ctx, key, grace) = (ctx.clone(), key.clone(), opts.grace);
-            tokio::spawn(async move {
-                crate::gc::delete_dependents_first(&ctx, &pod).await;
-                let _ = crate::kubelet::delete_pod(&ctx, &key, grace);
-            });
-            return Ok(object_response(StatusCode::OK, &marked.unwrap_or_default()));
+        "Foreground" => {
+            if let Some(marked) = crate::gc::delete_in_foreground(ctx, key, &pod, opts.grace) {
+                return Ok(object_response(StatusCode::OK, &marked));
+            }
         }
         _ => {}
     }
