@@ -156,9 +156,16 @@ fn past_backoff_limit_on_failure(job: &Value, pods: &[&Value], limit: i64) -> bo
     }
 }
 
-fn owned_pods(ctx: &Ctx, key: &Key, uid: &str) -> Vec<Value> {
-    let (pods, _) = ctx.store.list(Kind::Pod, Some(&key.namespace));
-    pods.into_iter().filter(|p| controlled_by(p, uid)).collect()
+/// The Job's pods as the store has them, each taken in by the tracker (and those seen before
+/// but gone now counted), with the store's resourceVersion they were read at.
+fn observe_pods(ctx: &Ctx, key: &Key, uid: &str, t: &mut Tracker) -> (Vec<Value>, u64) {
+    let (pods, rv) = ctx.store.list(Kind::Pod, Some(&key.namespace));
+    let pods: Vec<Value> = pods.into_iter().filter(|p| controlled_by(p, uid)).collect();
+    for p in &pods {
+        t.observe(p, false);
+    }
+    t.vanished(&pods.iter().map(uid_of).collect());
+    (pods, rv)
 }
 
 fn delete_pods(ctx: &Arc<Ctx>, key: &Key, pods: &[&Value]) {
@@ -200,11 +207,7 @@ fn sync(ctx: &Arc<Ctx>, key: &Key, uid: &str, t: &mut Tracker) -> Next {
     {
         return Next::Finished;
     }
-    let pods = owned_pods(ctx, key, uid);
-    for p in &pods {
-        t.observe(p, false);
-    }
-    t.vanished(&pods.iter().map(uid_of).collect());
+    let (mut pods, read_at) = observe_pods(ctx, key, uid, t);
 
     let spec = &job["spec"];
     let parallelism = spec["parallelism"].as_u64().unwrap_or(1) as usize;
@@ -279,12 +282,11 @@ fn sync(ctx: &Arc<Ctx>, key: &Key, uid: &str, t: &mut Tracker) -> Next {
     }
 
     // The pods as they are after this sync's creations and deletions (a pod deleted at once,
-    // never having run, is gone already: a failure, counted before the Job can finish).
-    let pods = owned_pods(ctx, key, uid);
-    for p in &pods {
-        t.observe(p, false);
+    // never having run, is gone already: a failure, counted before the Job can finish). When
+    // nothing in the store changed since they were read, they are the same pods.
+    if ctx.store.current_rv() != read_at {
+        pods = observe_pods(ctx, key, uid, t).0;
     }
-    t.vanished(&pods.iter().map(uid_of).collect());
     let active_count = pods.iter().filter(|p| active(p)).count();
     let terminating_count = pods.iter().filter(|p| terminating(p)).count();
     let ready_count = pods.iter().filter(|p| active(p) && ready(p)).count();
