@@ -11,13 +11,6 @@ use kube::api::{Api, DeleteParams, ListParams, PostParams, WatchEvent, WatchPara
 use kube_sim::{Config, Matcher, Rules};
 use serde_json::json;
 
-fn api_err(e: kube::Error) -> kube::core::Status {
-    match e {
-        kube::Error::Api(s) => *s,
-        other => panic!("expected an API error, got {other}"),
-    }
-}
-
 #[tokio::test]
 async fn errors_are_real_status_bodies() {
     let sim = start().await;

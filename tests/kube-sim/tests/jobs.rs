@@ -119,13 +119,6 @@ async fn wait_no_pods(sim: &SimHandle, job: &str) {
     panic!("the pods of {job} are still there");
 }
 
-fn api_err(e: kube::Error) -> kube::core::Status {
-    match e {
-        kube::Error::Api(s) => *s,
-        other => panic!("expected an API error, got {other}"),
-    }
-}
-
 const INDEXED_JOB: &str = "apiVersion: batch/v1
 kind: Job
 metadata:

@@ -10,13 +10,6 @@ use k8s_openapi::ByteString;
 use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams};
 use serde_json::json;
 
-fn api_err(e: kube::Error) -> kube::core::Status {
-    match e {
-        kube::Error::Api(s) => *s,
-        other => panic!("expected an API error, got {other}"),
-    }
-}
-
 fn secret(name: &str, body: serde_json::Value) -> Secret {
     let mut v = body;
     v["metadata"]["name"] = json!(name);

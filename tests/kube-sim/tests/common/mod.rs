@@ -141,6 +141,14 @@ pub fn waiting_reason(p: Option<&Pod>) -> Option<String> {
         .clone()
 }
 
+/// The API's answer in a failed request (a 4xx/5xx `Status`).
+pub fn api_err(e: kube::Error) -> kube::core::Status {
+    match e {
+        kube::Error::Api(s) => *s,
+        other => panic!("expected an API error, got {other}"),
+    }
+}
+
 /// Whether an external client is required (CI installs everything, so nothing may skip there).
 pub fn skip_or_fail(reason: &str) {
     if std::env::var("CI").is_ok_and(|v| v == "true") {
