@@ -34,6 +34,14 @@ pub struct ApiError {
     pub details: Option<Value>,
 }
 
+/// Status `details` with the kind's API group, when it has one (`batch` for a Job).
+fn grouped(kind: Kind, mut details: Value) -> Value {
+    if !kind.group().is_empty() {
+        details["group"] = json!(kind.group());
+    }
+    details
+}
+
 impl ApiError {
     pub fn new(code: u16, reason: &'static str, message: impl Into<String>) -> Self {
         ApiError {
@@ -45,11 +53,7 @@ impl ApiError {
     }
 
     fn with_details(mut self, kind: Kind, name: &str) -> Self {
-        let mut details = json!({"name": name, "kind": kind.plural()});
-        if !kind.group().is_empty() {
-            details["group"] = json!(kind.group());
-        }
-        self.details = Some(details);
+        self.details = Some(grouped(kind, json!({"name": name, "kind": kind.plural()})));
         self
     }
 
@@ -106,16 +110,16 @@ impl ApiError {
             "Invalid",
             format!("{} \"{name}\" is invalid: {summary}", kind.qualified_name()),
         );
-        err.details = Some(json!({
-            "name": name,
-            "kind": kind.name(),
-            "causes": causes.iter().map(|(f, m)| json!({
-                "reason": cause_reason(m), "message": m, "field": f
-            })).collect::<Vec<_>>(),
-        }));
-        if let (Some(details), false) = (err.details.as_mut(), kind.group().is_empty()) {
-            details["group"] = json!(kind.group());
-        }
+        err.details = Some(grouped(
+            kind,
+            json!({
+                "name": name,
+                "kind": kind.name(),
+                "causes": causes.iter().map(|(f, m)| json!({
+                    "reason": cause_reason(m), "message": m, "field": f
+                })).collect::<Vec<_>>(),
+            }),
+        ));
         err
     }
 

@@ -88,22 +88,18 @@ fn has_condition(job: &Value, kind: &str) -> bool {
 
 /// printJob's STATUS, COMPLETIONS and DURATION.
 fn job_cells(job: &Value) -> [String; 3] {
-    let status = [("Complete", "Complete"), ("Failed", "Failed")]
-        .iter()
-        .find(|(c, _)| has_condition(job, c))
-        .map(|(_, s)| *s)
+    // A true condition names the status itself; Terminating ranks between the terminal ones
+    // and the others.
+    let status = ["Complete", "Failed"]
+        .into_iter()
+        .find(|c| has_condition(job, c))
         .or(job["metadata"]["deletionTimestamp"]
             .is_string()
             .then_some("Terminating"))
         .or_else(|| {
-            [
-                ("Suspended", "Suspended"),
-                ("FailureTarget", "FailureTarget"),
-                ("SuccessCriteriaMet", "SuccessCriteriaMet"),
-            ]
-            .iter()
-            .find(|(c, _)| has_condition(job, c))
-            .map(|(_, s)| *s)
+            ["Suspended", "FailureTarget", "SuccessCriteriaMet"]
+                .into_iter()
+                .find(|c| has_condition(job, c))
         })
         .unwrap_or("Running");
     let succeeded = job["status"]["succeeded"].as_i64().unwrap_or(0);
@@ -238,8 +234,7 @@ fn cells(kind: Kind, obj: &Value) -> Vec<Value> {
             let [status, completions, duration] = job_cells(obj);
             let containers = obj["spec"]["template"]["spec"]["containers"]
                 .as_array()
-                .cloned()
-                .unwrap_or_default();
+                .map_or(&[][..], Vec::as_slice);
             let joined = |field: &str| {
                 containers
                     .iter()

@@ -58,14 +58,16 @@ impl Finish {
         }
     }
     pub(super) fn from_interim(c: &Value, success: bool) -> Self {
-        let text = |f: &str| c[f].as_str().unwrap_or_default().to_owned();
-        let mut finish = match success {
-            true => Finish::success(),
-            false => Finish::failure("", ""),
-        };
-        finish.reason = text("reason");
-        finish.message = text("message");
-        finish
+        let text = |f: &str| c[f].as_str().unwrap_or_default();
+        let (reason, message) = (text("reason"), text("message"));
+        match success {
+            true => Finish {
+                reason: reason.into(),
+                message: message.into(),
+                ..Finish::success()
+            },
+            false => Finish::failure(reason, message),
+        }
     }
     pub(super) fn is_failure(&self) -> bool {
         self.terminal == "Failed"
