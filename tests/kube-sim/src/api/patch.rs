@@ -57,11 +57,9 @@ pub async fn handle(ctx: &Ctx, req: Request<Incoming>, key: &Key) -> Result<Resp
     merge(&mut patched, &patch);
     let immutable = |v: &Value| {
         let mut spec = v["spec"].clone();
-        if key.kind == Kind::Job {
-            // What a Job lets change: its parallelism, and suspend (the controller follows).
-            if let Some(s) = spec.as_object_mut() {
-                s.remove("parallelism");
-                s.remove("suspend");
+        if let (Kind::Job, Some(s)) = (key.kind, spec.as_object_mut()) {
+            for field in crate::jobs::spec::MUTABLE_FIELDS {
+                s.remove(*field);
             }
         }
         (
@@ -84,39 +82,11 @@ pub async fn handle(ctx: &Ctx, req: Request<Incoming>, key: &Key) -> Result<Resp
         patched = super::secrets::patched(&current, patched)?;
     }
     if key.kind == Kind::Job {
-        check_job_patch(&key.name, &patched)?;
+        crate::jobs::spec::check_patch(&key.name, &patched)?;
     }
     let updated = ctx
         .store
         .update(key, |o| *o = patched.clone())
         .ok_or_else(|| ApiError::not_found(key.kind, &key.name))?;
     Ok(object_response(StatusCode::OK, &updated))
-}
-
-/// The mutable Job fields keep their types and ranges.
-fn check_job_patch(name: &str, job: &Value) -> Result<(), ApiError> {
-    let mut causes = Vec::new();
-    let parallelism = &job["spec"]["parallelism"];
-    match parallelism.as_i64() {
-        Some(p) if p < 0 => causes.push((
-            "spec.parallelism".to_owned(),
-            format!("Invalid value: {p}: must be greater than or equal to 0"),
-        )),
-        None if !parallelism.is_null() => causes.push((
-            "spec.parallelism".to_owned(),
-            "Invalid value: must be an integer".to_owned(),
-        )),
-        _ => {}
-    }
-    let suspend = &job["spec"]["suspend"];
-    if !suspend.is_null() && !suspend.is_boolean() {
-        causes.push((
-            "spec.suspend".to_owned(),
-            "Invalid value: must be a boolean".to_owned(),
-        ));
-    }
-    match causes.is_empty() {
-        true => Ok(()),
-        false => Err(ApiError::invalid(Kind::Job, name, causes)),
-    }
 }

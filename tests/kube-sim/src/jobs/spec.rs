@@ -239,6 +239,34 @@ fn validate(name: &str, uid: &str, job: &Job) -> Result<(), ApiError> {
     }
 }
 
+/// What a PATCH may change in a Job's spec: its parallelism, and suspend (the controller
+/// follows).
+pub const MUTABLE_FIELDS: &[&str] = &["parallelism", "suspend"];
+
+/// A patched Job's mutable fields keep their types and ranges.
+pub fn check_patch(name: &str, job: &Value) -> Result<(), ApiError> {
+    let mut causes = Vec::new();
+    let parallelism = &job["spec"]["parallelism"];
+    non_negative(&mut causes, "spec.parallelism", parallelism.as_i64());
+    if parallelism.as_i64().is_none() && !parallelism.is_null() {
+        causes.push((
+            "spec.parallelism".to_owned(),
+            "Invalid value: must be an integer".to_owned(),
+        ));
+    }
+    let suspend = &job["spec"]["suspend"];
+    if !suspend.is_null() && !suspend.is_boolean() {
+        causes.push((
+            "spec.suspend".to_owned(),
+            "Invalid value: must be a boolean".to_owned(),
+        ));
+    }
+    match causes.is_empty() {
+        true => Ok(()),
+        false => Err(ApiError::invalid(Kind::Job, name, causes)),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
