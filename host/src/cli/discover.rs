@@ -13,7 +13,6 @@ use mcp_probe::target::{ImageTarget, Target};
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::Duration;
 
 /// List the tools (and prompts and resources) an MCP server offers.
 #[derive(Debug, clap::Args)]
@@ -40,7 +39,7 @@ pub struct DiscoverArgs {
     #[command(flatten)]
     pub session: SessionArgs,
     /// Extra environment for the command, K=V (repeatable).
-    #[arg(short = 'e', long = "env", value_name = "K=V", value_parser = parse_env, conflicts_with = "url")]
+    #[arg(short = 'e', long = "env", value_name = "K=V", value_parser = super::session_args::parse_env, conflicts_with = "url")]
     pub env: Vec<(String, String)>,
     /// Extra HTTP header for a URL target, "Name: value" (repeatable).
     #[arg(short = 'H', long = "header", value_name = "HEADER", conflicts_with_all = ["command", "image"])]
@@ -58,23 +57,6 @@ pub enum ReportFormat {
     Json,
     Yaml,
     Table,
-}
-
-pub fn parse_secs(text: &str) -> Result<Duration, String> {
-    let secs: f64 = text
-        .parse()
-        .map_err(|_| format!("`{text}` is not a number of seconds"))?;
-    if !(secs.is_finite() && secs > 0.0 && secs <= 86_400.0 * 365.0) {
-        return Err(format!("`{text}` must be a positive number of seconds"));
-    }
-    Ok(Duration::from_secs_f64(secs))
-}
-
-pub fn parse_env(text: &str) -> Result<(String, String), String> {
-    match text.split_once('=') {
-        Some((key, value)) if !key.is_empty() => Ok((key.to_owned(), value.to_owned())),
-        _ => Err(format!("`{text}` is not K=V")),
-    }
 }
 
 /// Headers are checked after clap (whose usage error would quote the value, a credential) and

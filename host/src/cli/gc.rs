@@ -1,6 +1,5 @@
 //! `mcp-probe gc`: remove what killed runs left in the cluster.
 
-use super::discover::parse_secs;
 use super::kube_args::ClusterArgs;
 use super::{exit, BadInput};
 use anyhow::Result;
@@ -18,7 +17,7 @@ pub struct GcArgs {
     pub all_namespaces: bool,
     /// Only objects at least this old: seconds, or with a unit (30s, 10m, 2h). Default 10m,
     /// or 0 with --run-id.
-    #[arg(long, value_name = "AGE", value_parser = parse_age)]
+    #[arg(long, value_name = "AGE", value_parser = super::duration::non_negative)]
     pub older_than: Option<Duration>,
     /// Only the objects of this run (the id a cleanup warning names), of any age.
     #[arg(long, value_name = "ID")]
@@ -33,24 +32,6 @@ pub struct GcArgs {
 
 /// What `gc` leaves alone without --run-id: objects younger than this may be a running probe's.
 const DEFAULT_AGE: Duration = Duration::from_secs(600);
-
-fn parse_age(text: &str) -> Result<Duration, String> {
-    let (number, unit) = match text.find(|c: char| c.is_ascii_alphabetic()) {
-        Some(at) => text.split_at(at),
-        None => (text, "s"),
-    };
-    let scale = match unit {
-        "s" => 1.0,
-        "m" => 60.0,
-        "h" => 3600.0,
-        "d" => 86_400.0,
-        _ => return Err(format!("`{text}`: use s, m, h or d")),
-    };
-    if number.trim() == "0" {
-        return Ok(Duration::ZERO);
-    }
-    parse_secs(number).map(|d| d.mul_f64(scale))
-}
 
 pub fn run(args: GcArgs) -> Result<u8> {
     let runtime = tokio::runtime::Builder::new_current_thread()

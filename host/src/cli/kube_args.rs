@@ -63,11 +63,11 @@ pub struct PodArgs {
     /// outside), port-forward, or service.
     #[arg(long, value_enum, default_value = "auto")]
     pub reach: ReachArg,
-    /// With --transport auto: seconds stdio may stay silent before HTTP is tried.
-    #[arg(long, value_name = "SECS", default_value = "15", value_parser = super::discover::parse_secs)]
+    /// With --transport auto: how long stdio may stay silent before HTTP is tried.
+    #[arg(long, value_name = "DURATION", default_value = "15", value_parser = super::duration::positive)]
     pub stdio_grace: Duration,
     /// Environment from a Secret owned by the pod (never in the Pod spec), K=V (repeatable).
-    #[arg(long = "secret-env", value_name = "K=V", value_parser = super::discover::parse_env)]
+    #[arg(long = "secret-env", value_name = "K=V", value_parser = super::session_args::parse_env)]
     pub secret_env: Vec<(String, String)>,
     /// The numeric user (and group) the container runs as.
     #[arg(long, value_name = "UID", default_value_t = 65532)]
@@ -94,7 +94,7 @@ pub struct PodArgs {
     #[arg(long, value_name = "NAME")]
     pub service_account: Option<String>,
     /// A node label the probe pod's node must have, K=V (repeatable).
-    #[arg(long = "node-selector", value_name = "K=V", value_parser = super::discover::parse_env)]
+    #[arg(long = "node-selector", value_name = "K=V", value_parser = super::session_args::parse_env)]
     pub node_selector: Vec<(String, String)>,
     /// More tries for retryable API failures (connection errors, 5xx, 429, name clashes).
     #[arg(long, value_name = "N", default_value_t = 2)]

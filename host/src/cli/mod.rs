@@ -1,6 +1,7 @@
 //! Command-line parsing and dispatch. Errors are reported here, once, as one line.
 
 mod discover;
+mod duration;
 mod gc;
 mod interrupt;
 mod kube_args;

@@ -79,7 +79,7 @@ pub struct ScanArgs {
     pub cache_dir: Option<PathBuf>,
     /// How long a cached answer stays fresh, e.g. 24h, 30m, 90s. Without it 24h, shortened
     /// by a server's `ttlMs`; given, it wins over the server's hint.
-    #[arg(long, value_name = "DURATION", value_parser = parse_ttl)]
+    #[arg(long, value_name = "DURATION", value_parser = super::duration::non_negative)]
     pub cache_ttl: Option<std::time::Duration>,
     /// Neither read nor write the result cache.
     #[arg(long, conflicts_with_all = ["refresh", "cache_dir"])]
@@ -319,17 +319,6 @@ fn result_cache(args: &ScanArgs) -> Result<Option<ResultCache>, (u8, String)> {
             Ok(None)
         }
     }
-}
-
-/// `24h`, `30m`, `90s`, `1h 30m` or plain seconds.
-fn parse_ttl(text: &str) -> Result<std::time::Duration, String> {
-    if let Ok(secs) = text.parse::<u64>() {
-        return Ok(std::time::Duration::from_secs(secs));
-    }
-    let signed: jiff::SignedDuration = text
-        .parse()
-        .map_err(|_| format!("`{text}` is not a duration (e.g. 24h, 30m, 90s)"))?;
-    std::time::Duration::try_from(signed).map_err(|_| format!("`{text}` is negative"))
 }
 
 /// Exit 2 for input at fault, else 1.

@@ -1,6 +1,6 @@
 //! The flags that shape one MCP session, shared by `discover` and `scan`.
 
-use super::discover::parse_secs;
+use super::duration;
 use mcp_probe::mcp::session::DEFAULT_MAX_DISCOVERY_BYTES;
 use mcp_probe::mcp::{ClientCapabilities, ProtocolEra, SessionOptions, Versions};
 use mcp_probe::transport::stdio::DEFAULT_MAX_LINE_BYTES;
@@ -8,11 +8,11 @@ use std::time::Duration;
 
 #[derive(Debug, clap::Args)]
 pub struct SessionArgs {
-    /// Bounds the whole discovery, in seconds.
-    #[arg(long, value_name = "SECS", default_value = "60", value_parser = parse_secs)]
+    /// Bounds the whole discovery (seconds, or e.g. 90s, 2m).
+    #[arg(long, value_name = "DURATION", default_value = "60", value_parser = duration::positive)]
     pub timeout: Duration,
-    /// Bounds each JSON-RPC request, in seconds (never more than --timeout).
-    #[arg(long, value_name = "SECS", default_value = "30", value_parser = parse_secs)]
+    /// Bounds each JSON-RPC request (never more than --timeout).
+    #[arg(long, value_name = "DURATION", default_value = "30", value_parser = duration::positive)]
     pub request_timeout: Duration,
     /// Client capabilities to declare: a comma list of roots,sampling,elicitation, or `none`.
     #[arg(
@@ -58,5 +58,13 @@ impl SessionArgs {
 
     pub fn max_line_bytes(&self) -> usize {
         usize::try_from(self.max_line_bytes).unwrap_or(usize::MAX)
+    }
+}
+
+/// A `K=V` flag value (`-e`, `--secret-env`, `--node-selector`).
+pub fn parse_env(text: &str) -> Result<(String, String), String> {
+    match text.split_once('=') {
+        Some((key, value)) if !key.is_empty() => Ok((key.to_owned(), value.to_owned())),
+        _ => Err(format!("`{text}` is not K=V")),
     }
 }

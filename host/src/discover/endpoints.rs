@@ -185,8 +185,8 @@ mod tests {
         async fn close(&mut self) -> Result<(), TransportError> {
             Ok(())
         }
-        fn kind(&self) -> &'static str {
-            "failing"
+        fn kind(&self) -> crate::transport::TransportKind {
+            crate::transport::TransportKind::StreamableHttp
         }
     }
 

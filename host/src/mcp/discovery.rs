@@ -62,7 +62,9 @@ impl Session {
             }
         }
         let mut rejected_tools = Vec::new();
-        if hello.era == Era::Modern && self.transport_kind() == "streamable_http" {
+        if hello.era == Era::Modern
+            && self.transport_kind() == crate::transport::TransportKind::StreamableHttp
+        {
             tools.retain(|tool| {
                 // A schema too deep to read carries no header annotation anyone could use.
                 let schema = tool.parse_member(Member::InputSchema).ok().flatten();

@@ -14,7 +14,7 @@ use super::capabilities::{MODERN_PROTOCOL_VERSIONS, SUPPORTED_PROTOCOL_VERSIONS}
 use super::era::{self, Era, ProtocolEra, Versions, UNSUPPORTED_PROTOCOL_VERSION};
 use super::jsonrpc::{self, RpcError};
 use super::session::{result_value, ServerHello, Session, SessionError};
-use crate::transport::TransportError;
+use crate::transport::{TransportError, TransportKind};
 use serde_json::{json, Value};
 use tokio::time::Instant;
 
@@ -42,7 +42,7 @@ impl Session {
                     .await
             }
             // The deprecated HTTP+SSE transport predates the modern era.
-            _ if self.transport.kind() == "sse" => {
+            _ if self.transport.kind() == TransportKind::Sse => {
                 let by = "the legacy HTTP+SSE transport has no modern era".to_owned();
                 self.initialize(&versions.legacy, by).await
             }
@@ -142,7 +142,7 @@ impl Session {
     /// legacy answer, and the first meaningful answer decides.
     async fn probe(&mut self, versions: &Versions) -> Result<ServerHello, SessionError> {
         let started = Instant::now();
-        let stdio = self.transport.kind() == "stdio";
+        let stdio = self.transport.kind() == TransportKind::Stdio;
         let grace = self.options.probe_grace;
         let overall = started + self.options.request_timeout;
         self.speak_modern(&versions.modern);
@@ -321,7 +321,7 @@ impl Session {
         &mut self,
         versions: &Versions,
     ) -> Result<Follower, SessionError> {
-        let stdio = self.transport.kind() == "stdio";
+        let stdio = self.transport.kind() == TransportKind::Stdio;
         self.modern_meta = None;
         let params = self.initialize_params(&versions.legacy);
         match self.send_request(INITIALIZE, Some(params)).await {

@@ -7,9 +7,8 @@ use super::capabilities::{ClientCapabilities, SUPPORTED_PROTOCOL_VERSIONS};
 use super::era::{self, Era, ProtocolEra, Versions};
 use super::jsonrpc::{self, Incoming, RpcError};
 use crate::model::Transcript;
-use crate::transport::stdio::DROPPED_LINE_PREFIX;
+use crate::transport::MAX_JSON_DEPTH;
 use crate::transport::{Inbound, Transport, TransportError};
-use crate::transport::{MAX_JSON_DEPTH, TOO_DEEP_PREFIX};
 use serde_json::value::RawValue;
 use serde_json::Value;
 use std::time::Duration;
@@ -297,7 +296,7 @@ pub struct Session {
     pub(super) cache_hints: std::collections::BTreeMap<String, crate::model::CacheHint>,
     /// The method whose reply is awaited, for timeout messages.
     in_flight: Option<String>,
-    /// Over-long lines the transport dropped (noise marked with DROPPED_LINE_PREFIX).
+    /// Over-long lines the transport dropped ([`Inbound::DroppedLine`]).
     dropped_lines: usize,
     /// How busy the server is, where its runtime can tell (the era probe's grace).
     pub(super) activity: Option<crate::model::ServerActivity>,
@@ -332,8 +331,8 @@ impl Session {
         &self.cache_hints
     }
 
-    /// The transport's short name (`stdio`, `streamable_http`, `sse`).
-    pub fn transport_kind(&self) -> &'static str {
+    /// Which transport the session speaks over.
+    pub fn transport_kind(&self) -> crate::transport::TransportKind {
         self.transport.kind()
     }
 
@@ -451,32 +450,35 @@ impl Session {
                     }))
                 }
                 Inbound::Noise(text) => {
-                    tracing::debug!(target: "mcp_probe::transcript", "<- (not JSON-RPC) {text}");
-                    self.record_stdout(&text);
-                    if text.starts_with(DROPPED_LINE_PREFIX) {
-                        self.dropped_lines += 1;
-                        // The awaited reply itself was too long: no other will come.
-                        if ids.iter().any(|&id| is_reply_to(&text, id)) {
-                            return Err(ReplyError::Session(SessionError::Unreadable {
-                                method: method.into(),
-                                why: format!(
-                                    "the reply came in a line over the --max-line-bytes bound ({}); \
-                                     raise --max-line-bytes",
-                                    text.split(':').next().unwrap_or_default().trim_start_matches('[')
-                                ),
-                            }));
-                        }
-                    }
-                    if text.starts_with(TOO_DEEP_PREFIX) {
+                    self.record_noise(&text);
+                    continue;
+                }
+                Inbound::DroppedLine {
+                    bytes, ref head, ..
+                } => {
+                    self.record_noise(&inbound.describe().unwrap_or_default());
+                    self.dropped_lines += 1;
+                    // The awaited reply itself was too long: no other will come.
+                    if ids.iter().any(|&id| is_reply_to(head, id)) {
                         return Err(ReplyError::Session(SessionError::Unreadable {
                             method: method.into(),
                             why: format!(
-                                "the server sent a JSON message nested deeper than {MAX_JSON_DEPTH} \
-                                 levels, which is not read"
+                                "the reply came in a line over the --max-line-bytes bound (line of \
+                                 {bytes} bytes); raise --max-line-bytes"
                             ),
                         }));
                     }
                     continue;
+                }
+                Inbound::TooDeep { .. } => {
+                    self.record_noise(&inbound.describe().unwrap_or_default());
+                    return Err(ReplyError::Session(SessionError::Unreadable {
+                        method: method.into(),
+                        why: format!(
+                            "the server sent a JSON message nested deeper than {MAX_JSON_DEPTH} \
+                             levels, which is not read"
+                        ),
+                    }));
                 }
                 Inbound::Message(json) => {
                     tracing::debug!(target: "mcp_probe::transcript", "<- {}", json.get());
@@ -540,6 +542,12 @@ impl Session {
                     source,
                 },
             })
+    }
+
+    /// What is no message, for the log and the transcript.
+    fn record_noise(&mut self, text: &str) {
+        tracing::debug!(target: "mcp_probe::transcript", "<- (not JSON-RPC) {text}");
+        self.record_stdout(text);
     }
 
     fn record_stdout(&mut self, text: &str) {

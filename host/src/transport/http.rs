@@ -348,8 +348,8 @@ impl Transport for StreamableHttp {
         deleted.map_err(|e| self.secrets.scrub_error(e))
     }
 
-    fn kind(&self) -> &'static str {
-        "streamable_http"
+    fn kind(&self) -> super::TransportKind {
+        super::TransportKind::StreamableHttp
     }
 }
 

@@ -406,8 +406,10 @@ mod tests {
         );
         assert!(inbound_from_text("  \n").is_empty());
         let deep = format!("{}{}", "[".repeat(200), "]".repeat(200));
-        assert!(matches!(&inbound_from_text(&deep)[..],
-            [Inbound::Noise(text)] if text.starts_with(crate::transport::TOO_DEEP_PREFIX)));
+        assert!(matches!(
+            &inbound_from_text(&deep)[..],
+            [Inbound::TooDeep { .. }]
+        ));
     }
 
     #[test]

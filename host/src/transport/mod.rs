@@ -15,21 +15,19 @@ pub(crate) mod secrets;
 pub mod sse;
 mod sse_parse;
 
-/// How the noise standing for a message too deeply nested to read begins (the session fails
-/// at once on it: the reply may be in it, and waiting for another would be in vain).
-pub const TOO_DEEP_PREFIX: &str = "[a JSON message nested deeper than ";
-
 /// How deep a message may nest: what serde_json reads into a `Value` (the types crate's byte
 /// check, shared with the tool files `validate` reads).
 pub use mcp_probe_types::{is_too_deep, MAX_JSON_DEPTH};
 
-/// The noise standing for `text`, a message nested too deeply to read.
+/// How much of an unread message or line is kept to say what it was.
+const HEAD_CHARS: usize = 120;
+
+/// What stands for `text`, a message nested too deeply to read.
 pub(crate) fn too_deep(text: &str) -> Inbound {
-    let head: String = text.chars().take(120).collect();
-    Inbound::Noise(format!(
-        "{TOO_DEEP_PREFIX}{MAX_JSON_DEPTH} levels ({} bytes); it began: {head}]",
-        text.len()
-    ))
+    Inbound::TooDeep {
+        bytes: text.len() as u64,
+        head: text.chars().take(HEAD_CHARS).collect(),
+    }
 }
 
 /// One thing the server said.
@@ -39,9 +37,19 @@ pub enum Inbound {
     /// the JSON text the server sent, validated: an object, or (on stdio) an array. It is never
     /// held as a whole `Value`: a 100 000-tool reply would take many times its text.
     Message(Box<RawValue>),
-    /// Output that is not JSON (log noise on stdout, an over-long line, invalid UTF-8),
-    /// lossily decoded; kept for the transcript, never fatal.
+    /// Output that is not JSON (log noise on stdout, invalid UTF-8), lossily decoded; kept
+    /// for the transcript, never fatal.
     Noise(String),
+    /// A line over the `--max-line-bytes` bound, dropped unread: its size and how it began
+    /// (the session counts these, and fails when the awaited reply was one).
+    DroppedLine {
+        bytes: u64,
+        bound: usize,
+        head: String,
+    },
+    /// A message nested deeper than [`MAX_JSON_DEPTH`], not read: its size and how it began
+    /// (the session fails at once: the reply may be in it, and waiting for another is vain).
+    TooDeep { bytes: u64, head: String },
     /// The server closed its side (EOF on stdout, the event stream ended). `reason` says why.
     Closed { reason: String },
 }
@@ -60,12 +68,40 @@ impl Inbound {
     }
 }
 
+impl Inbound {
+    /// The line the transcript keeps for what is no message: the noise itself, or what a
+    /// dropped or unread message was.
+    pub fn describe(&self) -> Option<String> {
+        match self {
+            Inbound::Noise(text) => Some(text.clone()),
+            Inbound::DroppedLine { bytes, bound, head } => Some(format!(
+                "[line of {bytes} bytes dropped: longer than the {bound} byte bound; it began: {head}]"
+            )),
+            Inbound::TooDeep { bytes, head } => Some(format!(
+                "[a JSON message nested deeper than {MAX_JSON_DEPTH} levels ({bytes} bytes); it began: {head}]"
+            )),
+            Inbound::Message(_) | Inbound::Closed { .. } => None,
+        }
+    }
+}
+
 /// Messages are equal when their texts are (`RawValue` has no `PartialEq` of its own).
 impl PartialEq for Inbound {
     fn eq(&self, other: &Self) -> bool {
         match (self, other) {
             (Inbound::Message(a), Inbound::Message(b)) => a.get() == b.get(),
             (Inbound::Noise(a), Inbound::Noise(b)) => a == b,
+            (
+                Inbound::DroppedLine { bytes, bound, head },
+                Inbound::DroppedLine {
+                    bytes: b,
+                    bound: d,
+                    head: h,
+                },
+            ) => (bytes, bound, head) == (b, d, h),
+            (Inbound::TooDeep { bytes, head }, Inbound::TooDeep { bytes: b, head: h }) => {
+                (bytes, head) == (b, h)
+            }
             (Inbound::Closed { reason: a }, Inbound::Closed { reason: b }) => a == b,
             _ => false,
         }
@@ -108,6 +144,32 @@ pub trait Transport: Send {
     fn set_protocol_version(&mut self, _version: &str) {}
     /// Ends the session politely (stdin EOF; HTTP DELETE of the session).
     async fn close(&mut self) -> Result<(), TransportError>;
-    /// A short name for reports: `stdio`, `streamable_http`, `sse`.
-    fn kind(&self) -> &'static str;
+    /// Which transport this is.
+    fn kind(&self) -> TransportKind;
+}
+
+/// The transports there are, as the session tells them apart (the legacy SSE transport has
+/// no `server/discover`; a stdio server that exits on the era probe is started again).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TransportKind {
+    Stdio,
+    StreamableHttp,
+    Sse,
+}
+
+impl TransportKind {
+    /// The short name in logs and reports: `stdio`, `streamable_http`, `sse`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TransportKind::Stdio => "stdio",
+            TransportKind::StreamableHttp => "streamable_http",
+            TransportKind::Sse => "sse",
+        }
+    }
+}
+
+impl std::fmt::Display for TransportKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }

@@ -197,6 +197,15 @@ impl Secrets {
         match item {
             Inbound::Message(json) => self.scrub_message(json),
             Inbound::Noise(text) => Inbound::Noise(self.scrub(&text).into_owned()),
+            Inbound::DroppedLine { bytes, bound, head } => Inbound::DroppedLine {
+                bytes,
+                bound,
+                head: self.scrub(&head).into_owned(),
+            },
+            Inbound::TooDeep { bytes, head } => Inbound::TooDeep {
+                bytes,
+                head: self.scrub(&head).into_owned(),
+            },
             Inbound::Closed { reason } => Inbound::Closed {
                 reason: self.scrub(&reason).into_owned(),
             },

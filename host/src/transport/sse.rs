@@ -265,8 +265,8 @@ impl Transport for LegacySse {
         Ok(())
     }
 
-    fn kind(&self) -> &'static str {
-        "sse"
+    fn kind(&self) -> super::TransportKind {
+        super::TransportKind::Sse
     }
 }
 

@@ -18,9 +18,6 @@ use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader
 /// The default bound on one line: 16 MiB.
 pub const DEFAULT_MAX_LINE_BYTES: usize = 16 * 1024 * 1024;
 
-/// How the noise standing for a dropped over-long line begins (the session counts them).
-pub const DROPPED_LINE_PREFIX: &str = "[line of ";
-
 /// How much of an over-long line is kept for the transcript.
 const OVERLONG_HEAD_BYTES: usize = 256;
 
@@ -99,11 +96,11 @@ where
     fn finish_line(&mut self) -> Option<Inbound> {
         let bytes = std::mem::take(&mut self.line);
         if let Some(total) = self.overlong.take() {
-            let head = String::from_utf8_lossy(&bytes);
-            return Some(Inbound::Noise(format!(
-                "{DROPPED_LINE_PREFIX}{total} bytes dropped: longer than the {} byte bound; it began: {head}]",
-                self.max_line_bytes
-            )));
+            return Some(Inbound::DroppedLine {
+                bytes: total as u64,
+                bound: self.max_line_bytes,
+                head: String::from_utf8_lossy(&bytes).into_owned(),
+            });
         }
         let text = String::from_utf8_lossy(&bytes);
         let text = text.trim_end_matches(['\r', '\n']);
@@ -182,8 +179,8 @@ where
         Ok(())
     }
 
-    fn kind(&self) -> &'static str {
-        "stdio"
+    fn kind(&self) -> super::TransportKind {
+        super::TransportKind::Stdio
     }
 }
 
@@ -209,8 +206,8 @@ mod tests {
         loop {
             match transport.recv().await.unwrap() {
                 Inbound::Message(json) => seen.push(json.get().to_owned()),
-                Inbound::Noise(text) => seen.push(text),
                 Inbound::Closed { .. } => break,
+                other => seen.extend(other.describe()),
             }
         }
         assert_eq!(

@@ -50,6 +50,17 @@ fn argument_errors_are_one_line_of_ours_and_help_is_not_an_error() {
             "is not a duration",
         ),
         (&["-q", "-v", "plugins", "list"], "cannot be used with"),
+        // One duration grammar for every flag.
+        (
+            &["discover", "--timeout", "0", "--", "x"],
+            "must be above zero",
+        ),
+        (&["gc", "--older-than", "1mo"], "is not a duration"),
+        (&["gc", "--older-than=-5m"], "is negative"),
+        (
+            &["scan", "c.yaml", "--cache-ttl", "400d"],
+            "longer than a year",
+        ),
     ];
     for (args, expected) in cases {
         let line = one_line_error(&probe(args), &format!("{args:?}"));

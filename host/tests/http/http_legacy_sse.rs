@@ -62,7 +62,7 @@ async fn legacy_server(
 async fn legacy_sse_posts_to_the_endpoint_and_reads_replies_from_the_stream() {
     let (base, log, stream) = legacy_server("/messages?sessionId=abc").await;
     let mut transport = open(&sse(format!("{base}/sse")), &opts()).await.unwrap();
-    assert_eq!(transport.kind(), "sse");
+    assert_eq!(transport.kind().as_str(), "sse");
     transport
         .send(json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {}}))
         .await

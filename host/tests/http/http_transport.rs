@@ -57,7 +57,7 @@ async fn json_replies_session_id_protocol_version_and_delete() {
     let mut transport = open(&streamable(format!("{base}/mcp")), &opts())
         .await
         .unwrap();
-    assert_eq!(transport.kind(), "streamable_http");
+    assert_eq!(transport.kind().as_str(), "streamable_http");
 
     transport.send(initialize()).await.unwrap();
     let reply = next_message(transport.as_mut()).await;

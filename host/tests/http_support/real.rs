@@ -103,7 +103,7 @@ async fn response(transport: &mut dyn Transport, id: i64) -> Value {
                     transport.send(decline).await.unwrap();
                 }
             }
-            Inbound::Noise(_) => {}
+            Inbound::Noise(_) | Inbound::DroppedLine { .. } | Inbound::TooDeep { .. } => {}
             Inbound::Closed { reason } => panic!("closed before response {id}: {reason}"),
         }
     }

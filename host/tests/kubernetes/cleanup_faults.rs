@@ -304,7 +304,10 @@ async fn the_api_dying_mid_session_is_the_error_and_the_cleanup_a_warning() {
     }
 }
 
-/// A failed start whose deletes fail too: the start's error, plus the warning.
+/// A failed start whose deletes fail too: the start's error, plus the warning. (A server that
+/// exits at once may still take the attach first: its end then looks like an exit on the era
+/// probe, and it is started once more in the legacy era, in a second pod of the same run; each
+/// pod left is warned of, and the run's one gc command removes both.)
 #[tokio::test]
 async fn a_failed_start_whose_cleanup_fails_keeps_its_error() {
     let sim = sim(vec![(
@@ -331,7 +334,12 @@ async fn a_failed_start_whose_cleanup_fails_keeps_its_error() {
         "{last}"
     );
     let lines = warnings(&stderr);
-    assert_eq!(lines.len(), 1, "{stderr}");
+    assert!(matches!(lines.len(), 1 | 2), "{stderr}");
+    assert_eq!(
+        objects(&sim).await.0,
+        lines.len(),
+        "a pod per warning: {stderr}"
+    );
     gc_removes_what_was_left(&sim, lines[0]).await;
 }
 

@@ -84,7 +84,7 @@ impl<T: Transport> Transport for Recording<T> {
         self.calls.lock().unwrap().closed = true;
         self.inner.close().await
     }
-    fn kind(&self) -> &'static str {
+    fn kind(&self) -> mcp_probe::transport::TransportKind {
         self.inner.kind()
     }
 }
