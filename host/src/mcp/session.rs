@@ -464,7 +464,7 @@ impl Session {
                             method: method.into(),
                             why: format!(
                                 "the reply came in a line over the --max-line-bytes bound (line of \
-                                 {bytes} bytes); raise --max-line-bytes"
+                                 {bytes} bytes dropped); raise --max-line-bytes"
                             ),
                         }));
                     }

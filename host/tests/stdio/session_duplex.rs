@@ -419,11 +419,12 @@ async fn transport_drops_overlong_lines_and_decodes_bad_utf8() {
         server.write_all(b"{\"last\": true}").await.unwrap();
     });
     match transport.recv().await.unwrap() {
-        Inbound::Noise(text) => {
-            assert!(text.contains("line of 100010 bytes dropped"), "{text}");
-            assert!(text.len() < 500, "the over-long line was kept whole");
+        Inbound::DroppedLine { bytes, bound, head } => {
+            assert_eq!((bytes, bound), (100_010, 100));
+            assert!(head.len() < 500, "the over-long line was kept whole");
+            assert!(head.starts_with("{\"x\": \"yyy"), "{head}");
         }
-        other => panic!("expected noise, got {other:?}"),
+        other => panic!("expected a dropped line, got {other:?}"),
     }
     match transport.recv().await.unwrap() {
         Inbound::Message(json) => {
